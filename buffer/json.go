@@ -1,0 +1,494 @@
+package buffer
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf8"
+)
+
+// The encoder writes what fluent-plugin-cloudwatch-logs sends with its default
+// json_handler yajl (shared/reference/fluentd-dropin.md §2.3): compact JSON, keys
+// in insertion order, non-ASCII written raw as UTF-8, '/' and HTML characters not
+// escaped, control characters as \b \f \n \r \t or \u00XX (upper-case hex, as
+// yajl's encoder writes them), invalid UTF-8 replaced by U+FFFD.
+
+// AppendJSON appends the compact JSON object of f to dst.
+func (f Fields) AppendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	for i := range f {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendJSONString(dst, f[i].Key)
+		dst = append(dst, ':')
+		dst = f[i].Value.AppendJSON(dst)
+	}
+	return append(dst, '}')
+}
+
+// AppendJSON appends the compact JSON of v to dst.
+func (v Value) AppendJSON(dst []byte) []byte {
+	switch v.Kind {
+	case String:
+		return appendJSONBytes(dst, v.Bytes)
+	case Raw:
+		if len(v.Bytes) == 0 {
+			return append(dst, "null"...)
+		}
+		return append(dst, v.Bytes...)
+	case Map:
+		return v.Kids.AppendJSON(dst)
+	case Array:
+		dst = append(dst, '[')
+		for i := range v.Kids {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = v.Kids[i].Value.AppendJSON(dst)
+		}
+		return append(dst, ']')
+	}
+	return append(dst, "null"...)
+}
+
+// AppendText appends v as Ruby's to_s would render it for the plain values a
+// message_keys list names: a string as is (invalid UTF-8 replaced), anything
+// else as its JSON text.
+func (v Value) AppendText(dst []byte) []byte {
+	switch v.Kind {
+	case String:
+		return AppendValidUTF8(dst, v.Bytes)
+	case Raw:
+		if string(v.Bytes) == "null" {
+			return dst
+		}
+		return append(dst, v.Bytes...)
+	}
+	return v.AppendJSON(dst)
+}
+
+// AppendJSONString appends s as a JSON string literal.
+func AppendJSONString(dst []byte, s string) []byte {
+	return appendJSONString(dst, s)
+}
+
+// AppendJSONBytes appends b as a JSON string literal.
+func AppendJSONBytes(dst, b []byte) []byte {
+	return appendJSONBytes(dst, b)
+}
+
+const hexDigits = "0123456789ABCDEF"
+
+// noEscape[c] is true for the ASCII bytes copied as they are.
+var noEscape = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func appendJSONBytes(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if noEscape[c] {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, "\uFFFD"...)
+				i++
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		dst = appendEscape(dst, c)
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendJSONString is appendJSONBytes for a string, without converting it.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if noEscape[c] {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, "\uFFFD"...)
+				i++
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		dst = appendEscape(dst, c)
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+func appendEscape(dst []byte, c byte) []byte {
+	switch c {
+	case '"':
+		return append(dst, '\\', '"')
+	case '\\':
+		return append(dst, '\\', '\\')
+	case '\b':
+		return append(dst, '\\', 'b')
+	case '\f':
+		return append(dst, '\\', 'f')
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	}
+	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+}
+
+// AppendValidUTF8 appends b with every invalid UTF-8 sequence replaced by U+FFFD.
+func AppendValidUTF8(dst, b []byte) []byte {
+	if utf8.Valid(b) {
+		return append(dst, b...)
+	}
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, "\uFFFD"...)
+		} else {
+			dst = append(dst, b[:size]...)
+		}
+		b = b[size:]
+	}
+	return dst
+}
+
+// ErrSyntax is returned (wrapped) by ParseJSON for malformed input.
+var ErrSyntax = errors.New("invalid JSON")
+
+// maxDepth bounds nesting so hostile input cannot exhaust the stack.
+const maxDepth = 512
+
+// ParseJSON decodes one JSON value. Objects become Map values (duplicate keys:
+// the last value wins, in the first key's position, as Ruby's parser does),
+// arrays Array values, strings String values (unescaped), and numbers, true,
+// false and null Raw values holding their exact text, so 1.0 and large integers
+// survive a round trip. The returned value aliases data only through Raw
+// number text; strings are copied when they contain escapes and sliced from
+// data otherwise.
+func ParseJSON(data []byte) (Value, error) {
+	p := jsonParser{data: data}
+	p.skipSpace()
+	v, err := p.value(0)
+	if err != nil {
+		return Value{}, err
+	}
+	p.skipSpace()
+	if p.pos != len(p.data) {
+		return Value{}, p.errorf("trailing data")
+	}
+	return v, nil
+}
+
+type jsonParser struct {
+	data []byte
+	pos  int
+}
+
+func (p *jsonParser) errorf(format string, args ...any) error {
+	return fmt.Errorf("%w at byte %d: %s", ErrSyntax, p.pos, fmt.Sprintf(format, args...))
+}
+
+func (p *jsonParser) skipSpace() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonParser) value(depth int) (Value, error) {
+	if depth > maxDepth {
+		return Value{}, p.errorf("nesting deeper than %d", maxDepth)
+	}
+	if p.pos >= len(p.data) {
+		return Value{}, p.errorf("unexpected end of input")
+	}
+	switch c := p.data[p.pos]; {
+	case c == '{':
+		return p.object(depth)
+	case c == '[':
+		return p.array(depth)
+	case c == '"':
+		s, err := p.str()
+		if err != nil {
+			return Value{}, err
+		}
+		return Str(s), nil
+	case c == 't':
+		return p.literal("true")
+	case c == 'f':
+		return p.literal("false")
+	case c == 'n':
+		return p.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number()
+	default:
+		return Value{}, p.errorf("unexpected character %q", c)
+	}
+}
+
+func (p *jsonParser) literal(lit string) (Value, error) {
+	if len(p.data)-p.pos < len(lit) || string(p.data[p.pos:p.pos+len(lit)]) != lit {
+		return Value{}, p.errorf("invalid literal")
+	}
+	v := RawJSON(p.data[p.pos : p.pos+len(lit)])
+	p.pos += len(lit)
+	return v, nil
+}
+
+func (p *jsonParser) number() (Value, error) {
+	start := p.pos
+	if p.data[p.pos] == '-' {
+		p.pos++
+	}
+	digits := func() int {
+		n := 0
+		for p.pos < len(p.data) && p.data[p.pos] >= '0' && p.data[p.pos] <= '9' {
+			p.pos++
+			n++
+		}
+		return n
+	}
+	if p.pos < len(p.data) && p.data[p.pos] == '0' {
+		p.pos++
+	} else if digits() == 0 {
+		return Value{}, p.errorf("invalid number")
+	}
+	if p.pos < len(p.data) && p.data[p.pos] == '.' {
+		p.pos++
+		if digits() == 0 {
+			return Value{}, p.errorf("invalid number")
+		}
+	}
+	if p.pos < len(p.data) && (p.data[p.pos] == 'e' || p.data[p.pos] == 'E') {
+		p.pos++
+		if p.pos < len(p.data) && (p.data[p.pos] == '+' || p.data[p.pos] == '-') {
+			p.pos++
+		}
+		if digits() == 0 {
+			return Value{}, p.errorf("invalid number")
+		}
+	}
+	return RawJSON(p.data[start:p.pos]), nil
+}
+
+func (p *jsonParser) object(depth int) (Value, error) {
+	p.pos++ // '{'
+	var kids Fields
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == '}' {
+		p.pos++
+		return Value{Kind: Map, Kids: Fields{}}, nil
+	}
+	for {
+		p.skipSpace()
+		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+			return Value{}, p.errorf("expected object key")
+		}
+		k, err := p.str()
+		if err != nil {
+			return Value{}, err
+		}
+		p.skipSpace()
+		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+			return Value{}, p.errorf("expected ':'")
+		}
+		p.pos++
+		p.skipSpace()
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return Value{}, err
+		}
+		kids = kids.Set(string(k), v)
+		p.skipSpace()
+		if p.pos >= len(p.data) {
+			return Value{}, p.errorf("unterminated object")
+		}
+		switch p.data[p.pos] {
+		case ',':
+			p.pos++
+		case '}':
+			p.pos++
+			return Value{Kind: Map, Kids: kids}, nil
+		default:
+			return Value{}, p.errorf("expected ',' or '}'")
+		}
+	}
+}
+
+func (p *jsonParser) array(depth int) (Value, error) {
+	p.pos++ // '['
+	var items Fields
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == ']' {
+		p.pos++
+		return Value{Kind: Array, Kids: Fields{}}, nil
+	}
+	for {
+		p.skipSpace()
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return Value{}, err
+		}
+		items = append(items, Field{Value: v})
+		p.skipSpace()
+		if p.pos >= len(p.data) {
+			return Value{}, p.errorf("unterminated array")
+		}
+		switch p.data[p.pos] {
+		case ',':
+			p.pos++
+		case ']':
+			p.pos++
+			return Value{Kind: Array, Kids: items}, nil
+		default:
+			return Value{}, p.errorf("expected ',' or ']'")
+		}
+	}
+}
+
+// str reads a string literal starting at the opening quote and returns its
+// unescaped bytes.
+func (p *jsonParser) str() ([]byte, error) {
+	p.pos++ // opening quote
+	start := p.pos
+	for p.pos < len(p.data) {
+		c := p.data[p.pos]
+		if c == '"' {
+			s := p.data[start:p.pos]
+			p.pos++
+			return s, nil
+		}
+		if c == '\\' {
+			return p.strEscaped(start)
+		}
+		if c < 0x20 {
+			return nil, p.errorf("control character in string")
+		}
+		p.pos++
+	}
+	return nil, p.errorf("unterminated string")
+}
+
+func (p *jsonParser) strEscaped(start int) ([]byte, error) {
+	out := make([]byte, 0, p.pos-start+16)
+	out = append(out, p.data[start:p.pos]...)
+	for p.pos < len(p.data) {
+		c := p.data[p.pos]
+		switch {
+		case c == '"':
+			p.pos++
+			return out, nil
+		case c < 0x20:
+			return nil, p.errorf("control character in string")
+		case c != '\\':
+			out = append(out, c)
+			p.pos++
+			continue
+		}
+		p.pos++
+		if p.pos >= len(p.data) {
+			break
+		}
+		e := p.data[p.pos]
+		p.pos++
+		switch e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := p.hex4()
+			if !ok {
+				return nil, p.errorf("invalid \\u escape")
+			}
+			if r >= 0xD800 && r < 0xDC00 {
+				// A high surrogate: pair it with a following low one.
+				save := p.pos
+				if p.pos+1 < len(p.data) && p.data[p.pos] == '\\' && p.data[p.pos+1] == 'u' {
+					p.pos += 2
+					if lo, ok := p.hex4(); ok && lo >= 0xDC00 && lo < 0xE000 {
+						r = 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00)
+					} else {
+						p.pos = save
+						r = utf8.RuneError
+					}
+				} else {
+					r = utf8.RuneError
+				}
+			} else if r >= 0xDC00 && r < 0xE000 {
+				r = utf8.RuneError
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return nil, p.errorf("invalid escape \\%c", e)
+		}
+	}
+	return nil, p.errorf("unterminated string")
+}
+
+func (p *jsonParser) hex4() (rune, bool) {
+	if len(p.data)-p.pos < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range p.data[p.pos : p.pos+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c-'a') + 10
+		case c >= 'A' && c <= 'F':
+			r |= rune(c-'A') + 10
+		default:
+			return 0, false
+		}
+	}
+	p.pos += 4
+	return r, true
+}

@@ -1,0 +1,95 @@
+package buffer_test
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"logship/buffer"
+)
+
+func TestFields_AppendJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		f    buffer.Fields
+		want string
+	}{
+		{"empty", buffer.Fields{}, `{}`},
+		{"order kept", buffer.Fields{
+			{Key: "z", Value: buffer.Str([]byte("1"))},
+			{Key: "a", Value: buffer.RawJSON([]byte("1.0"))},
+		}, `{"z":"1","a":1.0}`},
+		{"escapes", buffer.Fields{
+			{Key: "log", Value: buffer.Str([]byte("a\"b\\c\n\t\x01/<>&é"))},
+		}, `{"log":"a\"b\\c\n\t\u0001/<>&é"}`},
+		{"invalid utf8", buffer.Fields{
+			{Key: "k\xff", Value: buffer.Str([]byte("x\xffy\xe2\x82"))},
+		}, "{\"k\uFFFD\":\"x\uFFFDy\uFFFD\uFFFD\"}"},
+		{"nested", buffer.Fields{
+			{Key: "m", Value: buffer.Value{Kind: buffer.Map, Kids: buffer.Fields{
+				{Key: "a", Value: buffer.Value{Kind: buffer.Array, Kids: buffer.Fields{
+					{Value: buffer.RawJSON([]byte("true"))}, {Value: buffer.Str([]byte("s"))},
+				}}},
+			}}},
+		}, `{"m":{"a":[true,"s"]}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(tt.f.AppendJSON(nil)); got != tt.want {
+				t.Fatalf("AppendJSON()=%s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseJSON_RoundTrip(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"a":1,"b":[1,2.50,-3e5],"c":{"d":null,"e":false}}`, `{"a":1,"b":[1,2.50,-3e5],"c":{"d":null,"e":false}}`},
+		{` { "x" : "y\u00e9\ud83d\ude00\/" } `, `{"x":"yé😀/"}`},
+		{`{"a":1,"b":2,"a":3}`, `{"a":3,"b":2}`},
+		{`{"big":123456789012345678901234567890}`, `{"big":123456789012345678901234567890}`},
+		{`{"lone":"\ud800x"}`, `{"lone":"` + "\uFFFD" + `x"}`},
+	}
+	for _, tt := range tests {
+		v, err := buffer.ParseJSON([]byte(tt.in))
+		if err != nil {
+			t.Fatalf("ParseJSON(%s): %v", tt.in, err)
+		}
+		if got := string(v.AppendJSON(nil)); got != tt.want {
+			t.Fatalf("ParseJSON(%s) round trip=%s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestParseJSON_Errors(t *testing.T) {
+	for _, in := range []string{``, `{`, `{"a"}`, `{"a":}`, `[1,]`, `"abc`, `01`, `1.`, `{"a":1}x`, "\"a\x01\"", `tru`, `"\x"`} {
+		if _, err := buffer.ParseJSON([]byte(in)); !errors.Is(err, buffer.ErrSyntax) {
+			t.Errorf("ParseJSON(%q) error=%v, want ErrSyntax", in, err)
+		}
+	}
+}
+
+// FuzzParseJSON checks that ParseJSON accepts exactly what encoding/json
+// accepts (for valid UTF-8 input) and that its output re-encodes to JSON that
+// encoding/json reads as the same value.
+func FuzzParseJSON(f *testing.F) {
+	for _, s := range []string{`{"a":[1,{"b":"c"}]}`, `"\u00e9"`, `[]`, `{"a":1,"a":2}`, `-0.5e-3`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := buffer.ParseJSON(data)
+		var std any
+		stdErr := json.Unmarshal(data, &std)
+		if (err == nil) != (stdErr == nil) {
+			t.Fatalf("ParseJSON err=%v, encoding/json err=%v for %q", err, stdErr, data)
+		}
+		if err != nil {
+			return
+		}
+		out := v.AppendJSON(nil)
+		var back any
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("re-encoded %q is not JSON: %v", out, err)
+		}
+	})
+}
