@@ -70,26 +70,22 @@ func TestParseJSON_Errors(t *testing.T) {
 }
 
 // FuzzParseJSON checks that ParseJSON accepts exactly what encoding/json
-// accepts (for valid UTF-8 input) and that its output re-encodes to JSON that
-// encoding/json reads as the same value.
+// accepts and that its output re-encodes to valid JSON.
 func FuzzParseJSON(f *testing.F) {
 	for _, s := range []string{`{"a":[1,{"b":"c"}]}`, `"\u00e9"`, `[]`, `{"a":1,"a":2}`, `-0.5e-3`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := buffer.ParseJSON(data)
-		var std any
-		stdErr := json.Unmarshal(data, &std)
-		if (err == nil) != (stdErr == nil) {
-			t.Fatalf("ParseJSON err=%v, encoding/json err=%v for %q", err, stdErr, data)
+		if valid := json.Valid(data); (err == nil) != valid {
+			t.Fatalf("ParseJSON err=%v, json.Valid=%v for %q", err, valid, data)
 		}
 		if err != nil {
 			return
 		}
 		out := v.AppendJSON(nil)
-		var back any
-		if err := json.Unmarshal(out, &back); err != nil {
-			t.Fatalf("re-encoded %q is not JSON: %v", out, err)
+		if !json.Valid(out) {
+			t.Fatalf("re-encoded %q is not valid JSON", out)
 		}
 	})
 }
