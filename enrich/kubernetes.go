@@ -53,11 +53,11 @@ type KubernetesConfig struct {
 // comparison tells whether cached encodings are still current.
 type Pod struct {
 	UID, Name, Namespace, IP, NodeName string
-	Labels, Annotations               []KV // sorted by key
-	Containers                        []Container
-	NamespaceUID                      string
-	NamespaceLabels                   []KV
-	NamespaceAnnotations              []KV
+	Labels, Annotations                []KV // sorted by key
+	Containers                         []Container
+	NamespaceUID                       string
+	NamespaceLabels                    []KV
+	NamespaceAnnotations               []KV
 }
 
 // Container is one container status of a pod.
