@@ -1,0 +1,137 @@
+package agent_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"logship/agent"
+	"logship/buffer"
+)
+
+func prefix(p string) agent.Matcher {
+	return agent.MatcherFunc(func(tag string) bool { return strings.HasPrefix(tag, p) })
+}
+
+type collect struct{ got []string }
+
+func (c *collect) Emit(_ context.Context, recs []buffer.Record) error {
+	for _, r := range recs {
+		c.got = append(c.got, r.Tag+" "+string(r.Fields.AppendJSON(nil)))
+	}
+	return nil
+}
+
+func rec(tag, msg string, off int64) buffer.Record {
+	return buffer.Record{Tag: tag, Source: 1, Offset: off, Fields: buffer.Fields{{Key: "m", Value: buffer.Str([]byte(msg))}}}
+}
+
+func TestRouter_Emit(t *testing.T) {
+	var acked []int64
+	a, b, lbl := &collect{}, &collect{}, &collect{}
+	addX := agent.FilterFunc(func(r *buffer.Record) bool {
+		r.Fields = r.Fields.Set("x", buffer.Str([]byte("1")))
+		return true
+	})
+	dropSecret := agent.FilterFunc(func(r *buffer.Record) bool {
+		v, _ := r.Fields.Get("m")
+		return string(v.Bytes) != "secret"
+	})
+	never := agent.FilterFunc(func(r *buffer.Record) bool { t.Errorf("filter after the match ran on %s", r.Tag); return true })
+	rt := agent.NewRouter(map[string][]agent.Rule{
+		agent.RootLabel: {
+			{Match: prefix("k."), Filter: addX},
+			{Match: prefix("k."), Filter: dropSecret},
+			{Match: prefix("k.a"), Output: a},
+			{Match: prefix("k."), Output: b},
+			{Match: prefix("k."), Filter: never},
+		},
+		"@L": {{Match: prefix(""), Output: lbl}},
+	}, func(recs []buffer.Record) {
+		for _, r := range recs {
+			acked = append(acked, r.Offset)
+		}
+	})
+	ctx := context.Background()
+	recs := []buffer.Record{rec("k.a1", "one", 1), rec("k.a1", "secret", 2), rec("k.b", "two", 3), rec("other", "three", 4)}
+	if err := rt.Emit(ctx, agent.RootLabel, recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Emit(ctx, "@L", []buffer.Record{rec("any", "four", 5)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(a.got, "|"), `k.a1 {"m":"one","x":"1"}`; got != want {
+		t.Errorf("output a got %s, want %s", got, want)
+	}
+	if got, want := strings.Join(b.got, "|"), `k.b {"m":"two","x":"1"}`; got != want {
+		t.Errorf("output b got %s, want %s", got, want)
+	}
+	if got, want := strings.Join(lbl.got, "|"), `any {"m":"four"}`; got != want {
+		t.Errorf("label output got %s, want %s", got, want)
+	}
+	if len(acked) != 2 || acked[0] != 2 || acked[1] != 4 {
+		t.Errorf("acked offsets %v, want [2 4] (filtered out, unmatched)", acked)
+	}
+	if rt.Unmatched() != 1 {
+		t.Errorf("Unmatched()=%d, want 1", rt.Unmatched())
+	}
+	if err := rt.Emit(ctx, "@nope", recs[:1]); err == nil {
+		t.Error("Emit to an unknown label: want error")
+	}
+}
+
+type fakeFormatter struct{}
+
+func (fakeFormatter) Format(r *buffer.Record) error {
+	v, _ := r.Fields.Get("m")
+	if len(v.Bytes) == 0 {
+		return context.Canceled // any error: skipped
+	}
+	r.Key = buffer.StreamKey{Group: "g", Stream: r.Tag}
+	r.Message = v.Bytes
+	r.Fields = nil
+	return nil
+}
+
+type adder struct{ got []buffer.Record }
+
+func (a *adder) Add(_ context.Context, recs []buffer.Record) error {
+	for _, r := range recs {
+		r.Message = append([]byte(nil), r.Message...)
+		a.got = append(a.got, r)
+	}
+	return nil
+}
+
+func TestBufferedOutput_Emit(t *testing.T) {
+	var acked []int64
+	ad := &adder{}
+	o := agent.NewBufferedOutput(fakeFormatter{}, ad, func(recs []buffer.Record) {
+		for _, r := range recs {
+			acked = append(acked, r.Offset)
+		}
+	})
+	if err := o.Emit(context.Background(), []buffer.Record{rec("t", "a", 1), rec("t", "", 2), rec("t", "b", 3)}); err != nil {
+		t.Fatal(err)
+	}
+	if len(ad.got) != 2 || string(ad.got[0].Message) != "a" || string(ad.got[1].Message) != "b" || ad.got[1].Key.Stream != "t" {
+		t.Fatalf("added %+v", ad.got)
+	}
+	if len(acked) != 1 || acked[0] != 2 || o.Skipped.Load() != 1 {
+		t.Fatalf("acked %v skipped %d, want [2] 1", acked, o.Skipped.Load())
+	}
+}
+
+func TestStdoutOutput_Emit(t *testing.T) {
+	var sb strings.Builder
+	o := agent.NewStdoutOutput(&sb, nil, nil)
+	r := rec("tag.x", "hi", 1)
+	r.Time = 1700000000123456789
+	if err := o.Emit(context.Background(), []buffer.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	// time.Local is whatever the test machine has; check the shape only.
+	if got := sb.String(); !strings.HasSuffix(got, ` tag.x: {"m":"hi"}`+"\n") || !strings.Contains(got, ".123456789 ") {
+		t.Fatalf("stdout=%q", got)
+	}
+}
