@@ -1,0 +1,558 @@
+package cloudwatch
+
+import (
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"logship/buffer"
+)
+
+// Config is the cloudwatch_logs output: the parameters of
+// fluent-plugin-cloudwatch-logs that apply to logship
+// (shared/reference/fluentd-dropin.md §2.2), plus the sink's own limits. The
+// Fluentd-only parameters (json_handler, put_log_events_retry_*, concurrency,
+// STS and web-identity sections, http_proxy) have no field: the SDK chain,
+// the buffer and HTTPS_PROXY cover them.
+type Config struct {
+	// LogGroupName is the static log group (log_group_name). Exactly one of
+	// LogGroupName, UseTagAsGroup and LogGroupNameKey must be set.
+	LogGroupName string
+	// LogStreamName is the static log stream (log_stream_name). Exactly one of
+	// LogStreamName, UseTagAsStream and LogStreamNameKey must be set.
+	LogStreamName string
+	// UseTagAsGroup uses the record's tag as the group (use_tag_as_group).
+	UseTagAsGroup bool
+	// UseTagAsStream uses the record's tag as the stream (use_tag_as_stream).
+	UseTagAsStream bool
+	// LogGroupNameKey names the top-level record field holding the group
+	// (log_group_name_key). A record without it is skipped and counted.
+	LogGroupNameKey string
+	// LogStreamNameKey names the top-level record field holding the stream
+	// (log_stream_name_key). A record without it is skipped and counted.
+	LogStreamNameKey string
+	// RemoveLogGroupNameKey drops the LogGroupNameKey field from the message
+	// (remove_log_group_name_key).
+	RemoveLogGroupNameKey bool
+	// RemoveLogStreamNameKey drops the LogStreamNameKey field from the message
+	// (remove_log_stream_name_key).
+	RemoveLogStreamNameKey bool
+	// AutoCreateStream creates a missing group (with LogGroupAWSTags and
+	// RetentionInDays) and stream (auto_create_stream). When false a missing
+	// group or stream is a permanent error: the chunk is dead-lettered rather
+	// than skipped silently as Fluentd does.
+	AutoCreateStream bool
+	// MessageKeys, when not empty, makes the message the text of these
+	// top-level fields joined by one space instead of the record's JSON
+	// (message_keys).
+	MessageKeys []string
+	// MaxMessageLength truncates each message to this many characters (Unicode
+	// code points, as Ruby's String#slice counts; max_message_length). Zero
+	// means no limit.
+	MaxMessageLength int
+	// MaxEventsPerBatch caps the events per PutLogEvents request
+	// (max_events_per_batch). Zero means MaxBatchEvents (10,000), the API's
+	// own limit and the plugin's default.
+	MaxEventsPerBatch int
+	// RetentionInDays is applied with PutRetentionPolicy to a group this sink
+	// creates, never to an existing one (retention_in_days). Zero means none.
+	RetentionInDays int
+	// LogGroupAWSTags are the tags of a group this sink creates
+	// (log_group_aws_tags). Nil means none.
+	LogGroupAWSTags map[string]string
+	// IncludeTimeKey adds the event time as a string field TimeKey before the
+	// message is formatted (include_time_key, or a v1 <inject> section).
+	IncludeTimeKey bool
+	// TimeKey is the field IncludeTimeKey adds. Empty means "time".
+	TimeKey string
+	// Localtime formats the injected time in Location as ISO-8601 with a
+	// numeric offset ("2026-01-02T15:04:05+00:00"); false formats it in UTC
+	// with a "Z" ("2026-01-02T15:04:05Z"), as Ruby's Time#iso8601 writes them.
+	// The defaults differ by Fluentd version: v1's inject is local time unless
+	// `utc` is given; v0.12's SetTimeKeyMixin is UTC unless `localtime` is
+	// given. The config layer sets this field accordingly.
+	Localtime bool
+	// Location is the zone Localtime uses. Nil means time.Local.
+	Location *time.Location
+	// IncludeTagKey adds the record's tag as a string field TagKey before the
+	// message is formatted (include_tag_key; v1 only).
+	IncludeTagKey bool
+	// TagKey is the field IncludeTagKey adds. Empty means "tag".
+	TagKey string
+	// DropEmptyTopLevel is the plugin's behaviour from 0.8.2 on: top-level
+	// fields whose value is the empty string are dropped before formatting,
+	// and empty values are left out of a MessageKeys join. False keeps them,
+	// as 0.3.x/0.4.x (the v0.12 generation) do.
+	DropEmptyTopLevel bool
+	// LogRejectedRequest logs the events AWS rejected (rejectedLogEventsInfo)
+	// at warn level; false logs them at debug level (log_rejected_request).
+	// They are counted either way.
+	LogRejectedRequest bool
+	// Region is the AWS region. Empty means the SDK chain (AWS_REGION,
+	// AWS_DEFAULT_REGION, the shared config profile).
+	Region string
+	// Endpoint overrides the CloudWatch Logs endpoint URL (endpoint). Empty
+	// means AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, then AWS_ENDPOINT_URL (both read
+	// by the SDK), then the regional AWS endpoint.
+	Endpoint string
+	// AccessKeyID and SecretAccessKey are static credentials (aws_key_id,
+	// aws_sec_key), used only when both are set. Empty means the SDK chain
+	// (environment, shared files, web identity, container and instance roles).
+	AccessKeyID     string
+	SecretAccessKey string
+	// SessionToken goes with static credentials when they are temporary.
+	SessionToken string
+	// MaxEventSize is the largest event AWS accepts, in bytes, counting
+	// EventOverhead. Zero means MaxEventSize (1 MiB); set LegacyMaxEventSize
+	// (256 KiB) for endpoints with the pre-2025 limit. The range is
+	// MinEventSize..MaxEventSize.
+	MaxEventSize int
+	// OversizeAction says what happens to a message longer than an event can
+	// hold. Empty means OversizeSplit.
+	OversizeAction OversizeAction
+	// RequestTimeout bounds each API call. Zero means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+}
+
+// OversizeAction is what the sink does with a message larger than an event.
+type OversizeAction string
+
+const (
+	// OversizeSplit sends the message as several consecutive events with the
+	// same timestamp, cut at UTF-8 character boundaries. Nothing is lost.
+	OversizeSplit OversizeAction = "split"
+	// OversizeTruncate sends the first event's worth of the message, cut at a
+	// character boundary, and counts the truncation.
+	OversizeTruncate OversizeAction = "truncate"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultTimeKey        = "time"
+	DefaultTagKey         = "tag"
+	DefaultRequestTimeout = 30 * time.Second
+)
+
+// withDefaults returns cfg with its zero values filled.
+func (cfg Config) withDefaults() Config {
+	if cfg.TimeKey == "" {
+		cfg.TimeKey = DefaultTimeKey
+	}
+	if cfg.TagKey == "" {
+		cfg.TagKey = DefaultTagKey
+	}
+	if cfg.MaxEventsPerBatch == 0 {
+		cfg.MaxEventsPerBatch = MaxBatchEvents
+	}
+	if cfg.MaxEventSize == 0 {
+		cfg.MaxEventSize = MaxEventSize
+	}
+	if cfg.OversizeAction == "" {
+		cfg.OversizeAction = OversizeSplit
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	return cfg
+}
+
+// Validate reports the first configuration error, as fluent-plugin-
+// cloudwatch-logs's configure does, plus the sink's own range checks.
+func (cfg Config) Validate() error {
+	if n := count(cfg.LogGroupName != "", cfg.UseTagAsGroup, cfg.LogGroupNameKey != ""); n != 1 {
+		return errors.New("exactly one of log_group_name, use_tag_as_group and log_group_name_key must be set")
+	}
+	if n := count(cfg.LogStreamName != "", cfg.UseTagAsStream, cfg.LogStreamNameKey != ""); n != 1 {
+		return errors.New("exactly one of log_stream_name, use_tag_as_stream and log_stream_name_key must be set")
+	}
+	if cfg.LogGroupName != "" {
+		if err := validGroupName(cfg.LogGroupName); err != nil {
+			return fmt.Errorf("log_group_name: %w", err)
+		}
+	}
+	if cfg.LogStreamName != "" {
+		if err := validStreamName(cfg.LogStreamName); err != nil {
+			return fmt.Errorf("log_stream_name: %w", err)
+		}
+	}
+	if cfg.MaxMessageLength < 0 {
+		return fmt.Errorf("max_message_length %d: must not be negative", cfg.MaxMessageLength)
+	}
+	if cfg.MaxEventsPerBatch < 0 || cfg.MaxEventsPerBatch > MaxBatchEvents {
+		return fmt.Errorf("max_events_per_batch %d: must be between 1 and %d", cfg.MaxEventsPerBatch, MaxBatchEvents)
+	}
+	if cfg.RetentionInDays != 0 && !validRetention(cfg.RetentionInDays) {
+		return fmt.Errorf("retention_in_days %d: must be one of %v", cfg.RetentionInDays, retentionDays)
+	}
+	if len(cfg.LogGroupAWSTags) > MaxTags {
+		return fmt.Errorf("log_group_aws_tags: %d tags, at most %d", len(cfg.LogGroupAWSTags), MaxTags)
+	}
+	if cfg.MaxEventSize != 0 && (cfg.MaxEventSize < MinEventSize || cfg.MaxEventSize > MaxEventSize) {
+		return fmt.Errorf("max event size %d: must be between %d and %d", cfg.MaxEventSize, MinEventSize, MaxEventSize)
+	}
+	switch cfg.OversizeAction {
+	case "", OversizeSplit, OversizeTruncate:
+	default:
+		return fmt.Errorf("oversize action %q: must be %q or %q", cfg.OversizeAction, OversizeSplit, OversizeTruncate)
+	}
+	if cfg.RequestTimeout < 0 {
+		return fmt.Errorf("request timeout %v: must not be negative", cfg.RequestTimeout)
+	}
+	if (cfg.AccessKeyID == "") != (cfg.SecretAccessKey == "") {
+		return errors.New("aws_key_id and aws_sec_key must be set together")
+	}
+	return nil
+}
+
+func count(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+// Reasons Format skips a record. Each is counted in FormatStats before it is
+// returned; the caller must not buffer the record, and should acknowledge its
+// position as handled.
+var (
+	// ErrNoGroup: log_group_name_key is set and the record has no such field
+	// (or it is null).
+	ErrNoGroup = errors.New("record has no log group field")
+	// ErrNoStream: log_stream_name_key is set and the record has no such
+	// field (or it is null).
+	ErrNoStream = errors.New("record has no log stream field")
+	// ErrEmptyMessage: the formatted message is empty (for example every
+	// message_keys value is missing). AWS rejects empty messages.
+	ErrEmptyMessage = errors.New("empty message")
+)
+
+// FormatStats counts what a Formatter did.
+type FormatStats struct {
+	// Formatted counts records given a destination and a message.
+	Formatted uint64
+	// NoGroup, NoStream and EmptyMessage count skipped records by reason.
+	NoGroup      uint64
+	NoStream     uint64
+	EmptyMessage uint64
+	// Truncated counts messages cut to MaxMessageLength.
+	Truncated uint64
+}
+
+// Formatter is the output stage of cloudwatch_logs: it resolves each record's
+// destination and renders its message exactly as fluent-plugin-cloudwatch-logs
+// does (shared/reference/fluentd-dropin.md §2.3, §2.4).
+//
+// A Formatter is not safe for concurrent use: each pipeline goroutine owns
+// one. Stats may be called from any goroutine.
+type Formatter struct {
+	cfg Config
+
+	buf  []byte // the message; reused by every Format call
+	name []byte // scratch for non-string name fields
+
+	// Last names taken from record fields, reused while they repeat so that a
+	// run of records for one destination costs no string allocation.
+	lastGroup, lastStream string
+
+	// Injected time text, cached per second.
+	timeBuf []byte
+	timeSec int64
+	timeOK  bool
+
+	stats formatCounters
+}
+
+// NewFormatter validates cfg and returns a Formatter.
+func NewFormatter(cfg Config) (*Formatter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Formatter{cfg: cfg.withDefaults()}, nil
+}
+
+// Format sets r.Key (the destination) and r.Message (the event text), and
+// clears r.Fields. r.Message points into a buffer the Formatter reuses: it is
+// valid until the next Format call, so the caller must copy it (buffer.Add
+// does). r.Fields is read, never modified.
+//
+// A non-nil error means the record is skipped (ErrNoGroup, ErrNoStream,
+// ErrEmptyMessage); it has been counted and r is left unchanged.
+func (f *Formatter) Format(r *buffer.Record) error {
+	cfg := &f.cfg
+	var key buffer.StreamKey
+	var removeA, removeB string // field names left out of the message
+
+	switch {
+	case cfg.UseTagAsGroup:
+		key.Group = r.Tag
+	case cfg.LogGroupNameKey != "":
+		name, ok := f.fieldName(r, cfg.LogGroupNameKey, &f.lastGroup)
+		if !ok {
+			f.stats.noGroup.Add(1)
+			return ErrNoGroup
+		}
+		key.Group = name
+		if cfg.RemoveLogGroupNameKey {
+			removeA = cfg.LogGroupNameKey
+		}
+	default:
+		key.Group = cfg.LogGroupName
+	}
+	switch {
+	case cfg.UseTagAsStream:
+		key.Stream = r.Tag
+	case cfg.LogStreamNameKey != "":
+		name, ok := f.fieldName(r, cfg.LogStreamNameKey, &f.lastStream)
+		if !ok {
+			f.stats.noStream.Add(1)
+			return ErrNoStream
+		}
+		key.Stream = name
+		if cfg.RemoveLogStreamNameKey {
+			removeB = cfg.LogStreamNameKey
+		}
+	default:
+		key.Stream = cfg.LogStreamName
+	}
+
+	if cfg.IncludeTimeKey {
+		f.formatTime(r.Time)
+	}
+	msg := f.buf[:0]
+	if len(cfg.MessageKeys) > 0 {
+		msg = f.appendMessageKeys(msg, r, removeA, removeB)
+	} else {
+		msg = f.appendJSON(msg, r, removeA, removeB)
+	}
+	f.buf = msg
+	if len(msg) == 0 {
+		f.stats.emptyMessage.Add(1)
+		return ErrEmptyMessage
+	}
+	if cfg.MaxMessageLength > 0 && len(msg) > cfg.MaxMessageLength {
+		if n := runePrefix(msg, cfg.MaxMessageLength); n < len(msg) {
+			msg = msg[:n]
+			f.stats.truncated.Add(1)
+		}
+	}
+	r.Key = key
+	r.Message = msg
+	r.Fields = nil
+	f.stats.formatted.Add(1)
+	return nil
+}
+
+// Stats returns a snapshot of the counters.
+func (f *Formatter) Stats() FormatStats {
+	return FormatStats{
+		Formatted:    f.stats.formatted.Load(),
+		NoGroup:      f.stats.noGroup.Load(),
+		NoStream:     f.stats.noStream.Load(),
+		EmptyMessage: f.stats.emptyMessage.Load(),
+		Truncated:    f.stats.truncated.Load(),
+	}
+}
+
+// runePrefix returns the byte length of the first n characters of valid
+// UTF-8 text b.
+func runePrefix(b []byte, n int) int {
+	i := 0
+	for ; n > 0 && i < len(b); n-- {
+		if b[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		_, size := utf8.DecodeRune(b[i:])
+		i += size
+	}
+	return i
+}
+
+// value is the record's top-level field key as the plugin sees it after
+// injection (include_tag_key, include_time_key): inj says which injected
+// value it is (0 none, 1 tag, 2 time).
+func (f *Formatter) value(r *buffer.Record, key string) (v buffer.Value, inj int, ok bool) {
+	cfg := &f.cfg
+	if cfg.IncludeTimeKey && key == cfg.TimeKey {
+		return buffer.Value{}, injTime, true
+	}
+	if cfg.IncludeTagKey && key == cfg.TagKey {
+		return buffer.Value{}, injTag, true
+	}
+	v, ok = r.Fields.Get(key)
+	return v, injNone, ok
+}
+
+const (
+	injNone = iota
+	injTag
+	injTime
+)
+
+// fieldName returns the text of field key as a destination name, reusing
+// *last when it is the same text. A missing or null field is not a name.
+func (f *Formatter) fieldName(r *buffer.Record, key string, last *string) (string, bool) {
+	v, inj, ok := f.value(r, key)
+	if !ok {
+		return "", false
+	}
+	var b []byte
+	switch {
+	case inj == injTag:
+		return r.Tag, true
+	case inj == injTime:
+		b = f.timeBuf
+	case v.Kind == buffer.String:
+		b = v.Bytes
+	case v.Kind == buffer.Raw && (len(v.Bytes) == 0 || string(v.Bytes) == "null"):
+		return "", false
+	default:
+		f.name = v.AppendText(f.name[:0])
+		b = f.name
+	}
+	if string(b) != *last {
+		*last = string(b)
+	}
+	return *last, true
+}
+
+// formatTime renders the injected time of an event at ns nanoseconds.
+func (f *Formatter) formatTime(ns int64) {
+	sec := ns / 1e9
+	if ns%1e9 < 0 {
+		sec--
+	}
+	if f.timeOK && sec == f.timeSec {
+		return
+	}
+	t := time.Unix(sec, 0)
+	if f.cfg.Localtime {
+		f.timeBuf = t.In(f.cfg.Location).AppendFormat(f.timeBuf[:0], "2006-01-02T15:04:05-07:00")
+	} else {
+		f.timeBuf = t.UTC().AppendFormat(f.timeBuf[:0], "2006-01-02T15:04:05Z")
+	}
+	f.timeSec, f.timeOK = sec, true
+}
+
+// isEmptyString reports whether v is the empty string.
+func isEmptyString(v buffer.Value) bool {
+	switch v.Kind {
+	case buffer.String:
+		return len(v.Bytes) == 0
+	case buffer.Raw:
+		return string(v.Bytes) == `""`
+	}
+	return false
+}
+
+// appendJSON appends the record's compact JSON: its fields in order, the
+// injected tag and time fields (replacing a field of the same name in place,
+// or appended in the order tag, time, as Fluentd's inject does), without the
+// removed name fields and, with DropEmptyTopLevel, without "" values.
+func (f *Formatter) appendJSON(dst []byte, r *buffer.Record, removeA, removeB string) []byte {
+	cfg := &f.cfg
+	tag := cfg.IncludeTagKey && cfg.TagKey != removeA && cfg.TagKey != removeB
+	tim := cfg.IncludeTimeKey && cfg.TimeKey != removeA && cfg.TimeKey != removeB
+	if tag && tim && cfg.TagKey == cfg.TimeKey {
+		tag = false // the time is written last and wins
+	}
+	dropEmptyTag := cfg.DropEmptyTopLevel && r.Tag == ""
+	n := 0
+	dst = append(dst, '{')
+	for i := range r.Fields {
+		fl := &r.Fields[i]
+		k := fl.Key
+		if k == removeA || k == removeB {
+			continue
+		}
+		switch {
+		case tim && k == cfg.TimeKey:
+			dst, n = comma(dst, n)
+			dst = buffer.AppendJSONString(dst, k)
+			dst = append(dst, ':')
+			dst = buffer.AppendJSONBytes(dst, f.timeBuf)
+			tim = false
+		case tag && k == cfg.TagKey:
+			tag = false
+			if dropEmptyTag {
+				continue
+			}
+			dst, n = comma(dst, n)
+			dst = buffer.AppendJSONString(dst, k)
+			dst = append(dst, ':')
+			dst = buffer.AppendJSONString(dst, r.Tag)
+		default:
+			if cfg.DropEmptyTopLevel && isEmptyString(fl.Value) {
+				continue
+			}
+			dst, n = comma(dst, n)
+			dst = buffer.AppendJSONString(dst, k)
+			dst = append(dst, ':')
+			dst = fl.Value.AppendJSON(dst)
+		}
+	}
+	if tag && !dropEmptyTag {
+		dst, n = comma(dst, n)
+		dst = buffer.AppendJSONString(dst, cfg.TagKey)
+		dst = append(dst, ':')
+		dst = buffer.AppendJSONString(dst, r.Tag)
+	}
+	if tim {
+		dst, n = comma(dst, n)
+		dst = buffer.AppendJSONString(dst, cfg.TimeKey)
+		dst = append(dst, ':')
+		dst = buffer.AppendJSONBytes(dst, f.timeBuf)
+	}
+	return append(dst, '}')
+}
+
+// comma appends the separator before the member after the n-th.
+func comma(dst []byte, n int) ([]byte, int) {
+	if n > 0 {
+		dst = append(dst, ',')
+	}
+	return dst, n + 1
+}
+
+// appendMessageKeys appends the message_keys values joined by one space, each
+// rendered as Ruby's to_s would (a missing field is ""). With
+// DropEmptyTopLevel (0.8.2+) empty values are left out of the join.
+func (f *Formatter) appendMessageKeys(dst []byte, r *buffer.Record, removeA, removeB string) []byte {
+	first := true
+	for _, key := range f.cfg.MessageKeys {
+		start := len(dst)
+		if !first {
+			dst = append(dst, ' ')
+		}
+		vstart := len(dst)
+		if key != removeA && key != removeB {
+			v, inj, ok := f.value(r, key)
+			switch {
+			case !ok:
+			case inj == injTag:
+				if utf8.ValidString(r.Tag) {
+					dst = append(dst, r.Tag...)
+				} else {
+					dst = buffer.AppendValidUTF8(dst, []byte(r.Tag))
+				}
+			case inj == injTime:
+				dst = append(dst, f.timeBuf...)
+			default:
+				dst = v.AppendText(dst)
+			}
+		}
+		if f.cfg.DropEmptyTopLevel && len(dst) == vstart {
+			dst = dst[:start]
+			continue
+		}
+		first = false
+	}
+	return dst
+}
