@@ -1,0 +1,123 @@
+// Package emulatortest runs the CloudWatch Logs emulator for tests: a real
+// HTTP server on 127.0.0.1 and a real aws-sdk-go-v2 client pointed at it.
+package emulatortest
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"logship/sink/emulator"
+)
+
+// Credentials the test client signs with when Config.AccessKeyID is empty.
+const (
+	AccessKeyID     = "AKIDEMULATORTEST"
+	SecretAccessKey = "emulator-test-secret"
+)
+
+// Env is a running emulator and a client for it.
+type Env struct {
+	// Server is the emulator (Faults, Events, Stats).
+	Server *emulator.Server
+	// URL is the endpoint, "http://127.0.0.1:<port>".
+	URL string
+	// Region is the region the emulator expects in signatures.
+	Region string
+	// Client is a real aws-sdk-go-v2 CloudWatch Logs client: static
+	// credentials (Config's keys, or AccessKeyID/SecretAccessKey), the
+	// emulator's region, BaseEndpoint = URL, and retries disabled
+	// (aws.NopRetryer), so every call is exactly one HTTP request.
+	Client *cloudwatchlogs.Client
+	// AccessKeyID and SecretAccessKey are the credentials Client uses.
+	AccessKeyID, SecretAccessKey string
+}
+
+// Start runs an emulator with cfg on 127.0.0.1:0 until the test ends. The
+// emulator logs warnings and errors to the test log.
+func Start(tb testing.TB, cfg emulator.Config) *Env {
+	tb.Helper()
+	srv, err := emulator.New(cfg, zaptest.NewLogger(tb, zaptest.Level(zap.WarnLevel)))
+	if err != nil {
+		tb.Fatalf("emulator.New: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("listen: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, ln) }()
+	tb.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				tb.Errorf("emulator Run: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			tb.Errorf("emulator did not stop within 15s")
+		}
+	})
+	region := cfg.Region
+	if region == "" {
+		region = emulator.DefaultRegion
+	}
+	ak, sk := cfg.AccessKeyID, cfg.SecretAccessKey
+	if ak == "" {
+		ak, sk = AccessKeyID, SecretAccessKey
+	}
+	url := "http://" + ln.Addr().String()
+	return &Env{
+		Server:          srv,
+		URL:             url,
+		Region:          region,
+		Client:          NewClient(url, region, ak, sk),
+		AccessKeyID:     ak,
+		SecretAccessKey: sk,
+	}
+}
+
+// NewClient returns an aws-sdk-go-v2 CloudWatch Logs client for an emulator
+// at url, signing with the given static keys, with retries disabled.
+func NewClient(url, region, accessKeyID, secretAccessKey string) *cloudwatchlogs.Client {
+	return cloudwatchlogs.New(cloudwatchlogs.Options{
+		Region:       region,
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKeyID, secretAccessKey, ""),
+		BaseEndpoint: aws.String(url),
+		Retryer:      aws.NopRetryer{},
+	})
+}
+
+// CreateStream creates the log group (if missing) and the log stream (if
+// missing), failing the test on any other error.
+func (e *Env) CreateStream(tb testing.TB, group, stream string) {
+	tb.Helper()
+	ctx := context.Background()
+	var exists *types.ResourceAlreadyExistsException
+	if _, err := e.Client.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: &group}); err != nil && !errors.As(err, &exists) {
+		tb.Fatalf("CreateLogGroup(%q): %v", group, err)
+	}
+	if _, err := e.Client.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: &group, LogStreamName: &stream}); err != nil && !errors.As(err, &exists) {
+		tb.Fatalf("CreateLogStream(%q, %q): %v", group, stream, err)
+	}
+}
+
+// Messages returns the messages stored in a stream, in stored order.
+func (e *Env) Messages(group, stream string) []string {
+	evs := e.Server.Events(group, stream)
+	out := make([]string, len(evs))
+	for i, ev := range evs {
+		out[i] = ev.Message
+	}
+	return out
+}

@@ -1,0 +1,235 @@
+package emulator
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// FaultConfig is the initial fault-injection setting of a Server (the
+// command-line flags of 'logship emulate'). The zero value injects nothing.
+type FaultConfig struct {
+	// ThrottleRate is the probability (0..1) that a request is answered with
+	// ThrottlingException (HTTP 400, "Rate exceeded").
+	ThrottleRate float64
+	// ServerErrorRate is the probability (0..1) that a request is answered
+	// with ServiceUnavailableException (HTTP 500).
+	ServerErrorRate float64
+	// Latency is added before every request is processed. Zero means none.
+	Latency time.Duration
+	// OutageFrom and OutageTo schedule an outage [from, to) on the server
+	// clock; see Faults.Outage. Zero values mean no outage.
+	OutageFrom, OutageTo time.Time
+	// Seed seeds the random generator behind the rates, so a run is
+	// reproducible. Zero means 1.
+	Seed uint64
+	// Ops limits injected throttling and 5xx errors to these operation names
+	// (for example "PutLogEvents"). Empty means every operation.
+	Ops []string
+}
+
+// Faults injects failures into the emulator. All methods are safe for
+// concurrent use and take effect on the next request.
+//
+// Order of application: an outage is checked first, before anything is read
+// from the request; latency next; throttling and 5xx errors are decided after
+// the request validated, just before it would change state (step 9 of the
+// PutLogEvents algorithm in cloudwatch-api.md §2.3), so an injected error
+// never leaves a partial effect.
+//
+// An outage closes the TCP connection without an HTTP response (as an
+// unreachable or resetting endpoint would): clients see a connection error
+// ("EOF"/"connection reset"), which the SDK classifies as retryable. Set
+// OutageStatus to answer with HTTP 503 ServiceUnavailableException instead.
+type Faults struct {
+	now func() time.Time
+
+	mu           sync.Mutex
+	rng          *rand.Rand
+	throttleRate float64
+	errorRate    float64
+	latency      time.Duration
+	outageFrom   time.Time
+	outageTo     time.Time
+	down         bool
+	outage503    bool
+	ops          map[string]bool
+	throttleNext int
+	failNext     int
+}
+
+func newFaults(c FaultConfig, now func() time.Time) (*Faults, error) {
+	if c.ThrottleRate < 0 || c.ThrottleRate > 1 {
+		return nil, fmt.Errorf("throttle rate %v: want 0..1", c.ThrottleRate)
+	}
+	if c.ServerErrorRate < 0 || c.ServerErrorRate > 1 {
+		return nil, fmt.Errorf("server error rate %v: want 0..1", c.ServerErrorRate)
+	}
+	if c.Latency < 0 {
+		return nil, fmt.Errorf("latency %v: want >= 0", c.Latency)
+	}
+	seed := c.Seed
+	if seed == 0 {
+		seed = 1
+	}
+	f := &Faults{
+		now:          now,
+		rng:          rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		throttleRate: c.ThrottleRate,
+		errorRate:    c.ServerErrorRate,
+		latency:      c.Latency,
+		outageFrom:   c.OutageFrom,
+		outageTo:     c.OutageTo,
+	}
+	f.SetOps(c.Ops...)
+	return f, nil
+}
+
+// SetThrottleRate sets the probability (clamped to 0..1) of ThrottlingException.
+func (f *Faults) SetThrottleRate(p float64) {
+	f.mu.Lock()
+	f.throttleRate = clamp01(p)
+	f.mu.Unlock()
+}
+
+// SetServerErrorRate sets the probability (clamped to 0..1) of
+// ServiceUnavailableException (HTTP 500).
+func (f *Faults) SetServerErrorRate(p float64) {
+	f.mu.Lock()
+	f.errorRate = clamp01(p)
+	f.mu.Unlock()
+}
+
+// SetLatency sets the delay added to every request (negative means zero).
+func (f *Faults) SetLatency(d time.Duration) {
+	f.mu.Lock()
+	f.latency = max(d, 0)
+	f.mu.Unlock()
+}
+
+// Outage schedules an outage for server-clock times in [from, to). A zero
+// from means "since forever", a zero to "until further notice"; both zero
+// cancel the schedule.
+func (f *Faults) Outage(from, to time.Time) {
+	f.mu.Lock()
+	f.outageFrom, f.outageTo = from, to
+	f.mu.Unlock()
+}
+
+// SetDown starts (true) or ends (false) an outage now, independently of the
+// schedule.
+func (f *Faults) SetDown(down bool) {
+	f.mu.Lock()
+	f.down = down
+	f.mu.Unlock()
+}
+
+// SetOutageStatus makes outages answer HTTP 503 ServiceUnavailableException
+// (true) instead of closing the connection (false, the default).
+func (f *Faults) SetOutageStatus(http503 bool) {
+	f.mu.Lock()
+	f.outage503 = http503
+	f.mu.Unlock()
+}
+
+// SetOps limits injected throttling and 5xx errors (rates and the Next
+// counters) to the named operations; no names means every operation.
+func (f *Faults) SetOps(ops ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(ops) == 0 {
+		f.ops = nil
+		return
+	}
+	f.ops = make(map[string]bool, len(ops))
+	for _, op := range ops {
+		f.ops[op] = true
+	}
+}
+
+// ThrottleNext makes the next n eligible requests fail with
+// ThrottlingException, regardless of the rates (deterministic, for tests).
+func (f *Faults) ThrottleNext(n int) {
+	f.mu.Lock()
+	f.throttleNext = max(n, 0)
+	f.mu.Unlock()
+}
+
+// FailNext makes the next n eligible requests fail with
+// ServiceUnavailableException (HTTP 500), after any ThrottleNext ones.
+func (f *Faults) FailNext(n int) {
+	f.mu.Lock()
+	f.failNext = max(n, 0)
+	f.mu.Unlock()
+}
+
+// Reset removes every fault (rates, latency, outage, Next counters, op
+// filter).
+func (f *Faults) Reset() {
+	f.mu.Lock()
+	f.throttleRate, f.errorRate, f.latency = 0, 0, 0
+	f.outageFrom, f.outageTo = time.Time{}, time.Time{}
+	f.down, f.outage503 = false, false
+	f.ops = nil
+	f.throttleNext, f.failNext = 0, 0
+	f.mu.Unlock()
+}
+
+// outage reports whether the server is down now and whether it should answer
+// 503 rather than close the connection.
+func (f *Faults) outage() (down, http503 bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return true, f.outage503
+	}
+	if f.outageFrom.IsZero() && f.outageTo.IsZero() {
+		return false, false
+	}
+	now := f.now()
+	if (f.outageFrom.IsZero() || !now.Before(f.outageFrom)) && (f.outageTo.IsZero() || now.Before(f.outageTo)) {
+		return true, f.outage503
+	}
+	return false, false
+}
+
+func (f *Faults) delay() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.latency
+}
+
+// inject decides whether op fails now: ThrottlingException, 5xx, or nil.
+func (f *Faults) inject(op string) *apiError {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ops != nil && !f.ops[op] {
+		return nil
+	}
+	if f.throttleNext > 0 {
+		f.throttleNext--
+		return errThrottled()
+	}
+	if f.failNext > 0 {
+		f.failNext--
+		return errUnavailable()
+	}
+	if f.throttleRate > 0 && f.rng.Float64() < f.throttleRate {
+		return errThrottled()
+	}
+	if f.errorRate > 0 && f.rng.Float64() < f.errorRate {
+		return errUnavailable()
+	}
+	return nil
+}
+
+func clamp01(p float64) float64 {
+	switch {
+	case p < 0 || p != p:
+		return 0
+	case p > 1:
+		return 1
+	}
+	return p
+}

@@ -1,0 +1,276 @@
+package emulator
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// targetPrefix is the X-Amz-Target prefix of CloudWatch Logs
+// (cloudwatch-api.md §1.1).
+const targetPrefix = "Logs_20140328."
+
+// contentType is the awsJson1_1 media type of requests and responses.
+const contentType = "application/x-amz-json-1.1"
+
+// Operation names (the part of X-Amz-Target after the prefix).
+const (
+	opCreateLogGroup              = "CreateLogGroup"
+	opDeleteLogGroup              = "DeleteLogGroup"
+	opCreateLogStream             = "CreateLogStream"
+	opDeleteLogStream             = "DeleteLogStream"
+	opDescribeLogGroups           = "DescribeLogGroups"
+	opDescribeLogStreams          = "DescribeLogStreams"
+	opPutLogEvents                = "PutLogEvents"
+	opPutRetentionPolicy          = "PutRetentionPolicy"
+	opDeleteRetentionPolicy       = "DeleteRetentionPolicy"
+	opTagResource                 = "TagResource"
+	opUntagResource               = "UntagResource"
+	opListTagsForResource         = "ListTagsForResource"
+	opTagLogGroup                 = "TagLogGroup"
+	opUntagLogGroup               = "UntagLogGroup"
+	opListTagsLogGroup            = "ListTagsLogGroup"
+	opPutSubscriptionFilter       = "PutSubscriptionFilter"
+	opDescribeSubscriptionFilters = "DescribeSubscriptionFilters"
+	opDeleteSubscriptionFilter    = "DeleteSubscriptionFilter"
+	opGetLogEvents                = "GetLogEvents"
+	opFilterLogEvents             = "FilterLogEvents"
+	opUnknown                     = "Unknown"
+)
+
+// operations lists every operation the emulator implements.
+var operations = [...]string{
+	opCreateLogGroup, opDeleteLogGroup, opCreateLogStream, opDeleteLogStream,
+	opDescribeLogGroups, opDescribeLogStreams, opPutLogEvents,
+	opPutRetentionPolicy, opDeleteRetentionPolicy,
+	opTagResource, opUntagResource, opListTagsForResource,
+	opTagLogGroup, opUntagLogGroup, opListTagsLogGroup,
+	opPutSubscriptionFilter, opDescribeSubscriptionFilters, opDeleteSubscriptionFilter,
+	opGetLogEvents, opFilterLogEvents,
+}
+
+// handler runs one operation on a request body and returns the response
+// shape (nil for "HTTP 200 with an empty body") or an API error.
+type handler func(s *Server, body []byte) (any, *apiError)
+
+func (s *Server) handlerFor(op string) handler {
+	switch op {
+	case opCreateLogGroup:
+		return (*Server).createLogGroup
+	case opDeleteLogGroup:
+		return (*Server).deleteLogGroup
+	case opCreateLogStream:
+		return (*Server).createLogStream
+	case opDeleteLogStream:
+		return (*Server).deleteLogStream
+	case opDescribeLogGroups:
+		return (*Server).describeLogGroups
+	case opDescribeLogStreams:
+		return (*Server).describeLogStreams
+	case opPutLogEvents:
+		return (*Server).putLogEvents
+	case opPutRetentionPolicy:
+		return (*Server).putRetentionPolicy
+	case opDeleteRetentionPolicy:
+		return (*Server).deleteRetentionPolicy
+	case opTagResource:
+		return (*Server).tagResource
+	case opUntagResource:
+		return (*Server).untagResource
+	case opListTagsForResource:
+		return (*Server).listTagsForResource
+	case opTagLogGroup:
+		return (*Server).tagLogGroup
+	case opUntagLogGroup:
+		return (*Server).untagLogGroup
+	case opListTagsLogGroup:
+		return (*Server).listTagsLogGroup
+	case opPutSubscriptionFilter:
+		return (*Server).putSubscriptionFilter
+	case opDescribeSubscriptionFilters:
+		return (*Server).describeSubscriptionFilters
+	case opDeleteSubscriptionFilter:
+		return (*Server).deleteSubscriptionFilter
+	case opGetLogEvents:
+		return (*Server).getLogEvents
+	case opFilterLogEvents:
+		return (*Server).filterLogEvents
+	}
+	return nil
+}
+
+// ServeHTTP answers one awsJson1_1 request. Any path is accepted (a
+// BaseEndpoint may carry one); the operation comes from X-Amz-Target.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if down, http503 := s.faults.outage(); down {
+		s.stats.outage.Add(1)
+		if !http503 {
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					conn.Close()
+					return
+				}
+			}
+		}
+		s.writeError(w, newRequestID(), errUnavailable())
+		return
+	}
+
+	reqID := newRequestID()
+	op, h := s.route(r)
+	s.stats.request(op)
+	if h == nil {
+		s.writeError(w, reqID, errClient(CodeUnknownOperation, msgUnknownOp))
+		return
+	}
+
+	body, aerr := s.readBody(r)
+	if aerr == nil {
+		aerr = s.authenticate(r, body)
+	}
+	if aerr != nil {
+		s.writeError(w, reqID, aerr)
+		return
+	}
+
+	if d := s.faults.delay(); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+
+	resp, aerr := h(s, body)
+	if aerr != nil {
+		if aerr.status >= 500 || aerr.code == CodeThrottling {
+			s.log.Debug("injected fault", zap.String("op", op), zap.String("code", aerr.code))
+		}
+		s.writeError(w, reqID, aerr)
+		return
+	}
+	s.writeOK(w, reqID, resp)
+}
+
+// route returns the operation named by the request and its handler; nil for
+// a non-POST request or an unknown target.
+func (s *Server) route(r *http.Request) (string, handler) {
+	if r.Method != http.MethodPost {
+		return opUnknown, nil
+	}
+	target := r.Header.Get("X-Amz-Target")
+	op, ok := strings.CutPrefix(target, targetPrefix)
+	if !ok {
+		return opUnknown, nil
+	}
+	h := s.handlerFor(op)
+	if h == nil {
+		return opUnknown, nil
+	}
+	return op, h
+}
+
+func (s *Server) readBody(r *http.Request) ([]byte, *apiError) {
+	limit := s.cfg.MaxRequestBytes
+	var buf bytes.Buffer
+	if r.ContentLength > 0 && r.ContentLength <= limit {
+		buf.Grow(int(r.ContentLength))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, errClient(CodeSerialization, "request body: "+err.Error())
+	}
+	if n > limit {
+		return nil, &apiError{status: http.StatusRequestEntityTooLarge, code: CodeSerialization,
+			message: "Request body exceeds " + strconv.FormatInt(limit, 10) + " bytes."}
+	}
+	return buf.Bytes(), nil
+}
+
+// decode unmarshals an awsJson request body into v. An empty body is treated
+// as {}; unknown members are ignored, as AWS does; a malformed body or a
+// member of the wrong type is a SerializationException.
+func decode(body []byte, v any) *apiError {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return errClient(CodeSerialization, "Unexpected value for member '"+te.Field+"': expected "+te.Type.String()+".")
+		}
+		return errClient(CodeSerialization, "Malformed request body: "+err.Error())
+	}
+	return nil
+}
+
+func (s *Server) writeOK(w http.ResponseWriter, reqID string, resp any) {
+	h := w.Header()
+	h.Set("x-amzn-RequestId", reqID)
+	h.Set("Content-Type", contentType)
+	if resp == nil {
+		h.Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		s.writeError(w, reqID, &apiError{status: http.StatusInternalServerError, code: "InternalFailure", message: err.Error()})
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// errorBody is the awsJson error document.
+type errorBody struct {
+	Type         string `json:"__type"`
+	Message      string `json:"message"`
+	ResourceName string `json:"resourceName,omitempty"`
+}
+
+func (s *Server) writeError(w http.ResponseWriter, reqID string, e *apiError) {
+	s.stats.error(e.code)
+	b, _ := json.Marshal(errorBody{Type: e.code, Message: e.message, ResourceName: e.resourceName})
+	h := w.Header()
+	h.Set("x-amzn-RequestId", reqID)
+	h.Set("X-Amzn-ErrorType", e.code)
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(e.status)
+	w.Write(b)
+}
+
+// newRequestID returns a random UUID (version 4) string.
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}
+
+// nowMs is the server clock in milliseconds since the epoch.
+func (s *Server) nowMs() int64 { return s.now().UnixMilli() }

@@ -1,0 +1,225 @@
+package emulator
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Log stream operations: CreateLogStream, DeleteLogStream,
+// DescribeLogStreams (cloudwatch-api.md §2.2).
+
+type streamInput struct {
+	LogGroupName  *string `json:"logGroupName"`
+	LogStreamName *string `json:"logStreamName"`
+}
+
+func (s *Server) createLogStream(body []byte) (any, *apiError) {
+	var in streamInput
+	if e := decode(body, &in); e != nil {
+		return nil, e
+	}
+	var v validation
+	v.groupName(in.LogGroupName, "logGroupName")
+	v.streamName(in.LogStreamName, "logStreamName")
+	if e := v.err(); e != nil {
+		return nil, e
+	}
+	if e := s.faults.inject(opCreateLogStream); e != nil {
+		return nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.st.groups[*in.LogGroupName]
+	if !ok {
+		return nil, errNotFound(msgGroupNotFound)
+	}
+	if _, ok := g.streams[*in.LogStreamName]; ok {
+		return nil, errExists(msgStreamExists)
+	}
+	g.streams[*in.LogStreamName] = &logStream{name: *in.LogStreamName, creationTime: s.nowMs()}
+	s.dirty = true
+	return nil, nil
+}
+
+func (s *Server) deleteLogStream(body []byte) (any, *apiError) {
+	var in streamInput
+	if e := decode(body, &in); e != nil {
+		return nil, e
+	}
+	var v validation
+	v.groupName(in.LogGroupName, "logGroupName")
+	v.streamName(in.LogStreamName, "logStreamName")
+	if e := v.err(); e != nil {
+		return nil, e
+	}
+	if e := s.faults.inject(opDeleteLogStream); e != nil {
+		return nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.st.groups[*in.LogGroupName]
+	if !ok {
+		return nil, errNotFound(msgGroupNotFound)
+	}
+	st, ok := g.streams[*in.LogStreamName]
+	if !ok {
+		return nil, errNotFound(msgStreamNotFound)
+	}
+	g.storedBytes -= st.storedBytes
+	delete(g.streams, st.name)
+	s.dirty = true
+	return nil, nil
+}
+
+type describeLogStreamsInput struct {
+	LogGroupName        *string `json:"logGroupName"`
+	LogGroupIdentifier  *string `json:"logGroupIdentifier"`
+	LogStreamNamePrefix *string `json:"logStreamNamePrefix"`
+	OrderBy             *string `json:"orderBy"`
+	Descending          *bool   `json:"descending"`
+	NextToken           *string `json:"nextToken"`
+	Limit               *int32  `json:"limit"`
+}
+
+type logStreamOut struct {
+	LogStreamName       string `json:"logStreamName"`
+	CreationTime        int64  `json:"creationTime"`
+	FirstEventTimestamp *int64 `json:"firstEventTimestamp,omitempty"`
+	LastEventTimestamp  *int64 `json:"lastEventTimestamp,omitempty"`
+	LastIngestionTime   *int64 `json:"lastIngestionTime,omitempty"`
+	UploadSequenceToken string `json:"uploadSequenceToken"`
+	Arn                 string `json:"arn"`
+	StoredBytes         int64  `json:"storedBytes"`
+}
+
+type describeLogStreamsOutput struct {
+	LogStreams []logStreamOut `json:"logStreams"`
+	NextToken  string         `json:"nextToken,omitempty"`
+}
+
+const (
+	orderByName          = "LogStreamName"
+	orderByLastEventTime = "LastEventTime"
+)
+
+// groupRef validates the "exactly one of logGroupName / logGroupIdentifier"
+// members and returns the group name.
+func groupRef(v *validation, name, id *string) (string, *apiError) {
+	v.optGroupName(name, "logGroupName")
+	if id != nil {
+		v.length(*id, "logGroupIdentifier", 1, 2048)
+	}
+	if e := v.err(); e != nil {
+		return "", e
+	}
+	if (name == nil) == (id == nil) {
+		return "", errInvalidParameter(msgGroupXorID)
+	}
+	if name != nil {
+		return *name, nil
+	}
+	return groupNameFromIdentifier(*id), nil
+}
+
+func (s *Server) describeLogStreams(body []byte) (any, *apiError) {
+	var in describeLogStreamsInput
+	if e := decode(body, &in); e != nil {
+		return nil, e
+	}
+	var v validation
+	if in.LogStreamNamePrefix != nil {
+		v.pattern(*in.LogStreamNamePrefix, "logStreamNamePrefix", streamNamePattern, validStreamChars(*in.LogStreamNamePrefix))
+		v.length(*in.LogStreamNamePrefix, "logStreamNamePrefix", 1, maxNameLen)
+	}
+	if in.OrderBy != nil {
+		v.enum(*in.OrderBy, "orderBy", []string{orderByName, orderByLastEventTime})
+	}
+	v.nextToken(in.NextToken)
+	v.limit(in.Limit, "limit", maxDescribeLimit)
+	group, e := groupRef(&v, in.LogGroupName, in.LogGroupIdentifier)
+	if e != nil {
+		return nil, e
+	}
+	byTime := in.OrderBy != nil && *in.OrderBy == orderByLastEventTime
+	if byTime && in.LogStreamNamePrefix != nil {
+		return nil, errInvalidParameter(msgOrderByPrefix)
+	}
+	desc := in.Descending != nil && *in.Descending
+	offset := 0
+	if in.NextToken != nil {
+		key, e := decodeToken('s', in.NextToken)
+		if e != nil {
+			return nil, e
+		}
+		n, err := strconv.Atoi(key)
+		if err != nil || n < 0 {
+			return nil, errInvalidParameter(msgInvalidToken)
+		}
+		offset = n
+	}
+	if e := s.faults.inject(opDescribeLogStreams); e != nil {
+		return nil, e
+	}
+	limit := maxDescribeLimit
+	if in.Limit != nil {
+		limit = int(*in.Limit)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.st.groups[group]
+	if !ok {
+		return nil, errNotFound(msgGroupNotFound)
+	}
+	streams := make([]*logStream, 0, len(g.streams))
+	for _, st := range g.streams {
+		if in.LogStreamNamePrefix != nil && !strings.HasPrefix(st.name, *in.LogStreamNamePrefix) {
+			continue
+		}
+		streams = append(streams, st)
+	}
+	sort.Slice(streams, func(i, j int) bool {
+		a, b := streams[i], streams[j]
+		if byTime && a.lastEvent != b.lastEvent {
+			if desc {
+				return a.lastEvent > b.lastEvent
+			}
+			return a.lastEvent < b.lastEvent
+		}
+		if desc {
+			return a.name > b.name
+		}
+		return a.name < b.name
+	})
+	// Pages are offsets into the ordered list; AWS's tokens are opaque.
+	out := describeLogStreamsOutput{LogStreams: []logStreamOut{}}
+	if offset > len(streams) {
+		offset = len(streams)
+	}
+	end := min(offset+limit, len(streams))
+	for _, st := range streams[offset:end] {
+		out.LogStreams = append(out.LogStreams, s.streamOut(g, st))
+	}
+	if end < len(streams) {
+		out.NextToken = encodeToken('s', strconv.Itoa(end))
+	}
+	return out, nil
+}
+
+func (s *Server) streamOut(g *logGroup, st *logStream) logStreamOut {
+	o := logStreamOut{
+		LogStreamName:       st.name,
+		CreationTime:        st.creationTime,
+		UploadSequenceToken: sequenceToken(st.uploadToken),
+		Arn: fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s:log-stream:%s",
+			s.cfg.Region, s.cfg.AccountID, g.name, st.name),
+		StoredBytes: 0, // deprecated; AWS returns 0 (cloudwatch-api.md §2.2)
+	}
+	if st.hasEvents {
+		first, last, ing := st.firstEvent, st.lastEvent, st.lastIngestion
+		o.FirstEventTimestamp, o.LastEventTimestamp, o.LastIngestionTime = &first, &last, &ing
+	}
+	return o
+}
