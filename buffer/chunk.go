@@ -3,6 +3,8 @@ package buffer
 import (
 	"context"
 	"errors"
+	"sync"
+	"time"
 )
 
 // ErrPermanent marks an error that retrying cannot fix (a request AWS rejects
@@ -44,4 +46,86 @@ type Sender interface {
 // its checkpoints. recs must not be retained after Ack returns.
 type Acker interface {
 	Ack(recs []Record)
+}
+
+// chunk is the buffer's bookkeeping around a Chunk. Fields other than ioMu
+// are guarded by Buffer.mu; the segment file and arena writes-out by ioMu.
+type chunk struct {
+	c       Chunk
+	nrec    int   // records added; len(c.Records) while resident
+	cost    int64 // bytes counted against the limits
+	created time.Time
+	arena   arena
+
+	queued   bool // closed: in Buffer.queue
+	ready    bool // may be sent (memory: when queued; file: queued and fsynced)
+	inflight bool // a Send is running
+	dead     bool // delivered, dead-lettered or dropped: gone from the buffer
+
+	failures  int
+	firstFail time.Time
+	nextTry   time.Time
+
+	acked   int      // records [0:acked] acknowledged
+	pendAck []Record // records to acknowledge when the chunk leaves (degraded file chunks)
+
+	// File buffer only.
+	ioMu       sync.Mutex
+	synced     int  // records written and fsynced
+	onDisk     bool // the segment file exists
+	resident   bool // c.Records in memory (always for the memory buffer)
+	pin        bool // a ready chunk kept resident (counted in Buffer.pinned)
+	recovered  bool // loaded from disk at Recover: never acknowledged
+	diskFailed bool // writing failed: the chunk lives on in memory only
+}
+
+// arena is chunk-owned storage for record bytes: records are copied into
+// blocks that never move, so the Message slices handed out stay valid, and a
+// chunk costs a handful of allocations instead of one per record. For the
+// file buffer the blocks hold encoded segment frames, written out in order.
+type arena struct {
+	blocks [][]byte
+	wb, wo int // first byte not yet written out: blocks[wb][wo:]
+}
+
+const (
+	minBlock = 16 << 10
+	maxBlock = 1 << 20
+)
+
+// alloc returns n bytes of fresh storage at the end of the arena.
+func (a *arena) alloc(n int) []byte {
+	if k := len(a.blocks); k > 0 {
+		last := a.blocks[k-1]
+		if l := len(last); cap(last)-l >= n {
+			a.blocks[k-1] = last[:l+n]
+			return last[l : l+n : l+n]
+		}
+	}
+	size := minBlock
+	if k := len(a.blocks); k > 0 {
+		size = min(2*cap(a.blocks[k-1]), maxBlock)
+	}
+	size = max(size, n)
+	blk := make([]byte, n, size)
+	a.blocks = append(a.blocks, blk)
+	return blk[:n:n]
+}
+
+// takeUnwritten appends to dst the bytes not yet written out and marks them
+// written.
+func (a *arena) takeUnwritten(dst [][]byte) [][]byte {
+	for i := a.wb; i < len(a.blocks); i++ {
+		b := a.blocks[i]
+		if i == a.wb {
+			b = b[a.wo:]
+		}
+		if len(b) > 0 {
+			dst = append(dst, b)
+		}
+	}
+	if k := len(a.blocks); k > 0 {
+		a.wb, a.wo = k-1, len(a.blocks[k-1])
+	}
+	return dst
 }

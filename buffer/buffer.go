@@ -1,0 +1,1086 @@
+// Package buffer holds logship's record type and its buffered output stage:
+// Fluentd's chunk, queue, flush and retry semantics (v1 <buffer> parameters,
+// v0.12 names mapped by FromV012), in memory or in append-only segment files.
+//
+// Records for one destination (Record.Key) are appended to that key's staged
+// chunk; a chunk is enqueued when it is full (ChunkLimitSize,
+// ChunkLimitRecords, ChunkFullThreshold), when it is FlushInterval old
+// (interval mode), after every Add (immediate mode) or at shutdown. Flush
+// threads send queued chunks through a Sender; a chunk that fails is retried
+// on its own schedule (exponential backoff with jitter), and one that fails
+// permanently or runs out of retries is written to the dead-letter directory
+// — Fluentd drops the whole queue instead.
+//
+// Acknowledgement: the Acker hears about every record exactly once, when it
+// is delivered (memory buffer) or fsynced into a segment (file buffer) — or
+// when it is deliberately dropped or dead-lettered (counted in Stats) — so the
+// tailer can advance its checkpoints without losing data on a crash.
+//
+// Lifecycle: New does no work. Run recovers the file buffer, starts the flush
+// threads and timers, and on cancellation stops accepting records and does
+// the final flush under Config.ShutdownTimeout. The methods Run's loops call —
+// EnqueueDue, FlushReady, Sync, Flush, Shutdown — are public and synchronous,
+// so tests drive the buffer with a fake Clock instead of sleeping.
+package buffer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Sentinel errors of Add and Shutdown.
+var (
+	// ErrClosed is returned by Add once the buffer is shutting down.
+	ErrClosed = errors.New("buffer closed")
+	// ErrOverflow is returned by Add with overflow_action throw_exception
+	// when the batch does not fit; none of its records was accepted.
+	ErrOverflow = errors.New("buffer overflow")
+	// ErrRecordTooLarge is returned by Add for a record the file buffer
+	// cannot encode (payload over 1 GiB); no record of the batch was accepted.
+	ErrRecordTooLarge = errors.New("record too large")
+	// ErrUndelivered is returned (wrapped) by Flush and Shutdown when chunks
+	// remain in a memory buffer. Their records were not acknowledged.
+	ErrUndelivered = errors.New("chunks not delivered")
+)
+
+// Stats is a snapshot of the buffer's gauges and counters.
+type Stats struct {
+	StagedChunks   int   // open chunks
+	StagedBytes    int64 // their bytes (as counted against the limits)
+	QueuedChunks   int   // closed chunks, in flight and retrying included
+	QueuedBytes    int64
+	InFlightChunks int   // chunks being sent
+	TotalBytes     int64 // staged + queued, compared with TotalLimitSize
+
+	ChunksFlushed  uint64 // chunks delivered
+	RecordsFlushed uint64
+	BytesFlushed   uint64 // message bytes delivered
+	SendErrors     uint64 // failed Send attempts
+	Retries        uint64 // retries scheduled
+
+	DeadLetterChunks  uint64 // chunks written to the dead-letter directory
+	DeadLetterRecords uint64
+	// DroppedOverflowChunks and DroppedOverflowRecords count what
+	// drop_oldest_chunk discarded.
+	DroppedOverflowChunks  uint64
+	DroppedOverflowRecords uint64
+	// DroppedDeadLetterRecords counts records that should have been
+	// dead-lettered but could not be written (no directory, I/O error).
+	DroppedDeadLetterRecords uint64
+	// OverflowEvents counts Add calls that found the buffer full.
+	OverflowEvents uint64
+	// SlowFlushes counts Sends slower than SlowFlushLogThreshold.
+	SlowFlushes uint64
+
+	// File buffer.
+	Fsyncs           uint64 // segment fsyncs
+	DiskErrors       uint64 // failed segment writes (the chunk stays in memory)
+	RecoveredChunks  uint64 // chunks re-queued from disk by Recover
+	RecoveredRecords uint64
+	TornHeaders      uint64 // segments that ended inside the header (removed)
+	TornTails        uint64 // segments whose torn last record was truncated
+	CorruptChunks    uint64 // segments quarantined as .bad
+	LostRecords      uint64 // records of acknowledged chunks found corrupt when sent
+}
+
+// Buffer is the buffered output stage. Its methods are safe for concurrent
+// use. Mutable state is guarded by mu; a chunk's segment file is written only
+// under that chunk's ioMu (lock order: ioMu, ackMu, mu).
+type Buffer struct {
+	cfg   Config
+	send  Sender
+	acker Acker
+	log   *zap.Logger
+	clock Clock
+	retry retryPolicy
+	disk  *disk // nil for the memory buffer
+
+	fullBytes int64 // ChunkFullThreshold × ChunkLimitSize
+	fullRecs  int   // ChunkFullThreshold × ChunkLimitRecords, 0 if unlimited
+
+	ackMu sync.Mutex // serialises Acker calls
+
+	mu        sync.Mutex
+	changed   chan struct{} // closed and replaced on every change
+	open      map[StreamKey]*chunk
+	queue     []*chunk // closed chunks, oldest first
+	syncq     []*chunk // file chunks enqueued but not yet fsynced
+	total     int64
+	nwaiting  int // queued chunks not in flight
+	pinned    int // ready file chunks kept in memory
+	closed    bool
+	recovered bool
+	scratch   []*chunk
+	st        Stats
+}
+
+// New returns a buffer that sends chunks through s and acknowledges records to
+// ack (nil: no acknowledgements). log may be nil; clock nil means the system
+// clock. New validates cfg and fills its defaults; it starts nothing and
+// touches no file.
+func New(cfg Config, s Sender, ack Acker, log *zap.Logger, clock Clock) (*Buffer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return nil, errors.New("buffer: nil sender")
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if clock == nil {
+		clock = SystemClock()
+	}
+	cfg = cfg.withDefaults()
+	b := &Buffer{
+		cfg:       cfg,
+		send:      s,
+		acker:     ack,
+		log:       log,
+		clock:     clock,
+		retry:     newRetryPolicy(cfg),
+		fullBytes: int64(cfg.ChunkFullThreshold * float64(cfg.ChunkLimitSize)),
+		changed:   make(chan struct{}),
+		open:      make(map[StreamKey]*chunk),
+	}
+	if cfg.ChunkLimitRecords > 0 {
+		b.fullRecs = max(1, int(cfg.ChunkFullThreshold*float64(cfg.ChunkLimitRecords)))
+	}
+	if cfg.Type == TypeFile {
+		b.disk = &disk{dir: cfg.Path}
+	}
+	return b, nil
+}
+
+// Config returns the configuration in effect (defaults filled).
+func (b *Buffer) Config() Config { return b.cfg }
+
+func (b *Buffer) notifyLocked() {
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// costOf is what r counts against the size limits: its message bytes, or
+// for the file buffer its encoded size.
+func (b *Buffer) costOf(r *Record) int64 {
+	if b.disk != nil {
+		return int64(frameLen(r))
+	}
+	return int64(len(r.Message))
+}
+
+// Add appends formatted records (Key and Message set; Fields is ignored) to
+// the staged chunks of their keys. Message bytes are copied into chunk-owned
+// storage, so the caller may reuse them once Add returns. The hand-off is
+// atomic: either every record is accepted, or none is and the error says why
+// (ErrOverflow, ErrClosed, ErrRecordTooLarge, or ctx's error while blocked by
+// overflow_action block). A batch larger than TotalLimitSize is accepted when
+// the buffer is empty.
+func (b *Buffer) Add(ctx context.Context, recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	var cost int64
+	for i := range recs {
+		c := b.costOf(&recs[i])
+		if b.disk != nil && c-frameOverhead > maxPayload {
+			return fmt.Errorf("%w: %d bytes", ErrRecordTooLarge, c)
+		}
+		cost += c
+	}
+	var gone []*chunk
+	defer func() {
+		for _, ch := range gone {
+			b.release(ch)
+		}
+	}()
+	b.mu.Lock()
+	counted := false
+	for {
+		if b.closed {
+			b.mu.Unlock()
+			return ErrClosed
+		}
+		if b.total == 0 || b.total+cost <= b.cfg.TotalLimitSize {
+			break
+		}
+		if !counted {
+			b.st.OverflowEvents++
+			counted = true
+		}
+		switch b.cfg.OverflowAction {
+		case OverflowThrowException:
+			b.mu.Unlock()
+			return ErrOverflow
+		case OverflowDropOldestChunk:
+			if ch := b.oldestDroppableLocked(); ch != nil {
+				b.removeLocked(ch)
+				b.st.DroppedOverflowChunks++
+				b.st.DroppedOverflowRecords += uint64(ch.nrec - ch.c.Sent)
+				b.log.Warn("buffer full: dropped oldest chunk", zap.String("chunk", ch.c.ID),
+					zap.Stringer("key", ch.c.Key), zap.Int("records", ch.nrec-ch.c.Sent))
+				gone = append(gone, ch)
+				continue
+			}
+		}
+		ch := b.changed
+		b.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+		b.mu.Lock()
+	}
+
+	now := b.clock.Now()
+	immediate := b.cfg.FlushMode == FlushModeImmediate
+	touched := b.scratch[:0]
+	var cur *chunk
+	for i := range recs {
+		r := &recs[i]
+		c := b.costOf(r)
+		if cur == nil || cur.queued || cur.c.Key != r.Key {
+			if cur = b.open[r.Key]; cur == nil {
+				cur = b.newChunkLocked(r.Key, now)
+			}
+		}
+		if cur.nrec > 0 && (cur.cost+c > b.cfg.ChunkLimitSize ||
+			(b.cfg.ChunkLimitRecords > 0 && cur.nrec >= b.cfg.ChunkLimitRecords)) {
+			b.enqueueLocked(cur)
+			cur = b.newChunkLocked(r.Key, now)
+		}
+		b.appendLocked(cur, r, c)
+		switch {
+		case cur.cost >= b.fullBytes || (b.fullRecs > 0 && cur.nrec >= b.fullRecs):
+			b.enqueueLocked(cur)
+		case immediate && (len(touched) == 0 || touched[len(touched)-1] != cur):
+			touched = append(touched, cur)
+		}
+	}
+	for _, ch := range touched {
+		if !ch.queued {
+			b.enqueueLocked(ch)
+		}
+	}
+	clear(touched)
+	b.scratch = touched[:0]
+	b.total += cost
+	b.notifyLocked()
+	b.mu.Unlock()
+	b.drainSync()
+	return nil
+}
+
+func (b *Buffer) newChunkLocked(key StreamKey, now time.Time) *chunk {
+	ch := &chunk{
+		c:        Chunk{ID: fmt.Sprintf("%016x%08x", uint64(now.UnixNano()), rand.Uint32()), Key: key},
+		created:  now,
+		resident: true,
+	}
+	b.open[key] = ch
+	return ch
+}
+
+// appendLocked copies r into ch's arena.
+func (b *Buffer) appendLocked(ch *chunk, r *Record, cost int64) {
+	var msg []byte
+	if b.disk != nil {
+		msg = putFrame(ch.arena.alloc(int(cost)), r)
+	} else {
+		msg = ch.arena.alloc(len(r.Message))
+		copy(msg, r.Message)
+	}
+	ch.c.Records = append(ch.c.Records, Record{
+		Time: r.Time, Tag: r.Tag, Key: r.Key, Message: msg, Source: r.Source, Offset: r.Offset,
+	})
+	ch.c.Bytes += len(msg)
+	ch.cost += cost
+	ch.nrec++
+}
+
+// enqueueLocked closes a staged chunk and appends it to the queue. A file
+// chunk becomes ready once drainSync has fsynced it.
+func (b *Buffer) enqueueLocked(ch *chunk) {
+	if b.open[ch.c.Key] == ch {
+		delete(b.open, ch.c.Key)
+	}
+	ch.queued = true
+	b.queue = append(b.queue, ch)
+	b.nwaiting++
+	switch {
+	case b.disk == nil:
+		ch.ready = true
+	case ch.diskFailed:
+		b.degradeLocked(ch)
+	default:
+		b.syncq = append(b.syncq, ch)
+	}
+}
+
+// degradeLocked makes a queued file chunk whose segment could not be written
+// sendable from memory; its unacknowledged records are acknowledged when it
+// leaves the buffer, as with the memory buffer.
+func (b *Buffer) degradeLocked(ch *chunk) {
+	ch.pendAck = append(ch.pendAck, ch.c.Records[ch.acked:ch.nrec]...)
+	ch.acked = ch.nrec
+	ch.ready = true
+}
+
+// removeLocked takes ch out of the buffer. The caller then calls release.
+func (b *Buffer) removeLocked(ch *chunk) {
+	if i := slices.Index(b.queue, ch); i >= 0 {
+		b.queue = slices.Delete(b.queue, i, i+1)
+		if !ch.inflight {
+			b.nwaiting--
+		}
+	}
+	if b.open[ch.c.Key] == ch {
+		delete(b.open, ch.c.Key)
+	}
+	if ch.pin {
+		b.pinned--
+		ch.pin = false
+	}
+	ch.dead = true
+	ch.inflight = false
+	b.total -= ch.cost
+	b.notifyLocked()
+}
+
+// release acknowledges whatever of a removed chunk is not yet acknowledged
+// and deletes its segment.
+func (b *Buffer) release(ch *chunk) {
+	b.ackUpTo(ch, -1)
+	if b.disk == nil {
+		return
+	}
+	ch.ioMu.Lock()
+	b.mu.Lock()
+	onDisk := ch.onDisk
+	b.mu.Unlock()
+	var err error
+	if onDisk {
+		err = b.disk.remove(ch.c.ID)
+	}
+	ch.ioMu.Unlock()
+	if err != nil {
+		b.log.Error("buffer: remove segment", zap.String("chunk", ch.c.ID), zap.Error(err))
+	}
+}
+
+// ackUpTo acknowledges ch's records up to n (-1: all, and the pending ones).
+func (b *Buffer) ackUpTo(ch *chunk, n int) {
+	b.ackMu.Lock()
+	defer b.ackMu.Unlock()
+	b.mu.Lock()
+	all := n < 0
+	if all {
+		n = ch.nrec
+	}
+	var recs, pend []Record
+	if n > ch.acked {
+		recs = ch.c.Records[ch.acked:n]
+		ch.acked = n
+	}
+	if all {
+		pend, ch.pendAck = ch.pendAck, nil
+	}
+	b.mu.Unlock()
+	if b.acker == nil {
+		return
+	}
+	if len(recs) > 0 {
+		b.acker.Ack(recs)
+	}
+	if len(pend) > 0 {
+		b.acker.Ack(pend)
+	}
+}
+
+// oldestDroppableLocked returns the oldest chunk drop_oldest_chunk may discard:
+// a queued chunk that is not being sent or written, else a staged chunk.
+func (b *Buffer) oldestDroppableLocked() *chunk {
+	for _, ch := range b.queue {
+		if ch.ready && !ch.inflight {
+			return ch
+		}
+	}
+	var old *chunk
+	for _, ch := range b.open {
+		if old == nil || ch.created.Before(old.created) || (ch.created.Equal(old.created) && ch.c.ID < old.c.ID) {
+			old = ch
+		}
+	}
+	return old
+}
+
+// drainSync fsyncs the file chunks enqueued so far, making them ready.
+func (b *Buffer) drainSync() {
+	if b.disk == nil {
+		return
+	}
+	for {
+		b.mu.Lock()
+		q := b.syncq
+		b.syncq = nil
+		b.mu.Unlock()
+		if len(q) == 0 {
+			return
+		}
+		for _, ch := range q {
+			b.syncChunk(ch)
+		}
+	}
+}
+
+// syncChunk writes ch's unwritten records to its segment, fsyncs, and
+// acknowledges them; a queued chunk whose records are all durable becomes
+// ready to send. A write error degrades the chunk to memory-only.
+func (b *Buffer) syncChunk(ch *chunk) {
+	ch.ioMu.Lock()
+	defer ch.ioMu.Unlock()
+	b.mu.Lock()
+	if ch.dead || ch.diskFailed {
+		b.mu.Unlock()
+		return
+	}
+	n := ch.nrec
+	var bufs [][]byte
+	var hdr []byte
+	var herr error
+	create := !ch.onDisk
+	if n > ch.synced {
+		bufs = ch.arena.takeUnwritten(nil)
+		if create {
+			hdr, herr = appendSegmentHeader(nil, ch.created.UnixNano(), ch.c.Key)
+		}
+	}
+	b.mu.Unlock()
+
+	if n > 0 && len(bufs) > 0 {
+		err := herr
+		if err == nil {
+			err = b.disk.write(ch.c.ID, create, hdr, bufs)
+		}
+		b.mu.Lock()
+		if err != nil {
+			ch.diskFailed = true
+			ch.onDisk = ch.onDisk || create // a partial file may exist: remove it with the chunk
+			b.st.DiskErrors++
+			if ch.queued {
+				b.degradeLocked(ch)
+			}
+			b.notifyLocked()
+			b.mu.Unlock()
+			b.log.Error("buffer: segment write failed; chunk kept in memory",
+				zap.String("chunk", ch.c.ID), zap.Error(err))
+			return
+		}
+		ch.onDisk = true
+		ch.synced = n
+		b.st.Fsyncs++
+		b.mu.Unlock()
+		b.ackUpTo(ch, n)
+	}
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ch.dead || !ch.queued || ch.ready || ch.synced < ch.nrec {
+		return
+	}
+	ch.ready = true
+	if b.pinned < 2*b.cfg.FlushThreadCount {
+		b.pinned++
+		ch.pin = true
+	} else {
+		b.dropRecordsLocked(ch)
+	}
+	b.notifyLocked()
+}
+
+// dropRecordsLocked frees the in-memory copy of a fsynced file chunk that is
+// not being sent; it is read back from its segment when sent.
+func (b *Buffer) dropRecordsLocked(ch *chunk) {
+	if ch.inflight || ch.diskFailed || !ch.onDisk || ch.synced < ch.nrec || ch.c.Sent > 0 {
+		return
+	}
+	ch.c.Records = nil
+	ch.arena = arena{}
+	ch.resident = false
+}
+
+// EnqueueDue enqueues, in interval mode, the staged chunks at least
+// FlushInterval old, oldest first, stopping while QueuedChunksLimitSize
+// chunks wait in the queue. It returns how many it enqueued. Run calls it
+// every max(FlushThreadInterval, FlushInterval/11).
+func (b *Buffer) EnqueueDue() int {
+	if b.cfg.FlushMode != FlushModeInterval {
+		return 0
+	}
+	return b.enqueue(func(ch *chunk, now time.Time) bool {
+		return !now.Before(ch.created.Add(b.cfg.FlushInterval)) && b.nwaiting < b.cfg.QueuedChunksLimitSize
+	})
+}
+
+// EnqueueAll enqueues every staged chunk and returns how many.
+func (b *Buffer) EnqueueAll() int {
+	return b.enqueue(func(*chunk, time.Time) bool { return true })
+}
+
+func (b *Buffer) enqueue(due func(*chunk, time.Time) bool) int {
+	b.mu.Lock()
+	now := b.clock.Now()
+	cands := b.scratch[:0]
+	for _, ch := range b.open {
+		cands = append(cands, ch)
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if !cands[i].created.Equal(cands[j].created) {
+			return cands[i].created.Before(cands[j].created)
+		}
+		return cands[i].c.ID < cands[j].c.ID
+	})
+	n := 0
+	for _, ch := range cands {
+		if !due(ch, now) {
+			continue
+		}
+		b.enqueueLocked(ch)
+		n++
+	}
+	clear(cands)
+	b.scratch = cands[:0]
+	if n > 0 {
+		b.notifyLocked()
+	}
+	b.mu.Unlock()
+	b.drainSync()
+	return n
+}
+
+// takeLocked marks the first sendable queued chunk in flight and returns it;
+// otherwise it returns the earliest retry time pending (zero if none).
+func (b *Buffer) takeLocked(now time.Time) (*chunk, time.Time) {
+	var next time.Time
+	for _, ch := range b.queue {
+		if !ch.ready || ch.inflight {
+			continue
+		}
+		if ch.nextTry.After(now) {
+			if next.IsZero() || ch.nextTry.Before(next) {
+				next = ch.nextTry
+			}
+			continue
+		}
+		ch.inflight = true
+		b.nwaiting--
+		return ch, time.Time{}
+	}
+	return nil, next
+}
+
+// FlushReady makes one attempt, one chunk at a time, to send every queued
+// chunk that is ready and whose retry time has come, and returns how many it
+// attempted. Run's flush threads do the same continuously.
+func (b *Buffer) FlushReady(ctx context.Context) int { return b.flushRound(ctx, false) }
+
+// Flush enqueues every staged chunk and makes one attempt to send every
+// queued chunk, ignoring retry times. It returns nil when the buffer is then
+// empty, else an error wrapping ErrUndelivered.
+func (b *Buffer) Flush(ctx context.Context) error {
+	b.EnqueueAll()
+	b.flushRound(ctx, true)
+	return b.undelivered()
+}
+
+func (b *Buffer) undelivered() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, recs := 0, 0
+	for _, ch := range b.queue {
+		n++
+		recs += ch.nrec - ch.c.Sent
+	}
+	for _, ch := range b.open {
+		n++
+		recs += ch.nrec
+	}
+	if n == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %d chunks, %d records", ErrUndelivered, n, recs)
+}
+
+func (b *Buffer) flushRound(ctx context.Context, ignoreWait bool) int {
+	b.mu.Lock()
+	now := b.clock.Now()
+	var cands []*chunk
+	for _, ch := range b.queue {
+		if ch.ready && !ch.inflight && (ignoreWait || !ch.nextTry.After(now)) {
+			cands = append(cands, ch)
+		}
+	}
+	b.mu.Unlock()
+	n := 0
+	for _, ch := range cands {
+		b.mu.Lock()
+		ok := !ch.dead && ch.ready && !ch.inflight
+		if ok {
+			ch.inflight = true
+			b.nwaiting--
+		}
+		b.mu.Unlock()
+		if ok {
+			b.attempt(ctx, ch)
+			n++
+		}
+	}
+	return n
+}
+
+// attempt sends one chunk that the caller marked in flight, and settles it.
+func (b *Buffer) attempt(ctx context.Context, ch *chunk) {
+	if !ch.resident {
+		if err := b.load(ch); err != nil {
+			b.mu.Lock()
+			b.removeLocked(ch)
+			b.st.CorruptChunks++
+			b.st.LostRecords += uint64(ch.nrec)
+			b.mu.Unlock()
+			b.log.Error("buffer: segment unreadable; quarantined", zap.String("chunk", ch.c.ID),
+				zap.Int("records", ch.nrec), zap.Error(err))
+			return
+		}
+	}
+	start := b.clock.Now()
+	err := b.send.Send(ctx, &ch.c)
+	now := b.clock.Now()
+	if d := now.Sub(start); d > b.cfg.SlowFlushLogThreshold {
+		b.mu.Lock()
+		b.st.SlowFlushes++
+		b.mu.Unlock()
+		b.log.Warn("slow flush", zap.String("chunk", ch.c.ID), zap.Stringer("key", ch.c.Key),
+			zap.Duration("elapsed", d), zap.Duration("threshold", b.cfg.SlowFlushLogThreshold))
+	}
+	b.settle(ctx, ch, err, now)
+}
+
+// load reads a file chunk's records back from its segment.
+func (b *Buffer) load(ch *chunk) error {
+	ch.ioMu.Lock()
+	defer ch.ioMu.Unlock()
+	data, err := os.ReadFile(b.disk.path(ch.c.ID))
+	if err != nil {
+		return fmt.Errorf("read segment: %w", err)
+	}
+	seg, _, err := decodeSegment(data)
+	if err == nil && len(seg.recs) != ch.nrec {
+		err = fmt.Errorf("%w: %d records, want %d", errCorrupt, len(seg.recs), ch.nrec)
+	}
+	if err != nil {
+		if qerr := b.disk.quarantine(ch.c.ID); qerr != nil {
+			err = errors.Join(err, qerr)
+		}
+		b.mu.Lock()
+		ch.onDisk = false
+		b.mu.Unlock()
+		return err
+	}
+	b.mu.Lock()
+	ch.c.Records = seg.recs
+	ch.resident = true
+	b.mu.Unlock()
+	return nil
+}
+
+// settle records the outcome of a Send.
+func (b *Buffer) settle(ctx context.Context, ch *chunk, err error, now time.Time) {
+	b.mu.Lock()
+	delivered := err == nil || ch.c.Sent >= len(ch.c.Records)
+	if delivered {
+		b.removeLocked(ch)
+		b.st.ChunksFlushed++
+		b.st.RecordsFlushed += uint64(len(ch.c.Records))
+		b.st.BytesFlushed += uint64(ch.c.Bytes)
+		b.mu.Unlock()
+		b.release(ch)
+		return
+	}
+	b.st.SendErrors++
+	permanent := errors.Is(err, ErrPermanent)
+	if !permanent && ctx.Err() != nil {
+		// Cancelled by shutdown: not the chunk's failure.
+		b.requeueLocked(ch, ch.nextTry)
+		b.mu.Unlock()
+		return
+	}
+	giveUp := permanent
+	var at time.Time
+	if !permanent {
+		ch.failures++
+		if ch.failures == 1 {
+			ch.firstFail = now
+		}
+		at, giveUp = b.retry.next(ch.failures, ch.firstFail, now, rand.Float64())
+	}
+	if !giveUp {
+		b.st.Retries++
+		b.requeueLocked(ch, at)
+		failures := ch.failures
+		b.mu.Unlock()
+		b.log.Warn("send failed; will retry", zap.String("chunk", ch.c.ID), zap.Stringer("key", ch.c.Key),
+			zap.Int("failures", failures), zap.Duration("retry_in", at.Sub(now)), zap.Error(err))
+		return
+	}
+	b.removeLocked(ch)
+	b.mu.Unlock()
+	b.deadLetter(ch, err, now)
+}
+
+func (b *Buffer) requeueLocked(ch *chunk, at time.Time) {
+	ch.inflight = false
+	ch.nextTry = at
+	b.nwaiting++
+	if !ch.pin {
+		b.dropRecordsLocked(ch)
+	}
+	b.notifyLocked()
+}
+
+// deadLetter writes a removed chunk's undelivered records to the dead-letter
+// directory, then releases it.
+func (b *Buffer) deadLetter(ch *chunk, cause error, now time.Time) {
+	recs := ch.c.Records[min(ch.c.Sent, len(ch.c.Records)):]
+	var path string
+	err := errors.New("no dead-letter directory configured")
+	if b.cfg.DeadLetterDir != "" {
+		path, err = writeDeadLetter(b.cfg.DeadLetterDir, ch.c.ID, recs, cause.Error(), now)
+	}
+	b.mu.Lock()
+	if err == nil {
+		b.st.DeadLetterChunks++
+		b.st.DeadLetterRecords += uint64(len(recs))
+	} else {
+		b.st.DroppedDeadLetterRecords += uint64(len(recs))
+	}
+	b.mu.Unlock()
+	b.release(ch)
+	if err != nil {
+		b.log.Error("chunk failed and could not be dead-lettered; records dropped",
+			zap.String("chunk", ch.c.ID), zap.Stringer("key", ch.c.Key), zap.Int("records", len(recs)),
+			zap.NamedError("cause", cause), zap.Error(err))
+		return
+	}
+	b.log.Error("chunk failed; written to dead-letter file", zap.String("chunk", ch.c.ID),
+		zap.Stringer("key", ch.c.Key), zap.Int("records", len(recs)), zap.String("path", path),
+		zap.NamedError("cause", cause))
+}
+
+// Sync writes and fsyncs the records added to the file buffer's open chunks
+// since the last Sync and acknowledges them, then fsyncs the directory if
+// segments were removed. Run calls it every FsyncInterval. No-op for the
+// memory buffer.
+func (b *Buffer) Sync() error {
+	if b.disk == nil {
+		return nil
+	}
+	b.mu.Lock()
+	var list []*chunk
+	for _, ch := range b.open {
+		if ch.nrec > ch.synced && !ch.diskFailed {
+			list = append(list, ch)
+		}
+	}
+	b.mu.Unlock()
+	for _, ch := range list {
+		b.syncChunk(ch)
+	}
+	b.drainSync()
+	if b.disk.dirty.Load() {
+		return b.disk.syncDir()
+	}
+	return nil
+}
+
+// Recover re-queues the chunks found in the file buffer's directory (oldest
+// first): every chunk that was queued or open when the previous process
+// stopped. Their records are not acknowledged again (the previous process
+// did). A segment that ends inside a record is truncated to its last whole
+// record; one that ends inside its header is removed; a corrupt one is renamed
+// .bad — all counted in Stats and logged, never fatal. Run calls Recover; it
+// runs once, and should be called before Add so the limits see the recovered
+// bytes. No-op for the memory buffer.
+func (b *Buffer) Recover() error {
+	if b.disk == nil {
+		return nil
+	}
+	b.mu.Lock()
+	if b.recovered {
+		b.mu.Unlock()
+		return nil
+	}
+	b.recovered = true
+	known := make(map[string]bool)
+	for _, ch := range b.open {
+		known[ch.c.ID] = true
+	}
+	for _, ch := range b.queue {
+		known[ch.c.ID] = true
+	}
+	b.mu.Unlock()
+
+	if err := os.MkdirAll(b.disk.dir, 0o755); err != nil {
+		return fmt.Errorf("buffer dir: %w", err)
+	}
+	ids, err := b.disk.list()
+	if err != nil {
+		return err
+	}
+	var found []*chunk
+	var st Stats
+	for _, id := range ids {
+		if known[id] {
+			continue
+		}
+		log := b.log.With(zap.String("chunk", id))
+		path := b.disk.path(id)
+		data, err := os.ReadFile(path)
+		var seg segment
+		var good int
+		if err == nil {
+			seg, good, err = decodeSegment(data)
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, errTornHeader):
+			st.TornHeaders++
+			log.Warn("buffer: removing segment torn inside its header", zap.Int("size", len(data)))
+			if rerr := os.Remove(path); rerr != nil {
+				log.Error("buffer: remove torn segment", zap.Error(rerr))
+			}
+			continue
+		case errors.Is(err, errTornTail):
+			st.TornTails++
+			log.Warn("buffer: truncating torn tail record", zap.Int("size", len(data)), zap.Int("kept", good))
+			if terr := truncateFile(path, int64(good)); terr != nil {
+				log.Error("buffer: truncate torn segment", zap.Error(terr))
+			}
+		default:
+			st.CorruptChunks++
+			log.Error("buffer: corrupt segment quarantined", zap.Error(err))
+			if qerr := b.disk.quarantine(id); qerr != nil {
+				log.Error("buffer: quarantine", zap.Error(qerr))
+			}
+			continue
+		}
+		if len(seg.recs) == 0 {
+			if rerr := os.Remove(path); rerr != nil {
+				log.Error("buffer: remove empty segment", zap.Error(rerr))
+			}
+			continue
+		}
+		n := len(seg.recs)
+		found = append(found, &chunk{
+			c:       Chunk{ID: id, Key: seg.key, Bytes: seg.bytes},
+			nrec:    n,
+			cost:    seg.cost,
+			created: time.Unix(0, seg.created),
+			queued:  true,
+			ready:   true,
+			acked:   n,
+			synced:  n,
+			onDisk:  true,
+			// Not resident: read back when sent.
+			recovered: true,
+		})
+		st.RecoveredChunks++
+		st.RecoveredRecords += uint64(n)
+	}
+	b.mu.Lock()
+	b.queue = append(found, b.queue...)
+	for _, ch := range found {
+		b.total += ch.cost
+		b.nwaiting++
+	}
+	b.st.TornHeaders += st.TornHeaders
+	b.st.TornTails += st.TornTails
+	b.st.CorruptChunks += st.CorruptChunks
+	b.st.RecoveredChunks += st.RecoveredChunks
+	b.st.RecoveredRecords += st.RecoveredRecords
+	b.notifyLocked()
+	b.mu.Unlock()
+	if len(found) > 0 {
+		b.log.Info("buffer: recovered chunks", zap.Uint64("chunks", st.RecoveredChunks),
+			zap.Uint64("records", st.RecoveredRecords))
+	}
+	return nil
+}
+
+func truncateFile(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(size)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Shutdown stops accepting records (Add returns ErrClosed) and, with
+// FlushAtShutdown, enqueues every staged chunk and makes one attempt to send
+// every queued chunk under ctx. The file buffer then fsyncs its open chunks,
+// which the next Recover re-queues. It returns an error wrapping
+// ErrUndelivered when a memory buffer still holds chunks (their records were
+// not acknowledged: the tailer re-reads them after a restart). Run calls it
+// after its flush threads have stopped.
+func (b *Buffer) Shutdown(ctx context.Context) error {
+	b.mu.Lock()
+	b.closed = true
+	b.notifyLocked()
+	b.mu.Unlock()
+	if *b.cfg.FlushAtShutdown {
+		b.EnqueueAll()
+		b.flushRound(ctx, true)
+	}
+	if b.disk != nil {
+		return b.Sync()
+	}
+	return b.undelivered()
+}
+
+// Run recovers the file buffer, then runs FlushThreadCount flush threads and
+// the interval and fsync timers until ctx is done. It then stops accepting
+// records, lets the sends in flight finish, and calls Shutdown — all within
+// ShutdownTimeout, after which sends are cancelled. It returns nil after a
+// shutdown, or the error that prevented it from starting.
+func (b *Buffer) Run(ctx context.Context) error {
+	if err := b.Recover(); err != nil {
+		return err
+	}
+	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSend()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range b.cfg.FlushThreadCount {
+		wg.Go(func() { b.flushThread(sendCtx, stop) })
+	}
+	wg.Go(func() { b.timers(stop) })
+
+	<-ctx.Done()
+	b.mu.Lock()
+	b.closed = true
+	b.notifyLocked()
+	b.mu.Unlock()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.ShutdownTimeout)
+	defer cancel()
+	defer context.AfterFunc(sctx, cancelSend)()
+	close(stop)
+	wg.Wait()
+	if err := b.Shutdown(sctx); err != nil {
+		b.log.Warn("buffer: shutdown", zap.Error(err))
+	}
+	return nil
+}
+
+// flushThread sends queued chunks until stop is closed.
+func (b *Buffer) flushThread(ctx context.Context, stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		b.mu.Lock()
+		now := b.clock.Now()
+		ch, next := b.takeLocked(now)
+		changed := b.changed
+		b.mu.Unlock()
+		if ch == nil {
+			var timer <-chan time.Time
+			if !next.IsZero() {
+				timer = b.clock.After(next.Sub(now))
+			}
+			select {
+			case <-stop:
+				return
+			case <-changed:
+			case <-timer:
+			}
+			continue
+		}
+		b.attempt(ctx, ch)
+		if d := b.cfg.FlushThreadBurstInterval; d > 0 {
+			b.mu.Lock()
+			more := b.nwaiting > 0
+			b.mu.Unlock()
+			if more {
+				select {
+				case <-stop:
+					return
+				case <-b.clock.After(d):
+				}
+			}
+		}
+	}
+}
+
+// timers runs the interval enqueue check and the fsync timer until stop.
+func (b *Buffer) timers(stop <-chan struct{}) {
+	var enqC, syncC <-chan time.Time
+	every := max(b.cfg.FlushThreadInterval, b.cfg.FlushInterval/11)
+	if b.cfg.FlushMode == FlushModeInterval {
+		enqC = b.clock.After(every)
+	}
+	if b.disk != nil && b.cfg.FsyncInterval > 0 {
+		syncC = b.clock.After(b.cfg.FsyncInterval)
+	}
+	for {
+		select {
+		case <-stop:
+			return
+		case <-enqC:
+			b.EnqueueDue()
+			enqC = b.clock.After(every)
+		case <-syncC:
+			if err := b.Sync(); err != nil {
+				b.log.Error("buffer: sync", zap.Error(err))
+			}
+			syncC = b.clock.After(b.cfg.FsyncInterval)
+		}
+	}
+}
+
+// Stats returns a snapshot of the gauges and counters.
+func (b *Buffer) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.st
+	for _, ch := range b.open {
+		s.StagedChunks++
+		s.StagedBytes += ch.cost
+	}
+	for _, ch := range b.queue {
+		s.QueuedChunks++
+		s.QueuedBytes += ch.cost
+		if ch.inflight {
+			s.InFlightChunks++
+		}
+	}
+	s.TotalBytes = b.total
+	return s
+}

@@ -1,0 +1,697 @@
+package buffer
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Buffer types (Fluentd's <buffer> @type).
+const (
+	TypeMemory = "memory"
+	TypeFile   = "file"
+)
+
+// FlushMode says when staged chunks are enqueued (Fluentd's flush_mode).
+type FlushMode string
+
+// Flush modes.
+const (
+	// FlushModeDefault is interval: logship has no time chunk key, and Fluentd
+	// picks interval then (shared/reference/fluentd-dropin.md §3.4).
+	FlushModeDefault FlushMode = "default"
+	// FlushModeInterval enqueues a staged chunk once it is FlushInterval old.
+	FlushModeInterval FlushMode = "interval"
+	// FlushModeImmediate enqueues every chunk an Add wrote to at the end of the Add.
+	FlushModeImmediate FlushMode = "immediate"
+	// FlushModeLazy enqueues chunks only when they are full (and at shutdown).
+	FlushModeLazy FlushMode = "lazy"
+)
+
+// OverflowAction says what Add does when the buffer holds TotalLimitSize bytes.
+type OverflowAction string
+
+// Overflow actions.
+const (
+	// OverflowBlock makes Add wait until there is room or its ctx is done:
+	// back-pressure to the tailer, nothing dropped. logship's default.
+	OverflowBlock OverflowAction = "block"
+	// OverflowDropOldestChunk discards the oldest chunk that is not being sent
+	// (counted in Stats.DroppedOverflowRecords, and acknowledged so the tailer
+	// moves on) until the batch fits.
+	OverflowDropOldestChunk OverflowAction = "drop_oldest_chunk"
+	// OverflowThrowException makes Add return ErrOverflow having accepted
+	// nothing, so the producer can retry the same batch later without
+	// duplicates. Fluentd's default.
+	OverflowThrowException OverflowAction = "throw_exception"
+)
+
+// RetryType selects the retry delay formula.
+type RetryType string
+
+// Retry types.
+const (
+	// RetryExponentialBackoff waits min(RetryWait·base^n, RetryMaxInterval)
+	// before retry n+1 (the first retry waits RetryWait).
+	RetryExponentialBackoff RetryType = "exponential_backoff"
+	// RetryPeriodic waits RetryWait before every retry.
+	RetryPeriodic RetryType = "periodic"
+)
+
+// Defaults filled in by New for zero Config fields. Where logship differs from
+// Fluentd v1 the Fluentd value is given in the field's comment.
+const (
+	DefaultChunkLimitSize              = 8 << 20
+	DefaultMemoryTotalLimitSize        = 512 << 20
+	DefaultFileTotalLimitSize          = 64 << 30
+	DefaultChunkFullThreshold          = 0.95
+	DefaultFlushInterval               = 60 * time.Second
+	DefaultFlushThreadCount            = 1
+	DefaultFlushThreadInterval         = time.Second
+	DefaultOverflowAction              = OverflowBlock
+	DefaultRetryType                   = RetryExponentialBackoff
+	DefaultRetryWait                   = time.Second
+	DefaultRetryExponentialBackoffBase = 2.0
+	DefaultRetryTimeout                = 72 * time.Hour
+	DefaultSlowFlushLogThreshold       = 20 * time.Second
+	DefaultFsyncInterval               = time.Second
+	DefaultShutdownTimeout             = 30 * time.Second
+	// DefaultDeadLetterSubdir is the dead-letter directory inside Path when
+	// DeadLetterDir is empty and Type is file.
+	DefaultDeadLetterSubdir = "dead-letter"
+)
+
+// Config is the buffer section of an output, with Fluentd v1 <buffer> names.
+// The zero value is a valid memory buffer with Fluentd's defaults (except
+// OverflowAction, which is block). FromV1 and FromV012 build one from raw
+// Fluentd parameters.
+type Config struct {
+	// Type is TypeMemory or TypeFile; "" means memory.
+	Type string
+	// Path is the directory holding the file buffer's segment files (created
+	// if missing; one directory per output). Required when Type is file.
+	// logship never reads Fluentd's own chunk files.
+	Path string
+
+	// ChunkLimitSize is the most bytes a chunk holds (message bytes for the
+	// memory buffer, encoded bytes for the file buffer). A chunk is sent by
+	// one Send, which the sink may cut into several requests. 0 means
+	// DefaultChunkLimitSize (8 MiB; Fluentd's file buffer default is 256 MiB).
+	// A single record larger than the limit gets a chunk of its own.
+	ChunkLimitSize int64
+	// ChunkLimitRecords is the most records a chunk holds; 0 means no limit.
+	ChunkLimitRecords int
+	// ChunkFullThreshold is the fraction of ChunkLimitSize (or of
+	// ChunkLimitRecords) at which a chunk is enqueued after a write; 0 means
+	// DefaultChunkFullThreshold (0.95).
+	ChunkFullThreshold float64
+	// TotalLimitSize bounds the bytes of all staged, queued and in-flight
+	// chunks (for the file buffer: the disk it uses); beyond it
+	// OverflowAction applies. 0 means DefaultMemoryTotalLimitSize (512 MiB)
+	// or DefaultFileTotalLimitSize (64 GiB). Overridden by QueueLimitLength.
+	TotalLimitSize int64
+	// QueueLimitLength is Fluentd's legacy queue bound: when > 0,
+	// TotalLimitSize = ChunkLimitSize × QueueLimitLength (as Fluentd v1
+	// computes it). 0 means unset.
+	QueueLimitLength int
+	// QueuedChunksLimitSize stops the interval timer from enqueueing staged
+	// chunks while this many chunks wait in the queue; 0 means
+	// FlushThreadCount (Fluentd's default).
+	QueuedChunksLimitSize int
+
+	// FlushMode is when staged chunks are enqueued; "" means FlushModeDefault
+	// (interval).
+	FlushMode FlushMode
+	// FlushInterval is the age at which a staged chunk is enqueued in
+	// interval mode; 0 means DefaultFlushInterval (60 s).
+	FlushInterval time.Duration
+	// FlushThreadCount is the number of chunks sent in parallel; 0 means 1.
+	FlushThreadCount int
+	// FlushThreadInterval is the granularity of the interval timer: staged
+	// chunks are checked every max(FlushThreadInterval, FlushInterval/11), as
+	// Fluentd's enqueue thread does. 0 means DefaultFlushThreadInterval (1 s).
+	// (Flush threads themselves do not poll: they wake on events.)
+	FlushThreadInterval time.Duration
+	// FlushThreadBurstInterval is the pause a flush thread takes after a send
+	// when more chunks are queued. 0 means no pause (logship's default;
+	// Fluentd's is 1 s, which caps each thread at a chunk a second).
+	FlushThreadBurstInterval time.Duration
+	// FlushAtShutdown makes shutdown enqueue and send every staged and queued
+	// chunk within ShutdownTimeout. nil means true for memory and false for
+	// file (its chunks are on disk and are sent after the restart).
+	FlushAtShutdown *bool
+
+	// OverflowAction is what Add does when TotalLimitSize is reached; ""
+	// means DefaultOverflowAction (block; Fluentd's is throw_exception).
+	OverflowAction OverflowAction
+
+	// RetryType selects the delay formula; "" means exponential_backoff.
+	RetryType RetryType
+	// RetryWait is the first retry delay (exponential) or every delay
+	// (periodic); 0 means DefaultRetryWait (1 s).
+	RetryWait time.Duration
+	// RetryExponentialBackoffBase is the base of the exponential delay; 0
+	// means 2. Must be ≥ 1.
+	RetryExponentialBackoffBase float64
+	// RetryMaxInterval caps the delay before randomisation; 0 means no cap.
+	RetryMaxInterval time.Duration
+	// RetryTimeout is how long a chunk is retried from its first failure;
+	// 0 means DefaultRetryTimeout (72 h). Ignored with RetryForever.
+	RetryTimeout time.Duration
+	// RetryMaxTimes is the most retries of a chunk (attempts = retries + 1);
+	// nil means no limit by count, 0 means never retry. Ignored with
+	// RetryForever.
+	RetryMaxTimes *int
+	// RetryForever retries every chunk until it is delivered (errors that Is
+	// ErrPermanent still go to the dead letter directory).
+	RetryForever bool
+	// RetryRandomize multiplies each delay but the first by a random factor
+	// in [0.875, 1.125); nil means true.
+	RetryRandomize *bool
+
+	// DeadLetterDir receives chunks that failed permanently or ran out of
+	// retries, one JSON-lines file per chunk (see deadletter.go). "" means
+	// <Path>/dead-letter for the file buffer; for the memory buffer such
+	// chunks are counted in Stats.DroppedDeadLetterRecords and logged.
+	DeadLetterDir string
+	// FsyncInterval is how often the file buffer writes and fsyncs the
+	// records of its open chunks and acknowledges them; chunks are also
+	// fsynced when they are enqueued. 0 means DefaultFsyncInterval (1 s);
+	// negative means only at enqueue.
+	FsyncInterval time.Duration
+	// SlowFlushLogThreshold logs a warning when one Send takes longer; 0
+	// means DefaultSlowFlushLogThreshold (20 s).
+	SlowFlushLogThreshold time.Duration
+	// ShutdownTimeout bounds the final flush after Run's ctx is done
+	// (including sends in flight); 0 means DefaultShutdownTimeout (30 s). Keep
+	// it below the pod's terminationGracePeriodSeconds.
+	ShutdownTimeout time.Duration
+}
+
+// Bool returns a pointer to v, for Config.FlushAtShutdown and RetryRandomize.
+func Bool(v bool) *bool { return &v }
+
+// Int returns a pointer to v, for Config.RetryMaxTimes.
+func Int(v int) *int { return &v }
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	switch c.Type {
+	case "", TypeMemory:
+	case TypeFile:
+		if c.Path == "" {
+			return errors.New("buffer: path is required for the file buffer")
+		}
+	default:
+		return fmt.Errorf("buffer: unknown @type %q (want memory or file)", c.Type)
+	}
+	switch c.FlushMode {
+	case "", FlushModeDefault, FlushModeInterval, FlushModeImmediate, FlushModeLazy:
+	default:
+		return fmt.Errorf("buffer: unknown flush_mode %q", c.FlushMode)
+	}
+	switch c.OverflowAction {
+	case "", OverflowBlock, OverflowDropOldestChunk, OverflowThrowException:
+	default:
+		return fmt.Errorf("buffer: unknown overflow_action %q", c.OverflowAction)
+	}
+	switch c.RetryType {
+	case "", RetryExponentialBackoff, RetryPeriodic:
+	default:
+		return fmt.Errorf("buffer: unknown retry_type %q", c.RetryType)
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"chunk_limit_size", c.ChunkLimitSize},
+		{"chunk_limit_records", int64(c.ChunkLimitRecords)},
+		{"total_limit_size", c.TotalLimitSize},
+		{"queue_limit_length", int64(c.QueueLimitLength)},
+		{"queued_chunks_limit_size", int64(c.QueuedChunksLimitSize)},
+		{"flush_interval", int64(c.FlushInterval)},
+		{"flush_thread_count", int64(c.FlushThreadCount)},
+		{"flush_thread_interval", int64(c.FlushThreadInterval)},
+		{"flush_thread_burst_interval", int64(c.FlushThreadBurstInterval)},
+		{"retry_wait", int64(c.RetryWait)},
+		{"retry_max_interval", int64(c.RetryMaxInterval)},
+		{"retry_timeout", int64(c.RetryTimeout)},
+		{"slow_flush_log_threshold", int64(c.SlowFlushLogThreshold)},
+		{"shutdown_timeout", int64(c.ShutdownTimeout)},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("buffer: %s must not be negative", f.name)
+		}
+	}
+	if c.RetryMaxTimes != nil && *c.RetryMaxTimes < 0 {
+		return errors.New("buffer: retry_max_times must not be negative")
+	}
+	if c.ChunkFullThreshold < 0 || c.ChunkFullThreshold > 1 {
+		return fmt.Errorf("buffer: chunk_full_threshold %v not in (0, 1]", c.ChunkFullThreshold)
+	}
+	if c.RetryExponentialBackoffBase != 0 && c.RetryExponentialBackoffBase < 1 {
+		return fmt.Errorf("buffer: retry_exponential_backoff_base %v < 1", c.RetryExponentialBackoffBase)
+	}
+	d := c.withDefaults()
+	if d.TotalLimitSize < d.ChunkLimitSize {
+		return fmt.Errorf("buffer: total_limit_size %d < chunk_limit_size %d", d.TotalLimitSize, d.ChunkLimitSize)
+	}
+	return nil
+}
+
+// withDefaults returns c with every zero field replaced by its default.
+func (c Config) withDefaults() Config {
+	if c.Type == "" {
+		c.Type = TypeMemory
+	}
+	file := c.Type == TypeFile
+	if c.ChunkLimitSize == 0 {
+		c.ChunkLimitSize = DefaultChunkLimitSize
+	}
+	if c.ChunkFullThreshold == 0 {
+		c.ChunkFullThreshold = DefaultChunkFullThreshold
+	}
+	if c.QueueLimitLength > 0 {
+		c.TotalLimitSize = c.ChunkLimitSize * int64(c.QueueLimitLength)
+	}
+	if c.TotalLimitSize == 0 {
+		c.TotalLimitSize = DefaultMemoryTotalLimitSize
+		if file {
+			c.TotalLimitSize = DefaultFileTotalLimitSize
+		}
+	}
+	if c.FlushMode == "" || c.FlushMode == FlushModeDefault {
+		c.FlushMode = FlushModeInterval
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = DefaultFlushInterval
+	}
+	if c.FlushThreadCount == 0 {
+		c.FlushThreadCount = DefaultFlushThreadCount
+	}
+	if c.QueuedChunksLimitSize == 0 {
+		c.QueuedChunksLimitSize = c.FlushThreadCount
+	}
+	if c.FlushThreadInterval == 0 {
+		c.FlushThreadInterval = DefaultFlushThreadInterval
+	}
+	if c.FlushAtShutdown == nil {
+		c.FlushAtShutdown = Bool(!file)
+	}
+	if c.OverflowAction == "" {
+		c.OverflowAction = DefaultOverflowAction
+	}
+	if c.RetryType == "" {
+		c.RetryType = DefaultRetryType
+	}
+	if c.RetryWait == 0 {
+		c.RetryWait = DefaultRetryWait
+	}
+	if c.RetryExponentialBackoffBase == 0 {
+		c.RetryExponentialBackoffBase = DefaultRetryExponentialBackoffBase
+	}
+	if c.RetryTimeout == 0 {
+		c.RetryTimeout = DefaultRetryTimeout
+	}
+	if c.RetryRandomize == nil {
+		c.RetryRandomize = Bool(true)
+	}
+	if c.DeadLetterDir == "" && file {
+		c.DeadLetterDir = c.Path + "/" + DefaultDeadLetterSubdir
+	}
+	if c.FsyncInterval == 0 {
+		c.FsyncInterval = DefaultFsyncInterval
+	}
+	if c.SlowFlushLogThreshold == 0 {
+		c.SlowFlushLogThreshold = DefaultSlowFlushLogThreshold
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	return c
+}
+
+// Normalized returns c with every default filled in, as the buffer will run
+// it (for printing the effective configuration).
+func (c Config) Normalized() Config { return c.withDefaults() }
+
+// String renders the normalised configuration as a Fluentd v1 <buffer>
+// section (logship-only parameters as comments).
+func (c Config) String() string {
+	d := c.withDefaults()
+	var sb strings.Builder
+	p := func(k string, v any) { fmt.Fprintf(&sb, "  %s %v\n", k, v) }
+	sb.WriteString("<buffer>\n")
+	p("@type", d.Type)
+	if d.Path != "" {
+		p("path", d.Path)
+	}
+	p("chunk_limit_size", d.ChunkLimitSize)
+	if d.ChunkLimitRecords > 0 {
+		p("chunk_limit_records", d.ChunkLimitRecords)
+	}
+	p("chunk_full_threshold", d.ChunkFullThreshold)
+	p("total_limit_size", d.TotalLimitSize)
+	if d.QueueLimitLength > 0 {
+		p("queue_limit_length", d.QueueLimitLength)
+	}
+	p("queued_chunks_limit_size", d.QueuedChunksLimitSize)
+	p("flush_mode", d.FlushMode)
+	p("flush_interval", fmtSeconds(d.FlushInterval))
+	p("flush_thread_count", d.FlushThreadCount)
+	p("flush_thread_interval", fmtSeconds(d.FlushThreadInterval))
+	p("flush_thread_burst_interval", fmtSeconds(d.FlushThreadBurstInterval))
+	p("flush_at_shutdown", *d.FlushAtShutdown)
+	p("overflow_action", d.OverflowAction)
+	p("retry_type", d.RetryType)
+	p("retry_wait", fmtSeconds(d.RetryWait))
+	p("retry_exponential_backoff_base", d.RetryExponentialBackoffBase)
+	if d.RetryMaxInterval > 0 {
+		p("retry_max_interval", fmtSeconds(d.RetryMaxInterval))
+	}
+	p("retry_timeout", fmtSeconds(d.RetryTimeout))
+	if d.RetryMaxTimes != nil {
+		p("retry_max_times", *d.RetryMaxTimes)
+	}
+	p("retry_forever", d.RetryForever)
+	p("retry_randomize", *d.RetryRandomize)
+	if d.DeadLetterDir != "" {
+		p("# dead_letter_dir", d.DeadLetterDir)
+	}
+	if d.Type == TypeFile {
+		p("# fsync_interval", fmtSeconds(d.FsyncInterval))
+	}
+	p("# shutdown_timeout", fmtSeconds(d.ShutdownTimeout))
+	sb.WriteString("</buffer>\n")
+	return sb.String()
+}
+
+func fmtSeconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
+}
+
+// Lookup returns the raw value of a configuration parameter and whether it
+// is present. A bare key (a line holding only "disable_retry_limit") is
+// present with the value "".
+type Lookup func(name string) (value string, ok bool)
+
+// V1Params lists the <buffer> parameters FromV1 reads, so the caller can warn
+// about the others.
+func V1Params() []string {
+	return []string{"@type", "path", "chunk_limit_size", "chunk_limit_records",
+		"chunk_full_threshold", "total_limit_size", "queue_limit_length",
+		"queued_chunks_limit_size", "flush_mode", "flush_interval",
+		"flush_thread_count", "flush_thread_interval", "flush_thread_burst_interval",
+		"flush_at_shutdown", "overflow_action", "retry_type", "retry_wait",
+		"retry_exponential_backoff_base", "retry_max_interval", "retry_timeout",
+		"retry_max_times", "retry_forever", "retry_randomize",
+		"slow_flush_log_threshold", "dead_letter_dir", "fsync_interval", "shutdown_timeout"}
+}
+
+// V012Params lists the v0.12 <match>-level buffer parameters FromV012 reads
+// (retry_wait among them: see FromV012).
+func V012Params() []string {
+	return []string{"buffer_type", "buffer_path", "buffer_chunk_limit",
+		"buffer_queue_limit", "buffer_queue_full_action", "num_threads",
+		"flush_interval", "try_flush_interval", "queued_chunk_flush_interval",
+		"flush_at_shutdown", "retry_wait", "max_retry_wait", "retry_limit",
+		"disable_retry_limit", "slow_flush_log_threshold"}
+}
+
+// FromV1 builds a Config from the parameters of a v1 <buffer> section. Sizes
+// accept ParseSize literals, times ParseDuration literals, booleans ParseBool
+// literals. It does not Validate.
+func FromV1(get Lookup) (Config, error) {
+	var c Config
+	p := paramParser{get: get}
+	p.str("@type", &c.Type)
+	p.str("path", &c.Path)
+	p.size("chunk_limit_size", &c.ChunkLimitSize)
+	p.int("chunk_limit_records", &c.ChunkLimitRecords)
+	p.float("chunk_full_threshold", &c.ChunkFullThreshold)
+	p.size("total_limit_size", &c.TotalLimitSize)
+	p.int("queue_limit_length", &c.QueueLimitLength)
+	p.int("queued_chunks_limit_size", &c.QueuedChunksLimitSize)
+	var s string
+	if p.str("flush_mode", &s) {
+		c.FlushMode = FlushMode(s)
+	}
+	p.dur("flush_interval", &c.FlushInterval)
+	p.int("flush_thread_count", &c.FlushThreadCount)
+	p.dur("flush_thread_interval", &c.FlushThreadInterval)
+	p.dur("flush_thread_burst_interval", &c.FlushThreadBurstInterval)
+	p.optBool("flush_at_shutdown", &c.FlushAtShutdown)
+	if p.str("overflow_action", &s) {
+		c.OverflowAction = OverflowAction(s)
+	}
+	if p.str("retry_type", &s) {
+		c.RetryType = RetryType(s)
+	}
+	p.dur("retry_wait", &c.RetryWait)
+	p.float("retry_exponential_backoff_base", &c.RetryExponentialBackoffBase)
+	p.dur("retry_max_interval", &c.RetryMaxInterval)
+	p.dur("retry_timeout", &c.RetryTimeout)
+	p.optInt("retry_max_times", &c.RetryMaxTimes)
+	p.bool("retry_forever", &c.RetryForever)
+	p.optBool("retry_randomize", &c.RetryRandomize)
+	p.dur("slow_flush_log_threshold", &c.SlowFlushLogThreshold)
+	p.str("dead_letter_dir", &c.DeadLetterDir)
+	p.dur("fsync_interval", &c.FsyncInterval)
+	p.dur("shutdown_timeout", &c.ShutdownTimeout)
+	return c, p.err
+}
+
+// FromV012 maps the flat v0.12 buffer parameters of a <match> block (one
+// without a <buffer> section) to a Config, exactly as Fluentd v1's
+// compat_parameters helper does (shared/reference/fluentd-dropin.md §3.6):
+//
+//	buffer_type → @type              buffer_path → path
+//	buffer_chunk_limit → chunk_limit_size
+//	buffer_queue_limit → queue_limit_length (so total = chunk × queue)
+//	buffer_queue_full_action → overflow_action (exception → throw_exception)
+//	num_threads → flush_thread_count
+//	flush_interval → flush_interval and flush_mode interval
+//	try_flush_interval → flush_thread_interval
+//	queued_chunk_flush_interval → flush_thread_burst_interval
+//	flush_at_shutdown → flush_at_shutdown
+//	max_retry_wait → retry_max_interval (v0.12 capped after the jitter, v1 before)
+//	retry_limit → retry_max_times    disable_retry_limit → retry_forever
+//
+// retry_wait is NOT mapped: the compat helper leaves it out, and a native v1
+// plugin (fluent-plugin-cloudwatch-logs ≥ 0.5) ignores it at <match> level,
+// so the <buffer> default of 1 s applies. FromV012 reports it in ignored so the
+// caller can warn as Fluentd does; a caller emulating a v0.12 runtime can set
+// Config.RetryWait from it. Parameters the caller should report as unused
+// are not inspected here.
+func FromV012(get Lookup) (c Config, ignored []string, err error) {
+	p := paramParser{get: get}
+	p.str("buffer_type", &c.Type)
+	p.str("buffer_path", &c.Path)
+	p.size("buffer_chunk_limit", &c.ChunkLimitSize)
+	p.int("buffer_queue_limit", &c.QueueLimitLength)
+	var s string
+	if p.str("buffer_queue_full_action", &s) {
+		switch s {
+		case "exception":
+			c.OverflowAction = OverflowThrowException
+		case "block":
+			c.OverflowAction = OverflowBlock
+		case "drop_oldest_chunk":
+			c.OverflowAction = OverflowDropOldestChunk
+		default:
+			p.fail("buffer_queue_full_action", fmt.Errorf("unknown value %q (want exception, block or drop_oldest_chunk)", s))
+		}
+	}
+	p.int("num_threads", &c.FlushThreadCount)
+	if p.dur("flush_interval", &c.FlushInterval) {
+		c.FlushMode = FlushModeInterval
+	}
+	p.dur("try_flush_interval", &c.FlushThreadInterval)
+	p.dur("queued_chunk_flush_interval", &c.FlushThreadBurstInterval)
+	p.optBool("flush_at_shutdown", &c.FlushAtShutdown)
+	p.dur("max_retry_wait", &c.RetryMaxInterval)
+	p.optInt("retry_limit", &c.RetryMaxTimes)
+	p.bool("disable_retry_limit", &c.RetryForever)
+	p.dur("slow_flush_log_threshold", &c.SlowFlushLogThreshold)
+	if _, ok := get("retry_wait"); ok {
+		ignored = append(ignored, "retry_wait")
+	}
+	return c, ignored, p.err
+}
+
+// paramParser reads typed parameters, keeping the first error.
+type paramParser struct {
+	get Lookup
+	err error
+}
+
+func (p *paramParser) fail(name string, err error) {
+	if p.err == nil {
+		p.err = fmt.Errorf("buffer: %s: %w", name, err)
+	}
+}
+
+func (p *paramParser) str(name string, dst *string) bool {
+	v, ok := p.get(name)
+	if ok {
+		*dst = strings.TrimSpace(v)
+	}
+	return ok
+}
+
+func (p *paramParser) size(name string, dst *int64) bool {
+	v, ok := p.get(name)
+	if !ok {
+		return false
+	}
+	n, err := ParseSize(v)
+	if err != nil {
+		p.fail(name, err)
+		return false
+	}
+	*dst = n
+	return true
+}
+
+func (p *paramParser) int(name string, dst *int) bool {
+	v, ok := p.get(name)
+	if !ok {
+		return false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		p.fail(name, fmt.Errorf("%q is not an integer", v))
+		return false
+	}
+	*dst = n
+	return true
+}
+
+func (p *paramParser) optInt(name string, dst **int) {
+	var n int
+	if p.int(name, &n) {
+		*dst = &n
+	}
+}
+
+func (p *paramParser) float(name string, dst *float64) bool {
+	v, ok := p.get(name)
+	if !ok {
+		return false
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		p.fail(name, fmt.Errorf("%q is not a number", v))
+		return false
+	}
+	*dst = f
+	return true
+}
+
+func (p *paramParser) dur(name string, dst *time.Duration) bool {
+	v, ok := p.get(name)
+	if !ok {
+		return false
+	}
+	d, err := ParseDuration(v)
+	if err != nil {
+		p.fail(name, err)
+		return false
+	}
+	*dst = d
+	return true
+}
+
+func (p *paramParser) bool(name string, dst *bool) bool {
+	v, ok := p.get(name)
+	if !ok {
+		return false
+	}
+	b, err := ParseBool(v)
+	if err != nil {
+		p.fail(name, err)
+		return false
+	}
+	*dst = b
+	return true
+}
+
+func (p *paramParser) optBool(name string, dst **bool) {
+	var b bool
+	if p.bool(name, &b) {
+		*dst = &b
+	}
+}
+
+// ParseSize parses a Fluentd size literal: an integer or decimal number of
+// bytes with an optional case-insensitive suffix k, m, g or t (powers of 1024):
+// "2M" = 2097152, "512k", "1.5g", "1000". (Fluentd's own parser reads only the
+// digits just before the suffix, so it would take "1.5g" as 5 GiB; logship
+// reads the whole number.)
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return 0, fmt.Errorf("empty size")
+	}
+	mult := 1.0
+	switch t[len(t)-1] {
+	case 'k', 'K':
+		mult = 1 << 10
+	case 'm', 'M':
+		mult = 1 << 20
+	case 'g', 'G':
+		mult = 1 << 30
+	case 't', 'T':
+		mult = 1 << 40
+	}
+	if mult != 1 {
+		t = t[:len(t)-1]
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 || f*mult > 1<<62 {
+		return 0, fmt.Errorf("%q is not a size", s)
+	}
+	return int64(f * mult), nil
+}
+
+// ParseDuration parses a Fluentd time literal: a number of seconds (integer
+// or decimal) with an optional suffix s, m, h or d: "10s", "30", "0.5", "1h".
+func ParseDuration(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return 0, fmt.Errorf("empty time")
+	}
+	mult := float64(time.Second)
+	switch t[len(t)-1] {
+	case 's':
+		t = t[:len(t)-1]
+	case 'm':
+		mult = float64(time.Minute)
+		t = t[:len(t)-1]
+	case 'h':
+		mult = float64(time.Hour)
+		t = t[:len(t)-1]
+	case 'd':
+		mult = float64(24 * time.Hour)
+		t = t[:len(t)-1]
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 || f*mult > 1<<62 {
+		return 0, fmt.Errorf("%q is not a time", s)
+	}
+	return time.Duration(f * mult), nil
+}
+
+// ParseBool parses a Fluentd boolean: "true", "yes" or "" (a bare key) are
+// true, "false" and "no" false.
+func ParseBool(s string) (bool, error) {
+	switch strings.TrimSpace(s) {
+	case "", "true", "yes":
+		return true, nil
+	case "false", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not a boolean", s)
+}
