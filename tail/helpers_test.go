@@ -1,0 +1,311 @@
+package tail
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// clock is an injectable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// got is one received line, with its bytes copied.
+type got struct {
+	Text   string
+	Offset int64
+	Source uint64
+	Path   string
+	Real   string
+	Stream Stream
+	Flags  Flags
+	Time   int64
+}
+
+func (g got) String() string { return fmt.Sprintf("{%q %d}", g.Text, g.Offset) }
+
+// collector is a Handler that records lines and can acknowledge them.
+type collector struct {
+	mu    sync.Mutex
+	lines []got
+	w     *Watcher
+	ack   bool // acknowledge every line as it arrives
+}
+
+func (c *collector) Handle(_ context.Context, lines []Line) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, l := range lines {
+		c.lines = append(c.lines, got{Text: string(l.Text), Offset: l.Offset, Source: l.Source, Path: l.Path, Real: l.RealPath,
+			Stream: l.Stream, Flags: l.Flags, Time: l.Time})
+	}
+	if c.ack {
+		for _, l := range lines {
+			c.w.Ack(l.Source, l.Offset)
+		}
+	}
+	return nil
+}
+
+// take returns and forgets the lines received so far.
+func (c *collector) take() []got {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.lines
+	c.lines = nil
+	return out
+}
+
+// ackAll acknowledges the given lines.
+func (c *collector) ackAll(lines []got) {
+	for _, l := range lines {
+		c.w.Ack(l.Source, l.Offset)
+	}
+}
+
+type harness struct {
+	t   *testing.T
+	dir string
+	clk *clock
+	col *collector
+	w   *Watcher
+	cfg Config
+}
+
+// newHarness makes a watcher over dir with cfg (Paths relative to dir are
+// made absolute), a fake clock and a collecting handler that acks.
+func newHarness(t *testing.T, dir string, cfg Config) *harness {
+	t.Helper()
+	for i, p := range cfg.Paths {
+		if !filepath.IsAbs(p) {
+			cfg.Paths[i] = filepath.Join(dir, p)
+		}
+	}
+	if cfg.PositionsFile != "" && !filepath.IsAbs(cfg.PositionsFile) {
+		cfg.PositionsFile = filepath.Join(dir, cfg.PositionsFile)
+	}
+	cfg.DisableNotify = true
+	h := &harness{t: t, dir: dir, clk: newClock(), col: &collector{ack: true}, cfg: cfg}
+	h.start()
+	return h
+}
+
+// start creates a fresh watcher (a process start) with the same config.
+func (h *harness) start() {
+	h.t.Helper()
+	w, err := New(h.cfg, h.col, zap.NewNop())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	w.now = h.clk.now
+	h.col.w = w
+	h.w = w
+	h.t.Cleanup(func() { w.Close() })
+}
+
+// restart saves positions, closes the watcher and starts a new one.
+func (h *harness) restart() {
+	h.t.Helper()
+	if err := h.w.SavePositions(); err != nil {
+		h.t.Fatal(err)
+	}
+	h.w.Close()
+	h.start()
+}
+
+// crash closes the watcher without saving and starts a new one.
+func (h *harness) crash() {
+	h.w.Close()
+	h.start()
+}
+
+func (h *harness) sync() {
+	h.t.Helper()
+	if err := h.w.Sync(context.Background()); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) poll() {
+	h.t.Helper()
+	if err := h.w.Poll(context.Background()); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// cycle is one Sync and one Poll.
+func (h *harness) cycle() {
+	h.t.Helper()
+	h.sync()
+	h.poll()
+}
+
+func (h *harness) path(name string) string { return filepath.Join(h.dir, name) }
+
+// appendFile appends s to name (created if needed).
+func appendFile(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writer emits numbered lines in a format, tracking the file size so tests
+// know every line's end offset.
+type writer struct {
+	t      *testing.T
+	path   string
+	style  string // "containerd", "conmon", "docker", "none"
+	n      int    // next line number
+	size   int64
+	prefix string
+}
+
+func newWriter(t *testing.T, path, style string) *writer {
+	return &writer{t: t, path: path, style: style, n: 1, prefix: "line"}
+}
+
+// ts returns the timestamp text of line n in the writer's style.
+func (wr *writer) ts(n int) string {
+	t := time.Date(2026, 1, 2, 3, 4, 5, n*1000, time.UTC)
+	switch wr.style {
+	case "conmon":
+		return t.In(time.FixedZone("", 0)).Format("2006-01-02T15:04:05.000000000-07:00")
+	case "docker":
+		return t.Format(time.RFC3339Nano)
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+// record formats one physical record for text (tag "F" or "P" for CRI).
+func (wr *writer) record(stream, tag, text string, n int) string {
+	switch wr.style {
+	case "containerd", "conmon":
+		return fmt.Sprintf("%s %s %s %s\n", wr.ts(n), stream, tag, text)
+	case "docker":
+		if tag == "F" {
+			text += "\n"
+		}
+		return fmt.Sprintf(`{"log":%s,"stream":%q,"time":%q}`+"\n", jsonString(text), stream, wr.ts(n))
+	}
+	return text + "\n"
+}
+
+func jsonString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			if r < 0x20 {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// lines appends count numbered full lines on stdout and returns what the
+// tailer must emit for them.
+func (wr *writer) lines(count int) []got {
+	var out []got
+	var buf strings.Builder
+	for i := 0; i < count; i++ {
+		text := fmt.Sprintf("%s %d", wr.prefix, wr.n)
+		rec := wr.record("stdout", "F", text, wr.n)
+		buf.WriteString(rec)
+		wr.size += int64(len(rec))
+		out = append(out, got{Text: text, Offset: wr.size})
+		wr.n++
+	}
+	appendFile(wr.t, wr.path, buf.String())
+	return out
+}
+
+// raw appends one physical record and returns its end offset.
+func (wr *writer) raw(stream, tag, text string) int64 {
+	rec := wr.record(stream, tag, text, wr.n)
+	wr.n++
+	appendFile(wr.t, wr.path, rec)
+	wr.size += int64(len(rec))
+	return wr.size
+}
+
+// rotate renames the file kubelet-style and starts a new one.
+func (wr *writer) rotate(suffix string) string {
+	wr.t.Helper()
+	to := wr.path + "." + suffix
+	if err := os.Rename(wr.path, to); err != nil {
+		wr.t.Fatal(err)
+	}
+	wr.size = 0
+	return to
+}
+
+// check compares text/offset sequences.
+func check(t *testing.T, what string, gotLines, want []got) {
+	t.Helper()
+	if len(gotLines) != len(want) {
+		t.Fatalf("%s: got %d lines %v, want %d %v", what, len(gotLines), gotLines, len(want), want)
+	}
+	for i := range want {
+		if gotLines[i].Text != want[i].Text || gotLines[i].Offset != want[i].Offset {
+			t.Fatalf("%s: line %d = %v, want %v", what, i, gotLines[i], want[i])
+		}
+	}
+}
+
+// texts returns the texts of lines.
+func texts(ls []got) []string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.Text
+	}
+	return out
+}

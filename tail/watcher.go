@@ -1,0 +1,1065 @@
+// Package tail follows container log files the way Fluentd's in_tail is
+// configured, without losing or duplicating a line across rotation,
+// truncation and restarts.
+//
+// A Watcher discovers files (globs, excludes, /var/log/containers symlinks
+// resolved to the real files, rotated siblings such as 0.log.20240101-000000),
+// follows each file by identity (device, inode and a head fingerprint), frames
+// records (CRI, docker json-file, plain lines), joins runtime fragments per
+// container log and stream (also across a rotation), and hands logical lines to
+// a Handler in batches:
+//
+//	w, err := tail.New(cfg, handler, log)
+//	go w.Run(ctx)              // discovery, reads, periodic position saves
+//	...                        // the pipeline calls w.Ack(line.Source, line.Offset)
+//	                           // once a line is delivered or durably buffered
+//	w.SavePositions()          // after the pipeline drained, last
+//	w.Close()
+//
+// Positions advance only through Ack, as a per-file low-water mark: a file's
+// saved position is the resume offset of the newest line such that it and
+// every earlier line of that file were acknowledged. Lines may be acknowledged
+// in any order. A line whose runtime fragments are still incomplete holds the
+// position of its file at its first fragment, so a restart never resumes in
+// the middle of a logical line. See design.md for every rotation case.
+//
+// Concurrency: Sync, Poll and Run (which calls them) must be called from one
+// goroutine at a time; that goroutine owns all follower state and calls the
+// Handler. Ack, AckAll, SavePositions and Stats may be called from any
+// goroutine at any time.
+package tail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc64"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"go.uber.org/zap"
+)
+
+// Watcher discovers and follows files. Create it with New.
+type Watcher struct {
+	cfg     Config
+	handler Handler
+	log     *zap.Logger
+	now     func() time.Time
+
+	// Owned by the goroutine calling Sync/Poll/Run.
+	lineages map[string]*lineage
+	lins     []*lineage
+	byIno    map[devIno]*file
+	byPath   map[string]*file // realPath -> open file, for notifications
+	started  bool
+	saved    []posEntry       // positions loaded at the first Sync
+	takeover map[devIno]int64 // Fluentd pos_file start offsets (first Sync)
+	knownLin map[string]bool  // lineages with a saved position (first Sync)
+	batch    []Line
+	regs     []reg
+	notify   *fsnotify.Watcher
+	watched  map[string]bool
+	patDirs  []string
+
+	mu     sync.Mutex // guards files, trackers, fd close, head updates
+	files  map[uint64]*file
+	nextID uint64
+	closed bool
+
+	stats counters
+}
+
+type devIno struct{ dev, ino uint64 }
+
+// New returns a Watcher; it does no I/O and starts nothing.
+func New(cfg Config, h Handler, log *zap.Logger) (*Watcher, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, errors.New("tail: nil handler")
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	cfg.setDefaults()
+	w := &Watcher{
+		cfg: cfg, handler: h, log: log, now: time.Now,
+		lineages: map[string]*lineage{},
+		byIno:    map[devIno]*file{},
+		byPath:   map[string]*file{},
+		files:    map[uint64]*file{},
+		watched:  map[string]bool{},
+	}
+	for _, p := range cfg.Paths {
+		w.patDirs = append(w.patDirs, staticDir(p))
+	}
+	return w, nil
+}
+
+// staticDir returns the deepest directory of pattern without glob characters.
+func staticDir(pattern string) string {
+	d := filepath.Dir(pattern)
+	for strings.ContainsAny(d, `*?[\`) {
+		d = filepath.Dir(d)
+	}
+	return d
+}
+
+// Ack acknowledges the line (source, offset): it was delivered or durably
+// buffered. Unknown pairs (source 0, lines of a file generation already
+// dropped) are ignored.
+func (w *Watcher) Ack(source uint64, offset int64) {
+	w.mu.Lock()
+	w.ackLocked(source, offset)
+	w.mu.Unlock()
+}
+
+// AckAll acknowledges a batch of (source, offset) pairs under one lock.
+func (w *Watcher) AckAll(acks iter.Seq2[uint64, int64]) {
+	w.mu.Lock()
+	for s, o := range acks {
+		w.ackLocked(s, o)
+	}
+	w.mu.Unlock()
+}
+
+func (w *Watcher) ackLocked(source uint64, offset int64) {
+	f := w.files[source]
+	if f == nil {
+		return
+	}
+	links, _ := f.tr.ack(offset)
+	for _, l := range links {
+		l.f.tr.ackSeq(l.seq)
+	}
+}
+
+// Position returns the committed (acknowledged) position of source.
+func (w *Watcher) Position(source uint64) (int64, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f := w.files[source]
+	if f == nil {
+		return 0, false
+	}
+	return f.tr.pos, true
+}
+
+// candidate is a file found by discovery.
+type candidate struct {
+	path, realPath string
+	dev, ino       uint64
+	size           int64
+	mtime          time.Time
+	current        bool // matched by a glob; false for a rotated sibling
+}
+
+// rotatedSuffix matches the suffix of a rotated sibling: the kubelet's
+// .<YYYYMMDD-hhmmss> and docker json-file's .<N>.
+var rotatedSuffix = regexp.MustCompile(`^\.(\d{8}-\d{6}|\d+)$`)
+
+// lineageKey strips a rotation suffix from a real path.
+func lineageKey(realPath string) string {
+	ext := filepath.Ext(realPath)
+	if ext != "" && rotatedSuffix.MatchString(ext) {
+		return strings.TrimSuffix(realPath, ext)
+	}
+	return realPath
+}
+
+// discover expands the globs and finds rotated siblings.
+func (w *Watcher) discover() ([]candidate, error) {
+	var out []candidate
+	seen := map[devIno]bool{}
+	dirs := map[string][]string{} // dir -> current base names
+	add := func(c candidate) {
+		k := devIno{c.dev, c.ino}
+		if seen[k] {
+			return
+		}
+		seen[k] = true
+		out = append(out, c)
+	}
+	for _, pat := range w.cfg.Paths {
+		matches, err := filepath.Glob(pat)
+		if err != nil {
+			return nil, fmt.Errorf("glob %q: %w", pat, err)
+		}
+		for _, m := range matches {
+			if w.excluded(m) {
+				continue
+			}
+			c, ok := statCandidate(m)
+			if !ok {
+				continue
+			}
+			c.current = true
+			add(c)
+			dirs[filepath.Dir(c.realPath)] = append(dirs[filepath.Dir(c.realPath)], filepath.Base(c.realPath))
+		}
+	}
+	// Rotated siblings of current files, with the current file's Path.
+	byReal := map[string]string{}
+	for _, c := range out {
+		byReal[c.realPath] = c.path
+	}
+	for dir, bases := range dirs {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			name := e.Name()
+			for _, b := range bases {
+				if len(name) > len(b) && strings.HasPrefix(name, b) && rotatedSuffix.MatchString(name[len(b):]) {
+					c, ok := statCandidate(filepath.Join(dir, name))
+					if ok {
+						c.path = byReal[filepath.Join(dir, b)]
+						add(c)
+					}
+				}
+			}
+		}
+	}
+	// Oldest first within a lineage: siblings by name, the current file last.
+	sort.SliceStable(out, func(i, j int) bool {
+		ki, kj := lineageKey(out[i].realPath), lineageKey(out[j].realPath)
+		if ki != kj {
+			return ki < kj
+		}
+		if out[i].current != out[j].current {
+			return !out[i].current
+		}
+		return out[i].realPath < out[j].realPath
+	})
+	return out, nil
+}
+
+func (w *Watcher) excluded(path string) bool {
+	for _, p := range w.cfg.ExcludePaths {
+		if ok, _ := filepath.Match(p, path); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// statCandidate resolves symlinks and stats a regular file.
+func statCandidate(path string) (candidate, bool) {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return candidate{}, false
+	}
+	fi, err := os.Stat(real)
+	if err != nil || !fi.Mode().IsRegular() {
+		return candidate{}, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return candidate{}, false
+	}
+	return candidate{path: path, realPath: real, dev: uint64(st.Dev), ino: st.Ino, size: fi.Size(), mtime: fi.ModTime()}, true
+}
+
+// Sync expands the globs and reconciles the followed files with what is on
+// disk: new files are opened (the first Sync applies saved positions, the
+// Fluentd pos_file takeover and ReadFromHead), renamed files get their new
+// real path, closed files that grew again are reopened, and state for files
+// gone from disk is dropped.
+func (w *Watcher) Sync(ctx context.Context) error {
+	cands, err := w.discover()
+	if err != nil {
+		return err
+	}
+	first := !w.started
+	if first {
+		if err := w.loadPositions(cands); err != nil {
+			return err
+		}
+	}
+	now := w.now()
+	for _, f := range w.byIno {
+		f.current, f.discovered = false, false
+	}
+	for _, c := range cands {
+		k := devIno{c.dev, c.ino}
+		if f := w.byIno[k]; f != nil {
+			if f.fd == nil && c.size != f.size.Load() && !w.sameHead(f, c.realPath) {
+				// The inode was freed and reused by another file.
+				w.forget(f)
+			} else {
+				f.discovered = true
+				f.current = f.current || c.current
+				if f.realPath != c.realPath {
+					w.renamed(f, c.realPath)
+				}
+				if f.fd == nil && c.size > f.off {
+					w.reopen(f, c.current)
+				}
+				continue
+			}
+		}
+		if !first && c.current && w.cfg.LimitRecentlyModified > 0 && now.Sub(c.mtime) > w.cfg.LimitRecentlyModified {
+			continue
+		}
+		start, ok := w.startOffset(c, first)
+		if !ok {
+			continue
+		}
+		if f := w.open(c, start); f != nil {
+			f.discovered, f.current = true, c.current
+		}
+	}
+	if first {
+		w.reportGaps()
+		w.started = true
+		w.saved, w.takeover, w.knownLin = nil, nil, nil
+	}
+	w.prune()
+	w.updateWatches()
+	return ctx.Err()
+}
+
+// sameHead reports whether the file at path still starts with f's head.
+func (w *Watcher) sameHead(f *file, path string) bool {
+	fd, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer fd.Close()
+	buf := make([]byte, len(f.head))
+	n, _ := fd.ReadAt(buf, 0)
+	return n == len(f.head) && string(buf) == string(f.head)
+}
+
+// startOffset decides where a newly found file starts (fluentd-dropin.md
+// §4.5): a saved position whose identity checks pass; the Fluentd takeover;
+// 0 for files found after the first Sync, for files of a log we already had
+// positions for, and with ReadFromHead; otherwise the end of the file.
+func (w *Watcher) startOffset(c candidate, first bool) (int64, bool) {
+	if !first {
+		return 0, true
+	}
+	if e, ok := w.savedEntry(c); ok {
+		fd, err := os.Open(c.realPath)
+		if err != nil {
+			return 0, false
+		}
+		ok, why := checkIdentity(fd, c.size, e)
+		fd.Close()
+		if ok {
+			return e.pos, true
+		}
+		w.stats.identityMismatches.Add(1)
+		if c.size < e.pos || why == "marker mismatch" || why == "fingerprint mismatch" {
+			w.stats.truncations.Add(1)
+		}
+		w.log.Info("saved position rejected, reading from 0", zap.String("path", c.realPath), zap.String("reason", why), zap.Int64("saved", e.pos))
+		return 0, true
+	}
+	if pos, ok := w.takeover[devIno{c.dev, c.ino}]; ok {
+		return pos, true
+	}
+	if w.knownLin[lineageKey(c.realPath)] || w.cfg.ReadFromHead {
+		return 0, true
+	}
+	return c.size, true
+}
+
+// savedEntry finds c's saved position: by device and inode, or by inode
+// alone when the device number changed (a reboot) and the head still matches.
+func (w *Watcher) savedEntry(c candidate) (posEntry, bool) {
+	for i, e := range w.saved {
+		if e.dev == c.dev && e.ino == c.ino {
+			w.saved[i].ino = 0 // matched
+			return e, true
+		}
+	}
+	for i, e := range w.saved {
+		if e.ino == c.ino && e.ino != 0 && e.headLen > 0 {
+			fd, err := os.Open(c.realPath)
+			if err != nil {
+				continue
+			}
+			h, err := hashAt(fd, 0, e.headLen)
+			fd.Close()
+			if err == nil && h == e.headHash {
+				w.saved[i].ino = 0
+				return e, true
+			}
+		}
+	}
+	return posEntry{}, false
+}
+
+// reportGaps reports saved files that are gone with data unread at the last
+// save: rotated and compressed or deleted while logship was down.
+func (w *Watcher) reportGaps() {
+	for _, e := range w.saved {
+		if e.ino == 0 {
+			continue
+		}
+		if e.pos < e.size {
+			w.stats.gaps.Add(1)
+			w.stats.gapBytes.Add(e.size - e.pos)
+			w.log.Warn("file gone with unread data while stopped: gap", zap.String("path", e.path),
+				zap.String("real_path", e.realPath), zap.Int64("position", e.pos), zap.Int64("size_at_save", e.size))
+		}
+	}
+}
+
+// loadPositions reads the positions file, or takes the Fluentd pos_file over
+// when there is none.
+func (w *Watcher) loadPositions(cands []candidate) error {
+	w.knownLin = map[string]bool{}
+	if w.cfg.PositionsFile != "" {
+		entries, exists, err := readPositions(w.cfg.PositionsFile)
+		if err != nil {
+			return err
+		}
+		if exists {
+			w.saved = entries
+			for _, e := range entries {
+				w.knownLin[lineageKey(e.realPath)] = true
+			}
+			return nil
+		}
+	}
+	if w.cfg.FluentdPosFile != "" {
+		entries, err := readFluentdPos(w.cfg.FluentdPosFile)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		w.takeover = w.planTakeover(entries, cands)
+	}
+	return nil
+}
+
+// open starts following c at start.
+func (w *Watcher) open(c candidate, start int64) *file {
+	fd, err := os.Open(c.realPath)
+	if err != nil {
+		w.log.Warn("open", zap.String("path", c.realPath), zap.Error(err))
+		return nil
+	}
+	fi, err := fd.Stat()
+	if err != nil {
+		fd.Close()
+		return nil
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if st.Ino != c.ino || uint64(st.Dev) != c.dev {
+		fd.Close() // replaced since discovery; the next Sync finds it
+		return nil
+	}
+	if start > fi.Size() {
+		start = 0
+	}
+	key := lineageKey(c.realPath)
+	lin := w.lineages[key]
+	if lin == nil {
+		lin = &lineage{key: key}
+		w.lineages[key] = lin
+		w.lins = append(w.lins, lin)
+	}
+	f := &file{dev: c.dev, ino: c.ino, path: c.path, realPath: c.realPath, lin: lin, fd: fd, off: start}
+	f.format = detectFormat(nil, w.cfg.Format)
+	if w.cfg.Format == FormatAuto {
+		f.format = formatAuto
+	}
+	f.size.Store(fi.Size())
+	f.head = readHead(fd, fi.Size())
+	f.tr.pos = start
+	w.mu.Lock()
+	w.nextID++
+	f.id = w.nextID
+	w.files[f.id] = f
+	w.mu.Unlock()
+	w.byIno[devIno{c.dev, c.ino}] = f
+	w.byPath[c.realPath] = f
+	lin.files = append(lin.files, f)
+	w.stats.filesOpened.Add(1)
+	w.stats.filesOpen.Add(1)
+	w.log.Debug("following", zap.String("path", c.path), zap.String("real_path", c.realPath), zap.Int64("offset", start))
+	return f
+}
+
+func readHead(fd *os.File, size int64) []byte {
+	n := min(size, fingerprintSize)
+	head := make([]byte, n)
+	m, _ := fd.ReadAt(head, 0)
+	return head[:m]
+}
+
+// reopen opens a closed file again (it grew after it was closed, or a
+// rotation was rolled back) and continues at its read offset.
+func (w *Watcher) reopen(f *file, current bool) {
+	fd, err := os.Open(f.realPath)
+	if err != nil {
+		return
+	}
+	fi, err := fd.Stat()
+	if err != nil || fi.Sys().(*syscall.Stat_t).Ino != f.ino {
+		fd.Close()
+		return
+	}
+	w.mu.Lock()
+	f.fd = fd
+	w.mu.Unlock()
+	f.state = stateRotated
+	if current {
+		f.state = stateActive
+	}
+	f.quietSince = time.Time{}
+	w.byPath[f.realPath] = f
+	w.stats.filesOpen.Add(1)
+}
+
+// renamed records a followed file's new real path (found as a sibling).
+func (w *Watcher) renamed(f *file, realPath string) {
+	if w.byPath[f.realPath] == f {
+		delete(w.byPath, f.realPath)
+	}
+	f.realPath = realPath
+	if f.fd != nil {
+		w.byPath[realPath] = f
+	}
+}
+
+// forget drops a closed file whose inode now belongs to another file.
+func (w *Watcher) forget(f *file) {
+	delete(w.byIno, devIno{f.dev, f.ino})
+	f.lin.files = slices.DeleteFunc(f.lin.files, func(g *file) bool { return g == f })
+}
+
+// prune drops state for closed files no longer on disk once every line of
+// theirs is acknowledged, and lineages left without files.
+func (w *Watcher) prune() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k, f := range w.byIno {
+		if f.fd == nil && !f.discovered && f.tr.pending() == 0 && !w.holds(f) {
+			delete(w.byIno, k)
+			delete(w.files, f.id)
+			f.lin.files = slices.DeleteFunc(f.lin.files, func(g *file) bool { return g == f })
+		}
+	}
+	for id, f := range w.files {
+		if f.retired && f.tr.pending() == 0 {
+			delete(w.files, id)
+		}
+	}
+	w.lins = slices.DeleteFunc(w.lins, func(l *lineage) bool {
+		if len(l.files) == 0 && l.pending == 0 {
+			delete(w.lineages, l.key)
+			return true
+		}
+		return false
+	})
+}
+
+// holds reports whether f has fragments of an unfinished line.
+func (w *Watcher) holds(f *file) bool { return f.lin.holdStart(f) >= 0 }
+
+// Poll stats and reads every open file once (up to ReadBudget bytes each),
+// detects rotation, truncation and deletion, closes drained files, enforces the
+// bounds on held deleted files and emits unfinished lines older than
+// PartialFlush. It returns the Handler's error, if any.
+func (w *Watcher) Poll(ctx context.Context) error {
+	now := w.now()
+	for _, lin := range w.lins {
+		for i := 0; i < len(lin.files); i++ {
+			f := lin.files[i]
+			if f.fd == nil {
+				continue
+			}
+			if err := w.pollFile(ctx, f, now); err != nil {
+				return err
+			}
+		}
+	}
+	if err := w.flushPartials(ctx, now); err != nil {
+		return err
+	}
+	w.enforceDeleted(now)
+	return nil
+}
+
+// pollPaths polls only the open files at the given real paths.
+func (w *Watcher) pollPaths(ctx context.Context, paths map[string]bool) error {
+	now := w.now()
+	for p := range paths {
+		if f := w.byPath[p]; f != nil && f.fd != nil {
+			if err := w.pollFile(ctx, f, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (w *Watcher) pollFile(ctx context.Context, f *file, now time.Time) error {
+	w.check(f, now)
+	if f.fd == nil {
+		return nil
+	}
+	n, err := w.read(ctx, f, w.cfg.ReadBudget)
+	if err != nil {
+		if errors.Is(err, errHandler) || ctx.Err() != nil {
+			return err
+		}
+		w.log.Warn("read", zap.String("path", f.realPath), zap.Error(err))
+	}
+	if f.state == stateActive {
+		return nil
+	}
+	switch {
+	case n > 0:
+		f.quietSince = time.Time{}
+	case f.quietSince.IsZero():
+		f.quietSince = now
+	case now.Sub(f.quietSince) >= w.cfg.RotateWait:
+		return w.closeFile(ctx, f, false)
+	}
+	return nil
+}
+
+// check detects truncation, deletion and rotation of f.
+func (w *Watcher) check(f *file, now time.Time) {
+	fi, err := f.fd.Stat()
+	if err != nil {
+		return
+	}
+	size := fi.Size()
+	st := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case size < f.off:
+		w.truncated(f, "size below offset")
+	case size != f.size.Load() && !w.headOK(f, size):
+		w.truncated(f, "head changed")
+	}
+	f.size.Store(size)
+	switch {
+	case st.Nlink == 0:
+		if f.state != stateDeleted {
+			if f.state == stateActive {
+				w.stats.rotations.Add(1)
+			}
+			f.state, f.deletedAt, f.quietSince = stateDeleted, now, time.Time{}
+			w.stats.filesDeletedHeld.Add(1)
+		}
+	case !f.current:
+		if f.state == stateActive {
+			f.state = stateRotated
+		}
+	default:
+		pfi, err := os.Stat(f.realPath)
+		if err == nil && pfi.Sys().(*syscall.Stat_t).Ino == f.ino {
+			if f.state == stateRotated {
+				f.state, f.quietSince = stateActive, time.Time{} // rotation rolled back
+			}
+			return
+		}
+		if f.state == stateActive {
+			f.state = stateRotated
+			f.current = false
+			w.stats.rotations.Add(1)
+			if err == nil {
+				// A new file took the path: follow it from 0 right away.
+				if c, ok := statCandidate(f.realPath); ok && w.byIno[devIno{c.dev, c.ino}] == nil {
+					c.path, c.current = f.path, true
+					if g := w.open(c, 0); g != nil {
+						g.discovered, g.current = true, true
+					}
+				}
+			}
+		}
+	}
+}
+
+// headOK checks (and extends) f's head fingerprint against the file.
+func (w *Watcher) headOK(f *file, size int64) bool {
+	n := int(min(size, fingerprintSize))
+	if n < len(f.head) {
+		return false
+	}
+	buf := make([]byte, n)
+	m, _ := f.fd.ReadAt(buf, 0)
+	buf = buf[:m]
+	if len(buf) < len(f.head) || string(buf[:len(f.head)]) != string(f.head) {
+		return false
+	}
+	if len(buf) > len(f.head) {
+		w.mu.Lock()
+		f.head = buf
+		w.mu.Unlock()
+	}
+	return true
+}
+
+// truncated starts a new generation of f at offset 0: the old Source keeps
+// its tracker (late acks are harmless) and the new one starts empty.
+func (w *Watcher) truncated(f *file, why string) {
+	w.stats.truncations.Add(1)
+	w.log.Info("file truncated, reading from 0", zap.String("path", f.realPath), zap.String("reason", why), zap.Int64("offset", f.off))
+	w.mu.Lock()
+	shell := &file{id: f.id, lin: f.lin, realPath: f.realPath, path: f.path, retired: true, state: stateClosed}
+	shell.tr = f.tr
+	w.files[f.id] = shell
+	w.nextID++
+	f.id = w.nextID
+	f.tr = tracker{}
+	w.files[f.id] = f
+	f.head = readHead(f.fd, f.size.Load())
+	w.mu.Unlock()
+	f.off, f.buf, f.start, f.end, f.inNUL, f.cont = 0, nil, 0, 0, false, contState{}
+	// Fragments of the old content can never be completed.
+	for i := range f.lin.streams {
+		st := &f.lin.streams[i]
+		st.frags = slices.DeleteFunc(st.frags, func(fr frag) bool { return fr.f == f })
+		if len(st.frags) == 0 && (st.size > 0 || st.discard || st.timeText != nil) {
+			st.f0()
+		}
+	}
+	f.lin.recount()
+}
+
+// recount recomputes pending after fragments were dropped.
+func (l *lineage) recount() {
+	l.pending = 0
+	for i := range l.streams {
+		if len(l.streams[i].frags) > 0 {
+			l.pending++
+		} else {
+			l.streams[i].f0()
+		}
+	}
+}
+
+// closeFile closes a drained rotated or deleted file. An unterminated last
+// record is emitted first (the writer is gone). With giveUp the file is closed
+// without draining.
+func (w *Watcher) closeFile(ctx context.Context, f *file, giveUp bool) error {
+	if !giveUp && f.end > f.start {
+		base := f.off - int64(f.end)
+		data := f.buf[f.start:f.end:f.end]
+		w.record(f, data, base+int64(f.start), f.off)
+		f.start = f.end
+		if err := w.flush(ctx); err != nil {
+			return err
+		}
+	}
+	w.mu.Lock()
+	f.fd.Close()
+	f.fd = nil
+	w.mu.Unlock()
+	if f.state == stateDeleted {
+		w.stats.filesDeletedHeld.Add(-1)
+	}
+	f.state = stateClosed
+	f.buf, f.start, f.end = nil, 0, 0
+	if w.byPath[f.realPath] == f {
+		delete(w.byPath, f.realPath)
+	}
+	w.stats.filesOpen.Add(-1)
+	return nil
+}
+
+// enforceDeleted gives up deleted files held too long or beyond the count.
+func (w *Watcher) enforceDeleted(now time.Time) {
+	var held []*file
+	for _, lin := range w.lins {
+		for _, f := range lin.files {
+			if f.fd != nil && f.state == stateDeleted {
+				held = append(held, f)
+			}
+		}
+	}
+	sort.Slice(held, func(i, j int) bool { return held[i].deletedAt.Before(held[j].deletedAt) })
+	for i, f := range held {
+		over := w.cfg.MaxDeletedFiles >= 0 && len(held)-i > w.cfg.MaxDeletedFiles
+		old := w.cfg.MaxDeletedAge >= 0 && now.Sub(f.deletedAt) > w.cfg.MaxDeletedAge
+		if !over && !old {
+			continue
+		}
+		lost := f.size.Load() - f.off + int64(f.end-f.start)
+		w.stats.givenUpFiles.Add(1)
+		w.stats.givenUpBytes.Add(max(lost, 0))
+		w.log.Warn("giving up deleted file with unread data", zap.String("path", f.path), zap.String("real_path", f.realPath),
+			zap.Int64("unread_bytes", lost), zap.Duration("held", now.Sub(f.deletedAt)), zap.Bool("over_count", over))
+		_ = w.closeFile(context.Background(), f, true)
+	}
+}
+
+// flushPartials emits unfinished lines older than PartialFlush.
+func (w *Watcher) flushPartials(ctx context.Context, now time.Time) error {
+	for _, lin := range w.lins {
+		if lin.pending == 0 {
+			continue
+		}
+		for s := range lin.streams {
+			st := &lin.streams[s]
+			if len(st.frags) == 0 || now.Sub(st.since) < w.cfg.PartialFlush {
+				continue
+			}
+			last := st.frags[len(st.frags)-1]
+			if st.discard {
+				w.finish(st, last.f, last.end, nil)
+				continue
+			}
+			w.stats.partialFlushed.Add(1)
+			line := Line{Time: st.time, TimeText: st.timeText, Text: trimCR(joinFrags(st)), Stream: Stream(s), Flags: st.flags | FlagPartial}
+			w.finish(st, last.f, last.end, &line)
+		}
+	}
+	return w.flush(ctx)
+}
+
+// SavePositions writes the committed positions atomically. It may be called
+// from any goroutine; the agent calls it last in its drain order.
+func (w *Watcher) SavePositions() error {
+	if w.cfg.PositionsFile == "" {
+		return nil
+	}
+	w.mu.Lock()
+	entries := make([]posEntry, 0, len(w.files))
+	for _, f := range w.files {
+		if f.retired {
+			continue
+		}
+		e := posEntry{dev: f.dev, ino: f.ino, pos: f.tr.pos, size: f.size.Load(), path: f.path, realPath: f.realPath}
+		if len(f.head) > 0 {
+			e.headLen = len(f.head)
+			e.headHash = crc64Sum(f.head)
+		}
+		if f.fd != nil && e.pos > 0 {
+			n := int(min(e.pos, markerSize))
+			if h, err := hashAt(f.fd, e.pos-int64(n), n); err == nil {
+				e.markerLen, e.markerHash = n, h
+			}
+		}
+		entries = append(entries, e)
+	}
+	w.mu.Unlock()
+	sort.Slice(entries, func(i, j int) bool { return entries[i].realPath < entries[j].realPath })
+	if err := writePositions(w.cfg.PositionsFile, entries); err != nil {
+		return err
+	}
+	w.stats.positionsSaved.Add(1)
+	return nil
+}
+
+// Close closes every open file. Call it after Run returned and the final
+// SavePositions.
+func (w *Watcher) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, f := range w.files {
+		if f.fd != nil {
+			f.fd.Close()
+			f.fd = nil
+		}
+	}
+	if w.notify != nil {
+		w.notify.Close()
+		w.notify = nil
+	}
+	w.closed = true
+	return nil
+}
+
+// Run discovers and follows files until ctx is done: Sync every
+// RefreshInterval and on directory events, Poll on write events and every
+// PollInterval, SavePositions every SaveInterval. It returns nil when ctx is
+// canceled, the Handler's error if it fails, or a Sync error (for example a
+// corrupt positions file) at start.
+func (w *Watcher) Run(ctx context.Context) error {
+	if err := w.Sync(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	w.startNotify()
+	poll := time.NewTicker(w.cfg.PollInterval)
+	defer poll.Stop()
+	refresh := time.NewTicker(w.cfg.RefreshInterval)
+	defer refresh.Stop()
+	save := time.NewTicker(w.cfg.SaveInterval)
+	defer save.Stop()
+	var events chan fsnotify.Event
+	var errs chan error
+	if w.notify != nil {
+		events, errs = w.notify.Events, w.notify.Errors
+	}
+	fail := func(err error) error {
+		if ctx.Err() != nil {
+			return nil
+		}
+		w.stats.handlerErrors.Add(1)
+		return err
+	}
+	if err := w.Poll(ctx); err != nil {
+		return fail(err)
+	}
+	dirty := map[string]bool{}
+	for {
+		needSync := false
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-poll.C:
+			if err := w.Poll(ctx); err != nil {
+				return fail(err)
+			}
+			continue
+		case <-refresh.C:
+			needSync = true
+		case <-save.C:
+			if err := w.SavePositions(); err != nil {
+				w.log.Error("save positions", zap.Error(err))
+			}
+			continue
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			needSync = w.noteEvent(ev, dirty) || needSync
+			// Coalesce what is queued.
+			for more := true; more; {
+				select {
+				case ev, ok := <-events:
+					if !ok {
+						events, more = nil, false
+						break
+					}
+					needSync = w.noteEvent(ev, dirty) || needSync
+				default:
+					more = false
+				}
+			}
+		case err, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				w.stats.notifyOverflows.Add(1)
+				w.log.Warn("inotify queue overflow: rescanning")
+			} else {
+				w.log.Warn("inotify", zap.Error(err))
+			}
+			needSync = true
+		}
+		if needSync {
+			if err := w.Sync(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				w.log.Error("sync", zap.Error(err))
+			}
+			if err := w.Poll(ctx); err != nil {
+				return fail(err)
+			}
+			clear(dirty)
+			continue
+		}
+		if len(dirty) > 0 {
+			if err := w.pollPaths(ctx, dirty); err != nil {
+				return fail(err)
+			}
+			clear(dirty)
+		}
+	}
+}
+
+// noteEvent records a notification; it reports whether a Sync is needed.
+func (w *Watcher) noteEvent(ev fsnotify.Event, dirty map[string]bool) bool {
+	if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Remove) {
+		return true
+	}
+	if w.byPath[ev.Name] != nil {
+		dirty[ev.Name] = true
+	}
+	return false
+}
+
+// startNotify creates the fsnotify watcher; when inotify is unavailable
+// (instance limit) logship polls only, with one warning.
+func (w *Watcher) startNotify() {
+	if w.cfg.DisableNotify || w.notify != nil || w.stats.notifyDisabled.Load() != 0 {
+		return
+	}
+	n, err := fsnotify.NewWatcher()
+	if err != nil {
+		w.notifyFailed(err)
+		return
+	}
+	w.notify = n
+	w.updateWatches()
+}
+
+func (w *Watcher) notifyFailed(err error) {
+	w.stats.notifyDisabled.Store(1)
+	w.log.Warn("inotify unavailable, polling only (raise fs.inotify.max_user_watches / max_user_instances)", zap.Error(err))
+	if w.notify != nil {
+		w.notify.Close()
+		w.notify = nil
+	}
+}
+
+// updateWatches watches the glob directories and the directories of open
+// files (directory watches: file watches vanish on rename).
+func (w *Watcher) updateWatches() {
+	if w.notify == nil {
+		return
+	}
+	want := map[string]bool{}
+	for _, d := range w.patDirs {
+		want[d] = true
+	}
+	for _, lin := range w.lins {
+		for _, f := range lin.files {
+			if f.fd != nil {
+				want[filepath.Dir(f.realPath)] = true
+			}
+		}
+	}
+	for d := range want {
+		if w.watched[d] {
+			continue
+		}
+		if err := w.notify.Add(d); err != nil {
+			if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EMFILE) {
+				w.notifyFailed(err)
+				return
+			}
+			continue // the directory may not exist yet; polling covers it
+		}
+		w.watched[d] = true
+	}
+	for d := range w.watched {
+		if !want[d] {
+			_ = w.notify.Remove(d)
+			delete(w.watched, d)
+		}
+	}
+}
+
+func crc64Sum(b []byte) uint64 { return crc64.Checksum(b, crcTable) }
