@@ -1,0 +1,56 @@
+package config
+
+import "strings"
+
+// TailTag is the tag parameter of an in_tail source, split for expansion
+// (reference fluentd-dropin.md §4.3).
+type TailTag struct {
+	prefix, suffix string
+	wild           bool
+}
+
+// ParseTailTag splits tag at its first '*'. Text after a second '*' is
+// dropped, as in Fluentd.
+func ParseTailTag(tag string) TailTag {
+	parts := strings.Split(tag, "*")
+	if len(parts) == 1 {
+		return TailTag{prefix: tag}
+	}
+	return TailTag{prefix: parts[0], suffix: parts[1], wild: true}
+}
+
+// Expand returns the tag of events read from path: without '*' the tag
+// itself; otherwise prefix + path with every '/' turned into '.', runs of
+// '.' collapsed and a leading '.' removed + suffix. For "kubernetes.*" and
+// "/var/log/containers/x.log" it is "kubernetes.var.log.containers.x.log".
+func (t TailTag) Expand(path string) string {
+	if !t.wild {
+		return t.prefix
+	}
+	var b strings.Builder
+	b.Grow(len(t.prefix) + len(path) + len(t.suffix))
+	b.WriteString(t.prefix)
+	start := true // nothing of the path written yet
+	dot := false  // a '.' is pending
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		if c == '/' || c == '.' {
+			dot = true
+			continue
+		}
+		if dot && !start {
+			b.WriteByte('.')
+		}
+		dot = false
+		start = false
+		b.WriteByte(c)
+	}
+	if dot && !start {
+		b.WriteByte('.')
+	}
+	b.WriteString(t.suffix)
+	return b.String()
+}
+
+// ExpandTailTag is ParseTailTag(tag).Expand(path).
+func ExpandTailTag(tag, path string) string { return ParseTailTag(tag).Expand(path) }
