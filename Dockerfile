@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build: a static logship binary on a distroless static base.
+# Published as ghcr.io/logship/logship:<version> (docker build -t
+# ghcr.io/logship/logship:v0.1.0 .); deploy/base and deploy/jobs pin that tag.
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./

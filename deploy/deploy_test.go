@@ -1,0 +1,395 @@
+package deploy
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	psapi "k8s.io/pod-security-admission/api"
+)
+
+func TestKustomize_RenderAndDecodeStrict(t *testing.T) {
+	for _, dir := range kustomizations {
+		t.Run(dir, func(t *testing.T) {
+			objs := renderDecoded(t, dir)
+			for _, o := range objs {
+				if o.Name == "" {
+					t.Errorf("%s: no name", o)
+				}
+			}
+		})
+	}
+}
+
+// TestDecodeStrict_Rejects proves the decoder bites on the mistakes it is
+// there for.
+func TestDecodeStrict_Rejects(t *testing.T) {
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"unknown field", "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: x}\nspec:\n  template:\n    spec:\n      containers:\n      - name: x\n        resoures: {}\n", `unknown field "spec.template.spec.containers[0].resoures"`},
+		{"duplicate field", "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: a}\nmetadata: {name: b}\n", "already set"},
+		{"removed apiVersion", "apiVersion: extensions/v1beta1\nkind: DaemonSet\nmetadata: {name: x}\n", "extensions/v1beta1 is removed"},
+		{"unknown kind", "apiVersion: v1\nkind: Widget\nmetadata: {name: x}\n", "no kind"},
+		{"removed HPA version", "apiVersion: autoscaling/v2beta2\nkind: HorizontalPodAutoscaler\nmetadata: {name: x}\n", "autoscaling/v2beta2 is removed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decodeStrict([]byte(tt.doc))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("decodeStrict()=%v, want error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// agentOverlays are the kustomizations that render the agent, with what
+// each may differ in.
+var agentOverlays = map[string]agentExpect{
+	"base":                  defaultAgentExpect,
+	"overlays/irsa":         defaultAgentExpect,
+	"overlays/pod-identity": defaultAgentExpect,
+	"overlays/docker-nodes": defaultAgentExpect,
+	// Fluentd's pos_file lives in /var/log (see that overlay's README).
+	"overlays/migrate-from-fluentd": {writable: []string{"/var/lib/logship", "/var/log"}, stateDir: "/var/lib/logship"},
+}
+
+func agentDaemonSet(t *testing.T, objs []object) *appsv1.DaemonSet {
+	t.Helper()
+	dss := find[*appsv1.DaemonSet](objs)
+	if len(dss) != 1 {
+		t.Fatalf("%d DaemonSets, want 1", len(dss))
+	}
+	return dss[0]
+}
+
+func TestDaemonSet_MustHave(t *testing.T) {
+	for dir, want := range agentOverlays {
+		objs := renderDecoded(t, dir)
+		ds := agentDaemonSet(t, objs)
+		c := &ds.Spec.Template.Spec.Containers[0]
+		for _, ck := range daemonSetChecks {
+			t.Run(dir+"/"+ck.name, func(t *testing.T) {
+				if err := ck.check(ds, c, want); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+}
+
+func TestDaemonSet_Overlays(t *testing.T) {
+	mount := func(c *corev1.Container, path string) *corev1.VolumeMount {
+		for i := range c.VolumeMounts {
+			if c.VolumeMounts[i].MountPath == path {
+				return &c.VolumeMounts[i]
+			}
+		}
+		return nil
+	}
+	t.Run("irsa", func(t *testing.T) {
+		sas := find[*corev1.ServiceAccount](renderDecoded(t, "overlays/irsa"))
+		if len(sas) != 1 || !strings.HasPrefix(sas[0].Annotations["eks.amazonaws.com/role-arn"], "arn:aws:iam::") {
+			t.Fatalf("ServiceAccounts %v: want one with eks.amazonaws.com/role-arn", sas)
+		}
+	})
+	t.Run("pod-identity", func(t *testing.T) {
+		base, err := render("base")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pi, err := render("overlays/pod-identity")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(base, pi) {
+			t.Fatal("pod-identity renders differently from base; Pod Identity needs no manifest change")
+		}
+		readme, err := os.ReadFile("overlays/pod-identity/README.md")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{"aws eks create-pod-identity-association", "--namespace logship", "--service-account logship", "AWS::EKS::PodIdentityAssociation"} {
+			if !bytes.Contains(readme, []byte(s)) {
+				t.Errorf("README.md lacks %q", s)
+			}
+		}
+	})
+	t.Run("docker-nodes", func(t *testing.T) {
+		objs := renderDecoded(t, "overlays/docker-nodes")
+		c := &agentDaemonSet(t, objs).Spec.Template.Spec.Containers[0]
+		m := mount(c, "/var/lib/docker/containers")
+		if m == nil || !m.ReadOnly {
+			t.Fatalf("mount /var/lib/docker/containers=%v, want read-only", m)
+		}
+	})
+	t.Run("migrate-from-fluentd", func(t *testing.T) {
+		objs := renderDecoded(t, "overlays/migrate-from-fluentd")
+		conf := fluentConf(t, objs)
+		if !strings.Contains(conf, "pos_file /var/log/fluentd-containers.log.pos") {
+			t.Fatalf("fluent.conf does not name Fluentd's pos_file:\n%s", conf)
+		}
+		c := &agentDaemonSet(t, objs).Spec.Template.Spec.Containers[0]
+		if m := mount(c, "/var/log"); m == nil || m.ReadOnly {
+			t.Fatalf("mount /var/log=%v, want writable for the pos_file", m)
+		}
+	})
+}
+
+// fluentConf returns the fluent.conf of the ConfigMap the DaemonSet mounts.
+func fluentConf(t *testing.T, objs []object) string {
+	t.Helper()
+	ds := agentDaemonSet(t, objs)
+	var name string
+	for _, v := range ds.Spec.Template.Spec.Volumes {
+		if v.ConfigMap != nil {
+			name = v.ConfigMap.Name
+		}
+	}
+	for _, cm := range find[*corev1.ConfigMap](objs) {
+		if cm.Name == name {
+			return cm.Data["fluent.conf"]
+		}
+	}
+	t.Fatalf("ConfigMap %q mounted by the DaemonSet not rendered", name)
+	return ""
+}
+
+// TestConfigMap_FluentConf checks the base configuration's directives: the
+// modern equivalent of the seed's output section.
+func TestConfigMap_FluentConf(t *testing.T) {
+	objs := renderDecoded(t, "base")
+	conf := fluentConf(t, objs)
+	for _, want := range []string{
+		`(?m)^\s*@type tail$`,
+		`(?m)^\s*path /var/log/containers/\*\.log$`,
+		`(?m)^\s*pos_file /var/lib/logship/`,
+		`(?m)^\s*@type cri$`,
+		`(?m)^\s*@type kubernetes_metadata$`,
+		`(?m)^\s*@type cloudwatch_logs$`,
+		`(?m)^\s*log_group_name "#\{ENV\['LOG_GROUP_NAME'\]\}"$`,
+		`(?m)^\s*use_tag_as_stream true$`,
+		`(?m)^\s*auto_create_stream true$`,
+		`(?m)^\s*retention_in_days \d+$`,
+		`(?m)^\s*<buffer>$`,
+		`(?m)^\s*@type file$`,
+		`(?m)^\s*path /var/lib/logship/buffer$`,
+		`(?m)^\s*flush_interval 5s$`,
+		`(?m)^\s*chunk_limit_size 1m$`,
+		`(?m)^\s*total_limit_size \d+m$`,
+		`(?m)^\s*retry_forever true$`,
+		`(?m)^\s*retry_max_interval \d+s$`,
+		`(?m)^\s*overflow_action block$`,
+	} {
+		if !regexp.MustCompile(want).MatchString(conf) {
+			t.Errorf("fluent.conf lacks %s", want)
+		}
+	}
+	// The environment the configuration reads is set by the DaemonSet.
+	c := &agentDaemonSet(t, objs).Spec.Template.Spec.Containers[0]
+	for _, name := range []string{"AWS_REGION", "LOG_GROUP_NAME"} {
+		if _, ok := envVar(c, name); !ok {
+			t.Errorf("DaemonSet env lacks %s, read by fluent.conf", name)
+		}
+	}
+	if got, want := strings.Join(c.Args, " "), "run --config /etc/logship/fluent.conf"; got != want {
+		t.Errorf("args %q, want %q", got, want)
+	}
+}
+
+func TestPodSecurity(t *testing.T) {
+	t.Run("agent", func(t *testing.T) {
+		for dir := range agentOverlays {
+			ds := agentDaemonSet(t, renderDecoded(t, dir))
+			baseline, err := pssForbidden(psapi.LevelBaseline, &ds.Spec.Template.ObjectMeta, &ds.Spec.Template.Spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(baseline, agentBaselineAllowed) {
+				t.Errorf("%s: baseline forbidden %q, want exactly %q", dir, baseline, agentBaselineAllowed)
+			}
+			for _, err := range checkAgentPSS(&ds.Spec.Template.ObjectMeta, &ds.Spec.Template.Spec) {
+				t.Errorf("%s: %v", dir, err)
+			}
+			restricted, _ := pssForbidden(psapi.LevelRestricted, &ds.Spec.Template.ObjectMeta, &ds.Spec.Template.Spec)
+			t.Logf("%s: restricted violations (inherent to a root hostPath agent): %q", dir, restricted)
+		}
+	})
+	for _, tt := range []struct {
+		dir   string
+		level map[string]psapi.Level // workload name → level it must meet
+	}{
+		{"examples/hpa", map[string]psapi.Level{"php-apache": psapi.LevelBaseline, "load-generator": psapi.LevelRestricted}},
+		{"jobs/subscribe", map[string]psapi.Level{"logship-subscribe": psapi.LevelRestricted}},
+	} {
+		t.Run(tt.dir, func(t *testing.T) {
+			seen := 0
+			for _, o := range renderDecoded(t, tt.dir) {
+				meta, spec, ok := podTemplate(o.Obj)
+				if !ok {
+					continue
+				}
+				seen++
+				level, ok := tt.level[o.Name]
+				if !ok {
+					t.Errorf("%s: no expected level", o)
+					continue
+				}
+				reasons, err := pssForbidden(level, meta, spec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(reasons) > 0 {
+					t.Errorf("%s: %s forbidden %q", o, level, reasons)
+				}
+			}
+			if seen != len(tt.level) {
+				t.Errorf("%d workloads, want %d", seen, len(tt.level))
+			}
+		})
+	}
+}
+
+func TestNamespace_PodSecurityLabels(t *testing.T) {
+	for dir, want := range map[string]map[string]string{
+		"base": {
+			"pod-security.kubernetes.io/enforce": "privileged",
+			"pod-security.kubernetes.io/audit":   "baseline",
+			"pod-security.kubernetes.io/warn":    "baseline",
+		},
+		"examples/hpa": {"pod-security.kubernetes.io/enforce": "baseline"},
+	} {
+		nss := find[*corev1.Namespace](renderDecoded(t, dir))
+		if len(nss) != 1 {
+			t.Fatalf("%s: %d namespaces", dir, len(nss))
+		}
+		for k, v := range want {
+			if got := nss[0].Labels[k]; got != v {
+				t.Errorf("%s: %s=%q, want %q", dir, k, got, v)
+			}
+		}
+	}
+	ns, err := os.ReadFile("base/namespace.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(ns, []byte("hostPath")) {
+		t.Error("base/namespace.yaml does not say why it is privileged (hostPath)")
+	}
+}
+
+func TestRBAC_LeastPrivilege(t *testing.T) {
+	objs := renderDecoded(t, "base")
+	roles := find[*rbacv1.ClusterRole](objs)
+	if len(roles) != 1 {
+		t.Fatalf("%d ClusterRoles, want 1", len(roles))
+	}
+	if len(roles[0].Rules) == 0 {
+		t.Fatal("ClusterRole has no rules")
+	}
+	for _, err := range checkRules(roles[0].Rules) {
+		t.Error(err)
+	}
+	if got := len(find[*rbacv1.Role](objs)); got != 0 {
+		t.Errorf("%d namespaced Roles, want 0", got)
+	}
+	bs := find[*rbacv1.ClusterRoleBinding](objs)
+	if len(bs) != 1 {
+		t.Fatalf("%d ClusterRoleBindings, want 1", len(bs))
+	}
+	if bs[0].RoleRef.Name != roles[0].Name {
+		t.Errorf("binding roleRef %q, want %q", bs[0].RoleRef.Name, roles[0].Name)
+	}
+	if err := checkBinding(bs[0], "logship", "logship"); err != nil {
+		t.Error(err)
+	}
+	ds := agentDaemonSet(t, objs)
+	if ds.Spec.Template.Spec.ServiceAccountName != "logship" {
+		t.Errorf("DaemonSet serviceAccountName %q", ds.Spec.Template.Spec.ServiceAccountName)
+	}
+	// The checks bite.
+	bad := []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"secrets", "*"}, Verbs: []string{"get", "*", "create"}}}
+	if got := len(checkRules(bad)); got != 5 {
+		t.Errorf("checkRules(wildcards, secrets, create)=%d findings, want 5", got)
+	}
+}
+
+func TestHPA_Example(t *testing.T) {
+	objs := renderDecoded(t, "examples/hpa")
+	hpas := find[*autoscalingv2.HorizontalPodAutoscaler](objs)
+	if len(hpas) != 1 {
+		t.Fatalf("%d autoscaling/v2 HPAs, want 1", len(hpas))
+	}
+	h := hpas[0]
+	for _, err := range checkHPA(h, objs) {
+		t.Error(err)
+	}
+	if *h.Spec.MinReplicas != 1 || h.Spec.MaxReplicas != 10 {
+		t.Errorf("replicas %d..%d, want 1..10", *h.Spec.MinReplicas, h.Spec.MaxReplicas)
+	}
+	if len(h.Spec.Metrics) != 1 || h.Spec.Metrics[0].Resource == nil || h.Spec.Metrics[0].Resource.Target.AverageUtilization == nil || *h.Spec.Metrics[0].Resource.Target.AverageUtilization != 50 {
+		t.Errorf("metrics %+v, want cpu utilization 50", h.Spec.Metrics)
+	}
+	deps := map[string]*appsv1.Deployment{}
+	for _, d := range find[*appsv1.Deployment](objs) {
+		deps[d.Name] = d
+	}
+	pa := deps["php-apache"]
+	if pa == nil {
+		t.Fatal("no php-apache Deployment")
+	}
+	c := pa.Spec.Template.Spec.Containers[0]
+	if !strings.HasPrefix(c.Image, "registry.k8s.io/hpa-example") || c.Resources.Requests.Cpu().String() != "200m" || c.Resources.Limits.Cpu().String() != "500m" {
+		t.Errorf("php-apache image %s requests %v limits %v", c.Image, c.Resources.Requests, c.Resources.Limits)
+	}
+	lg := deps["load-generator"]
+	if lg == nil || lg.Spec.Replicas == nil || *lg.Spec.Replicas != 0 {
+		t.Errorf("load-generator %v: want replicas 0", lg)
+	}
+	svcs := find[*corev1.Service](objs)
+	if len(svcs) != 1 || svcs[0].Name != "php-apache" {
+		t.Errorf("Services %v, want php-apache", svcs)
+	}
+	// The checks bite: no target, no behavior.
+	bad := h.DeepCopy()
+	bad.Spec.ScaleTargetRef.Name = "nope"
+	bad.Spec.Behavior = nil
+	if got := len(checkHPA(bad, objs)); got != 2 {
+		t.Errorf("checkHPA(bad)=%d findings, want 2", got)
+	}
+}
+
+// TestImage_MatchesDockerfile ties the DaemonSet's image to the Dockerfile
+// that builds it.
+func TestImage_MatchesDockerfile(t *testing.T) {
+	df, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"base", "jobs/subscribe"} {
+		for _, o := range renderDecoded(t, dir) {
+			_, spec, ok := podTemplate(o.Obj)
+			if !ok {
+				continue
+			}
+			img := spec.Containers[0].Image
+			if err := checkImagePinned(img); err != nil {
+				t.Errorf("%s: %v", o, err)
+			}
+			repo := img[:strings.LastIndex(img, ":")]
+			if !bytes.Contains(df, []byte(repo)) {
+				t.Errorf("%s: image repository %s not named in the Dockerfile", o, repo)
+			}
+		}
+	}
+	if !regexp.MustCompile(`(?m)^ENTRYPOINT \["/logship"\]$`).Match(df) {
+		t.Error(`Dockerfile ENTRYPOINT is not ["/logship"] (the DaemonSet passes only args)`)
+	}
+}
