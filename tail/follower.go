@@ -152,7 +152,11 @@ func (w *Watcher) read(ctx context.Context, f *file, budget int) (int, error) {
 		if f.end == len(f.buf) {
 			w.newBlock(f)
 		}
-		n, err := f.fd.ReadAt(f.buf[f.end:], f.off)
+		room := f.buf[f.end:]
+		if r := budget - total; len(room) > r {
+			room = room[:r]
+		}
+		n, err := f.fd.ReadAt(room, f.off)
 		if n > 0 {
 			f.end += n
 			f.off += int64(n)
@@ -170,7 +174,7 @@ func (w *Watcher) read(ctx context.Context, f *file, budget int) (int, error) {
 			}
 			return total, fmt.Errorf("read %s: %w", f.realPath, err)
 		}
-		if n == 0 {
+		if n < len(room) || n == 0 {
 			return total, nil
 		}
 	}

@@ -363,6 +363,11 @@ func (w *Watcher) startOffset(c candidate, first bool) (int64, bool) {
 			return e.pos, true
 		}
 		w.stats.identityMismatches.Add(1)
+		if e.pos < e.size {
+			// The saved file's unread data went with it.
+			w.stats.gaps.Add(1)
+			w.stats.gapBytes.Add(e.size - e.pos)
+		}
 		if c.size < e.pos || why == "marker mismatch" || why == "fingerprint mismatch" {
 			w.stats.truncations.Add(1)
 		}
@@ -654,39 +659,38 @@ func (w *Watcher) check(f *file, now time.Time) {
 		w.truncated(f, "head changed")
 	}
 	f.size.Store(size)
-	switch {
-	case st.Nlink == 0:
-		if f.state != stateDeleted {
-			if f.state == stateActive {
-				w.stats.rotations.Add(1)
-			}
-			f.state, f.deletedAt, f.quietSince = stateDeleted, now, time.Time{}
-			w.stats.filesDeletedHeld.Add(1)
-		}
-	case !f.current:
+	if st.Nlink == 0 && f.state != stateDeleted {
 		if f.state == stateActive {
-			f.state = stateRotated
-		}
-	default:
-		pfi, err := os.Stat(f.realPath)
-		if err == nil && pfi.Sys().(*syscall.Stat_t).Ino == f.ino {
-			if f.state == stateRotated {
-				f.state, f.quietSince = stateActive, time.Time{} // rotation rolled back
-			}
-			return
-		}
-		if f.state == stateActive {
-			f.state = stateRotated
-			f.current = false
 			w.stats.rotations.Add(1)
-			if err == nil {
-				// A new file took the path: follow it from 0 right away.
-				if c, ok := statCandidate(f.realPath); ok && w.byIno[devIno{c.dev, c.ino}] == nil {
-					c.path, c.current = f.path, true
-					if g := w.open(c, 0); g != nil {
-						g.discovered, g.current = true, true
-					}
-				}
+		}
+		f.state, f.deletedAt, f.quietSince = stateDeleted, now, time.Time{}
+		w.stats.filesDeletedHeld.Add(1)
+	}
+	if !f.current {
+		if f.state == stateActive {
+			f.state = stateRotated
+		}
+		return
+	}
+	pfi, err := os.Stat(f.realPath)
+	if err == nil && pfi.Sys().(*syscall.Stat_t).Ino == f.ino {
+		if f.state == stateRotated {
+			f.state, f.quietSince = stateActive, time.Time{} // rotation rolled back
+		}
+		return
+	}
+	// No longer at its path: renamed, or deleted and maybe replaced.
+	f.current = false
+	if f.state == stateActive {
+		f.state = stateRotated
+		w.stats.rotations.Add(1)
+	}
+	if err == nil {
+		// A new file took the path: follow it from 0 right away.
+		if c, ok := statCandidate(f.realPath); ok && w.byIno[devIno{c.dev, c.ino}] == nil {
+			c.path, c.current = f.path, true
+			if g := w.open(c, 0); g != nil {
+				g.discovered, g.current = true, true
 			}
 		}
 	}

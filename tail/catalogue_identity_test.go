@@ -1,0 +1,224 @@
+package tail
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestCatalogue_09_CopytruncateShorter(t *testing.T) {
+	dir := t.TempDir()
+	wr := newWriter(t, dir+"/app.log", "none")
+	h := newHarness(t, dir, Config{Paths: []string{"app.log"}, ReadFromHead: true})
+	want := wr.lines(5)
+	h.cycle()
+	check(t, "before", h.col.take(), want)
+	if err := os.Truncate(wr.path, 0); err != nil {
+		t.Fatal(err)
+	}
+	wr.size = 0
+	want = wr.lines(2)
+	h.poll()
+	check(t, "from 0", h.col.take(), want)
+	if s := h.w.Stats(); s.Truncations != 1 {
+		t.Fatalf("truncations = %d, want 1", s.Truncations)
+	}
+}
+
+func TestCatalogue_10_CopytruncateRegrowPastOffset(t *testing.T) {
+	dir := t.TempDir()
+	wr := newWriter(t, dir+"/app.log", "none")
+	h := newHarness(t, dir, Config{Paths: []string{"app.log"}, ReadFromHead: true})
+	old := wr.lines(5)
+	h.cycle()
+	check(t, "before", h.col.take(), old)
+	if err := os.Truncate(wr.path, 0); err != nil {
+		t.Fatal(err)
+	}
+	wr.size, wr.prefix = 0, "regrown"
+	want := wr.lines(9)
+	if want[len(want)-1].Offset < old[len(old)-1].Offset {
+		t.Fatal("test setup: did not regrow past the old offset")
+	}
+	h.poll()
+	check(t, "from 0, not from the old offset", h.col.take(), want)
+	if s := h.w.Stats(); s.Truncations != 1 {
+		t.Fatalf("truncations = %d, want 1", s.Truncations)
+	}
+}
+
+func TestCatalogue_11_TruncatedWhileDown(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		lines int
+	}{{"shorter", 2}, {"longer", 9}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			wr := newWriter(t, dir+"/app.log", "none")
+			h := newHarness(t, dir, Config{Paths: []string{"app.log"}, ReadFromHead: true, PositionsFile: "pos"})
+			want := wr.lines(5)
+			h.cycle()
+			check(t, "before", h.col.take(), want)
+			if err := h.w.SavePositions(); err != nil {
+				t.Fatal(err)
+			}
+			h.w.Close()
+			if err := os.Truncate(wr.path, 0); err != nil {
+				t.Fatal(err)
+			}
+			wr.size, wr.prefix = 0, "after"
+			want = wr.lines(tc.lines)
+			h.start()
+			h.cycle()
+			check(t, "from 0", h.col.take(), want)
+			if s := h.w.Stats(); s.Truncations != 1 || s.IdentityMismatches != 1 {
+				t.Fatalf("truncations %d mismatches %d, want 1 1", s.Truncations, s.IdentityMismatches)
+			}
+		})
+	}
+}
+
+func TestCatalogue_12_TruncationNULPadding(t *testing.T) {
+	dir := t.TempDir()
+	p := dir + "/app.log"
+	// The writer keeps its own offset (no O_APPEND).
+	fd, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fd.Close()
+	h := newHarness(t, dir, Config{Paths: []string{"app.log"}, ReadFromHead: true, Format: FormatNone})
+	first := "one\ntwo\nthree\n"
+	if _, err := fd.WriteString(first); err != nil {
+		t.Fatal(err)
+	}
+	h.cycle()
+	check(t, "before", h.col.take(), []got{{Text: "one", Offset: 4}, {Text: "two", Offset: 8}, {Text: "three", Offset: 14}})
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fd.WriteString("four\n"); err != nil { // lands at offset 14: NUL hole before it
+		t.Fatal(err)
+	}
+	h.poll()
+	check(t, "after the hole", h.col.take(), []got{{Text: "four", Offset: 19}})
+	if s := h.w.Stats(); s.NULRuns != 1 || s.NULBytes != 14 || s.Truncations != 1 {
+		t.Fatalf("NUL runs %d bytes %d truncations %d, want 1 14 1", s.NULRuns, s.NULBytes, s.Truncations)
+	}
+}
+
+// editPositions rewrites the saved positions file with edit applied to each
+// entry.
+func editPositions(t *testing.T, path string, edit func(e *posEntry)) {
+	t.Helper()
+	entries, _, err := readPositions(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range entries {
+		edit(&entries[i])
+	}
+	if err := writePositions(path, entries); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func inode(t *testing.T, path string) (dev, ino uint64) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	return uint64(st.Dev), st.Ino
+}
+
+func TestCatalogue_13_InodeReusedDifferentPath(t *testing.T) {
+	dir := t.TempDir()
+	wa := newWriter(t, dir+"/a.log", "containerd")
+	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	want := wa.lines(5)
+	h.cycle()
+	check(t, "a", h.col.take(), want)
+	if err := h.w.SavePositions(); err != nil {
+		t.Fatal(err)
+	}
+	h.w.Close()
+	os.Remove(wa.path)
+	wb := newWriter(t, dir+"/b.log", "containerd")
+	wb.prefix = "b"
+	wantB := wb.lines(7)
+	// The filesystem gives B the inode A had (forced: rewrite the entry).
+	dev, ino := inode(t, wb.path)
+	editPositions(t, h.cfg.PositionsFile, func(e *posEntry) { e.dev, e.ino = dev, ino })
+	h.start()
+	h.cycle()
+	check(t, "b from 0", h.col.take(), wantB)
+	if s := h.w.Stats(); s.IdentityMismatches != 1 {
+		t.Fatalf("identity mismatches = %d, want 1", s.IdentityMismatches)
+	}
+}
+
+func TestCatalogue_14_InodeReusedSamePath(t *testing.T) {
+	dir := t.TempDir()
+	wa := newWriter(t, dir+"/0.log", "containerd")
+	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	want := wa.lines(5)
+	h.cycle()
+	check(t, "first pod", h.col.take(), want)
+	if err := h.w.SavePositions(); err != nil {
+		t.Fatal(err)
+	}
+	h.w.Close()
+	os.Remove(wa.path)
+	wb := newWriter(t, dir+"/0.log", "containerd")
+	wb.prefix = "recreated"
+	wantB := wb.lines(8)
+	dev, ino := inode(t, wb.path)
+	editPositions(t, h.cfg.PositionsFile, func(e *posEntry) { e.dev, e.ino = dev, ino })
+	h.start()
+	h.cycle()
+	check(t, "recreated from 0", h.col.take(), wantB)
+}
+
+func TestCatalogue_15_DeviceChanged(t *testing.T) {
+	dir := t.TempDir()
+	wr := newWriter(t, dir+"/0.log", "containerd")
+	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	want := wr.lines(5)
+	h.cycle()
+	check(t, "before", h.col.take(), want)
+	if err := h.w.SavePositions(); err != nil {
+		t.Fatal(err)
+	}
+	h.w.Close()
+	editPositions(t, h.cfg.PositionsFile, func(e *posEntry) { e.dev += 7 }) // a reboot renumbered the device
+	want = wr.lines(2)
+	h.start()
+	h.cycle()
+	check(t, "resumed", h.col.take(), want)
+}
+
+func TestCatalogue_16_IdenticalHeads(t *testing.T) {
+	dir := t.TempDir()
+	banner := strings.Repeat("=== banner ===\n", 100) // > 1 KiB
+	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, Format: FormatNone})
+	var want []got
+	for _, name := range []string{"a.log", "b.log"} {
+		appendFile(t, dir+"/"+name, banner+fmt.Sprintf("only in %s\n", name))
+	}
+	h.cycle()
+	lines := h.col.take()
+	srcs := map[uint64]int{}
+	for _, l := range lines {
+		if !strings.HasPrefix(l.Text, "===") {
+			want = append(want, l)
+		}
+		srcs[l.Source]++
+	}
+	if len(lines) != 202 || len(srcs) != 2 || len(want) != 2 || want[0].Text != "only in a.log" || want[1].Text != "only in b.log" {
+		t.Fatalf("got %d lines from %d sources, unique %v", len(lines), len(srcs), want)
+	}
+}
