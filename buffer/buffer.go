@@ -120,6 +120,7 @@ type Buffer struct {
 	closed    bool
 	recovered bool
 	scratch   []*chunk
+	seq       uint32 // chunk id suffix: random start, then counting
 	st        Stats
 }
 
@@ -151,6 +152,7 @@ func New(cfg Config, s Sender, ack Acker, log *zap.Logger, clock Clock) (*Buffer
 		fullBytes: int64(cfg.ChunkFullThreshold * float64(cfg.ChunkLimitSize)),
 		changed:   make(chan struct{}),
 		open:      make(map[StreamKey]*chunk),
+		seq:       rand.Uint32() >> 1,
 	}
 	if cfg.ChunkLimitRecords > 0 {
 		b.fullRecs = max(1, int(cfg.ChunkFullThreshold*float64(cfg.ChunkLimitRecords)))
@@ -282,8 +284,9 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 }
 
 func (b *Buffer) newChunkLocked(key StreamKey, now time.Time) *chunk {
+	b.seq++
 	ch := &chunk{
-		c:        Chunk{ID: fmt.Sprintf("%016x%08x", uint64(now.UnixNano()), rand.Uint32()), Key: key},
+		c:        Chunk{ID: fmt.Sprintf("%016x%08x", uint64(now.UnixNano()), b.seq), Key: key},
 		created:  now,
 		resident: true,
 	}
@@ -633,6 +636,9 @@ func (b *Buffer) flushRound(ctx context.Context, ignoreWait bool) int {
 	b.mu.Unlock()
 	n := 0
 	for _, ch := range cands {
+		if ctx.Err() != nil {
+			break
+		}
 		b.mu.Lock()
 		ok := !ch.dead && ch.ready && !ch.inflight
 		if ok {

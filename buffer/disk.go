@@ -16,8 +16,8 @@ import (
 // Config.Path. On-disk format, version 1 (integers big-endian):
 //
 //	file name: <chunk id>.chunk, the id being 16 hex digits of the chunk's
-//	creation time in Unix nanoseconds and 8 random hex digits, so names sort
-//	in creation order. Quarantined files are renamed <chunk id>.chunk.bad.
+//	creation time in Unix nanoseconds and 8 hex digits of a per-process
+//	counter with a random start, so names sort in creation order. Quarantined files are renamed <chunk id>.chunk.bad.
 //
 //	header:
 //	  magic      [4]byte  "LSBC"
