@@ -178,6 +178,11 @@ func (c *CloudWatch) Send(ctx context.Context, ch *buffer.Chunk) error {
 		rq := &p.requests[k]
 		out, err := c.put(ctx, key, p.input(k))
 		if err != nil {
+			if k > 0 && p.requests[k-1].rest != nil {
+				// The retry sends the trimmed record's rest as a record of
+				// its own; its first event is a split piece all the same.
+				c.stats.split.Add(1)
+			}
 			return err
 		}
 		c.delivered(key, rq, out)
