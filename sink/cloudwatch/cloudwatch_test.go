@@ -262,7 +262,7 @@ func TestCloudWatch_Send(t *testing.T) {
 		f.addStream(key)
 		f.putErrs = []error{nil, errUnavailable}
 		c, _ := newTestSink(t, Config{MaxEventSize: 64}, f) // 38 message bytes per event
-		c.lim.maxBytes = 3 * 64                              // 3 pieces per request
+		c.lim.maxBytes = 3 * 64                             // 3 pieces per request
 		var sb strings.Builder
 		for i := 0; sb.Len() < 300; i++ {
 			fmt.Fprintf(&sb, "%03d|", i)
