@@ -45,7 +45,13 @@ type got struct {
 	Time   int64
 }
 
-func (g got) String() string { return fmt.Sprintf("{%q %d}", g.Text, g.Offset) }
+func (g got) String() string {
+	t := g.Text
+	if len(t) > 60 {
+		t = fmt.Sprintf("%s...(%d bytes)", t[:40], len(t))
+	}
+	return fmt.Sprintf("{%q %d}", t, g.Offset)
+}
 
 // collector is a Handler that records lines and can acknowledge them.
 type collector struct {
@@ -153,6 +159,18 @@ func (h *harness) poll() {
 	h.t.Helper()
 	if err := h.w.Poll(context.Background()); err != nil {
 		h.t.Fatal(err)
+	}
+}
+
+// drain polls until a poll reads nothing more (bounded).
+func (h *harness) drain() {
+	h.t.Helper()
+	for i := 0; i < 100; i++ {
+		before := h.w.Stats().BytesRead
+		h.poll()
+		if h.w.Stats().BytesRead == before {
+			return
+		}
 	}
 }
 
