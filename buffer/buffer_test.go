@@ -765,7 +765,7 @@ func TestBuffer_FlushThreadInterval(t *testing.T) {
 	mustAdd(t, b, recs(keyA, "m", 1, 0))
 	for _, at := range []time.Duration{4, 8} {
 		clk.waitTimer(t, start.Add(at*time.Second))
-		clk.Advance(start.Add(at*time.Second).Sub(clk.Now()))
+		clk.Advance(start.Add(at * time.Second).Sub(clk.Now()))
 	}
 	clk.waitTimer(t, start.Add(12*time.Second))
 	clk.Advance(2 * time.Second) // 10 s: due, but no check until 12 s
