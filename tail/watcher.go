@@ -72,6 +72,9 @@ type Watcher struct {
 	watched  map[string]bool
 	patDirs  []string
 
+	newNotify func() (*fsnotify.Watcher, error)
+	lock      *os.File // positions lock, held from Run until Close
+
 	mu     sync.Mutex // guards files, trackers, fd close, head updates
 	files  map[uint64]*file
 	nextID uint64
@@ -96,11 +99,12 @@ func New(cfg Config, h Handler, log *zap.Logger) (*Watcher, error) {
 	cfg.setDefaults()
 	w := &Watcher{
 		cfg: cfg, handler: h, log: log, now: time.Now,
-		lineages: map[string]*lineage{},
-		byIno:    map[devIno]*file{},
-		byPath:   map[string]*file{},
-		files:    map[uint64]*file{},
-		watched:  map[string]bool{},
+		lineages:  map[string]*lineage{},
+		byIno:     map[devIno]*file{},
+		byPath:    map[string]*file{},
+		files:     map[uint64]*file{},
+		watched:   map[string]bool{},
+		newNotify: fsnotify.NewWatcher,
 	}
 	for _, p := range cfg.Paths {
 		w.patDirs = append(w.patDirs, staticDir(p))
@@ -883,8 +887,53 @@ func (w *Watcher) Close() error {
 		w.notify.Close()
 		w.notify = nil
 	}
+	if w.lock != nil {
+		w.lock.Close() // releases the flock
+		w.lock = nil
+	}
 	w.closed = true
 	return nil
+}
+
+// acquireLock takes an exclusive lock on PositionsFile + ".lock" so that two
+// agents (a DaemonSet rolling update) never read the same files at once; it
+// waits, checking every PollInterval, while another process holds it. The lock
+// is released by Close, after the final SavePositions.
+func (w *Watcher) acquireLock(ctx context.Context) error {
+	if w.cfg.PositionsFile == "" || w.lock != nil {
+		return nil
+	}
+	path := w.cfg.PositionsFile + ".lock"
+	fd, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("open positions lock: %w", err)
+	}
+	warned := false
+	for {
+		err := syscall.Flock(int(fd.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			w.mu.Lock()
+			w.lock = fd
+			w.mu.Unlock()
+			return nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			fd.Close()
+			return fmt.Errorf("lock %s: %w", path, err)
+		}
+		if !warned {
+			w.log.Warn("positions locked by another process; waiting", zap.String("lock", path))
+			warned = true
+		}
+		t := time.NewTimer(w.cfg.PollInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			fd.Close()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // Run discovers and follows files until ctx is done: Sync every
@@ -893,6 +942,12 @@ func (w *Watcher) Close() error {
 // canceled, the Handler's error if it fails, or a Sync error (for example a
 // corrupt positions file) at start.
 func (w *Watcher) Run(ctx context.Context) error {
+	if err := w.acquireLock(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	if err := w.Sync(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -1010,7 +1065,7 @@ func (w *Watcher) startNotify() {
 	if w.cfg.DisableNotify || w.notify != nil || w.stats.notifyDisabled.Load() != 0 {
 		return
 	}
-	n, err := fsnotify.NewWatcher()
+	n, err := w.newNotify()
 	if err != nil {
 		w.notifyFailed(err)
 		return

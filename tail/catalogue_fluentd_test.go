@@ -1,0 +1,185 @@
+package tail
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// k8sLayout creates /pods/<ns>_<pod>_<uid>/<ctr>/0.log and the
+// /containers/<pod>_<ns>_<ctr>-<id>.log symlink to it under dir.
+func k8sLayout(t *testing.T, dir, pod string) (link, real string) {
+	t.Helper()
+	real = filepath.Join(dir, "pods", "default_"+pod+"_uid-"+pod, "app", "0.log")
+	link = filepath.Join(dir, "containers", pod+"_default_app-"+strings.Repeat("ab", 32)+".log")
+	if err := os.MkdirAll(filepath.Dir(real), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, real, "")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	return link, real
+}
+
+// writePosFile writes a Fluentd pos_file.
+func writePosFile(t *testing.T, path string, lines ...string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func posLine(path string, pos int64, ino uint64) string {
+	return fmt.Sprintf("%s\t%016x\t%016x\n", path, pos, ino)
+}
+
+func TestCatalogue_42_FluentdPosImport(t *testing.T) {
+	setup := func(t *testing.T) (dir, link, real string, wr *writer) {
+		dir = t.TempDir()
+		link, real = k8sLayout(t, dir, "web")
+		wr = newWriter(t, real, "containerd")
+		return
+	}
+	cfg := func(dir string) Config {
+		return Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true,
+			PositionsFile: filepath.Join(dir, "logship.pos"), FluentdPosFile: filepath.Join(dir, "fluentd-containers.log.pos")}
+	}
+
+	t.Run("same inode resumes at pos", func(t *testing.T) {
+		dir, link, real, wr := setup(t)
+		all := wr.lines(5)
+		_, ino := inode(t, link)
+		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, all[2].Offset, ino))
+		h := newHarness(t, dir, cfg(dir))
+		h.cycle()
+		lines := h.col.take()
+		check(t, "rest", lines, all[3:])
+		if lines[0].Path != link || lines[0].Real != real {
+			t.Fatalf("path %q real %q, want %q %q", lines[0].Path, lines[0].Real, link, real)
+		}
+		// Idempotent: a restart uses logship's own positions.
+		h.restart()
+		h.cycle()
+		check(t, "re-run", h.col.take(), nil)
+	})
+
+	t.Run("unwatched marker ignored", func(t *testing.T) {
+		dir, link, _, wr := setup(t)
+		all := wr.lines(3)
+		_, ino := inode(t, link)
+		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, all[1].Offset, ino),
+			fmt.Sprintf("%s\tffffffffffffffff\t%016x\n", link, ino))
+		h := newHarness(t, dir, cfg(dir))
+		h.cycle()
+		check(t, "new-file policy (read_from_head)", h.col.take(), all)
+	})
+
+	t.Run("duplicate paths: last wins", func(t *testing.T) {
+		dir, link, _, wr := setup(t)
+		all := wr.lines(5)
+		_, ino := inode(t, link)
+		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, all[0].Offset, ino),
+			"garbage line\n", posLine(link, all[3].Offset, ino))
+		h := newHarness(t, dir, cfg(dir))
+		h.cycle()
+		check(t, "rest", h.col.take(), all[4:])
+	})
+
+	t.Run("inode now in rotated sibling", func(t *testing.T) {
+		dir, link, real, wr := setup(t)
+		// An older sibling Fluentd had finished before it stopped.
+		older := real + ".20260101-000000"
+		appendFile(t, older, "2026-01-01T00:00:00Z stdout F old\n")
+		past := time.Now().Add(-time.Hour)
+		os.Chtimes(older, past, past)
+		all := wr.lines(5)
+		_, ino := inode(t, link)
+		posPath := filepath.Join(dir, "fluentd-containers.log.pos")
+		writePosFile(t, posPath, posLine(link, all[2].Offset, ino))
+		os.Chtimes(posPath, past.Add(time.Minute), past.Add(time.Minute))
+		wr.rotate("20260102-030405")
+		next := wr.lines(2)
+		h := newHarness(t, dir, cfg(dir))
+		h.cycle()
+		check(t, "rest of the rotated file, then the new one", h.col.take(), append(all[3:], next...))
+	})
+
+	t.Run("inode gone", func(t *testing.T) {
+		dir, link, real, wr := setup(t)
+		all := wr.lines(3)
+		_, ino := inode(t, link)
+		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, all[1].Offset, ino))
+		rot := wr.rotate("20260102-030405")
+		next := wr.lines(2) // the new file exists before the old one is compressed
+		os.WriteFile(rot+".gz", []byte("gz"), 0o644)
+		os.Remove(rot)
+		h := newHarness(t, dir, cfg(dir))
+		h.cycle()
+		check(t, "current file from 0", h.col.take(), next)
+		if s := h.w.Stats(); s.Gaps != 1 {
+			t.Fatalf("gaps = %d, want 1", s.Gaps)
+		}
+		_ = real
+	})
+
+	t.Run("symlink of a deleted pod", func(t *testing.T) {
+		dir, link, real, wr := setup(t)
+		all := wr.lines(2)
+		_, ino := inode(t, link)
+		goneLink, goneReal := k8sLayout(t, dir, "deleted")
+		_, goneIno := inode(t, goneLink)
+		os.Remove(goneLink)
+		os.RemoveAll(filepath.Dir(filepath.Dir(goneReal)))
+		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(goneLink, 100, goneIno), posLine(link, all[0].Offset, ino))
+		h := newHarness(t, dir, cfg(dir))
+		h.cycle()
+		check(t, "the live pod resumes", h.col.take(), all[1:])
+		_ = real
+	})
+
+	t.Run("torn line", func(t *testing.T) {
+		dir, link, _, wr := setup(t)
+		all := wr.lines(4)
+		_, ino := inode(t, link)
+		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, all[1].Offset+5, ino))
+		h := newHarness(t, dir, cfg(dir))
+		h.cycle()
+		check(t, "from the start of the torn line", h.col.take(), all[2:])
+	})
+
+	t.Run("position beyond size", func(t *testing.T) {
+		dir, link, _, wr := setup(t)
+		all := wr.lines(2)
+		_, ino := inode(t, link)
+		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, 1<<20, ino))
+		h := newHarness(t, dir, cfg(dir))
+		h.cycle()
+		check(t, "truncated: from 0", h.col.take(), all)
+	})
+}
+
+func TestReadFluentdPos(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "pos")
+	writePosFile(t, p,
+		"/a.log\t00000000000003a4\t00000000006fa2c2\n",
+		"/b.log\tFF\tab\ttrailing\n",
+		"not a line\n",
+		"/c.log\tffffffffffffffff\t0000000000000001\n",
+		"/a.log\t0000000000000010\t00000000006fa2c2\n")
+	pf, err := readFluentdPos(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(pf.entries)
+	want := "[{/a.log 16 7316162} {/b.log 255 171}]"
+	if got != want {
+		t.Fatalf("entries = %s, want %s", got, want)
+	}
+}
