@@ -55,7 +55,7 @@ func TestIAMPolicy_Subscribe(t *testing.T) {
 func TestCheckPolicy_Rejects(t *testing.T) {
 	tests := []struct {
 		name, policy, want string
-		rules               policyRules
+		rules              policyRules
 	}{
 		{"wildcard action", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:*","Resource":"arn:aws:logs:r:1:log-group:g:*"}]}`, `wildcard action "logs:*"`, policyRules{}},
 		{"star resource", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:PutLogEvents"],"Resource":"*"}]}`, `Resource "*"`, policyRules{}},
