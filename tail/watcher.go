@@ -315,7 +315,7 @@ func (w *Watcher) Sync(ctx context.Context) error {
 				continue
 			}
 		}
-		if !first && c.current && w.cfg.LimitRecentlyModified > 0 && now.Sub(c.mtime) > w.cfg.LimitRecentlyModified {
+		if c.current && w.cfg.LimitRecentlyModified > 0 && now.Sub(c.mtime) > w.cfg.LimitRecentlyModified {
 			continue
 		}
 		start, ok := w.startOffset(c, first)
