@@ -94,7 +94,7 @@ type Stats struct {
 
 // Buffer is the buffered output stage. Its methods are safe for concurrent
 // use. Mutable state is guarded by mu; a chunk's segment file is written only
-// under that chunk's ioMu (lock order: ioMu, ackMu, mu).
+// under that chunk's ioMu (lock order: syncMu, ioMu, ackMu, mu).
 type Buffer struct {
 	cfg   Config
 	send  Sender
@@ -108,6 +108,10 @@ type Buffer struct {
 	fullRecs  int   // ChunkFullThreshold × ChunkLimitRecords, 0 if unlimited
 
 	ackMu sync.Mutex // serialises Acker calls
+	// syncMu serialises segment writes so that a key's chunks are written,
+	// and acknowledged, in the order they were created (syncq before open
+	// chunks): at most one sync batch is ever durable but unacknowledged.
+	syncMu sync.Mutex
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced on every change
@@ -432,6 +436,12 @@ func (b *Buffer) drainSync() {
 	if b.disk == nil {
 		return
 	}
+	b.syncMu.Lock()
+	defer b.syncMu.Unlock()
+	b.drainSyncLocked()
+}
+
+func (b *Buffer) drainSyncLocked() {
 	for {
 		b.mu.Lock()
 		q := b.syncq
@@ -447,7 +457,7 @@ func (b *Buffer) drainSync() {
 }
 
 // syncChunk writes ch's unwritten records to its segment, fsyncs, and
-// acknowledges them; a queued chunk whose records are all durable becomes
+// acknowledges them (the caller holds syncMu); a queued chunk whose records are all durable becomes
 // ready to send. A write error degrades the chunk to memory-only.
 func (b *Buffer) syncChunk(ch *chunk) {
 	ch.ioMu.Lock()
@@ -800,6 +810,8 @@ func (b *Buffer) Sync() error {
 	if b.disk == nil {
 		return nil
 	}
+	b.syncMu.Lock()
+	b.drainSyncLocked()
 	b.mu.Lock()
 	var list []*chunk
 	for _, ch := range b.open {
@@ -811,7 +823,8 @@ func (b *Buffer) Sync() error {
 	for _, ch := range list {
 		b.syncChunk(ch)
 	}
-	b.drainSync()
+	b.drainSyncLocked()
+	b.syncMu.Unlock()
 	if b.disk.dirty.Load() {
 		return b.disk.syncDir()
 	}
