@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -387,6 +388,43 @@ func checkHPA(h *autoscalingv2.HorizontalPodAutoscaler, objs []object) []error {
 			if c.Resources.Requests.Cpu().IsZero() {
 				errs = append(errs, fmt.Errorf("target container %s has no cpu request: utilization is <unknown>", c.Name))
 			}
+		}
+	}
+	return errs
+}
+
+// fluentConfWants are the directives the agent's fluent.conf must have: a CRI
+// tail of the container logs with positions on the state hostPath, the
+// kubernetes_metadata filter, and a cloudwatch_logs output with a bounded,
+// never-dropping file buffer.
+var fluentConfWants = []struct{ what, re string }{
+	{"v1 tail source", `(?m)^\s*@type tail$`},
+	{"container log glob", `(?m)^\s*path /var/log/containers/\*\.log$`},
+	{"pos_file on the state hostPath", `(?m)^\s*pos_file /var/lib/logship/`},
+	{"CRI parser", `(?m)^\s*@type cri$`},
+	{"kubernetes_metadata filter", `(?m)^\s*@type kubernetes_metadata$`},
+	{"cloudwatch_logs output", `(?m)^\s*@type cloudwatch_logs$`},
+	{"log group from the environment", `(?m)^\s*log_group_name "#\{ENV\['LOG_GROUP_NAME'\]\}"$`},
+	{"stream per tag", `(?m)^\s*use_tag_as_stream true$`},
+	{"auto_create_stream", `(?m)^\s*auto_create_stream true$`},
+	{"retention_in_days", `(?m)^\s*retention_in_days \d+$`},
+	{"<buffer> section", `(?m)^\s*<buffer>$`},
+	{"file buffer", `(?m)^\s*@type file$`},
+	{"buffer on the state hostPath", `(?m)^\s*path /var/lib/logship/buffer$`},
+	{"flush_interval 5s", `(?m)^\s*flush_interval 5s$`},
+	{"chunk_limit_size 1m", `(?m)^\s*chunk_limit_size 1m$`},
+	{"total_limit_size", `(?m)^\s*total_limit_size \d+m$`},
+	{"retry_forever", `(?m)^\s*retry_forever true$`},
+	{"retry_max_interval", `(?m)^\s*retry_max_interval \d+s$`},
+	{"overflow_action block", `(?m)^\s*overflow_action block$`},
+}
+
+// checkFluentConf returns the directives conf lacks.
+func checkFluentConf(conf string) []error {
+	var errs []error
+	for _, w := range fluentConfWants {
+		if !regexp.MustCompile(w.re).MatchString(conf) {
+			errs = append(errs, fmt.Errorf("fluent.conf: no %s (%s)", w.what, w.re))
 		}
 	}
 	return errs

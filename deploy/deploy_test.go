@@ -167,30 +167,8 @@ func fluentConf(t *testing.T, objs []object) string {
 func TestConfigMap_FluentConf(t *testing.T) {
 	objs := renderDecoded(t, "base")
 	conf := fluentConf(t, objs)
-	for _, want := range []string{
-		`(?m)^\s*@type tail$`,
-		`(?m)^\s*path /var/log/containers/\*\.log$`,
-		`(?m)^\s*pos_file /var/lib/logship/`,
-		`(?m)^\s*@type cri$`,
-		`(?m)^\s*@type kubernetes_metadata$`,
-		`(?m)^\s*@type cloudwatch_logs$`,
-		`(?m)^\s*log_group_name "#\{ENV\['LOG_GROUP_NAME'\]\}"$`,
-		`(?m)^\s*use_tag_as_stream true$`,
-		`(?m)^\s*auto_create_stream true$`,
-		`(?m)^\s*retention_in_days \d+$`,
-		`(?m)^\s*<buffer>$`,
-		`(?m)^\s*@type file$`,
-		`(?m)^\s*path /var/lib/logship/buffer$`,
-		`(?m)^\s*flush_interval 5s$`,
-		`(?m)^\s*chunk_limit_size 1m$`,
-		`(?m)^\s*total_limit_size \d+m$`,
-		`(?m)^\s*retry_forever true$`,
-		`(?m)^\s*retry_max_interval \d+s$`,
-		`(?m)^\s*overflow_action block$`,
-	} {
-		if !regexp.MustCompile(want).MatchString(conf) {
-			t.Errorf("fluent.conf lacks %s", want)
-		}
+	for _, err := range checkFluentConf(conf) {
+		t.Error(err)
 	}
 	// The environment the configuration reads is set by the DaemonSet.
 	c := &agentDaemonSet(t, objs).Spec.Template.Spec.Containers[0]
