@@ -379,11 +379,27 @@ func (c *CloudWatch) createStream(ctx context.Context, key buffer.StreamKey) err
 	}
 	if err == nil {
 		c.mu.Lock()
-		c.knownStreams[key] = struct{}{}
-		c.knownGroups[key.Group] = struct{}{}
+		c.rememberLocked(key)
 		c.mu.Unlock()
 	}
 	return err
+}
+
+// maxKnown bounds the known-streams set (one entry per stream ever created:
+// with use_tag_as_stream a stream per container, so it grows with container
+// churn). It only serves the "disappeared" log line, so forgetting is safe.
+const maxKnown = 1 << 16
+
+// rememberLocked marks key's group and stream as existing.
+func (c *CloudWatch) rememberLocked(key buffer.StreamKey) {
+	if len(c.knownStreams) >= maxKnown {
+		clear(c.knownStreams)
+	}
+	if len(c.knownGroups) >= maxKnown {
+		clear(c.knownGroups)
+	}
+	c.knownStreams[key] = struct{}{}
+	c.knownGroups[key.Group] = struct{}{}
 }
 
 // createGroup creates a log group with the configured tags and retention.
@@ -402,6 +418,9 @@ func (c *CloudWatch) createGroup(ctx context.Context, group string) error {
 		}
 	}
 	c.mu.Lock()
+	if len(c.knownGroups) >= maxKnown {
+		clear(c.knownGroups)
+	}
 	c.knownGroups[group] = struct{}{}
 	c.mu.Unlock()
 	if !created {

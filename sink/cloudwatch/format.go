@@ -288,6 +288,9 @@ func (f *Formatter) Format(r *buffer.Record) error {
 	cfg := &f.cfg
 	var key buffer.StreamKey
 	var removeA, removeB string // field names left out of the message
+	if cfg.IncludeTimeKey {
+		f.formatTime(r.Time) // before the names: a name key may be the time key
+	}
 
 	switch {
 	case cfg.UseTagAsGroup:
@@ -322,9 +325,6 @@ func (f *Formatter) Format(r *buffer.Record) error {
 		key.Stream = cfg.LogStreamName
 	}
 
-	if cfg.IncludeTimeKey {
-		f.formatTime(r.Time)
-	}
 	msg := f.buf[:0]
 	if len(cfg.MessageKeys) > 0 {
 		msg = f.appendMessageKeys(msg, r, removeA, removeB)

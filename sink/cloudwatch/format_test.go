@@ -236,6 +236,14 @@ func TestFormatter_Format(t *testing.T) {
 			wantMsg: `2026-01-02T03:04:05Z x`,
 		},
 		{
+			name:    "stream named by the injected time",
+			cfg:     cloudwatch.Config{LogGroupName: "g", LogStreamNameKey: "time", IncludeTimeKey: true},
+			time:    t0,
+			record:  `{"log":"x"}`,
+			wantKey: buffer.StreamKey{Group: "g", Stream: "2026-01-02T03:04:05Z"},
+			wantMsg: `{"log":"x","time":"2026-01-02T03:04:05Z"}`,
+		},
+		{
 			name:    "empty top-level strings kept (0.4.x)",
 			cfg:     static,
 			record:  `{"a":"","b":"x","c":{"d":""}}`,
