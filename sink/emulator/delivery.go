@@ -149,10 +149,13 @@ func encodeLambdaEvent(d logsData) ([]byte, error) {
 	return json.Marshal(ev)
 }
 
-// deliverLoop POSTs queued payloads until ctx is done.
-func (s *Server) deliverLoop(ctx context.Context) {
+// deliverLoop POSTs queued payloads until stop is closed or ctx is done;
+// ctx bounds each delivery.
+func (s *Server) deliverLoop(ctx context.Context, stop <-chan struct{}) {
 	for {
 		select {
+		case <-stop:
+			return
 		case <-ctx.Done():
 			return
 		case d := <-s.deliveries:

@@ -133,9 +133,10 @@ type Server struct {
 	faults *Faults
 	stats  *counters
 
-	mu    sync.Mutex // guards st and dirty
-	st    *state
-	dirty bool
+	mu     sync.Mutex // guards st, dirty and loaded
+	st     *state
+	dirty  bool
+	loaded bool // Load succeeded (or there was nothing to load)
 
 	deliveries chan delivery
 	httpClient *http.Client
@@ -209,15 +210,21 @@ func (s *Server) Faults() *Faults { return s.faults }
 // Region returns the configured region.
 func (s *Server) Region() string { return s.cfg.Region }
 
-// Run loads persisted state (when DataDir is set), serves ln until ctx is
+// Run loads persisted state (when DataDir is set and Load was not called
+// yet), serves ln until ctx is
 // done, delivers subscription payloads and saves state periodically. On
 // cancellation it stops accepting requests, finishes in-flight ones (up to 5
 // s), attempts the queued deliveries once more (up to 2 s) and saves state.
 // It returns nil after a clean shutdown.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
-	if err := s.Load(); err != nil {
-		ln.Close()
-		return err
+	s.mu.Lock()
+	loaded := s.loaded
+	s.mu.Unlock()
+	if !loaded {
+		if err := s.Load(); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 	srv := &http.Server{
 		Handler:           s,
@@ -227,11 +234,15 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
-	deliverCtx, stopDeliver := context.WithCancel(context.Background())
+	// Deliveries run under their own context so that shutdown can let the
+	// in-flight one finish (bounded by the flush deadline below).
+	deliverCtx, cancelDeliver := context.WithCancel(context.Background())
+	defer cancelDeliver()
+	stopDeliver := make(chan struct{})
 	deliverDone := make(chan struct{})
 	go func() {
 		defer close(deliverDone)
-		s.deliverLoop(deliverCtx)
+		s.deliverLoop(deliverCtx, stopDeliver)
 	}()
 
 	var tick <-chan time.Time
@@ -268,18 +279,15 @@ loop:
 			runErr = fmt.Errorf("serve: %w", err)
 		}
 	}
-	stopDeliver()
+	close(stopDeliver)
+	flushDeadline := time.AfterFunc(2*time.Second, cancelDeliver)
 	<-deliverDone
-	flushCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	if n := s.DeliverPending(flushCtx); n > 0 {
+	if n := s.DeliverPending(deliverCtx); n > 0 {
 		s.log.Warn("subscription payloads not delivered at shutdown", zap.Int("payloads", n))
 	}
-	cancel()
-	if err := s.Save(); err != nil {
-		s.log.Error("save state", zap.Error(err))
-		if runErr == nil {
-			runErr = err
-		}
+	flushDeadline.Stop()
+	if err := s.Save(); err != nil && runErr == nil {
+		runErr = err
 	}
 	return runErr
 }

@@ -188,8 +188,9 @@ func writeFileAtomic(path string, v any) (err error) {
 }
 
 // Load reads DataDir/state.json, replacing the in-memory state. A missing
-// file is an empty state. Run calls it once before serving; calling it again
-// reloads. Without DataDir it does nothing.
+// file is an empty state. Run calls it before serving unless it was called
+// already (call it first to inspect the loaded state before Run); calling it
+// again reloads. Without DataDir it does nothing.
 func (s *Server) Load() error {
 	if s.cfg.DataDir == "" {
 		return nil
@@ -197,6 +198,9 @@ func (s *Server) Load() error {
 	path := filepath.Join(s.cfg.DataDir, stateFile)
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
+		s.mu.Lock()
+		s.loaded = true
+		s.mu.Unlock()
 		return nil
 	}
 	if err != nil {
@@ -248,6 +252,7 @@ func (s *Server) Load() error {
 	s.mu.Lock()
 	s.st = st
 	s.dirty = false
+	s.loaded = true
 	s.mu.Unlock()
 	return nil
 }

@@ -55,42 +55,42 @@ type putLogEventsOutput struct {
 // size (5) and batch size (6), classify too-old/expired/too-new events (7),
 // check the 24 h span of the rest (8), inject faults (9), store (10).
 func (s *Server) putLogEvents(body []byte) (any, *apiError) {
-	var in putLogEventsInput
-	if e := decode(body, &in); e != nil {
+	in, e := decodePut(body)
+	if e != nil {
 		return nil, e
 	}
 
 	// 1. Shape and member constraints.
 	var v validation
-	v.groupName(in.LogGroupName, "logGroupName")
-	v.streamName(in.LogStreamName, "logStreamName")
-	switch n := len(in.LogEvents); {
-	case in.LogEvents == nil:
+	v.groupName(in.group, "logGroupName")
+	v.streamName(in.stream, "logStreamName")
+	switch n := len(in.events); {
+	case !in.eventsSet:
 		v.null("logEvents")
 	case n < 1:
 		v.fail("[]", "logEvents", "Member must have length greater than or equal to 1")
 	case n > maxBatchEvents:
 		v.fail(fmt.Sprintf("[%d log events]", n), "logEvents", fmt.Sprintf("Member must have length less than or equal to %d", maxBatchEvents))
 	}
-	for i := range in.LogEvents {
-		ev := &in.LogEvents[i]
-		if ev.Timestamp == nil {
+	for i := range in.events {
+		ev := &in.events[i]
+		if !ev.hasTS {
 			v.null("logEvents." + strconv.Itoa(i+1) + ".member.timestamp")
-		} else if *ev.Timestamp < 0 {
-			v.fail(strconv.FormatInt(*ev.Timestamp, 10), "logEvents."+strconv.Itoa(i+1)+".member.timestamp",
+		} else if ev.ts < 0 {
+			v.fail(strconv.FormatInt(ev.ts, 10), "logEvents."+strconv.Itoa(i+1)+".member.timestamp",
 				"Member must have value greater than or equal to 0")
 		}
-		if ev.Message == nil {
+		if !ev.hasMsg {
 			v.null("logEvents." + strconv.Itoa(i+1) + ".member.message")
-		} else if *ev.Message == "" {
+		} else if len(ev.msg) == 0 {
 			v.fail("", "logEvents."+strconv.Itoa(i+1)+".member.message", "Member must have length greater than or equal to 1")
 		}
 	}
 	if e := v.err(); e != nil {
 		return nil, e
 	}
-	group, stream := *in.LogGroupName, *in.LogStreamName
-	events := in.LogEvents
+	group, stream := *in.group, *in.stream
+	events := in.events
 
 	// 2–3. The group and stream exist.
 	retention, e := s.streamRetention(group, stream)
@@ -100,7 +100,7 @@ func (s *Server) putLogEvents(body []byte) (any, *apiError) {
 
 	// 4. Chronological order (equal timestamps are allowed).
 	for i := 1; i < len(events); i++ {
-		if *events[i].Timestamp < *events[i-1].Timestamp {
+		if events[i].ts < events[i-1].ts {
 			return nil, errInvalidParameter(msgChronological)
 		}
 	}
@@ -108,7 +108,7 @@ func (s *Server) putLogEvents(body []byte) (any, *apiError) {
 	// 5–6. Per-event and batch size: UTF-8 bytes of the decoded message + 26.
 	total := 0
 	for i := range events {
-		size := len(*events[i].Message) + perEventOverhead
+		size := len(events[i].msg) + perEventOverhead
 		if size > s.cfg.MaxEventSize {
 			return nil, errInvalidParameter(fmt.Sprintf("Log event too large: %d bytes exceeds limit of %d", size, s.cfg.MaxEventSize))
 		}
@@ -128,21 +128,21 @@ func (s *Server) putLogEvents(body []byte) (any, *apiError) {
 	}
 	newLimit := now.Add(maxFuture).UnixMilli()
 	tooOldEnd := 0
-	for tooOldEnd < len(events) && *events[tooOldEnd].Timestamp < oldLimit {
+	for tooOldEnd < len(events) && events[tooOldEnd].ts < oldLimit {
 		tooOldEnd++
 	}
 	expiredEnd := tooOldEnd
-	for expiredEnd < len(events) && *events[expiredEnd].Timestamp < expLimit {
+	for expiredEnd < len(events) && events[expiredEnd].ts < expLimit {
 		expiredEnd++
 	}
 	tooNewStart := len(events)
-	for tooNewStart > expiredEnd && *events[tooNewStart-1].Timestamp > newLimit {
+	for tooNewStart > expiredEnd && events[tooNewStart-1].ts > newLimit {
 		tooNewStart--
 	}
 	valid := events[expiredEnd:tooNewStart]
 
 	// 8. Span of the accepted events.
-	if len(valid) > 1 && *valid[len(valid)-1].Timestamp-*valid[0].Timestamp > maxSpan.Milliseconds() {
+	if len(valid) > 1 && valid[len(valid)-1].ts-valid[0].ts > maxSpan.Milliseconds() {
 		return nil, errInvalidParameter(msgSpan24h)
 	}
 
@@ -201,7 +201,7 @@ func (s *Server) streamRetention(group, stream string) (int32, *apiError) {
 // store appends the accepted events to the stream and returns the new upload
 // sequence number and, when the group has subscription filters, the batch to
 // deliver.
-func (s *Server) store(group, stream string, valid []inputLogEvent, nowMs int64) (uint64, *subscriptionBatch, *apiError) {
+func (s *Server) store(group, stream string, valid []putEvent, nowMs int64) (uint64, *subscriptionBatch, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g, ok := s.st.groups[group]
@@ -231,14 +231,16 @@ func (s *Server) store(group, stream string, valid []inputLogEvent, nowMs int64)
 	}
 	for i := range valid {
 		s.st.seq++
-		ts, msg := *valid[i].Timestamp, *valid[i].Message
-		bytes += int64(len(msg))
-		ev := storedEvent{ts: ts, ingestion: nowMs, seq: s.st.seq, msg: msg}
-		if !s.cfg.CountOnly {
-			st.events = append(st.events, ev)
-		}
-		if batch != nil {
-			batch.events = append(batch.events, ev)
+		ts := valid[i].ts
+		bytes += int64(len(valid[i].msg))
+		if !s.cfg.CountOnly || batch != nil {
+			ev := storedEvent{ts: ts, ingestion: nowMs, seq: s.st.seq, msg: string(valid[i].msg)}
+			if !s.cfg.CountOnly {
+				st.events = append(st.events, ev)
+			}
+			if batch != nil {
+				batch.events = append(batch.events, ev)
+			}
 		}
 		if !st.hasEvents || ts < st.firstEvent {
 			st.firstEvent = ts

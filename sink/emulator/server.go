@@ -121,7 +121,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
-		s.writeError(w, newRequestID(), errUnavailable())
+		e := errUnavailable()
+		e.status = http.StatusServiceUnavailable
+		s.writeError(w, newRequestID(), e)
 		return
 	}
 
@@ -183,17 +185,26 @@ func (s *Server) route(r *http.Request) (string, handler) {
 
 func (s *Server) readBody(r *http.Request) ([]byte, *apiError) {
 	limit := s.cfg.MaxRequestBytes
-	var buf bytes.Buffer
-	if r.ContentLength > 0 && r.ContentLength <= limit {
-		buf.Grow(int(r.ContentLength))
+	tooLarge := &apiError{status: http.StatusRequestEntityTooLarge, code: CodeSerialization,
+		message: "Request body exceeds " + strconv.FormatInt(limit, 10) + " bytes."}
+	if r.ContentLength > limit {
+		return nil, tooLarge
 	}
+	if r.ContentLength >= 0 {
+		// Known length: one exact allocation.
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, errClient(CodeSerialization, "request body: "+err.Error())
+		}
+		return body, nil
+	}
+	var buf bytes.Buffer
 	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, errClient(CodeSerialization, "request body: "+err.Error())
 	}
 	if n > limit {
-		return nil, &apiError{status: http.StatusRequestEntityTooLarge, code: CodeSerialization,
-			message: "Request body exceeds " + strconv.FormatInt(limit, 10) + " bytes."}
+		return nil, tooLarge
 	}
 	return buf.Bytes(), nil
 }

@@ -50,6 +50,9 @@ func Start(tb testing.TB, cfg emulator.Config) *Env {
 	if err != nil {
 		tb.Fatalf("emulator.New: %v", err)
 	}
+	if err := srv.Load(); err != nil {
+		tb.Fatalf("emulator Load: %v", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatalf("listen: %v", err)

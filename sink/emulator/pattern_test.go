@@ -1,0 +1,57 @@
+package emulator
+
+import "testing"
+
+func TestFilterPattern_Match(t *testing.T) {
+	tests := []struct {
+		pattern string
+		msg     string
+		want    bool
+	}{
+		{"", "anything", true},
+		{"   ", "anything", true},
+		{"ERROR", "an ERROR here", true},
+		{"ERROR", "an error here", false}, // case-sensitive
+		{"ERROR timeout", "ERROR: db timeout", true},
+		{"ERROR timeout", "ERROR: db refused", false},
+		{`"db timeout"`, "ERROR: db timeout", true},
+		{`"db timeout"`, "timeout db", false},
+		{`"say \"hi\""`, `they say "hi"`, true},
+		{"?ERROR ?WARN", "WARN disk", true},
+		{"?ERROR ?WARN", "INFO disk", false},
+		{"ERROR -healthz", "ERROR in /healthz", false},
+		{"ERROR -healthz", "ERROR in /api", true},
+		{"-DEBUG", "INFO x", true},
+		{"-DEBUG", "DEBUG x", false},
+	}
+	for _, tc := range tests {
+		m, ok := parseFilterPattern(tc.pattern)
+		if !ok {
+			t.Errorf("parseFilterPattern(%q) unsupported, want supported", tc.pattern)
+			continue
+		}
+		if got := m.match(tc.msg); got != tc.want {
+			t.Errorf("pattern %q match(%q) = %v, want %v", tc.pattern, tc.msg, got, tc.want)
+		}
+	}
+}
+
+func TestFilterPattern_Unsupported(t *testing.T) {
+	for _, p := range []string{`{ $.level = "error" }`, `[ip, user, ...]`, `"unterminated`, `? lonely`} {
+		if _, ok := parseFilterPattern(p); ok {
+			t.Errorf("parseFilterPattern(%q) supported, want unsupported", p)
+		}
+	}
+}
+
+func TestEventID_SortsByTimestampThenSeq(t *testing.T) {
+	ids := []string{eventID(1, 9), eventID(2, 1), eventID(2, 2), eventID(1767225600000, 1), eventID(1767225600001, 0)}
+	for i, id := range ids {
+		if len(id) != 56 {
+			t.Errorf("eventID %q has %d digits, want 56", id, len(id))
+		}
+		if i > 0 && ids[i-1] >= id {
+			t.Errorf("eventID order: %q >= %q", ids[i-1], id)
+		}
+	}
+}
