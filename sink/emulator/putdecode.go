@@ -53,8 +53,8 @@ func decodePut(body []byte) (putRequest, *apiError) {
 }
 
 type scanner struct {
-	b   []byte
-	i   int
+	b []byte
+	i int
 }
 
 func fastDecodePut(body []byte) (putRequest, bool) {
