@@ -12,19 +12,20 @@ import "sort"
 //
 // A tracker is guarded by Watcher.mu.
 type tracker struct {
-	q    []pendingLine
-	head int
-	seq  uint64
-	pos  int64 // committed position: resume of the last done entry of the done prefix
+	q     []pendingLine
+	head  int
+	seq   uint64
+	pos   int64                // committed position: resume of the last done entry of the done prefix
+	links map[uint64][]linkRef // by seq: entries in other files done when this one is acked (rare)
 }
 
+// pendingLine is pointer-free so the queue costs no GC work.
 type pendingLine struct {
 	off    int64
 	resume int64
 	seq    uint64
 	done   bool
-	link   bool      // completed through another file's line (links), never acked directly
-	links  []linkRef // entries in other files done when this one is acked
+	link   bool // completed through another file's line (links), never acked directly
 }
 
 // linkRef names an entry of another file that depends on this line: the
@@ -42,8 +43,16 @@ func (t *tracker) push(off, resume int64, done, link bool, links []linkRef) uint
 		off = t.q[n-1].off
 	}
 	t.seq++
-	t.q = append(t.q, pendingLine{off: off, resume: resume, seq: t.seq, done: done, link: link, links: links})
-	t.advance()
+	t.q = append(t.q, pendingLine{off: off, resume: resume, seq: t.seq, done: done, link: link})
+	if len(links) > 0 {
+		if t.links == nil {
+			t.links = map[uint64][]linkRef{}
+		}
+		t.links[t.seq] = links
+	}
+	if done {
+		t.advance()
+	}
 	return t.seq
 }
 
@@ -51,15 +60,34 @@ func (t *tracker) push(off, resume int64, done, link bool, links []linkRef) uint
 // by the caller) and whether an entry was found.
 func (t *tracker) ack(off int64) ([]linkRef, bool) {
 	q := t.q[t.head:]
-	i := sort.Search(len(q), func(i int) bool { return q[i].off >= off })
+	i := 0
+	if len(q) == 0 || q[0].off != off {
+		// Binary search: offs are non-decreasing.
+		lo, hi := 0, len(q)
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if q[m].off < off {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		i = lo
+	}
 	for ; i < len(q) && q[i].off == off; i++ {
 		if q[i].link || q[i].done {
 			continue
 		}
 		q[i].done = true
-		links := q[i].links
-		q[i].links = nil
-		t.advance()
+		var links []linkRef
+		if t.links != nil {
+			if links = t.links[q[i].seq]; links != nil {
+				delete(t.links, q[i].seq)
+			}
+		}
+		if i == 0 {
+			t.advance()
+		}
 		return links, true
 	}
 	return nil, false
@@ -80,13 +108,15 @@ func (t *tracker) unpush(n int) {
 	if n > len(t.q)-t.head {
 		n = len(t.q) - t.head
 	}
+	for _, e := range t.q[len(t.q)-n:] {
+		delete(t.links, e.seq)
+	}
 	t.q = t.q[:len(t.q)-n]
 }
 
 func (t *tracker) advance() {
 	for t.head < len(t.q) && t.q[t.head].done {
 		t.pos = t.q[t.head].resume
-		t.q[t.head] = pendingLine{}
 		t.head++
 	}
 	if t.head == len(t.q) {
@@ -94,7 +124,6 @@ func (t *tracker) advance() {
 		t.head = 0
 	} else if t.head > 1024 && t.head > len(t.q)/2 {
 		n := copy(t.q, t.q[t.head:])
-		clear(t.q[n:])
 		t.q = t.q[:n]
 		t.head = 0
 	}

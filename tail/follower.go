@@ -507,7 +507,6 @@ func (w *Watcher) emit(f *file, end int64, line Line, links []fragEnd) {
 	line.Source, line.Offset, line.Path, line.RealPath = f.id, end, f.path, f.realPath
 	w.batch = append(w.batch, line)
 	w.regs = append(w.regs, reg{f: f, off: end, resume: f.lin.resumeFor(f, end), links: links})
-	w.stats.linesRead.Add(1)
 }
 
 // reg is a tracker entry waiting to be queued with the batch.
@@ -539,17 +538,16 @@ func (w *Watcher) flush(ctx context.Context) error {
 		r.f.tr.push(r.off, r.resume, r.done, false, links)
 	}
 	w.mu.Unlock()
-	clear(w.regs)
-	w.regs = w.regs[:0]
+	w.regs = w.regs[:0] // not cleared: stale pointers live at most one batch
 	if len(w.batch) == 0 {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	w.stats.linesRead.Add(int64(len(w.batch)))
 	err := w.handler.Handle(ctx, w.batch)
-	clear(w.batch)
-	w.batch = w.batch[:0]
+	w.batch = w.batch[:0] // not cleared: stale pointers live at most one batch
 	if err != nil {
 		return fmt.Errorf("%w: %w", errHandler, err)
 	}

@@ -544,7 +544,9 @@ func (w *Watcher) renamed(f *file, realPath string) {
 	if w.byPath[f.realPath] == f {
 		delete(w.byPath, f.realPath)
 	}
+	w.mu.Lock()
 	f.realPath = realPath
+	w.mu.Unlock()
 	if f.fd != nil {
 		w.byPath[realPath] = f
 	}
@@ -552,6 +554,9 @@ func (w *Watcher) renamed(f *file, realPath string) {
 
 // forget drops a closed file whose inode now belongs to another file.
 func (w *Watcher) forget(f *file) {
+	w.mu.Lock()
+	f.retired = true // no positions entry; late acks still accepted
+	w.mu.Unlock()
 	delete(w.byIno, devIno{f.dev, f.ino})
 	f.lin.files = slices.DeleteFunc(f.lin.files, func(g *file) bool { return g == f })
 }
