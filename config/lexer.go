@@ -51,6 +51,14 @@ func (s *scanner) at(off int) byte {
 	return 0
 }
 
+// skipBlanks returns the offset of the first non-blank byte at or after off.
+func (s *scanner) skipBlanks(off int) int {
+	for off < len(s.src) && isBlank(s.src[off]) {
+		off++
+	}
+	return off
+}
+
 func isBlank(c byte) bool { return c == ' ' || c == '\t' }
 func isEOL(c byte) bool   { return c == '\r' || c == '\n' }
 
@@ -143,16 +151,24 @@ const (
 	boundTagClose                 // /(?:ZERO_OR_MORE_SPACING\>)/: section arguments
 )
 
-func (s *scanner) atBoundary(off int, b boundary) bool {
+// boundaryAt reports whether boundary b matches at off. When it does not,
+// it also returns an offset before which it cannot match either (the end of
+// the run of blanks at off: from any of them the same text follows), so
+// scanBare stays linear.
+func (s *scanner) boundaryAt(off int, b boundary) (int, bool) {
 	switch b {
 	case boundSpacing:
-		return off >= len(s.src) || isBlank(s.src[off]) || isEOL(s.src[off])
+		return off + 1, off >= len(s.src) || isBlank(s.src[off]) || isEOL(s.src[off])
 	case boundLineEnd:
-		_, ok := s.lineEndAt(off)
-		return ok
+		if _, ok := s.lineEndAt(off); ok {
+			return off, true
+		}
+		return s.skipBlanks(off), false
 	default:
-		end, _ := s.skipSpacing(off)
-		return end < len(s.src) && s.src[end] == '>'
+		if end, _ := s.skipSpacing(off); end < len(s.src) && s.src[end] == '>' {
+			return off, true
+		}
+		return s.skipBlanks(off), false
 	}
 }
 
@@ -161,14 +177,22 @@ func (s *scanner) atBoundary(off int, b boundary) bool {
 // the boundary matches or the line ends.
 func (s *scanner) scanBare(b boundary) string {
 	start := s.off
+	noMatchBefore := 0
 	for s.off < len(s.src) {
 		c := s.src[s.off]
 		if c == '#' {
 			s.off++
 			continue
 		}
-		if c == '\n' || s.atBoundary(s.off, b) {
+		if c == '\n' {
 			break
+		}
+		if s.off >= noMatchBefore {
+			end, ok := s.boundaryAt(s.off, b)
+			if ok {
+				break
+			}
+			noMatchBefore = end
 		}
 		s.off++
 	}

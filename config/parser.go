@@ -67,7 +67,7 @@ func (fp *fileParser) parseElement(sec *Section, root bool) error {
 			}
 			sc.off++
 			if !sc.lineEnd() {
-				return sc.errorf(sc.off, "expected end of line after end tag </%s>", name)
+				return sc.errorf(sc.skipBlanks(sc.off), "expected end of line after end tag </%s>", name)
 			}
 			if root || name != sec.Name {
 				if root {
@@ -87,11 +87,11 @@ func (fp *fileParser) parseElement(sec *Section, root bool) error {
 			arg := sc.scanBare(boundTagClose)
 			sc.spacing()
 			if sc.at(sc.off) != '>' {
-				return sc.errorf(sc.off, "expected '>' to close <%s", name)
+				return sc.errorf(start, "expected '>' to close <%s", name)
 			}
 			sc.off++
 			if !sc.lineEnd() {
-				return sc.errorf(sc.off, "expected end of line after <%s>", name)
+				return sc.errorf(sc.skipBlanks(sc.off), "expected end of line after <%s>", name)
 			}
 			child := &Section{Name: name, Arg: arg, Pos: sc.pos(start)}
 			if err := fp.parseElement(child, false); err != nil {
@@ -169,7 +169,7 @@ func (fp *fileParser) parseParam(sec *Section, start int) error {
 		return err
 	}
 	if !sc.lineEnd() {
-		return sc.errorf(sc.off, "expected end of line after the value of %q", key)
+		return sc.errorf(sc.skipBlanks(sc.off), "expected end of line after the value of %q", key)
 	}
 	p := &Param{Key: key, Value: val, Kind: kind, Quote: quote, Pos: sc.pos(start), ValuePos: sc.pos(valOff)}
 	if quote == 0 && len(val) > 0 && val[0] == '#' {
@@ -218,7 +218,7 @@ func (fp *fileParser) parseInclude(sec *Section) error {
 		return errorAt(at, nil, "@include path evaluates to nil or default")
 	}
 	if !sc.lineEnd() {
-		return sc.errorf(sc.off, "expected end of line after @include path")
+		return sc.errorf(sc.skipBlanks(sc.off), "expected end of line after @include path")
 	}
 	files, err := fp.resolveInclude(uri, at)
 	if err != nil {

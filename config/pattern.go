@@ -104,7 +104,7 @@ func (p *Pattern) Match(tag string) bool {
 		return true
 	}
 	for _, a := range p.alts {
-		if matchFrags(a, tag, 0) {
+		if matchAlt(a, tag) {
 			return true
 		}
 	}
@@ -222,57 +222,103 @@ func flatten(seq []item) ([][]frag, error) {
 	return out, nil
 }
 
+// appendFrag appends f, merging adjacent literals and adjacent wildcards
+// ("**" absorbs "*"), which match the same tags.
 func appendFrag(s []frag, f frag) []frag {
-	if f.kind == fLit && len(s) > 0 && s[len(s)-1].kind == fLit {
-		s[len(s)-1].lit += f.lit
+	if len(s) == 0 {
+		return append(s, f)
+	}
+	last := &s[len(s)-1]
+	switch {
+	case f.kind == fLit && last.kind == fLit:
+		last.lit += f.lit
+		return s
+	case f.kind == fStar && (last.kind == fStar || last.kind == fAny):
+		return s
+	case f.kind == fAny && (last.kind == fStar || last.kind == fAny):
+		last.kind = fAny
 		return s
 	}
 	return append(s, f)
 }
 
-// matchFrags matches fs against tag[i:] to the end, backtracking over the
-// variable-width fragments.
-func matchFrags(fs []frag, tag string, i int) bool {
-	for k, f := range fs {
+// memoBits is the number of (fragment, position) states Match can remember
+// without allocating.
+const memoBits = 1024
+
+// matchAlt matches one flat sequence. Sequences with two or more
+// variable-width fragments remember failed states, so matching stays
+// polynomial (Fluentd's backtracking regexps are exponential on patterns
+// like "*a*a*a…").
+func matchAlt(fs []frag, tag string) bool {
+	vars := 0
+	for _, f := range fs {
+		if f.kind == fStar || f.kind == fAny || f.kind == fDotPrefix {
+			vars++
+		}
+	}
+	if vars < 2 {
+		return matchFrags(fs, 0, tag, 0, nil)
+	}
+	var buf [memoBits / 64]uint64
+	n := (len(fs) + 1) * (len(tag) + 1)
+	memo := buf[:]
+	if n > memoBits {
+		memo = make([]uint64, (n+63)/64)
+	}
+	return matchFrags(fs, 0, tag, 0, memo)
+}
+
+// matchFrags matches fs[k:] against tag[i:] to the end, backtracking over
+// the variable-width fragments; memo, when set, records failed states.
+func matchFrags(fs []frag, k int, tag string, i int, memo []uint64) bool {
+	for ; k < len(fs); k++ {
+		f := fs[k]
 		switch f.kind {
 		case fLit:
 			if !strings.HasPrefix(tag[i:], f.lit) {
 				return false
 			}
 			i += len(f.lit)
+			continue
+		case fDotOrEnd:
+			if i < len(tag) && tag[i] != '.' {
+				return false
+			}
+			continue
+		}
+		// A variable-width fragment: try each end position.
+		state := k*(len(tag)+1) + i
+		if memo != nil && memo[state/64]&(1<<(state%64)) != 0 {
+			return false
+		}
+		ok := false
+		switch f.kind {
 		case fStar:
 			j := i
 			for j < len(tag) && tag[j] != '.' {
 				j++
 			}
-			for e := j; e >= i; e-- {
-				if matchFrags(fs[k+1:], tag, e) {
-					return true
-				}
+			for e := j; e >= i && !ok; e-- {
+				ok = matchFrags(fs, k+1, tag, e, memo)
 			}
-			return false
 		case fAny:
 			if k == len(fs)-1 {
 				return true
 			}
-			for e := len(tag); e >= i; e-- {
-				if matchFrags(fs[k+1:], tag, e) {
-					return true
-				}
-			}
-			return false
-		case fDotOrEnd:
-			if i < len(tag) && tag[i] != '.' {
-				return false
+			for e := len(tag); e >= i && !ok; e-- {
+				ok = matchFrags(fs, k+1, tag, e, memo)
 			}
 		case fDotPrefix:
-			for e := len(tag) - 1; e >= i; e-- {
-				if tag[e] == '.' && matchFrags(fs[k+1:], tag, e+1) {
-					return true
-				}
+			for e := len(tag) - 1; e >= i && !ok; e-- {
+				ok = tag[e] == '.' && matchFrags(fs, k+1, tag, e+1, memo)
 			}
-			return i == 0 && matchFrags(fs[k+1:], tag, 0)
+			ok = ok || i == 0 && matchFrags(fs, k+1, tag, 0, memo)
 		}
+		if !ok && memo != nil {
+			memo[state/64] |= 1 << (state % 64)
+		}
+		return ok
 	}
 	return i == len(tag)
 }
