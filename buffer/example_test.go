@@ -1,0 +1,66 @@
+package buffer_test
+
+import (
+	"context"
+	"fmt"
+
+	"logship/buffer"
+)
+
+type printSender struct{}
+
+func (printSender) Send(_ context.Context, c *buffer.Chunk) error {
+	for _, r := range c.Records[c.Sent:] {
+		fmt.Printf("%s: %s\n", c.Key, r.Message)
+	}
+	return nil
+}
+
+type printAcker struct{}
+
+func (printAcker) Ack(recs []buffer.Record) {
+	for _, r := range recs {
+		fmt.Printf("ack source %d offset %d\n", r.Source, r.Offset)
+	}
+}
+
+func ExampleBuffer() {
+	b, err := buffer.New(buffer.Config{}, printSender{}, printAcker{}, nil, nil)
+	if err != nil {
+		panic(err)
+	}
+	key := buffer.StreamKey{Group: "/k8s/app", Stream: "node-1"}
+	_ = b.Add(context.Background(), []buffer.Record{
+		{Key: key, Message: []byte(`{"log":"hello"}`), Source: 7, Offset: 16},
+		{Key: key, Message: []byte(`{"log":"world"}`), Source: 7, Offset: 32},
+	})
+	// Run would flush after flush_interval; Flush does it now.
+	if err := b.Flush(context.Background()); err != nil {
+		panic(err)
+	}
+	// Output:
+	// /k8s/app/node-1: {"log":"hello"}
+	// /k8s/app/node-1: {"log":"world"}
+	// ack source 7 offset 16
+	// ack source 7 offset 32
+}
+
+func ExampleFromV012() {
+	// The seed's flat v0.12 parameters, as the config package would look them up.
+	params := map[string]string{
+		"buffer_chunk_limit": "2M", "buffer_queue_limit": "32", "flush_interval": "10s",
+		"max_retry_wait": "30", "disable_retry_limit": "", "num_threads": "8",
+	}
+	cfg, ignored, err := buffer.FromV012(func(name string) (string, bool) {
+		v, ok := params[name]
+		return v, ok
+	})
+	if err != nil {
+		panic(err)
+	}
+	n := cfg.Normalized()
+	fmt.Println(n.ChunkLimitSize, n.TotalLimitSize, n.FlushMode, n.FlushInterval, n.FlushThreadCount,
+		n.RetryMaxInterval, n.RetryForever, n.OverflowAction, len(ignored))
+	// Output:
+	// 2097152 67108864 interval 10s 8 30s true block 0
+}
