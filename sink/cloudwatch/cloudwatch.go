@@ -7,7 +7,8 @@
 // Files: format.go (Config and the Formatter), batch.go (pure request
 // cutting: sort, split, cut within every limit), limits.go (every AWS limit
 // with its source), errors.go (the one error classifier), cloudwatch.go (the
-// sender), client.go (the SDK client from the standard chain), stats.go.
+// sender), client.go (the SDK client from the standard chain), protocol.go
+// (a one-pass PutLogEvents body writer plugged into the SDK client), stats.go.
 //
 // # Retries
 //
@@ -124,8 +125,13 @@ func New(cfg Config, api logsAPI, log *zap.Logger) (*CloudWatch, error) {
 		groups:       map[string]GroupStats{},
 	}
 	if cl, ok := api.(*cloudwatchlogs.Client); ok {
-		if cc, ok := cl.Options().Credentials.(*aws.CredentialsCache); ok {
+		o := cl.Options()
+		if cc, ok := o.Credentials.(*aws.CredentialsCache); ok {
 			c.invalidate = cc.Invalidate
+		}
+		if o.Protocol != nil {
+			proto := putProtocol{o.Protocol}
+			c.opts = append(c.opts, func(o *cloudwatchlogs.Options) { o.Protocol = proto })
 		}
 	}
 	c.plans.New = func() any { return new(plan) }

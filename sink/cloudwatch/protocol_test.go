@@ -1,0 +1,104 @@
+package cloudwatch
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+)
+
+// capture is a 127.0.0.1 server that records request headers and bodies.
+type capture struct {
+	mu      sync.Mutex
+	bodies  []string
+	targets []string
+	types   []string
+}
+
+func (c *capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	c.mu.Lock()
+	c.bodies = append(c.bodies, string(b))
+	c.targets = append(c.targets, r.Header.Get("X-Amz-Target"))
+	c.types = append(c.types, r.Header.Get("Content-Type"))
+	c.mu.Unlock()
+	w.Header().Set("x-amzn-RequestId", "r")
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	io.WriteString(w, `{"nextSequenceToken":"1"}`)
+}
+
+// TestPutProtocol_SameDocument sends the same PutLogEvents input through
+// the SDK's serialiser and through putProtocol and compares the JSON
+// documents the server receives, and the headers.
+func TestPutProtocol_SameDocument(t *testing.T) {
+	var cap capture
+	srv := httptest.NewServer(&cap)
+	defer srv.Close()
+	client := cloudwatchlogs.New(cloudwatchlogs.Options{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+		BaseEndpoint: aws.String(srv.URL),
+		Retryer:      aws.NopRetryer{},
+	})
+	proto := putProtocol{client.Options().Protocol}
+	withProto := func(o *cloudwatchlogs.Options) { o.Protocol = proto }
+
+	var ctl strings.Builder
+	for c := range 0x20 {
+		ctl.WriteByte(byte(c))
+	}
+	inputs := []*cloudwatchlogs.PutLogEventsInput{
+		{
+			LogGroupName: aws.String("/k8s/prod"), LogStreamName: aws.String("kubernetes.var.log.containers.web_prod_app-1.log"),
+			LogEvents: []types.InputLogEvent{
+				{Message: aws.String(`{"log":"hello \"world\"\n","stream":"stdout"}`), Timestamp: aws.Int64(1767225600000)},
+				{Message: aws.String("control " + ctl.String() + " \x7f"), Timestamp: aws.Int64(1767225600001)},
+				{Message: aws.String("unicode é 世界 😀 \u2028\u2029 </script> & \\"), Timestamp: aws.Int64(0)},
+				{Message: aws.String(strings.Repeat("x", 100_000)), Timestamp: aws.Int64(1 << 50)},
+			},
+		},
+		{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), SequenceToken: aws.String("tok\"en"),
+			LogEvents: []types.InputLogEvent{{Message: aws.String("a"), Timestamp: aws.Int64(1)}}},
+		{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), LogEvents: []types.InputLogEvent{}},
+	}
+	for i, in := range inputs {
+		if _, err := client.PutLogEvents(context.Background(), in); err != nil {
+			t.Fatalf("input %d through the SDK: %v", i, err)
+		}
+		if _, err := client.PutLogEvents(context.Background(), in, withProto); err != nil {
+			t.Fatalf("input %d through putProtocol: %v", i, err)
+		}
+		sdk, ours := cap.bodies[2*i], cap.bodies[2*i+1]
+		var a, b any
+		if err := json.Unmarshal([]byte(sdk), &a); err != nil {
+			t.Fatalf("SDK body: %v", err)
+		}
+		if err := json.Unmarshal([]byte(ours), &b); err != nil {
+			t.Fatalf("our body %q: %v", ours, err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("input %d: documents differ\nSDK:  %.300s\nours: %.300s", i, sdk, ours)
+		}
+		if cap.targets[2*i] != cap.targets[2*i+1] || cap.types[2*i] != cap.types[2*i+1] {
+			t.Errorf("input %d: headers differ: %s %s vs %s %s", i, cap.targets[2*i], cap.types[2*i], cap.targets[2*i+1], cap.types[2*i+1])
+		}
+	}
+	// Other operations go through the SDK's serialiser unchanged.
+	if _, err := client.CreateLogStream(context.Background(), &cloudwatchlogs.CreateLogStreamInput{
+		LogGroupName: aws.String("g"), LogStreamName: aws.String("s")}, withProto); err != nil {
+		t.Fatal(err)
+	}
+	if got := cap.targets[len(cap.targets)-1]; got != "Logs_20140328.CreateLogStream" {
+		t.Errorf("CreateLogStream target %q", got)
+	}
+}
