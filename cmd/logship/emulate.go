@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,8 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	outage503 := fs.Bool("outage-503", false, "during an outage answer HTTP 503 instead of closing connections")
 	faultOps := fs.String("fault-ops", "", "comma-separated operations the throttle/error rates apply to (empty: all)")
 	seed := fs.Uint64("seed", 1, "seed of the fault-injection random generator")
+	quotas := fs.Bool("quotas", false, "enforce AWS's account-wide request-rate quotas (PutLogEvents 5000/s, CreateLogStream 50/s, DescribeLogStreams 25/s, ...)")
+	useTLS := fs.Bool("tls", false, "serve HTTPS with a fresh self-signed certificate instead of HTTP")
 	subEndpoint := fs.String("subscription-endpoint", "", "HTTP `URL` that receives subscription filter payloads")
 	countOnly := fs.Bool("count-only", false, "validate fully but keep only counters, not events (benchmarks)")
 	maxEvent := fs.Int("max-event-size", emulator.DefaultMaxEventSize, "per-event limit in `bytes` (message + 26); 262144 for the pre-2025 limit")
@@ -73,6 +76,9 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			Seed:            *seed,
 		},
 	}
+	if *quotas {
+		cfg.Faults.Quotas = emulator.DefaultQuotas()
+	}
 	if *faultOps != "" {
 		cfg.Faults.Ops = strings.Split(*faultOps, ",")
 	}
@@ -90,7 +96,17 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	fmt.Fprintf(stdout, "logship emulate: CloudWatch Logs endpoint http://%s (region %s)\n", ln.Addr(), cfg.Region)
+	scheme := "http"
+	if *useTLS {
+		host, _, _ := net.SplitHostPort(ln.Addr().String())
+		tlsCfg, err := emulator.SelfSignedTLS(host, "localhost")
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		ln, scheme = tls.NewListener(ln, tlsCfg), "https"
+	}
+	fmt.Fprintf(stdout, "logship emulate: CloudWatch Logs endpoint %s://%s (region %s)\n", scheme, ln.Addr(), cfg.Region)
 	if err := srv.Run(ctx, ln); err != nil {
 		return err
 	}

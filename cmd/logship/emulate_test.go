@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -38,7 +40,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var endpointRE = regexp.MustCompile(`logship emulate: CloudWatch Logs endpoint (http://127\.0\.0\.1:\d+) \(region us-east-1\)`)
+var endpointRE = regexp.MustCompile(`logship emulate: CloudWatch Logs endpoint (https?://127\.0\.0\.1:\d+) \(region us-east-1\)`)
 
 // startEmulate runs 'logship emulate' with args until the returned stop is
 // called; stop returns the command's error.
@@ -130,6 +132,22 @@ func TestEmulate_FaultFlags(t *testing.T) {
 	}
 	if _, err := c.DescribeLogGroups(context.Background(), &cloudwatchlogs.DescribeLogGroupsInput{}); err != nil {
 		t.Fatalf("DescribeLogGroups (not in --fault-ops): %v", err)
+	}
+}
+
+func TestEmulate_TLS(t *testing.T) {
+	url, _, _ := startEmulate(t, "--listen", "127.0.0.1:0", "--tls")
+	if !strings.HasPrefix(url, "https://") {
+		t.Fatalf("endpoint %q, want https://", url)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := hc.Post(url+"/", "application/x-amz-json-1.1", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatalf("HTTPS request: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 || resp.Header.Get("X-Amzn-ErrorType") == "" {
+		t.Errorf("unsigned request without target: status %d, X-Amzn-ErrorType %q, want an AWS 400", resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"))
 	}
 }
 

@@ -24,9 +24,38 @@ type FaultConfig struct {
 	// Seed seeds the random generator behind the rates, so a run is
 	// reproducible. Zero means 1.
 	Seed uint64
-	// Ops limits injected throttling and 5xx errors to these operation names
-	// (for example "PutLogEvents"). Empty means every operation.
+	// Ops limits injected throttling, 5xx errors and connection faults to
+	// these operation names (for example "PutLogEvents"). Empty means every
+	// operation. Quotas are per operation and ignore Ops.
 	Ops []string
+	// Quotas are account-wide request-rate limits in requests per second by
+	// operation name, enforced with a token bucket (burst = one second's
+	// worth) on the server clock; requests over the quota get
+	// ThrottlingException. Nil means no quotas; DefaultQuotas returns AWS's.
+	Quotas map[string]float64
+}
+
+// DefaultQuotas returns AWS's default account-wide request-rate quotas
+// (cloudwatch-api.md §2.4, §8 item 5): PutLogEvents 5,000/s, CreateLogStream
+// 50/s, DescribeLogStreams 25/s, DescribeLogGroups 10/s, GetLogEvents 10/s,
+// CreateLogGroup 5/s (2022 value), FilterLogEvents 5/s.
+func DefaultQuotas() map[string]float64 {
+	return map[string]float64{
+		opPutLogEvents:       5000,
+		opCreateLogStream:    50,
+		opDescribeLogStreams: 25,
+		opDescribeLogGroups:  10,
+		opGetLogEvents:       10,
+		opCreateLogGroup:     5,
+		opFilterLogEvents:    5,
+	}
+}
+
+// bucket is a token bucket for one operation's quota.
+type bucket struct {
+	rate   float64 // tokens per second
+	tokens float64
+	last   time.Time
 }
 
 // Faults injects failures into the emulator. All methods are safe for
@@ -57,6 +86,10 @@ type Faults struct {
 	ops          map[string]bool
 	throttleNext int
 	failNext     int
+	resetNext    int
+	dropNext     int
+	noIDNext     int
+	quotas       map[string]*bucket
 }
 
 func newFaults(c FaultConfig, now func() time.Time) (*Faults, error) {
@@ -83,7 +116,79 @@ func newFaults(c FaultConfig, now func() time.Time) (*Faults, error) {
 		outageTo:     c.OutageTo,
 	}
 	f.SetOps(c.Ops...)
+	for op, tps := range c.Quotas {
+		if tps < 0 {
+			return nil, fmt.Errorf("quota %s %v: want >= 0 requests per second", op, tps)
+		}
+		f.SetQuota(op, tps)
+	}
 	return f, nil
+}
+
+// SetQuota limits op to tps requests per second, account-wide (token bucket,
+// burst = max(1, tps), on the server clock); 0 removes the quota.
+func (f *Faults) SetQuota(op string, tps float64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if tps <= 0 {
+		delete(f.quotas, op)
+		return
+	}
+	if f.quotas == nil {
+		f.quotas = make(map[string]*bucket)
+	}
+	f.quotas[op] = &bucket{rate: tps, tokens: max(1, tps), last: f.now()}
+}
+
+// ResetNext makes the next n eligible requests lose their connection before
+// they are processed (the TCP connection is closed without a response).
+func (f *Faults) ResetNext(n int) {
+	f.mu.Lock()
+	f.resetNext = max(n, 0)
+	f.mu.Unlock()
+}
+
+// DropResponseNext makes the next n eligible requests be processed in full
+// (events stored) and then lose their connection before the response: the
+// client sees a connection error for a request that succeeded, the case
+// that makes at-least-once delivery duplicate.
+func (f *Faults) DropResponseNext(n int) {
+	f.mu.Lock()
+	f.dropNext = max(n, 0)
+	f.mu.Unlock()
+}
+
+// OmitRequestIDNext makes the next n successful responses lack the
+// x-amzn-RequestId header (Fluent Bit treats such a 200 as a failure,
+// cloudwatch-api.md §1.3).
+func (f *Faults) OmitRequestIDNext(n int) {
+	f.mu.Lock()
+	f.noIDNext = max(n, 0)
+	f.mu.Unlock()
+}
+
+// connFault decides, before processing, whether op's connection is reset
+// now (reset) or after processing (drop), and whether a success omits the
+// request id.
+func (f *Faults) connFault(op string) (reset, drop, noID bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.noIDNext > 0 {
+		f.noIDNext--
+		noID = true
+	}
+	if f.ops != nil && !f.ops[op] {
+		return false, false, noID
+	}
+	if f.resetNext > 0 {
+		f.resetNext--
+		return true, false, noID
+	}
+	if f.dropNext > 0 {
+		f.dropNext--
+		return false, true, noID
+	}
+	return false, false, noID
 }
 
 // SetThrottleRate sets the probability (clamped to 0..1) of ThrottlingException.
@@ -165,7 +270,7 @@ func (f *Faults) FailNext(n int) {
 }
 
 // Reset removes every fault (rates, latency, outage, Next counters, op
-// filter).
+// filter, quotas).
 func (f *Faults) Reset() {
 	f.mu.Lock()
 	f.throttleRate, f.errorRate, f.latency = 0, 0, 0
@@ -173,6 +278,8 @@ func (f *Faults) Reset() {
 	f.down, f.outage503 = false, false
 	f.ops = nil
 	f.throttleNext, f.failNext = 0, 0
+	f.resetNext, f.dropNext, f.noIDNext = 0, 0, 0
+	f.quotas = nil
 	f.mu.Unlock()
 }
 
@@ -204,6 +311,17 @@ func (f *Faults) delay() time.Duration {
 func (f *Faults) inject(op string) *apiError {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if b := f.quotas[op]; b != nil {
+		now := f.now()
+		if el := now.Sub(b.last).Seconds(); el > 0 {
+			b.tokens = min(max(1, b.rate), b.tokens+el*b.rate)
+			b.last = now
+		}
+		if b.tokens < 1 {
+			return errThrottled()
+		}
+		b.tokens--
+	}
 	if f.ops != nil && !f.ops[op] {
 		return nil
 	}

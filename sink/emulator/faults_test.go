@@ -221,3 +221,72 @@ func TestFaults_InvalidConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestFaults_Quota(t *testing.T) {
+	clk := newClock(t0)
+	env := emulatortest.Start(t, emulator.Config{Now: clk.Now, Faults: emulator.FaultConfig{Quotas: map[string]float64{"DescribeLogGroups": 3}}})
+	// Burst of one second's worth, then throttled until the clock moves.
+	if got := outcomes(t, env, 5); got != "ooott" {
+		t.Errorf("outcomes %s at 3/s with a stopped clock, want ooott", got)
+	}
+	clk.Set(t0.Add(time.Second))
+	if got := outcomes(t, env, 4); got != "ooot" {
+		t.Errorf("outcomes %s after 1s, want ooot", got)
+	}
+	env.Server.Faults().SetQuota("DescribeLogGroups", 0)
+	if got := outcomes(t, env, 3); got != "ooo" {
+		t.Errorf("outcomes %s with the quota removed, want ooo", got)
+	}
+}
+
+func TestFaults_DefaultQuotas(t *testing.T) {
+	q := emulator.DefaultQuotas()
+	want := map[string]float64{"PutLogEvents": 5000, "CreateLogStream": 50, "DescribeLogStreams": 25, "DescribeLogGroups": 10}
+	for op, tps := range want {
+		if q[op] != tps {
+			t.Errorf("DefaultQuotas()[%s] = %v, want %v", op, q[op], tps)
+		}
+	}
+}
+
+func TestFaults_ResetNextLosesRequest(t *testing.T) {
+	env := emulatortest.Start(t, emulator.Config{})
+	env.CreateStream(t, "g", "s")
+	env.Server.Faults().ResetNext(1)
+	_, err := put(context.Background(), env, "g", "s", ev(time.Now().UnixMilli(), "lost"))
+	if !isConnectionError(err) {
+		t.Fatalf("error %v, want a connection error", err)
+	}
+	if got := env.Messages("g", "s"); len(got) != 0 {
+		t.Errorf("stored %q, want nothing: a reset request is not processed", got)
+	}
+}
+
+func TestFaults_DropResponseNextStoresThenFails(t *testing.T) {
+	env := emulatortest.Start(t, emulator.Config{})
+	env.CreateStream(t, "g", "s")
+	env.Server.Faults().DropResponseNext(1)
+	_, err := put(context.Background(), env, "g", "s", ev(time.Now().UnixMilli(), "stored"))
+	if !isConnectionError(err) {
+		t.Fatalf("error %v, want a connection error", err)
+	}
+	if got := env.Messages("g", "s"); !eqStrings(got, []string{"stored"}) {
+		t.Errorf("stored %q, want [stored]: the request was processed before the connection dropped", got)
+	}
+	if st := env.Server.Stats(); st.ConnectionFaults != 1 {
+		t.Errorf("ConnectionFaults %d, want 1", st.ConnectionFaults)
+	}
+}
+
+func TestFaults_OmitRequestIDNext(t *testing.T) {
+	env := emulatortest.Start(t, emulator.Config{})
+	env.Server.Faults().OmitRequestIDNext(1)
+	r := rawCall(t, env, "CreateLogGroup", `{"logGroupName":"g"}`, true, nil)
+	if r.status != 200 || r.header.Get("x-amzn-RequestId") != "" {
+		t.Errorf("status %d, x-amzn-RequestId %q: want 200 without the header", r.status, r.header.Get("x-amzn-RequestId"))
+	}
+	r = rawCall(t, env, "CreateLogGroup", `{"logGroupName":"h"}`, true, nil)
+	if r.header.Get("x-amzn-RequestId") == "" {
+		t.Error("second response lacks x-amzn-RequestId, want it back")
+	}
+}

@@ -113,13 +113,8 @@ func (s *Server) handlerFor(op string) handler {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if down, http503 := s.faults.outage(); down {
 		s.stats.outage.Add(1)
-		if !http503 {
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					conn.Close()
-					return
-				}
-			}
+		if !http503 && closeConn(w) {
+			return
 		}
 		e := errUnavailable()
 		e.status = http.StatusServiceUnavailable
@@ -144,6 +139,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	reset, drop, noID := s.faults.connFault(op)
+	if reset {
+		s.stats.connFaults.Add(1)
+		if !closeConn(w) {
+			s.writeError(w, reqID, errUnavailable())
+		}
+		return
+	}
 	if d := s.faults.delay(); d > 0 {
 		t := time.NewTimer(d)
 		select {
@@ -155,6 +158,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	resp, aerr := h(s, body)
+	if drop {
+		s.stats.connFaults.Add(1)
+		if !closeConn(w) {
+			s.writeError(w, reqID, errUnavailable())
+		}
+		return
+	}
+	if noID {
+		reqID = ""
+	}
 	if aerr != nil {
 		if aerr.status >= 500 || aerr.code == CodeThrottling {
 			s.log.Debug("injected fault", zap.String("op", op), zap.String("code", aerr.code))
@@ -226,9 +239,26 @@ func decode(body []byte, v any) *apiError {
 	return nil
 }
 
+// closeConn closes the client connection without a response; false when the
+// ResponseWriter cannot be hijacked (HTTP/2, httptest recorders).
+func closeConn(w http.ResponseWriter) bool {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return false
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}
+
 func (s *Server) writeOK(w http.ResponseWriter, reqID string, resp any) {
 	h := w.Header()
-	h.Set("x-amzn-RequestId", reqID)
+	if reqID != "" {
+		h.Set("x-amzn-RequestId", reqID)
+	}
 	h.Set("Content-Type", contentType)
 	if resp == nil {
 		h.Set("Content-Length", "0")

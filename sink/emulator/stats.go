@@ -29,6 +29,9 @@ type Stats struct {
 	Throttled      int64
 	ServerErrors   int64
 	OutageRequests int64
+	// ConnectionFaults counts connections closed by ResetNext and
+	// DropResponseNext.
+	ConnectionFaults int64
 	// Subscription delivery, mirroring AWS's ForwardedLogEvents,
 	// ForwardedBytes (compressed) and DeliveryErrors metrics. Payloads counts
 	// DATA_MESSAGE and CONTROL_MESSAGE payloads built; DeliveryDropped counts
@@ -46,6 +49,7 @@ type counters struct {
 	eventsAccepted, bytesAccepted, quotaBytes atomic.Int64
 	tooOld, tooNew, expired                   atomic.Int64
 	throttled, serverErrors, outage           atomic.Int64
+	connFaults                                atomic.Int64
 	payloads, forwardedEvents, forwardedBytes atomic.Int64
 	deliveries, deliveryErrors, dropped       atomic.Int64
 
@@ -102,6 +106,7 @@ func (s *Server) Stats() Stats {
 		Throttled:          c.throttled.Load(),
 		ServerErrors:       c.serverErrors.Load(),
 		OutageRequests:     c.outage.Load(),
+		ConnectionFaults:   c.connFaults.Load(),
 		Payloads:           c.payloads.Load(),
 		ForwardedLogEvents: c.forwardedEvents.Load(),
 		ForwardedBytes:     c.forwardedBytes.Load(),
