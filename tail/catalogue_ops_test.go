@@ -351,7 +351,8 @@ func TestCatalogue_46_OutputBlockedWithRotation(t *testing.T) {
 	}
 	// The given-up bytes are exactly what was not framed into lines.
 	h.clk.advance(11 * time.Minute)
-	h.poll()
+	h.poll() // gives up the rest
+	h.drain()
 	s2 := h.w.Stats()
 	framed := map[uint64]int64{}
 	for _, l := range h.col.take() {

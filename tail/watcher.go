@@ -71,6 +71,7 @@ type Watcher struct {
 	notify   *fsnotify.Watcher
 	watched  map[string]bool
 	patDirs  []string
+	scratch  [fingerprintSize]byte
 
 	newNotify func() (*fsnotify.Watcher, error)
 	lock      *os.File // positions lock, held from Run until Close
@@ -597,14 +598,23 @@ func (w *Watcher) holds(f *file) bool { return f.lin.holdStart(f) >= 0 }
 func (w *Watcher) Poll(ctx context.Context) error {
 	now := w.now()
 	for _, lin := range w.lins {
+		wait := false
 		for i := 0; i < len(lin.files); i++ {
 			f := lin.files[i]
 			if f.fd == nil {
 				continue
 			}
-			if err := w.pollFile(ctx, f, now); err != nil {
+			if wait {
+				w.check(f, now) // still notice rotation and deletion
+				continue
+			}
+			n, err := w.pollFile(ctx, f, now)
+			if err != nil {
 				return err
 			}
+			// A rotated file that still has data makes the newer files of
+			// the same log wait, so lines (and P/F joins) keep their order.
+			wait = n >= w.cfg.ReadBudget && f.state != stateActive
 		}
 	}
 	if err := w.flushPartials(ctx, now); err != nil {
@@ -619,7 +629,7 @@ func (w *Watcher) pollPaths(ctx context.Context, paths map[string]bool) error {
 	now := w.now()
 	for p := range paths {
 		if f := w.byPath[p]; f != nil && f.fd != nil {
-			if err := w.pollFile(ctx, f, now); err != nil {
+			if _, err := w.pollFile(ctx, f, now); err != nil {
 				return err
 			}
 		}
@@ -627,20 +637,21 @@ func (w *Watcher) pollPaths(ctx context.Context, paths map[string]bool) error {
 	return nil
 }
 
-func (w *Watcher) pollFile(ctx context.Context, f *file, now time.Time) error {
+// pollFile checks and reads one file; it returns the bytes read.
+func (w *Watcher) pollFile(ctx context.Context, f *file, now time.Time) (int, error) {
 	w.check(f, now)
 	if f.fd == nil {
-		return nil
+		return 0, nil
 	}
 	n, err := w.read(ctx, f, w.cfg.ReadBudget)
 	if err != nil {
 		if errors.Is(err, errHandler) || ctx.Err() != nil {
-			return err
+			return n, err
 		}
 		w.log.Warn("read", zap.String("path", f.realPath), zap.Error(err))
 	}
 	if f.state == stateActive {
-		return nil
+		return n, nil
 	}
 	switch {
 	case n > 0:
@@ -648,9 +659,9 @@ func (w *Watcher) pollFile(ctx context.Context, f *file, now time.Time) error {
 	case f.quietSince.IsZero():
 		f.quietSince = now
 	case now.Sub(f.quietSince) >= w.cfg.RotateWait:
-		return w.closeFile(ctx, f, false)
+		return n, w.closeFile(ctx, f, false)
 	}
-	return nil
+	return n, nil
 }
 
 // check detects truncation, deletion and rotation of f.
@@ -711,7 +722,7 @@ func (w *Watcher) headOK(f *file, size int64) bool {
 	if n < len(f.head) {
 		return false
 	}
-	buf := make([]byte, n)
+	buf := w.scratch[:n]
 	m, _ := f.fd.ReadAt(buf, 0)
 	buf = buf[:m]
 	if len(buf) < len(f.head) || string(buf[:len(f.head)]) != string(f.head) {
@@ -719,7 +730,7 @@ func (w *Watcher) headOK(f *file, size int64) bool {
 	}
 	if len(buf) > len(f.head) {
 		w.mu.Lock()
-		f.head = buf
+		f.head = append([]byte(nil), buf...)
 		w.mu.Unlock()
 	}
 	return true
