@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+
+	"logship/buffer"
 )
 
 // capture is a 127.0.0.1 server that records request headers and bodies.
@@ -101,4 +103,36 @@ func TestPutProtocol_SameDocument(t *testing.T) {
 	if got := cap.targets[len(cap.targets)-1]; got != "Logs_20140328.CreateLogStream" {
 		t.Errorf("CreateLogStream target %q", got)
 	}
+}
+
+// FuzzAppendPutLogEvents checks that the body decodes, with encoding/json, to
+// exactly the names, messages and timestamps written.
+func FuzzAppendPutLogEvents(f *testing.F) {
+	f.Add("g", "s", "hello \"world\"\n\t\x00\x1f é 😀 \u2028", int64(1767225600000))
+	f.Add("/a", "b:c", "\\u0041 </script>", int64(-1))
+	f.Fuzz(func(t *testing.T, group, stream, msg string, ts int64) {
+		group = string(buffer.AppendValidUTF8(nil, []byte(group)))
+		stream = string(buffer.AppendValidUTF8(nil, []byte(stream)))
+		msg = string(buffer.AppendValidUTF8(nil, []byte(msg)))
+		in := &cloudwatchlogs.PutLogEventsInput{
+			LogGroupName: &group, LogStreamName: &stream,
+			LogEvents: []types.InputLogEvent{{Message: &msg, Timestamp: &ts}, {Message: &stream, Timestamp: &ts}},
+		}
+		body := appendPutLogEvents(nil, in)
+		var got struct {
+			LogEvents []struct {
+				Message   string `json:"message"`
+				Timestamp int64  `json:"timestamp"`
+			} `json:"logEvents"`
+			LogGroupName  string `json:"logGroupName"`
+			LogStreamName string `json:"logStreamName"`
+		}
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatalf("body %q: %v", body, err)
+		}
+		if got.LogGroupName != group || got.LogStreamName != stream || len(got.LogEvents) != 2 ||
+			got.LogEvents[0].Message != msg || got.LogEvents[0].Timestamp != ts || got.LogEvents[1].Message != stream {
+			t.Fatalf("body %q decodes to %+v", body, got)
+		}
+	})
 }
