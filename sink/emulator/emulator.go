@@ -19,6 +19,31 @@
 // context cancellation shuts down and saves. ServeHTTP may also be used on its
 // own (for example under httptest); subscription payloads are then queued
 // until DeliverPending is called.
+//
+// Operations: CreateLogGroup, DeleteLogGroup, CreateLogStream,
+// DeleteLogStream, DescribeLogGroups, DescribeLogStreams, PutLogEvents,
+// PutRetentionPolicy, DeleteRetentionPolicy, TagResource, UntagResource,
+// ListTagsForResource, TagLogGroup, UntagLogGroup, ListTagsLogGroup,
+// PutSubscriptionFilter, DescribeSubscriptionFilters,
+// DeleteSubscriptionFilter, GetLogEvents, FilterLogEvents. Any other target
+// is UnknownOperationException.
+//
+// Choices where the reference marks AWS's behaviour as unverified:
+//   - the per-event limit counts message bytes + 26 and the error reports that
+//     sum ("Log event too large: N bytes exceeds limit of M");
+//   - validation messages address list members 1-based
+//     ("logEvents.1.member.message"), the Coral convention;
+//   - a batch spanning exactly 24 hours is accepted, and so are events exactly
+//     14 days old or exactly 2 hours ahead;
+//   - ServiceUnavailableException is HTTP 500 (the API reference's status);
+//     authentication errors are HTTP 400;
+//   - invalid UTF-8 and lone surrogates in messages become U+FFFD and sizes
+//     are measured after that replacement;
+//   - each subscription filter gets its own payload (AWS invokes each
+//     filter's destination separately), named in "subscriptionFilters"; a
+//     CONTROL_MESSAGE is sent when a filter is created;
+//   - event ids are 56 digits that sort by (timestamp, acceptance order),
+//     sequence tokens 56 digits, GetLogEvents tokens "f/" or "b/" + 56 digits.
 package emulator
 
 import (
@@ -106,7 +131,7 @@ type Config struct {
 	// SubscriptionEndpoint is the HTTP URL that receives subscription
 	// payloads ({"awslogs":{"data":...}}, POSTed as application/json) for
 	// every subscription filter, whatever its destinationArn. Empty means
-	// payloads are built and counted but not delivered.
+	// filters are stored and described but no payload is built or sent.
 	SubscriptionEndpoint string
 	// DeliveryAttempts is how many times a payload is POSTed before it is
 	// dropped and counted as a delivery error. Zero means

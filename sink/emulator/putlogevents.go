@@ -120,6 +120,13 @@ func (s *Server) putLogEvents(body []byte) (any, *apiError) {
 
 	// 7. Classify: too old (prefix), expired by retention (next), too new
 	// (suffix); the batch is chronological, so each class is contiguous.
+	// tooOldLogEventEndIndex is the exclusive end of the too-old prefix (1
+	// too-old event gives 1, as AWS answered in aws-for-fluent-bit#523);
+	// expiredLogEventEndIndex the exclusive end of the expired range that
+	// follows it; tooNewLogEventStartIndex the inclusive start of the
+	// too-new suffix. How AWS combines tooOld and expired is UNVERIFIED
+	// (cloudwatch-api.md §9 item 5). The window edges (exactly 14 days old,
+	// exactly 2 hours ahead) are accepted.
 	now := s.now()
 	oldLimit := now.Add(-maxAge).UnixMilli()
 	expLimit := oldLimit

@@ -23,9 +23,10 @@ type Stats struct {
 	// RejectedEvents counts events rejected individually in successful
 	// PutLogEvents responses, by reason: "tooOld", "tooNew", "expired".
 	RejectedEvents map[string]int64
-	// Throttled and ServerErrors count injected ThrottlingException and
-	// ServiceUnavailableException responses; OutageRequests counts requests
-	// refused during an outage.
+	// Throttled and ServerErrors count ThrottlingException (injected or over
+	// a quota) and ServiceUnavailableException responses (injected, or 503
+	// outage answers); OutageRequests counts requests refused during an
+	// outage.
 	Throttled      int64
 	ServerErrors   int64
 	OutageRequests int64
@@ -33,9 +34,12 @@ type Stats struct {
 	// DropResponseNext.
 	ConnectionFaults int64
 	// Subscription delivery, mirroring AWS's ForwardedLogEvents,
-	// ForwardedBytes (compressed) and DeliveryErrors metrics. Payloads counts
-	// DATA_MESSAGE and CONTROL_MESSAGE payloads built; DeliveryDropped counts
-	// payloads dropped because the queue was full or no endpoint is set.
+	// ForwardedBytes and DeliveryErrors metrics: Payloads counts DATA_MESSAGE
+	// and CONTROL_MESSAGE payloads built, Deliveries those POSTed
+	// successfully, ForwardedLogEvents their events, ForwardedBytes their
+	// HTTP bodies (base64 of the gzipped JSON, so compressed size × 4/3),
+	// DeliveryErrors those that failed every attempt, and DeliveryDropped
+	// those dropped because the delivery queue was full.
 	Payloads           int64
 	ForwardedLogEvents int64
 	ForwardedBytes     int64
