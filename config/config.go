@@ -23,6 +23,7 @@
 package config
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 )
@@ -52,6 +53,10 @@ type Options struct {
 	// DefaultMaxIncludeDepth.
 	MaxIncludeDepth int
 }
+
+// utf8BOM is skipped at the start of a file (Fluentd would read it as part
+// of the first key).
+const utf8BOM = "\xEF\xBB\xBF"
 
 // MapEnv returns an Options.Env that looks names up in m.
 func MapEnv(m map[string]string) func(string) (string, bool) {
@@ -86,6 +91,7 @@ func ParseFile(path string, opts Options) (*Config, error) {
 // Parse parses src as the contents of the file name; relative @include paths
 // resolve against name's directory.
 func Parse(name string, src []byte, opts Options) (*Config, error) {
+	src = bytes.TrimPrefix(src, []byte(utf8BOM))
 	if opts.MaxIncludeDepth <= 0 {
 		opts.MaxIncludeDepth = DefaultMaxIncludeDepth
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 )
@@ -22,6 +23,7 @@ type fileParser struct {
 // parameters and sections are added to into.
 func (p *parser) parseFile(name, abs string, src []byte, into *Section, stack []string) error {
 	p.cfg.Files = append(p.cfg.Files, name)
+	src = bytes.TrimPrefix(src, []byte(utf8BOM))
 	fp := &fileParser{p: p, sc: newScanner(name, src), stack: append(stack[:len(stack):len(stack)], abs)}
 	return fp.parseElement(into, true)
 }

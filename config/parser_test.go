@@ -63,6 +63,9 @@ func TestParse_Values(t *testing.T) {
 		{"embedded unset is empty", `k "#{ENV['UNSET']}"` + "\n", "k", "", '"'},
 		{"repeated key keeps the last value", "k 1\nk 2\n", "k", "2", 0},
 		{"value of @type", "@type tail\n", "@type", "tail", 0},
+		{"CRLF line ends", "<a>\r\n</a>\r\nk v \r\nj w\r\n", "k", "v", 0},
+		{"CRLF bare flag", "k\r\nj w\r\n", "k", "", 0},
+		{"UTF-8 BOM", "\xEF\xBB\xBFk v\n", "k", "v", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -356,5 +359,27 @@ func TestParse_Include(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParse_IncludeAbsolute(t *testing.T) {
+	other := writeFiles(t, map[string]string{
+		"a.conf":     "<source>\n  tag a\n</source>\n",
+		"b.conf":     "<source>\n  tag b\n</source>\n",
+		"sub/c.conf": "<source>\n  tag c\n</source>\n",
+	})
+	main := "@include " + filepath.Join(other, "a.conf") + "\n" +
+		"@include file://" + filepath.Join(other, "b.conf") + "\n" +
+		"@include \"" + other + "/s*/*.conf\"\n"
+	dir := writeFiles(t, map[string]string{"main.conf": main})
+	c, err := config.ParseFile(filepath.Join(dir, "main.conf"), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sourceTags(c); got != "a,b,c" {
+		t.Fatalf("source tags = %q, want a,b,c", got)
+	}
+	if got := len(c.Files); got != 4 {
+		t.Fatalf("Files = %q, want 4 files", c.Files)
 	}
 }

@@ -4,7 +4,9 @@ import "strings"
 
 // Section is one element of the configuration: a directive such as
 // <match kubernetes.**> or a nested section such as <parse> or
-// <buffer tag,time>.
+// <buffer tag,time>. Sections and parameters are configuration-time values:
+// their accessors record what was consumed (for Config.ReportUnused), so
+// they are not safe for concurrent use.
 type Section struct {
 	// Name is the element name ("source", "match", "parse", ...; "ROOT" for
 	// the implicit top level).

@@ -30,23 +30,24 @@ func (t TailTag) Expand(path string) string {
 	var b strings.Builder
 	b.Grow(len(t.prefix) + len(path) + len(t.suffix))
 	b.WriteString(t.prefix)
-	start := true // nothing of the path written yet
-	dot := false  // a '.' is pending
-	for i := 0; i < len(path); i++ {
-		c := path[i]
-		if c == '/' || c == '.' {
-			dot = true
-			continue
+	first := true // nothing of the path written yet
+	for i := 0; i < len(path); {
+		j := i
+		for j < len(path) && (path[j] == '/' || path[j] == '.') {
+			j++
 		}
-		if dot && !start {
+		if j > i && !first {
 			b.WriteByte('.')
 		}
-		dot = false
-		start = false
-		b.WriteByte(c)
-	}
-	if dot && !start {
-		b.WriteByte('.')
+		k := j
+		for k < len(path) && path[k] != '/' && path[k] != '.' {
+			k++
+		}
+		if k > j {
+			b.WriteString(path[j:k])
+			first = false
+		}
+		i = k
 	}
 	b.WriteString(t.suffix)
 	return b.String()

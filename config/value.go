@@ -14,11 +14,8 @@ import (
 // and records a warning in the Config's Diagnostics, so a drop-in config
 // keeps working and the surprise is visible.
 
-// String returns the value ("" for use_nil/use_default) and marks p used.
-func (p *Param) String() string {
-	p.used = true
-	return p.Value
-}
+// String returns the value ("" for use_nil/use_default).
+func (p *Param) String() string { return p.Value }
 
 func (p *Param) errorf(format string, args ...any) *Error {
 	return errorAt(p.ValuePos, nil, "%s: "+format, append([]any{p.Key}, args...)...)

@@ -1,0 +1,740 @@
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"logship/buffer"
+	"logship/enrich"
+	"logship/sink/cloudwatch"
+	"logship/tail"
+)
+
+// DefaultStateDir is where logship keeps positions, file buffers and dead
+// letters unless BuildOptions.StateDir says otherwise.
+const DefaultStateDir = "/var/lib/logship"
+
+// BuildOptions are the facts the mapping needs from outside the file.
+type BuildOptions struct {
+	// StateDir holds logship's own positions files, default file-buffer paths
+	// and dead-letter directories. "" means DefaultStateDir.
+	StateDir string
+	// NodeName is this node's name (the NODE_NAME or K8S_NODE_NAME
+	// environment variable); it becomes kubernetes.host.
+	NodeName string
+	// Location is the zone for times without an offset (Fluentd's local
+	// time); nil means time.Local.
+	Location *time.Location
+}
+
+// Pipeline is a configuration mapped onto logship's stages: typed configs for
+// every source, filter and output, plus the routing tables. It is plain data;
+// the agent builds the running pipeline from it.
+type Pipeline struct {
+	Config *Config
+	Router *Router
+	// V012 is true when the file is written for Fluentd v0.12 (the `type`
+	// spelling, source-level `format`, flat buffer_* parameters): event times
+	// are then whole seconds and the outputs behave as their v0.12-era
+	// plugins did (see Output.CloudWatch.DropEmptyTopLevel, Filter.Kubernetes).
+	V012    bool
+	Sources []*Source
+	// Filters and Outputs are keyed by their <filter> and <match> sections,
+	// as Router routes return them.
+	Filters map[*Section]*Filter
+	Outputs map[*Section]*Output
+	// Order lists the <filter> and <match> sections in file order (labels'
+	// directives after the label's position).
+	Order []*Section
+}
+
+// Source is one <source>.
+type Source struct {
+	Section *Section
+	Type    string
+	// Label is the @label the source emits into ("" for the top level).
+	Label string
+	// Tail is set for @type tail.
+	Tail *TailSource
+}
+
+// TailSource is an in_tail source.
+type TailSource struct {
+	Tail tail.Config
+	// Tag is the tag parameter (with '*' expanded per file).
+	Tag  string
+	Line enrich.LineConfig
+}
+
+// Filter is one <filter>.
+type Filter struct {
+	Section    *Section
+	Type       string
+	Kubernetes *enrich.KubernetesConfig
+}
+
+// Output is one <match>.
+type Output struct {
+	Section *Section
+	Type    string
+	// ID names the output in metrics and paths (@id, or the type and the
+	// match pattern).
+	ID         string
+	CloudWatch *cloudwatch.Config
+	Buffer     *buffer.Config
+	// Path is the file output's path.
+	Path string
+}
+
+// Build maps c onto logship's stages. Problems are recorded in c.Diag (with
+// file:line:col); Build returns c.Diag.Err() after also recording warnings
+// for every parameter it did not use.
+func Build(c *Config, opts BuildOptions) (*Pipeline, error) {
+	if opts.StateDir == "" {
+		opts.StateDir = DefaultStateDir
+	}
+	if opts.Location == nil {
+		opts.Location = time.Local
+	}
+	rt, err := NewRouter(c)
+	if err != nil {
+		c.Diag.Add(c.Root.Pos, err)
+		return nil, c.Diag.Err()
+	}
+	p := &Pipeline{Config: c, Router: rt, V012: isV012(c.Root),
+		Filters: map[*Section]*Filter{}, Outputs: map[*Section]*Output{}}
+	b := &builder{p: p, opts: opts, d: c.Diag}
+	for _, s := range c.Directives("system") {
+		s.MarkUsed()
+		for _, prm := range s.Params {
+			prm.MarkUsed() // log_level, workers, root_dir…: logship has its own flags
+		}
+		for _, n := range s.Nested {
+			n.MarkUsed()
+		}
+	}
+	for _, s := range c.Directives("source") {
+		if src := b.source(s); src != nil {
+			p.Sources = append(p.Sources, src)
+		}
+	}
+	var walk func(secs []*Section)
+	walk = func(secs []*Section) {
+		for _, s := range secs {
+			switch s.Name {
+			case "filter":
+				if f := b.filter(s); f != nil {
+					p.Filters[s] = f
+					p.Order = append(p.Order, s)
+				}
+			case "match":
+				if o := b.output(s); o != nil {
+					p.Outputs[s] = o
+					p.Order = append(p.Order, s)
+				}
+			case "label":
+				walk(s.Nested)
+			}
+		}
+	}
+	walk(c.Root.Nested)
+	c.ReportUnused()
+	if err := c.Diag.Err(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// isV012 reports whether the configuration uses v0.12-only spellings.
+func isV012(root *Section) bool {
+	v012 := false
+	var walk func(s *Section)
+	walk = func(s *Section) {
+		for _, prm := range s.Params {
+			switch {
+			case prm.Key == "type" && (s.Name == "source" || s.Name == "match" || s.Name == "filter"):
+				v012 = true
+			case s.Name == "match" && strings.HasPrefix(prm.Key, "buffer_"):
+				v012 = true
+			}
+		}
+		for _, n := range s.Nested {
+			walk(n)
+		}
+	}
+	walk(root)
+	return v012
+}
+
+type builder struct {
+	p    *Pipeline
+	opts BuildOptions
+	d    *Diagnostics
+}
+
+// accept marks parameters logship reads elsewhere or deliberately ignores
+// (their behaviour is logship's own, see check-config).
+func accept(s *Section, names ...string) {
+	for _, n := range names {
+		s.Param(n)
+	}
+}
+
+func (b *builder) source(s *Section) *Source {
+	typ, _ := s.Type()
+	src := &Source{Section: s, Type: typ, Label: s.Label()}
+	accept(s, "@id", "@log_level", "log_level")
+	switch typ {
+	case "tail":
+		src.Tail = b.tailSource(s)
+		if src.Tail == nil {
+			return nil
+		}
+	default:
+		b.d.UnsupportedType(s)
+		return nil
+	}
+	if b.p.Router.Source(s) == nil {
+		return nil // NewRouter already reported the unknown label
+	}
+	return src
+}
+
+func (b *builder) tailSource(s *Section) *TailSource {
+	ts := &TailSource{}
+	tc := &ts.Tail
+	delim := s.String("path_delimiter", ",")
+	pathP := s.Param("path")
+	if !pathP.Set() || strings.TrimSpace(pathP.Value) == "" {
+		b.d.Errorf(s.Pos, "%s: path is required", s.Header())
+		return nil
+	}
+	for _, p := range strings.Split(pathP.Value, delim) {
+		if p = strings.TrimSpace(p); p != "" {
+			tc.Paths = append(tc.Paths, p)
+		}
+	}
+	var err error
+	if tc.ExcludePaths, err = s.Strings("exclude_path", nil); err != nil {
+		b.d.Add(s.Pos, err)
+	}
+	ts.Tag = s.String("tag", "")
+	if ts.Tag == "" {
+		b.d.Errorf(s.Pos, "%s: tag is required", s.Header())
+		return nil
+	}
+	posFile := s.String("pos_file", "")
+	tc.FluentdPosFile = posFile
+	tc.PositionsFile = b.positionsFile(s, posFile, tc.Paths)
+	if tc.ReadFromHead, err = s.Bool("read_from_head", false); err != nil {
+		b.d.Add(s.Pos, err)
+	}
+	if tc.RefreshInterval, err = s.Duration("refresh_interval", 0); err != nil {
+		b.d.Add(s.Pos, err)
+	}
+	if tc.RotateWait, err = s.Duration("rotate_wait", 0); err != nil {
+		b.d.Add(s.Pos, err)
+	}
+	if tc.LimitRecentlyModified, err = s.Duration("limit_recently_modified", 0); err != nil {
+		b.d.Add(s.Pos, err)
+	}
+	if n, err := s.Size("max_line_size", 0); err != nil {
+		b.d.Add(s.Pos, err)
+	} else if n > 0 {
+		tc.MaxLineSize = int(n)
+	}
+	if ts.Line.EmitUnmatched, err = s.Bool("emit_unmatched_lines", false); err != nil {
+		b.d.Add(s.Pos, err)
+	}
+	ts.Line.PathKey = s.String("path_key", "")
+	// Reading and watching are logship's own (batched reads, inotify plus
+	// polling); these tune Fluentd's and have no effect.
+	accept(s, "read_lines_limit", "enable_watch_timer", "enable_stat_watcher", "skip_refresh_on_startup",
+		"open_on_every_update", "ignore_repeated_permission_error", "follow_inodes", "pos_file_compaction_interval",
+		"encoding", "from_encoding", "glob_policy", "path_timezone", "read_bytes_limit_per_second")
+
+	parse, ok := b.parse(s)
+	if !ok {
+		return nil
+	}
+	ts.Line.Parse = parse
+	if parse.Type == "cri" || (parse.Type == "json" && containerPaths(tc.Paths)) {
+		ts.Line.Container = true
+		tc.Format = tail.FormatAuto
+	} else {
+		tc.Format = tail.FormatNone
+	}
+	tag := ParseTailTag(ts.Tag)
+	ts.Line.Tag = tag.Expand
+	return ts
+}
+
+// containerPaths reports whether every glob names container log files
+// (docker json-file or CRI), which the tailer frames itself.
+func containerPaths(paths []string) bool {
+	for _, p := range paths {
+		if !strings.HasPrefix(p, "/var/log/containers/") && !strings.HasPrefix(p, "/var/log/pods/") &&
+			!strings.HasPrefix(p, "/var/lib/docker/containers/") {
+			return false
+		}
+	}
+	return len(paths) > 0
+}
+
+// positionsFile names logship's own positions file for a tail source: under
+// the state directory, derived from the Fluentd pos_file path when there is
+// one (so it is stable across restarts), else from @id or the paths.
+func (b *builder) positionsFile(s *Section, posFile string, paths []string) string {
+	key := posFile
+	if key == "" {
+		key = s.ID()
+	}
+	if key == "" {
+		key = strings.Join(paths, ",")
+	}
+	name := strings.Trim(sanitize(key), "_")
+	if len(name) > 80 {
+		sum := sha256.Sum256([]byte(key))
+		name = name[:60] + "-" + hex.EncodeToString(sum[:6])
+	}
+	return filepath.Join(b.opts.StateDir, "positions", name+".json")
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// parse reads a <parse> section, or the v0.12 source-level format
+// parameters.
+func (b *builder) parse(s *Section) (enrich.ParseConfig, bool) {
+	pc := enrich.ParseConfig{Location: b.opts.Location, SecondPrecision: b.p.V012}
+	ps := s.Section("parse")
+	var typeP *Param
+	if ps != nil {
+		pc.Type, typeP = ps.Type()
+		pc.Expression = ps.String("expression", "")
+		if strings.HasPrefix(pc.Expression, "/") {
+			if pat, flags, err := ps.Param("expression").Regexp(); err != nil {
+				b.d.Add(ps.Pos, err)
+			} else {
+				pc.Expression = pat
+				pc.IgnoreCase = strings.Contains(flags, "i")
+				pc.Multiline = strings.Contains(flags, "m")
+			}
+		}
+		var err error
+		if v, err2 := ps.Bool("ignorecase", false); err2 == nil && v {
+			pc.IgnoreCase = true
+		} else if err2 != nil {
+			b.d.Add(ps.Pos, err2)
+		}
+		if v, err2 := ps.Bool("multiline", false); err2 == nil && v {
+			pc.Multiline = true
+		} else if err2 != nil {
+			b.d.Add(ps.Pos, err2)
+		}
+		pc.TimeKey = ps.String("time_key", "")
+		pc.TimeFormat = ps.String("time_format", "")
+		if pc.KeepTimeKey, err = ps.Bool("keep_time_key", pc.Type == "cri"); err != nil {
+			b.d.Add(ps.Pos, err)
+		}
+		pc.MessageKey = ps.String("message_key", "")
+		accept(ps, "time_type", "estimate_current_event", "types", "null_value_pattern", "null_empty_string",
+			"localtime", "utc", "timezone", "json_parser", "time_format_fallbacks")
+		if utc, _ := ps.Bool("utc", false); utc {
+			pc.Location = time.UTC
+		}
+	} else {
+		fp := s.Param("format")
+		if !fp.Set() {
+			b.d.Errorf(s.Pos, "%s: no <parse> section and no format parameter", s.Header())
+			return pc, false
+		}
+		typeP = fp
+		if strings.HasPrefix(fp.Value, "/") {
+			pat, flags, err := fp.Regexp()
+			if err != nil {
+				b.d.Add(fp.Pos, err)
+				return pc, false
+			}
+			pc.Type, pc.Expression = "regexp", pat
+			pc.IgnoreCase = strings.Contains(flags, "i")
+			pc.Multiline = strings.Contains(flags, "m")
+		} else {
+			pc.Type = fp.Value
+		}
+		pc.TimeKey = s.String("time_key", "")
+		pc.TimeFormat = s.String("time_format", "")
+		var err error
+		if pc.KeepTimeKey, err = s.Bool("keep_time_key", pc.Type == "cri"); err != nil {
+			b.d.Add(s.Pos, err)
+		}
+		pc.MessageKey = s.String("message_key", "")
+		accept(s, "time_type", "estimate_current_event", "types", "localtime", "utc")
+	}
+	switch pc.Type {
+	case "json", "none", "regexp", "cri", "syslog":
+	default:
+		pos := s.Pos
+		if typeP != nil {
+			pos = typeP.ValuePos
+		}
+		b.d.Unsupported(pos, "parser %q in %s", pc.Type, s.Header())
+		return pc, false
+	}
+	if pc.Type == "regexp" {
+		if _, err := regexp.Compile(enrich.RubyRegexp(pc.Expression)); err != nil {
+			pos := s.Pos
+			if typeP != nil {
+				pos = typeP.ValuePos
+			}
+			b.d.Errorf(pos, "regexp parser: %v", err)
+			return pc, false
+		}
+	}
+	return pc, true
+}
+
+func (b *builder) filter(s *Section) *Filter {
+	typ, typeP := s.Type()
+	f := &Filter{Section: s, Type: typ}
+	accept(s, "@id", "@log_level", "log_level")
+	switch typ {
+	case "kubernetes_metadata":
+		kc := &enrich.KubernetesConfig{NodeName: b.opts.NodeName}
+		legacy := b.p.V012 || (typeP != nil && typeP.Key == "type") || s.Has("merge_json_log") || s.Has("preserve_json_log")
+		if legacy {
+			kc.Dialect = enrich.Legacy
+		}
+		var err error
+		get := func(key string, def bool) bool {
+			v, err2 := s.Bool(key, def)
+			if err2 != nil {
+				err = err2
+			}
+			return v
+		}
+		kc.TagRegexp = s.String("tag_to_kubernetes_name_regexp", "")
+		kc.MasterURL = s.String("kubernetes_url", "")
+		kc.SkipLabels = get("skip_labels", false)
+		kc.SkipContainerMetadata = get("skip_container_metadata", false)
+		kc.SkipMasterURL = get("skip_master_url", false)
+		kc.SkipNamespaceMetadata = get("skip_namespace_metadata", false)
+		kc.DeDot = get("de_dot", legacy)
+		kc.DeDotSeparator = s.String("de_dot_separator", "")
+		kc.MergeJSONLog = get("merge_json_log", legacy)
+		kc.PreserveJSONLog = get("preserve_json_log", true)
+		if err != nil {
+			b.d.Add(s.Pos, err)
+		}
+		if kc.AnnotationMatch, err = s.Strings("annotation_match", nil); err != nil {
+			b.d.Add(s.Pos, err)
+		}
+		// API access and caching: the pod cache (enrich) reads these.
+		accept(s, "verify_ssl", "ca_file", "client_cert", "client_key", "bearer_token_file", "secret_dir",
+			"watch", "cache_size", "cache_ttl", "apiVersion", "ssl_partial_chain", "ignore_nil",
+			"watch_retry_interval", "watch_retry_exponential_backoff_base", "watch_retry_max_times",
+			"include_namespace_metadata", "include_namespace_id", "allow_orphans", "orphaned_namespace_name",
+			"orphaned_namespace_id", "lookup_from_k8s_field", "stats_interval", "open_timeout", "read_timeout",
+			"skip_pod_labels", "skip_namespace_labels", "use_journal", "container_name_to_kubernetes_regexp",
+			"de_slash", "de_slash_separator", "include_ownerrefs_metadata")
+		if _, err := enrich.NewKubernetes(*kc, nil, nil); err != nil {
+			b.d.Errorf(s.Pos, "%s: %v", s.Header(), err)
+			return nil
+		}
+		f.Kubernetes = kc
+	default:
+		b.d.UnsupportedType(s)
+		return nil
+	}
+	return f
+}
+
+func (b *builder) output(s *Section) *Output {
+	typ, _ := s.Type()
+	o := &Output{Section: s, Type: typ, ID: s.ID()}
+	if o.ID == "" {
+		o.ID = typ + "_" + strings.Trim(sanitize(s.Arg), "_")
+	}
+	accept(s, "@log_level", "log_level")
+	switch typ {
+	case "cloudwatch_logs":
+		o.CloudWatch = b.cloudwatch(s)
+		if o.CloudWatch == nil {
+			return nil
+		}
+		o.Buffer = b.buffer(s, o.ID)
+		if o.Buffer == nil {
+			return nil
+		}
+	case "null":
+		s.Section("buffer") // a null output's buffer has no effect
+	case "stdout":
+		accept(s, "output_type")
+		if f := s.Section("format"); f != nil {
+			accept(f, "@type", "type")
+		}
+		s.Section("buffer")
+	case "file":
+		o.Path = s.String("path", "")
+		if o.Path == "" {
+			b.d.Errorf(s.Pos, "%s: path is required", s.Header())
+			return nil
+		}
+		accept(s, "append", "format", "compress", "time_slice_format", "symlink_path", "add_path_suffix", "path_suffix")
+		if bs := s.Section("buffer"); bs != nil {
+			for _, prm := range bs.Params {
+				prm.MarkUsed()
+			}
+		}
+		for _, k := range buffer.V012Params() {
+			s.Param(k)
+		}
+	default:
+		b.d.UnsupportedType(s)
+		return nil
+	}
+	return o
+}
+
+func (b *builder) cloudwatch(s *Section) *cloudwatch.Config {
+	cw := &cloudwatch.Config{}
+	var errs []error
+	str := func(key string) string { return s.String(key, "") }
+	boolean := func(key string, def bool) bool {
+		v, err := s.Bool(key, def)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return v
+	}
+	integer := func(key string) int {
+		p := s.Param(key)
+		if !p.Set() {
+			return 0
+		}
+		switch strings.TrimSpace(p.Value) {
+		case "", "nil", "0":
+			// RETENTION_IN_DAYS defaults to the literal 'nil' in the
+			// upstream image: treat nil, 0 and empty as unset.
+			return 0
+		}
+		v, err := p.Int()
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return int(v)
+	}
+	cw.LogGroupName = str("log_group_name")
+	cw.LogStreamName = str("log_stream_name")
+	cw.UseTagAsGroup = boolean("use_tag_as_group", false)
+	cw.UseTagAsStream = boolean("use_tag_as_stream", false)
+	cw.LogGroupNameKey = str("log_group_name_key")
+	cw.LogStreamNameKey = str("log_stream_name_key")
+	cw.RemoveLogGroupNameKey = boolean("remove_log_group_name_key", false)
+	cw.RemoveLogStreamNameKey = boolean("remove_log_stream_name_key", false)
+	cw.AutoCreateStream = boolean("auto_create_stream", false)
+	if keys := str("message_keys"); keys != "" {
+		if strings.HasPrefix(strings.TrimSpace(keys), "[") {
+			v, err := s.Strings("message_keys", nil)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			cw.MessageKeys = v
+		} else {
+			// The plugin splits on ',' without trimming.
+			cw.MessageKeys = strings.Split(keys, ",")
+		}
+	}
+	cw.MaxMessageLength = integer("max_message_length")
+	cw.MaxEventsPerBatch = integer("max_events_per_batch")
+	cw.RetentionInDays = integer("retention_in_days")
+	if tags, err := s.Hash("log_group_aws_tags", nil); err != nil {
+		errs = append(errs, err)
+	} else {
+		cw.LogGroupAWSTags = tags
+	}
+	cw.IncludeTimeKey = boolean("include_time_key", false)
+	cw.TimeKey = str("time_key")
+	if b.p.V012 {
+		cw.Localtime = boolean("localtime", false)
+	} else {
+		cw.Localtime = !boolean("utc", false) && boolean("localtime", true)
+	}
+	cw.Location = b.opts.Location
+	cw.IncludeTagKey = boolean("include_tag_key", false)
+	cw.TagKey = str("tag_key")
+	cw.DropEmptyTopLevel = !b.p.V012
+	cw.LogRejectedRequest = boolean("log_rejected_request", b.p.V012)
+	cw.Region = str("region")
+	cw.Endpoint = str("endpoint")
+	cw.AccessKeyID = str("aws_key_id")
+	cw.SecretAccessKey = str("aws_sec_key")
+	if inj := s.Section("inject"); inj != nil {
+		cw.IncludeTimeKey = inj.Has("time_key") || cw.IncludeTimeKey
+		if k := inj.String("time_key", ""); k != "" {
+			cw.TimeKey = k
+		}
+		if k := inj.String("tag_key", ""); k != "" {
+			cw.IncludeTagKey, cw.TagKey = true, k
+		}
+		if utc, err := inj.Bool("utc", false); err == nil && utc {
+			cw.Localtime = false
+		}
+		accept(inj, "time_type", "time_format", "localtime", "timezone")
+	}
+	// Parameters whose work another layer does: JSON encoding is always
+	// Yajl-compatible; retries belong to the buffer; credentials come from
+	// the SDK chain (web identity, ECS and STS included).
+	accept(s, "json_handler", "put_log_events_retry_wait", "put_log_events_retry_limit",
+		"put_log_events_disable_retry_limit", "concurrency", "http_proxy", "ssl_verify_peer",
+		"aws_use_sts", "aws_sts_role_arn", "aws_sts_session_name", "aws_sts_external_id", "aws_sts_policy",
+		"aws_sts_duration_seconds", "aws_sts_endpoint_url", "aws_ecs_authentication",
+		"aws_instance_profile_credentials_retries", "drop_empty_record")
+	if wi := s.Section("web_identity_credentials"); wi != nil {
+		for _, prm := range wi.Params {
+			prm.MarkUsed()
+		}
+	}
+	if len(errs) > 0 {
+		for _, e := range errs {
+			b.d.Add(s.Pos, e)
+		}
+		return nil
+	}
+	if err := cw.Validate(); err != nil {
+		b.d.Errorf(s.Pos, "%s: %v", s.Header(), err)
+		return nil
+	}
+	return cw
+}
+
+// buffer maps an output's <buffer> section, or its v0.12 flat parameters.
+func (b *builder) buffer(s *Section, id string) *buffer.Config {
+	lookup := func(sec *Section) buffer.Lookup {
+		return func(name string) (string, bool) {
+			p := sec.Param(name)
+			if !p.Set() {
+				return "", false
+			}
+			return p.Value, true
+		}
+	}
+	var bc buffer.Config
+	var err error
+	if bs := s.Section("buffer"); bs != nil {
+		bc, err = buffer.FromV1(lookup(bs))
+		accept(bs, "chunk_keys", "timekey", "timekey_wait", "timekey_use_utc", "timekey_zone", "compress",
+			"delayed_commit_timeout", "overflow_action")
+		if err != nil {
+			b.d.Add(bs.Pos, err)
+			return nil
+		}
+	} else {
+		var ignored []string
+		bc, ignored, err = buffer.FromV012(lookup(s))
+		if err != nil {
+			b.d.Add(s.Pos, err)
+			return nil
+		}
+		for _, name := range ignored {
+			if p := s.Param(name); p != nil {
+				b.d.Warnf(p.Pos, "%s in %s has no effect in Fluentd v1 either (the <buffer> default retry_wait 1s applies)", name, s.Header())
+			}
+		}
+	}
+	if bc.Type == "file" && bc.Path == "" {
+		bc.Path = filepath.Join(b.opts.StateDir, "buffer", sanitize(id))
+	}
+	if bc.Type == "file" && strings.HasPrefix(bc.Path, "/var/log/") {
+		// Fluentd's buffer_path usually lies under /var/log, which the
+		// DaemonSet mounts read-only: keep logship's segments in the state
+		// directory, named after it.
+		bc.Path = filepath.Join(b.opts.StateDir, "buffer", strings.Trim(sanitize(bc.Path), "_"))
+	}
+	if bc.DeadLetterDir == "" {
+		bc.DeadLetterDir = filepath.Join(b.opts.StateDir, "dead-letter", sanitize(id))
+	}
+	if err := bc.Validate(); err != nil {
+		b.d.Errorf(s.Pos, "%s: buffer: %v", s.Header(), err)
+		return nil
+	}
+	return &bc
+}
+
+// Describe writes the effective pipeline, one line per stage, for
+// check-config: sources → filters → outputs with their effective parameters.
+// Credentials are redacted.
+func (p *Pipeline) Describe() []string {
+	var out []string
+	dialect := "v1"
+	if p.V012 {
+		dialect = "v0.12"
+	}
+	out = append(out, "dialect: Fluentd "+dialect)
+	for _, s := range p.Sources {
+		label := s.Label
+		if label == "" {
+			label = "(top level)"
+		}
+		if s.Tail != nil {
+			t := s.Tail
+			out = append(out, fmt.Sprintf("source tail %s: paths=%q exclude=%q tag=%q parser=%s container=%v read_from_head=%v fluentd_pos_file=%q positions=%q → %s",
+				s.Section.Pos, t.Tail.Paths, t.Tail.ExcludePaths, t.Tag, t.Line.Parse.Type, t.Line.Container,
+				t.Tail.ReadFromHead, t.Tail.FluentdPosFile, t.Tail.PositionsFile, label))
+		}
+	}
+	for _, s := range p.Order {
+		if f := p.Filters[s]; f != nil {
+			line := fmt.Sprintf("filter %s %s: %s", s.Arg, s.Pos, f.Type)
+			if k := f.Kubernetes; k != nil {
+				d := "3.x"
+				if k.Dialect == enrich.Legacy {
+					d = "0.2x (legacy)"
+				}
+				line += fmt.Sprintf(" shape=%s merge_json_log=%v de_dot=%v skip_labels=%v master_url=%q",
+					d, k.MergeJSONLog, k.DeDot, k.SkipLabels, k.MasterURL)
+			}
+			out = append(out, line)
+			continue
+		}
+		o := p.Outputs[s]
+		line := fmt.Sprintf("match %s %s: %s id=%s", s.Arg, s.Pos, o.Type, o.ID)
+		if cw := o.CloudWatch; cw != nil {
+			red := *cw
+			if red.AccessKeyID != "" {
+				red.AccessKeyID = "<redacted>"
+			}
+			if red.SecretAccessKey != "" {
+				red.SecretAccessKey = "<redacted>"
+			}
+			if red.SessionToken != "" {
+				red.SessionToken = "<redacted>"
+			}
+			line += fmt.Sprintf(" group=%q stream=%q use_tag_as_group=%v use_tag_as_stream=%v group_key=%q stream_key=%q auto_create_stream=%v retention_in_days=%d message_keys=%q drop_empty=%v region=%q endpoint=%q aws_key_id=%q",
+				red.LogGroupName, red.LogStreamName, red.UseTagAsGroup, red.UseTagAsStream, red.LogGroupNameKey,
+				red.LogStreamNameKey, red.AutoCreateStream, red.RetentionInDays, red.MessageKeys,
+				red.DropEmptyTopLevel, red.Region, red.Endpoint, red.AccessKeyID)
+		}
+		if o.Buffer != nil {
+			line += " buffer: " + o.Buffer.String()
+		}
+		if o.Path != "" {
+			line += " path=" + strconv.Quote(o.Path)
+		}
+		out = append(out, line)
+	}
+	return out
+}
