@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func benchPipeline(b *testing.B, cfg buffer.Config, size int) {
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	for n := 0; n < b.N; n += batch {
 		if err := buf.Add(context.Background(), recs[:min(batch, b.N-n)]); err != nil {
 			b.Fatal(err)
@@ -56,11 +57,21 @@ func benchPipeline(b *testing.B, cfg buffer.Config, size int) {
 	for buf.Flush(context.Background()) != nil { // chunks still in flight
 		runtime.Gosched()
 	}
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 	b.StopTimer()
 	cancel()
 	<-done
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "records/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/record")
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func BenchmarkBuffer_Add(b *testing.B) {

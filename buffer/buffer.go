@@ -112,6 +112,9 @@ type Buffer struct {
 	// and acknowledged, in the order they were created (syncq before open
 	// chunks): at most one sync batch is ever durable but unacknowledged.
 	syncMu sync.Mutex
+	// syncKick wakes Run's syncer, which fsyncs the chunks Add enqueued so
+	// that producers fill the next chunk while the last one is fsynced.
+	syncKick chan struct{}
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced on every change
@@ -122,6 +125,7 @@ type Buffer struct {
 	nwaiting  int // queued chunks not in flight
 	pinned    int // ready file chunks kept in memory
 	closed    bool
+	bgSync    bool // Run's syncer is running: Add leaves fsyncs to it
 	recovered bool
 	scratch   []*chunk
 	seq       uint32 // chunk id suffix: random start, then counting
@@ -157,6 +161,7 @@ func New(cfg Config, s Sender, ack Acker, log *zap.Logger, clock Clock) (*Buffer
 		changed:   make(chan struct{}),
 		open:      make(map[StreamKey]*chunk),
 		seq:       rand.Uint32() >> 1,
+		syncKick:  make(chan struct{}, 1),
 	}
 	if cfg.ChunkLimitRecords > 0 {
 		b.fullRecs = max(1, int(cfg.ChunkFullThreshold*float64(cfg.ChunkLimitRecords)))
@@ -282,8 +287,18 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 	b.scratch = touched[:0]
 	b.total += cost
 	b.notifyLocked()
+	bg, pending := b.bgSync, len(b.syncq) > 0
 	b.mu.Unlock()
-	b.drainSync()
+	switch {
+	case !pending:
+	case bg:
+		select {
+		case b.syncKick <- struct{}{}:
+		default:
+		}
+	default:
+		b.drainSync()
+	}
 	return nil
 }
 
@@ -306,6 +321,12 @@ func (b *Buffer) appendLocked(ch *chunk, r *Record, cost int64) {
 	} else {
 		msg = ch.arena.alloc(len(r.Message))
 		copy(msg, r.Message)
+	}
+	if n := len(ch.c.Records); n == cap(ch.c.Records) {
+		// Double (append grows large slices by 1.25×, copying too often).
+		grown := make([]Record, n, max(64, 2*n))
+		copy(grown, ch.c.Records)
+		ch.c.Records = grown
 	}
 	ch.c.Records = append(ch.c.Records, Record{
 		Time: r.Time, Tag: r.Tag, Key: r.Key, Message: msg, Source: r.Source, Offset: r.Offset,
@@ -999,6 +1020,12 @@ func (b *Buffer) Run(ctx context.Context) error {
 		wg.Go(func() { b.flushThread(sendCtx, stop) })
 	}
 	wg.Go(func() { b.timers(stop) })
+	if b.disk != nil {
+		b.mu.Lock()
+		b.bgSync = true
+		b.mu.Unlock()
+		wg.Go(func() { b.syncer(stop) })
+	}
 
 	<-ctx.Done()
 	b.mu.Lock()
@@ -1010,6 +1037,9 @@ func (b *Buffer) Run(ctx context.Context) error {
 	defer context.AfterFunc(sctx, cancelSend)()
 	close(stop)
 	wg.Wait()
+	b.mu.Lock()
+	b.bgSync = false
+	b.mu.Unlock()
 	if err := b.Shutdown(sctx); err != nil {
 		b.log.Warn("buffer: shutdown", zap.Error(err))
 	}
@@ -1054,6 +1084,18 @@ func (b *Buffer) flushThread(ctx context.Context, stop <-chan struct{}) {
 				case <-b.clock.After(d):
 				}
 			}
+		}
+	}
+}
+
+// syncer fsyncs the chunks Add enqueued, until stop.
+func (b *Buffer) syncer(stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-b.syncKick:
+			b.drainSync()
 		}
 	}
 }
