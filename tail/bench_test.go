@@ -160,3 +160,36 @@ func BenchmarkFollower_Next(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWatcher_IdlePoll measures one Poll over many idle files (the
+// periodic safety-net poll), with and without inotify.
+func BenchmarkWatcher_IdlePoll(b *testing.B) {
+	dir := b.TempDir()
+	const files = 2000
+	for i := 0; i < files; i++ {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%04d.log", i)), []byte("2024-01-01T00:00:00Z stdout F x\n"), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, notify := range []bool{false, true} {
+		b.Run(fmt.Sprintf("files=%d/notify=%v", files, notify), func(b *testing.B) {
+			w, err := New(Config{Paths: []string{dir + "/*.log"}, DisableNotify: !notify}, &countHandler{}, zap.NewNop())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Close()
+			ctx := context.Background()
+			if err := w.Sync(ctx); err != nil {
+				b.Fatal(err)
+			}
+			w.startNotify()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := w.Poll(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/files, "ns/file")
+		})
+	}
+}

@@ -215,10 +215,20 @@ func (w *Watcher) discover() ([]candidate, error) {
 			dirs[filepath.Dir(c.realPath)] = append(dirs[filepath.Dir(c.realPath)], filepath.Base(c.realPath))
 		}
 	}
-	// Rotated siblings of current files, with the current file's Path.
+	// Rotated siblings of current files, with the current file's Path;
+	// also of the logs already followed, whose current file may be missing
+	// for a moment (renamed, not yet recreated).
 	byReal := map[string]string{}
 	for _, c := range out {
 		byReal[c.realPath] = c.path
+	}
+	for _, lin := range w.lins {
+		if _, ok := byReal[lin.key]; ok || len(lin.files) == 0 {
+			continue
+		}
+		byReal[lin.key] = lin.files[len(lin.files)-1].path
+		d := filepath.Dir(lin.key)
+		dirs[d] = append(dirs[d], filepath.Base(lin.key))
 	}
 	for dir, bases := range dirs {
 		ents, err := os.ReadDir(dir)
@@ -643,7 +653,11 @@ func (w *Watcher) pollFile(ctx context.Context, f *file, now time.Time) (int, er
 	if f.fd == nil {
 		return 0, nil
 	}
-	n, err := w.read(ctx, f, w.cfg.ReadBudget)
+	n := 0
+	var err error
+	if f.size.Load() > f.off {
+		n, err = w.read(ctx, f, w.cfg.ReadBudget)
+	}
 	if err != nil {
 		if errors.Is(err, errHandler) || ctx.Err() != nil {
 			return n, err
@@ -689,6 +703,14 @@ func (w *Watcher) check(f *file, now time.Time) {
 	if !f.current {
 		if f.state == stateActive {
 			f.state = stateRotated
+		}
+		return
+	}
+	if w.notify != nil {
+		// Renames and new files at the path come as directory events and
+		// are reconciled by Sync (which also sets current); no stat here.
+		if f.state == stateRotated {
+			f.state, f.quietSince = stateActive, time.Time{}
 		}
 		return
 	}

@@ -1,0 +1,136 @@
+package tail
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestWatcher_SyncBetweenRenameAndCreate(t *testing.T) {
+	dir := t.TempDir()
+	wr := newWriter(t, dir+"/0.log", "containerd")
+	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
+	want := wr.lines(3)
+	h.cycle()
+	check(t, "before", h.col.take(), want)
+	wr.rotate("20260102-030405")
+	for i := 0; i < 3; i++ { // the rotated file drains and closes; no new file yet
+		h.cycle()
+		h.clk.advance(DefaultRotateWait)
+	}
+	h.cycle()
+	if s := h.w.Stats(); s.FilesOpen != 0 {
+		t.Fatalf("files open = %d, want 0", s.FilesOpen)
+	}
+	next := wr.lines(2)
+	h.cycle()
+	check(t, "only the new file", h.col.take(), next)
+}
+
+func TestWatcher_ExcludeAndGlobs(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a.log", "b.log", "skip.log", "c.txt", "d.txt.gz"} {
+		appendFile(t, filepath.Join(dir, name), name+"\n")
+	}
+	h := newHarness(t, dir, Config{Paths: []string{"*.log", "*.txt"}, ExcludePaths: []string{filepath.Join(dir, "skip*")},
+		ReadFromHead: true, Format: FormatNone})
+	h.cycle()
+	got := map[string]bool{}
+	for _, l := range h.col.take() {
+		got[l.Text] = true
+	}
+	if len(got) != 3 || !got["a.log"] || !got["b.log"] || !got["c.txt"] {
+		t.Fatalf("read %v, want a.log b.log c.txt", got)
+	}
+}
+
+func TestWatcher_RotatedSiblingsFound(t *testing.T) {
+	// At a first start without positions and with read_from_head, the
+	// rotated siblings of a log are read oldest first, then the current file;
+	// compressed and temporary files are ignored.
+	dir := t.TempDir()
+	base := filepath.Join(dir, "pods", "ns_pod_uid", "app", "0.log")
+	os.MkdirAll(filepath.Dir(base), 0o755)
+	appendFile(t, base+".20260101-000000", "2026-01-01T00:00:00Z stdout F one\n")
+	appendFile(t, base+".20260101-010000", "2026-01-01T00:00:00Z stdout F two\n")
+	appendFile(t, base+".20250101-000000.gz", "gz")
+	appendFile(t, base+".20260101-020000.tmp", "tmp")
+	appendFile(t, base, "2026-01-01T00:00:00Z stdout F three\n")
+	link := filepath.Join(dir, "containers", "pod_ns_app-1.log")
+	os.MkdirAll(filepath.Dir(link), 0o755)
+	os.Symlink(base, link)
+	h := newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true})
+	h.cycle()
+	lines := h.col.take()
+	if got := texts(lines); len(got) != 3 || got[0] != "one" || got[1] != "two" || got[2] != "three" {
+		t.Fatalf("got %q", got)
+	}
+	for _, l := range lines {
+		if l.Path != link {
+			t.Fatalf("path %q, want the symlink %q", l.Path, link)
+		}
+	}
+}
+
+func TestWatcher_DockerAutoDetect(t *testing.T) {
+	dir := t.TempDir()
+	appendFile(t, dir+"/d.log", `{"log":"docker line\n","stream":"stderr","time":"2017-09-25T18:00:00Z"}`+"\n")
+	appendFile(t, dir+"/c.log", "2024-01-01T00:00:00Z stdout F cri line\n")
+	appendFile(t, dir+"/n.log", "plain line\n")
+	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true})
+	h.cycle()
+	got := map[string]Stream{}
+	for _, l := range h.col.take() {
+		got[l.Text] = l.Stream
+	}
+	if len(got) != 3 || got["docker line"] != StreamStderr || got["cri line"] != StreamStdout || got["plain line"] != StreamNone {
+		t.Fatalf("got %v", got)
+	}
+}
+
+func TestWatcher_MalformedPassesThrough(t *testing.T) {
+	dir := t.TempDir()
+	p := dir + "/0.log"
+	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, Format: FormatCRI})
+	appendFile(t, p, "not a cri record\n2024-01-01T00:00:00Z stdout F ok\n")
+	h.cycle()
+	lines := h.col.take()
+	check(t, "lines", lines, []got{{Text: "not a cri record", Offset: 17}, {Text: "ok", Offset: 50}})
+	if lines[0].Flags&FlagMalformed == 0 || h.w.Stats().Malformed != 1 {
+		t.Fatalf("flags %b malformed %d", lines[0].Flags, h.w.Stats().Malformed)
+	}
+}
+
+func TestWatcher_LimitRecentlyModified(t *testing.T) {
+	dir := t.TempDir()
+	appendFile(t, dir+"/old.log", "old\n")
+	appendFile(t, dir+"/new.log", "new\n")
+	past := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(dir+"/old.log", past, past)
+	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, Format: FormatNone, LimitRecentlyModified: time.Hour})
+	h.clk.t = time.Now()
+	h.cycle()
+	check(t, "recent only", h.col.take(), []got{{Text: "new", Offset: 4}})
+}
+
+func TestConfig_Validate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"ok", Config{Paths: []string{"/x/*.log"}}, true},
+		{"no paths", Config{}, false},
+		{"bad glob", Config{Paths: []string{"/x/[.log"}}, false},
+		{"bad format", Config{Paths: []string{"/x"}, Format: "json"}, false},
+		{"bad oversize", Config{Paths: []string{"/x"}, OversizeAction: "drop"}, false},
+		{"tiny buffer", Config{Paths: []string{"/x"}, ReadBufferSize: 10}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.cfg.Validate(); (err == nil) != tc.ok {
+				t.Fatalf("Validate() = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
