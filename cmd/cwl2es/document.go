@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"logship/buffer"
+)
+
+// DefaultIndexPrefix names the daily indices cwl-YYYY.MM.DD, as the
+// CloudWatch console's LogsToElasticsearch function did.
+const DefaultIndexPrefix = "cwl"
+
+// item is one bulk action: the index action line and the document line,
+// each terminated by '\n', for one log event.
+type item struct {
+	id    string
+	index string
+	lines []byte
+}
+
+// reservedFields are the fields every document gets; a JSON message's own
+// fields with these names are dropped.
+var reservedFields = []string{"@id", "@timestamp", "@message", "@owner", "@log_group", "@log_stream"}
+
+// indexName returns <prefix>-YYYY.MM.DD for an event time in milliseconds,
+// in UTC.
+func indexName(prefix string, ms int64) string {
+	return prefix + "-" + time.UnixMilli(ms).UTC().Format("2006.01.02")
+}
+
+// buildItems turns a DATA_MESSAGE into bulk items, one per log event, in
+// payload order. The document has @id, @timestamp (ISO 8601, milliseconds,
+// UTC), @message, @owner, @log_group and @log_stream, then the event's
+// extracted fields, or else the members of the JSON object that starts at the
+// message's first '{' (shared/reference/cloudwatch-api.md §5.3). The index
+// action carries _id = the event id, so a re-delivered payload overwrites the
+// same documents; there is no _type (removed in Elasticsearch 8 and
+// OpenSearch 2).
+func buildItems(p *payload, prefix string) []item {
+	items := make([]item, 0, len(p.LogEvents))
+	for i := range p.LogEvents {
+		ev := &p.LogEvents[i]
+		idx := indexName(prefix, ev.Timestamp)
+		var b []byte
+		b = append(b, `{"index":{"_index":`...)
+		b = buffer.AppendJSONString(b, idx)
+		b = append(b, `,"_id":`...)
+		b = buffer.AppendJSONString(b, ev.ID)
+		b = append(b, "}}\n"...)
+		b = appendDocument(b, p, ev)
+		b = append(b, '\n')
+		items = append(items, item{id: ev.ID, index: idx, lines: b})
+	}
+	return items
+}
+
+// member is one field of a document: a key and its compact JSON value.
+type member struct {
+	key   string
+	value []byte
+}
+
+// appendDocument appends the event's document as one line of JSON.
+func appendDocument(b []byte, p *payload, ev *logEvent) []byte {
+	b = append(b, `{"@id":`...)
+	b = buffer.AppendJSONString(b, ev.ID)
+	b = append(b, `,"@timestamp":`...)
+	b = buffer.AppendJSONString(b, time.UnixMilli(ev.Timestamp).UTC().Format("2006-01-02T15:04:05.000Z"))
+	b = append(b, `,"@message":`...)
+	b = buffer.AppendJSONString(b, ev.Message)
+	b = append(b, `,"@owner":`...)
+	b = buffer.AppendJSONString(b, p.Owner)
+	b = append(b, `,"@log_group":`...)
+	b = buffer.AppendJSONString(b, p.LogGroup)
+	b = append(b, `,"@log_stream":`...)
+	b = buffer.AppendJSONString(b, p.LogStream)
+	var fields []member
+	if len(ev.ExtractedFields) > 0 {
+		fields = extractedMembers(ev.ExtractedFields)
+	} else if i := bytes.IndexByte([]byte(ev.Message), '{'); i >= 0 {
+		fields, _ = objectMembers([]byte(ev.Message[i:]))
+	}
+	for _, m := range fields {
+		if slices.Contains(reservedFields, m.key) {
+			continue
+		}
+		b = append(b, ',')
+		b = buffer.AppendJSONString(b, m.key)
+		b = append(b, ':')
+		b = append(b, m.value...)
+	}
+	return append(b, '}')
+}
+
+// extractedMembers converts a filter pattern's extracted fields, sorted by
+// name: empty values are left out, numeric values become numbers, and a value
+// holding a JSON object from its first '{' also yields "$<name>" with that
+// object, as the console function did.
+func extractedMembers(fields map[string]string) []member {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var out []member
+	for _, k := range keys {
+		v := fields[k]
+		if v == "" {
+			continue
+		}
+		out = append(out, member{key: k, value: scalarJSON(v)})
+		if i := bytes.IndexByte([]byte(v), '{'); i >= 0 {
+			if obj, ok := compactObject([]byte(v[i:])); ok {
+				out = append(out, member{key: "$" + k, value: obj})
+			}
+		}
+	}
+	return out
+}
+
+// scalarJSON returns v as a JSON number when it is numeric, else as a string.
+func scalarJSON(v string) []byte {
+	if c := v[0]; (c == '-' || c >= '0' && c <= '9') && json.Valid([]byte(v)) {
+		return []byte(v)
+	}
+	if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+		return strconv.AppendFloat(nil, f, 'g', -1, 64)
+	}
+	return buffer.AppendJSONString(nil, v)
+}
+
+// errNotObject reports that the text is not exactly one JSON object.
+var errNotObject = errors.New("not a JSON object")
+
+// objectMembers returns the members of the JSON object b (nothing but
+// whitespace may follow it), values compacted onto one line. A key that
+// occurs twice keeps its first position and its last value, as
+// JavaScript's JSON.parse does.
+func objectMembers(b []byte) ([]member, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return nil, errNotObject
+	}
+	var out []member
+	var seen map[string]int
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return nil, errNotObject
+		}
+		key, ok := kt.(string)
+		if !ok {
+			return nil, errNotObject
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, errNotObject
+		}
+		var v bytes.Buffer
+		if err := json.Compact(&v, raw); err != nil {
+			return nil, errNotObject
+		}
+		if seen == nil {
+			seen = make(map[string]int)
+		}
+		if j, dup := seen[key]; dup {
+			out[j].value = v.Bytes()
+			continue
+		}
+		seen[key] = len(out)
+		out = append(out, member{key: key, value: v.Bytes()})
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, errNotObject
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errNotObject
+	}
+	return out, nil
+}
+
+// compactObject returns b compacted when it is exactly one JSON object.
+func compactObject(b []byte) ([]byte, bool) {
+	if _, err := objectMembers(b); err != nil {
+		return nil, false
+	}
+	var v bytes.Buffer
+	if err := json.Compact(&v, bytes.TrimSpace(b)); err != nil {
+		return nil, false
+	}
+	return v.Bytes(), true
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Message types of a subscription payload (cloudwatch-api.md §5.2).
+const (
+	messageData    = "DATA_MESSAGE"
+	messageControl = "CONTROL_MESSAGE"
+)
+
+// maxPayloadBytes bounds the decompressed payload. CloudWatch Logs delivers
+// at most about 1 MiB of events per invocation (one PutLogEvents batch), and
+// Lambda's asynchronous request limit is 256 KiB compressed; 64 MiB keeps a
+// gzip bomb from exhausting the function's memory.
+const maxPayloadBytes = 64 << 20
+
+// errPayloadTooLarge is returned when the decompressed payload exceeds
+// maxPayloadBytes.
+var errPayloadTooLarge = errors.New("payload too large")
+
+// payload is the decoded subscription payload. It is
+// events.CloudwatchLogsData plus extractedFields, which CloudWatch Logs adds
+// when the filter pattern extracts fields ("[ip, user, …]").
+type payload struct {
+	Owner               string     `json:"owner"`
+	LogGroup            string     `json:"logGroup"`
+	LogStream           string     `json:"logStream"`
+	SubscriptionFilters []string   `json:"subscriptionFilters"`
+	MessageType         string     `json:"messageType"`
+	LogEvents           []logEvent `json:"logEvents"`
+}
+
+type logEvent struct {
+	ID              string            `json:"id"`
+	Timestamp       int64             `json:"timestamp"`
+	Message         string            `json:"message"`
+	ExtractedFields map[string]string `json:"extractedFields,omitempty"`
+}
+
+// decodePayload decodes awslogs.data: base64, then gzip, then JSON.
+func decodePayload(ev events.CloudwatchLogsEvent) (*payload, error) {
+	raw, err := base64.StdEncoding.DecodeString(ev.AWSLogs.Data)
+	if err != nil {
+		return nil, fmt.Errorf("awslogs.data base64: %w", err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("awslogs.data gzip: %w", err)
+	}
+	defer zr.Close()
+	js, err := io.ReadAll(io.LimitReader(zr, maxPayloadBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("awslogs.data gzip: %w", err)
+	}
+	if len(js) > maxPayloadBytes {
+		return nil, fmt.Errorf("awslogs.data: %w (over %d bytes decompressed)", errPayloadTooLarge, maxPayloadBytes)
+	}
+	var p payload
+	if err := json.Unmarshal(js, &p); err != nil {
+		return nil, fmt.Errorf("awslogs.data json: %w", err)
+	}
+	switch p.MessageType {
+	case messageData, messageControl:
+	default:
+		return nil, fmt.Errorf("awslogs.data: unknown messageType %q", p.MessageType)
+	}
+	return &p, nil
+}
