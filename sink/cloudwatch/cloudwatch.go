@@ -29,7 +29,8 @@
 // request completed. A record too large for one event is split into several
 // events; when those straddle two requests and only the first succeeds, Send
 // shortens that record's Message to the part not yet delivered, so the retry
-// sends only the rest. Records the sink cannot send (empty, outside AWS's
+// sends only the rest (and remembers the rest's length by chunk ID, in case a
+// file buffer reads the chunk back from disk before the retry). Records the sink cannot send (empty, outside AWS's
 // time window) are dropped and counted, never silently; events AWS rejects
 // (rejectedLogEventsInfo) are counted and logged once per request.
 //
@@ -49,6 +50,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -87,6 +89,7 @@ type CloudWatch struct {
 	knownGroups  map[string]struct{}           // exist: created, or found existing on create
 	knownStreams map[buffer.StreamKey]struct{} // likewise
 	retention    map[string]struct{}           // groups created whose retention is not set yet
+	partials     map[string]partial            // by chunk ID
 	groups       map[string]GroupStats
 	pendingRet   atomic.Int32 // len(retention), read without the lock
 
@@ -122,6 +125,7 @@ func New(cfg Config, api logsAPI, log *zap.Logger) (*CloudWatch, error) {
 		knownGroups:  map[string]struct{}{},
 		knownStreams: map[buffer.StreamKey]struct{}{},
 		retention:    map[string]struct{}{},
+		partials:     map[string]partial{},
 		groups:       map[string]GroupStats{},
 	}
 	if cl, ok := api.(*cloudwatchlogs.Client); ok {
@@ -168,6 +172,7 @@ func (c *CloudWatch) Send(ctx context.Context, ch *buffer.Chunk) error {
 
 	recs := ch.Records[ch.Sent:]
 	sortRecords(recs)
+	c.resume(ch)
 	p := c.plans.Get().(*plan)
 	defer func() {
 		p.release()
@@ -177,6 +182,7 @@ func (c *CloudWatch) Send(ctx context.Context, ch *buffer.Chunk) error {
 	if len(p.requests) == 0 {
 		c.stats.drops(p.trailing)
 		ch.Sent = len(ch.Records)
+		c.setPartial(ch.ID, 0, 0)
 		return nil
 	}
 	base := ch.Sent
@@ -189,10 +195,14 @@ func (c *CloudWatch) Send(ctx context.Context, ch *buffer.Chunk) error {
 				// its own; its first event is a split piece all the same.
 				c.stats.split.Add(1)
 			}
+			if errors.Is(err, buffer.ErrPermanent) {
+				c.setPartial(ch.ID, 0, 0) // the chunk is dead-lettered
+			}
 			return err
 		}
 		c.delivered(key, rq, out)
 		ch.Sent = base + rq.recEnd
+		c.setPartial(ch.ID, ch.Sent, len(rq.rest))
 		if rq.rest != nil {
 			r := &ch.Records[ch.Sent]
 			if rq.restCopy {
@@ -203,6 +213,57 @@ func (c *CloudWatch) Send(ctx context.Context, ch *buffer.Chunk) error {
 		}
 	}
 	return nil
+}
+
+// partial is a chunk whose record Records[sent] was delivered in part: only
+// the last rest bytes of its (sanitised) message are still to send.
+type partial struct{ sent, rest int }
+
+// maxPartials bounds the partial map; an entry lost to the bound costs a
+// duplicate of a record's delivered pieces, never a loss.
+const maxPartials = 1024
+
+// setPartial records (rest > 0) or forgets (rest == 0) a chunk's partly
+// delivered record.
+func (c *CloudWatch) setPartial(id string, sent, rest int) {
+	if id == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rest == 0 {
+		delete(c.partials, id)
+		return
+	}
+	if len(c.partials) >= maxPartials {
+		clear(c.partials)
+	}
+	c.partials[id] = partial{sent, rest}
+}
+
+// resume shortens the partly delivered record of a retried chunk to its
+// undelivered rest. Send already shortens the record in place, but a file
+// buffer may have dropped the chunk's records from memory and read them back
+// from disk, in their original form; sorting gives them back the same order,
+// so the record at Sent is the same one.
+func (c *CloudWatch) resume(ch *buffer.Chunk) {
+	if ch.ID == "" {
+		return
+	}
+	c.mu.Lock()
+	pr, ok := c.partials[ch.ID]
+	c.mu.Unlock()
+	if !ok || pr.sent != ch.Sent || pr.sent >= len(ch.Records) {
+		return
+	}
+	r := &ch.Records[pr.sent]
+	msg := r.Message
+	if !utf8.Valid(msg) {
+		msg = buffer.AppendValidUTF8(nil, msg)
+	}
+	if len(msg) > pr.rest {
+		r.Message = msg[len(msg)-pr.rest:]
+	}
 }
 
 // put sends one request; on ResourceNotFoundException with AutoCreateStream it

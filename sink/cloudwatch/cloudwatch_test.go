@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -257,35 +258,48 @@ func TestCloudWatch_Send(t *testing.T) {
 		}
 	})
 
-	t.Run("split record straddling requests is resumed, not repeated", func(t *testing.T) {
-		f := newFake()
-		f.addStream(key)
-		f.putErrs = []error{nil, errUnavailable}
-		c, _ := newTestSink(t, Config{MaxEventSize: 64}, f) // 38 message bytes per event
-		c.lim.maxBytes = 3 * 64                             // 3 pieces per request
-		var sb strings.Builder
-		for i := 0; sb.Len() < 300; i++ {
-			fmt.Fprintf(&sb, "%03d|", i)
+	for _, reload := range []bool{false, true} {
+		name := "split record straddling requests is resumed, not repeated"
+		if reload {
+			name += " (records read back from disk)"
 		}
-		orig := sb.String()
-		ch := chunkOf(orig, "tail")
-		if err := c.Send(context.Background(), ch); err == nil {
-			t.Fatal("Send = nil, want the injected 503")
-		}
-		if ch.Sent != 0 || string(ch.Records[0].Message) != orig[3*38:] {
-			t.Fatalf("Sent %d, first message %q, want 0 and the undelivered rest", ch.Sent, ch.Records[0].Message)
-		}
-		if err := c.Send(context.Background(), ch); err != nil {
-			t.Fatalf("retry: %v", err)
-		}
-		got := f.stored(key)
-		if joined := strings.Join(got[:len(got)-1], ""); joined != orig || got[len(got)-1] != "tail" {
-			t.Fatalf("stored %q, want the record once then tail", got)
-		}
-		if st := c.Stats(); st.Split != 7 || st.Errors.Server != 1 {
-			t.Errorf("Stats() = %+v, want 7 splits, 1 server error", st)
-		}
-	})
+		t.Run(name, func(t *testing.T) {
+			f := newFake()
+			f.addStream(key)
+			f.putErrs = []error{nil, errUnavailable}
+			c, _ := newTestSink(t, Config{MaxEventSize: 64}, f) // 38 message bytes per event
+			c.lim.maxBytes = 3 * 64                             // 3 pieces per request
+			var sb strings.Builder
+			for i := 0; sb.Len() < 300; i++ {
+				fmt.Fprintf(&sb, "%03d|\xff", i) // invalid UTF-8: pieces of the sanitised text
+			}
+			orig := sb.String()
+			clean := strings.ToValidUTF8(orig, "\uFFFD")
+			ch := chunkOf("tail", orig)
+			ch.Records[0].Time += 2 * int64(time.Millisecond) // "tail" sorts after the long record
+			onDisk := slices.Clone(ch.Records)
+			if err := c.Send(context.Background(), ch); err == nil {
+				t.Fatal("Send = nil, want the injected 503")
+			}
+			if rest := string(ch.Records[0].Message); ch.Sent != 0 || !strings.HasSuffix(clean, rest) ||
+				len(rest) >= len(clean) || len(rest) < len(clean)-3*38 {
+				t.Fatalf("Sent %d, first message %q, want 0 and the undelivered rest", ch.Sent, ch.Records[0].Message)
+			}
+			if reload {
+				ch.Records = slices.Clone(onDisk) // unsorted, messages whole
+			}
+			if err := c.Send(context.Background(), ch); err != nil {
+				t.Fatalf("retry: %v", err)
+			}
+			got := f.stored(key)
+			if joined := strings.Join(got[:len(got)-1], ""); joined != clean || got[len(got)-1] != "tail" {
+				t.Fatalf("stored %q, want the record once then tail", got)
+			}
+			if st := c.Stats(); st.Split != uint64(len(got)-2) || st.Errors.Server != 1 {
+				t.Errorf("Stats() = %+v, want %d splits, 1 server error", st, len(got)-2)
+			}
+		})
+	}
 
 	t.Run("missing stream created, request sent once more", func(t *testing.T) {
 		f := newFake()
