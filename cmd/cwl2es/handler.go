@@ -25,6 +25,11 @@ const (
 	// split. Amazon OpenSearch Service accepts at least 10 MiB per request
 	// on every instance type.
 	DefaultMaxBulkBytes = 5 << 20
+	// DefaultMaxPayloadBytes bounds a decompressed payload. CloudWatch Logs
+	// delivers about 1 MiB of events per invocation at most (one
+	// PutLogEvents batch); 64 MiB keeps a gzip bomb from exhausting the
+	// function's memory.
+	DefaultMaxPayloadBytes = 64 << 20
 	// maxReportedFailures bounds the failed items listed in a Result.
 	maxReportedFailures = 20
 )
@@ -51,6 +56,9 @@ type Config struct {
 	// MaxBulkBytes caps one _bulk request body in bytes (a single larger
 	// document is still sent alone). Zero means DefaultMaxBulkBytes.
 	MaxBulkBytes int
+	// MaxPayloadBytes caps a payload's decompressed size in bytes. Zero
+	// means DefaultMaxPayloadBytes.
+	MaxPayloadBytes int
 }
 
 // Handler indexes CloudWatch Logs subscription payloads into OpenSearch or
@@ -85,6 +93,9 @@ func NewHandler(cfg Config, b bulker, log *zap.Logger) (*Handler, error) {
 	if cfg.MaxBulkBytes <= 0 {
 		cfg.MaxBulkBytes = DefaultMaxBulkBytes
 	}
+	if cfg.MaxPayloadBytes <= 0 {
+		cfg.MaxPayloadBytes = DefaultMaxPayloadBytes
+	}
 	return &Handler{cfg: cfg, bulk: b, log: log, sleep: sleepCtx}, nil
 }
 
@@ -118,7 +129,7 @@ type FailedItem struct {
 // remain, and an error for a payload it cannot decode or a request refused
 // as a whole with a non-retryable status (such as 403).
 func (h *Handler) Handle(ctx context.Context, ev events.CloudwatchLogsEvent) (Result, error) {
-	p, err := decodePayload(ev)
+	p, err := decodePayload(ev, h.cfg.MaxPayloadBytes)
 	if err != nil {
 		return Result{}, err
 	}

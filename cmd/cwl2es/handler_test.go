@@ -156,14 +156,11 @@ func TestHandle_BadPayload(t *testing.T) {
 	}
 	var bomb bytes.Buffer
 	zw := gzip.NewWriter(&bomb)
-	zero := make([]byte, 1<<20)
-	for range maxPayloadBytes>>20 + 1 {
-		zw.Write(zero)
-	}
+	zw.Write(make([]byte, 1<<20+1)) // one byte over the test's 1 MiB limit
 	zw.Close()
 	tests := []struct {
 		name, data, want string
-		is              error
+		is               error
 	}{
 		{"not base64", "%%%", "base64", nil},
 		{"not gzip", base64.StdEncoding.EncodeToString([]byte("plain")), "gzip", nil},
@@ -174,7 +171,7 @@ func TestHandle_BadPayload(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rb := &recordingBulker{}
-			h, _ := newTestHandler(t, Config{}, rb)
+			h, _ := newTestHandler(t, Config{MaxPayloadBytes: 1 << 20}, rb)
 			var ev events.CloudwatchLogsEvent
 			ev.AWSLogs.Data = tt.data
 			_, err := h.Handle(context.Background(), ev)

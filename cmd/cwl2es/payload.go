@@ -18,14 +18,8 @@ const (
 	messageControl = "CONTROL_MESSAGE"
 )
 
-// maxPayloadBytes bounds the decompressed payload. CloudWatch Logs delivers
-// at most about 1 MiB of events per invocation (one PutLogEvents batch), and
-// Lambda's asynchronous request limit is 256 KiB compressed; 64 MiB keeps a
-// gzip bomb from exhausting the function's memory.
-const maxPayloadBytes = 64 << 20
-
 // errPayloadTooLarge is returned when the decompressed payload exceeds
-// maxPayloadBytes.
+// Config.MaxPayloadBytes.
 var errPayloadTooLarge = errors.New("payload too large")
 
 // payload is the decoded subscription payload. It is
@@ -47,8 +41,9 @@ type logEvent struct {
 	ExtractedFields map[string]string `json:"extractedFields,omitempty"`
 }
 
-// decodePayload decodes awslogs.data: base64, then gzip, then JSON.
-func decodePayload(ev events.CloudwatchLogsEvent) (*payload, error) {
+// decodePayload decodes awslogs.data: base64, then gzip (at most maxBytes
+// decompressed), then JSON.
+func decodePayload(ev events.CloudwatchLogsEvent, maxBytes int) (*payload, error) {
 	raw, err := base64.StdEncoding.DecodeString(ev.AWSLogs.Data)
 	if err != nil {
 		return nil, fmt.Errorf("awslogs.data base64: %w", err)
@@ -58,12 +53,12 @@ func decodePayload(ev events.CloudwatchLogsEvent) (*payload, error) {
 		return nil, fmt.Errorf("awslogs.data gzip: %w", err)
 	}
 	defer zr.Close()
-	js, err := io.ReadAll(io.LimitReader(zr, maxPayloadBytes+1))
+	js, err := io.ReadAll(io.LimitReader(zr, int64(maxBytes)+1))
 	if err != nil {
 		return nil, fmt.Errorf("awslogs.data gzip: %w", err)
 	}
-	if len(js) > maxPayloadBytes {
-		return nil, fmt.Errorf("awslogs.data: %w (over %d bytes decompressed)", errPayloadTooLarge, maxPayloadBytes)
+	if len(js) > maxBytes {
+		return nil, fmt.Errorf("awslogs.data: %w (over %d bytes decompressed)", errPayloadTooLarge, maxBytes)
 	}
 	var p payload
 	if err := json.Unmarshal(js, &p); err != nil {
