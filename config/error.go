@@ -38,6 +38,9 @@ type Error struct {
 	// Err is the underlying cause, if any (ErrUnsupported, a file system
 	// error); Error() includes it.
 	Err error
+	// IncludedFrom lists the @include directives through which File was
+	// read, innermost first.
+	IncludedFrom []Pos
 }
 
 // Error formats e as "file:line:col: msg[: cause]".
@@ -45,6 +48,16 @@ func (e *Error) Error() string {
 	s := e.Pos().String() + ": " + e.Msg
 	if e.Err != nil && !errors.Is(e.Err, ErrUnsupported) {
 		s += ": " + e.Err.Error()
+	}
+	for i, p := range e.IncludedFrom {
+		if i == 0 {
+			s += " (included from " + p.String()
+		} else {
+			s += ", " + p.String()
+		}
+		if i == len(e.IncludedFrom)-1 {
+			s += ")"
+		}
 	}
 	return s
 }

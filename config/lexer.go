@@ -364,7 +364,7 @@ func (s *scanner) scanJSON(open int) (string, error) {
 	inStr, esc := false, false
 	for depth > 0 {
 		if s.off >= len(s.src) {
-			return "", s.errorf(open, "incomplete JSON %s value", what)
+			return "", s.errorf(open, "incomplete JSON %s value (a value starting with %q is read as JSON; quote it if it is not)", what, s.src[open:open+1])
 		}
 		c := s.src[s.off]
 		s.off++
@@ -397,7 +397,7 @@ func (s *scanner) scanJSON(open int) (string, error) {
 	}
 	out, err := compactJSON(buf)
 	if err != nil {
-		return "", errorAt(s.pos(open), nil, "invalid JSON %s value: %v", what, err)
+		return "", errorAt(s.pos(open), nil, "invalid JSON %s value (a value starting with %q is read as JSON; quote it if it is not): %v", what, s.src[open:open+1], err)
 	}
 	return out, nil
 }

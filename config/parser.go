@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 )
@@ -244,6 +245,10 @@ func (fp *fileParser) parseInclude(sec *Section) error {
 			return errorAt(at, err, "@include %q", uri)
 		}
 		if err := fp.p.parseFile(f, abs, src, sec, fp.stack); err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				e.IncludedFrom = append(e.IncludedFrom, at)
+			}
 			return err
 		}
 	}
