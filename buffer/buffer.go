@@ -16,6 +16,13 @@
 // when it is deliberately dropped or dead-lettered (counted in Stats) — so the
 // tailer can advance its checkpoints without losing data on a crash.
 //
+// After a crash (kill -9) the file buffer re-queues every chunk it had on disk.
+// Nothing acknowledged is lost; the duplicates are the chunks a Sender had
+// delivered (wholly or in part: Chunk.Sent is not persisted) but the buffer
+// had not yet removed, plus at most one fsync batch written but not yet
+// acknowledged, which the tailer sends again. With the memory buffer nothing
+// undelivered was acknowledged, so the tailer re-reads it.
+//
 // Lifecycle: New does no work. Run recovers the file buffer, starts the flush
 // threads and timers, and on cancellation stops accepting records and does
 // the final flush under Config.ShutdownTimeout. The methods Run's loops call —
@@ -254,6 +261,7 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 	}
 
 	now := b.clock.Now()
+	waiting := b.nwaiting
 	immediate := b.cfg.FlushMode == FlushModeImmediate
 	touched := b.scratch[:0]
 	var cur *chunk
@@ -286,7 +294,9 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 	clear(touched)
 	b.scratch = touched[:0]
 	b.total += cost
-	b.notifyLocked()
+	if b.nwaiting != waiting {
+		b.notifyLocked() // wake the flush threads
+	}
 	bg, pending := b.bgSync, len(b.syncq) > 0
 	b.mu.Unlock()
 	switch {
@@ -864,6 +874,10 @@ func (b *Buffer) Recover() error {
 	if b.disk == nil {
 		return nil
 	}
+	// Holding syncMu, no segment is created while the directory is read, so
+	// every file not in known belongs to a previous process.
+	b.syncMu.Lock()
+	defer b.syncMu.Unlock()
 	b.mu.Lock()
 	if b.recovered {
 		b.mu.Unlock()
@@ -895,6 +909,9 @@ func (b *Buffer) Recover() error {
 		log := b.log.With(zap.String("chunk", id))
 		path := b.disk.path(id)
 		data, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
 		var seg segment
 		var good int
 		if err == nil {
