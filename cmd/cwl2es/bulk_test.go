@@ -23,16 +23,18 @@ import (
 // items: throttle429 answers 429 to each listed _id the first time it is
 // seen; reject400 always answers 400 to the listed _ids.
 type fakeOpenSearch struct {
-	t          testing.TB
-	mu         sync.Mutex
-	docs       map[string]map[string]any // index/_id → source
-	writes     map[string]int            // index/_id → successful writes
-	seen       map[string]int            // _id → times received
-	requests   int
-	throttle   map[string]bool
-	reject     map[string]bool
-	authHeader []string
-	problems   []string
+	t        testing.TB
+	mu       sync.Mutex
+	docs     map[string]map[string]any // index/_id → source
+	writes   map[string]int            // index/_id → successful writes
+	seen     map[string]int            // _id → times received
+	requests int
+	throttle map[string]bool
+	// throttleFirst answers 429 to every _id the first time it is seen.
+	throttleFirst bool
+	reject        map[string]bool
+	authHeader    []string
+	problems      []string
 }
 
 func newFakeOpenSearch(t testing.TB) (*fakeOpenSearch, *httptest.Server) {
@@ -115,7 +117,7 @@ func (f *fakeOpenSearch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case f.reject[id]:
 			status = 400
-		case f.throttle[id] && f.seen[id] == 1:
+		case (f.throttle[id] || f.throttleFirst) && f.seen[id] == 1:
 			status = 429
 		}
 		res := map[string]any{"_index": action.Index.Index, "_id": id, "status": status}
