@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // DefaultRouteCacheSize is how many tags each label caches routes for before
@@ -33,8 +34,11 @@ type Label struct {
 	rules     []rule
 	cacheSize int
 
-	mu    sync.RWMutex
-	cache map[string]*Route
+	// cache maps tags to routes. Readers load it without locking; writers
+	// (serialized by mu) replace it with a copy, so a hit costs one atomic
+	// load and a map lookup.
+	mu    sync.Mutex
+	cache atomic.Pointer[map[string]*Route]
 }
 
 type rule struct {
@@ -48,7 +52,7 @@ type rule struct {
 // @label; there it passes every <filter> whose pattern matches, in file
 // order, up to the first <match> whose pattern matches, which receives it.
 // Filters after that <match> do not apply. Router is safe for concurrent use;
-// a cached lookup does not allocate.
+// a cached lookup takes no lock and does not allocate.
 type Router struct {
 	root   *Label
 	labels map[string]*Label
@@ -158,20 +162,37 @@ func (r *Router) Route(label, tag string) *Route {
 // Route returns the filters and the match for tag, from the cache when
 // possible.
 func (l *Label) Route(tag string) *Route {
-	l.mu.RLock()
-	rt, ok := l.cache[tag]
-	l.mu.RUnlock()
-	if ok {
-		return rt
+	if m := l.cache.Load(); m != nil {
+		if rt, ok := (*m)[tag]; ok {
+			return rt
+		}
 	}
-	rt = l.find(tag)
+	rt := l.find(tag)
 	l.mu.Lock()
-	if l.cache == nil || len(l.cache) >= l.cacheSize {
-		l.cache = make(map[string]*Route)
+	defer l.mu.Unlock()
+	old := l.cache.Load()
+	var next map[string]*Route
+	if old == nil || len(*old) >= l.cacheSize {
+		next = make(map[string]*Route, 1)
+	} else {
+		next = make(map[string]*Route, len(*old)+1)
+		for k, v := range *old {
+			next[k] = v
+		}
 	}
-	l.cache[strings.Clone(tag)] = rt
-	l.mu.Unlock()
+	next[strings.Clone(tag)] = rt
+	l.cache.Store(&next)
 	return rt
+}
+
+// Directives returns the label's <filter> and <match> sections in file
+// order (each is built once by the mapping layer; routes point at them).
+func (l *Label) Directives() []*Section {
+	out := make([]*Section, len(l.rules))
+	for i, r := range l.rules {
+		out[i] = r.sec
+	}
+	return out
 }
 
 // find computes a route without the cache (EventRouter#find).

@@ -21,7 +21,7 @@ func TestLabel_CacheBounded(t *testing.T) {
 		if rt := l.Route(tag); rt.Match == nil {
 			t.Fatalf("Route(%q) has no match", tag)
 		}
-		if n := len(l.cache); n > 10 {
+		if n := len(*l.cache.Load()); n > 10 {
 			t.Fatalf("cache holds %d routes, want at most 10", n)
 		}
 	}

@@ -126,6 +126,13 @@ func TestRouter_Route(t *testing.T) {
 	if l := r.Source(srcs[1]); l.Name != "@SYSTEMD" || l.Section == nil {
 		t.Fatalf("Source(src_sys) label = %q", l.Name)
 	}
+	var ids []string
+	for _, d := range r.Label("").Directives() {
+		ids = append(ids, d.ID())
+	}
+	if got := strings.Join(ids, ","); got != "f_meta,f_all,m_fluent,f_var,m_cw,f_after_match,m_rest" {
+		t.Fatalf("Directives = %s", got)
+	}
 }
 
 func TestRouter_Errors(t *testing.T) {
