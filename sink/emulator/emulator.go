@@ -72,8 +72,8 @@ const (
 	// LegacyMaxEventSize is the per-event limit before April 2025 (256 KiB).
 	LegacyMaxEventSize = 256 << 10
 	// DefaultSaveInterval is how often Run saves state to DataDir when it
-	// changed.
-	DefaultSaveInterval = 5 * time.Second
+	// changed (state.json is rewritten whole).
+	DefaultSaveInterval = 30 * time.Second
 	// DefaultDeliveryAttempts is how many times a subscription payload is
 	// POSTed before it is counted as a delivery error and dropped.
 	DefaultDeliveryAttempts = 3

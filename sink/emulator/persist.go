@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // stateFile is the name of the persisted state in Config.DataDir.
@@ -21,7 +22,7 @@ type diskState struct {
 	Version  int         `json:"version"`
 	Seq      uint64      `json:"seq"`
 	Requests uint64      `json:"requests"`
-	Groups   []diskGroup `json:"groups"`
+	Groups   []diskGroup `json:"groups,omitempty"`
 }
 
 type diskGroup struct {
@@ -32,43 +33,100 @@ type diskGroup struct {
 	Class         string            `json:"class"`
 	KmsKeyID      string            `json:"kmsKeyId,omitempty"`
 	Protection    bool              `json:"deletionProtection,omitempty"`
-	Streams       []diskStream      `json:"streams"`
+	Streams       []diskStream      `json:"streams,omitempty"`
 	Filters       []diskFilter      `json:"filters,omitempty"`
 }
 
 type diskStream struct {
-	Name          string      `json:"name"`
-	CreationTime  int64       `json:"creationTime"`
-	FirstEvent    int64       `json:"firstEvent"`
-	LastEvent     int64       `json:"lastEvent"`
-	LastIngestion int64       `json:"lastIngestion"`
-	HasEvents     bool        `json:"hasEvents"`
-	StoredBytes   int64       `json:"storedBytes"`
-	EventCount    int64       `json:"eventCount"`
-	UploadToken   uint64      `json:"uploadToken"`
-	Events        []diskEvent `json:"events"`
+	Name          string     `json:"name"`
+	CreationTime  int64      `json:"creationTime"`
+	FirstEvent    int64      `json:"firstEvent"`
+	LastEvent     int64      `json:"lastEvent"`
+	LastIngestion int64      `json:"lastIngestion"`
+	HasEvents     bool       `json:"hasEvents"`
+	StoredBytes   int64      `json:"storedBytes"`
+	EventCount    int64      `json:"eventCount"`
+	UploadToken   uint64     `json:"uploadToken"`
+	Events        diskEvents `json:"events,omitempty"`
 }
 
-// diskEvent is [timestamp, ingestionTime, seq, message].
-type diskEvent struct {
-	ts, ingestion int64
-	seq           uint64
-	msg           string
+// diskEvents are a stream's events, each as [timestamp, ingestionTime, seq,
+// message]. The slice shares the stream's (append-only, immutable) events.
+type diskEvents []storedEvent
+
+func (es diskEvents) MarshalJSON() ([]byte, error) {
+	n := 2
+	for _, e := range es {
+		n += len(e.msg) + 64
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, e := range es {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, e.ts, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, e.ingestion, 10)
+		b = append(b, ',')
+		b = strconv.AppendUint(b, e.seq, 10)
+		b = append(b, ',')
+		b = appendJSONString(b, e.msg)
+		b = append(b, ']')
+	}
+	return append(b, ']'), nil
 }
 
-func (e diskEvent) MarshalJSON() ([]byte, error) {
-	return json.Marshal([]any{e.ts, e.ingestion, e.seq, e.msg})
-}
-
-func (e *diskEvent) UnmarshalJSON(b []byte) error {
-	arr := []any{&e.ts, &e.ingestion, &e.seq, &e.msg}
-	if err := json.Unmarshal(b, &arr); err != nil {
+func (es *diskEvents) UnmarshalJSON(b []byte) error {
+	var raw [][]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
-	if len(arr) != 4 {
-		return errors.New("event: want [timestamp, ingestionTime, seq, message]")
+	out := make(diskEvents, len(raw))
+	for i, r := range raw {
+		if len(r) != 4 {
+			return errors.New("event: want [timestamp, ingestionTime, seq, message]")
+		}
+		e := &out[i]
+		for j, dst := range []any{&e.ts, &e.ingestion, &e.seq, &e.msg} {
+			if err := json.Unmarshal(r[j], dst); err != nil {
+				return fmt.Errorf("event %d: %w", i, err)
+			}
+		}
 	}
+	*es = out
 	return nil
+}
+
+// appendJSONString appends s (valid UTF-8: it came from a JSON request) as a
+// JSON string literal.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\r':
+			b = append(b, '\\', 'r')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 type diskFilter struct {
@@ -98,7 +156,7 @@ func (s *Server) Save() error {
 	ds := s.snapshot()
 	s.dirty = false
 	s.mu.Unlock()
-	if err := writeFileAtomic(filepath.Join(s.cfg.DataDir, stateFile), ds); err != nil {
+	if err := writeFileAtomic(filepath.Join(s.cfg.DataDir, stateFile), ds.write); err != nil {
 		s.mu.Lock()
 		s.dirty = true
 		s.mu.Unlock()
@@ -107,16 +165,16 @@ func (s *Server) Save() error {
 	return nil
 }
 
-// snapshot copies the state into its disk form; s.mu must be held. Messages
-// are immutable strings, so they are shared, not copied.
+// snapshot copies the state into its disk form; s.mu must be held. Event
+// slices are shared, not copied: stored events are never modified and
+// appends only write beyond the captured length.
 func (s *Server) snapshot() diskState {
-	ds := diskState{Version: stateVersion, Seq: s.st.seq, Requests: s.st.requests, Groups: []diskGroup{}}
+	ds := diskState{Version: stateVersion, Seq: s.st.seq, Requests: s.st.requests}
 	for _, name := range sortedGroupNames(s.st) {
 		g := s.st.groups[name]
 		dg := diskGroup{
 			Name: g.name, CreationTime: g.creationTime, RetentionDays: g.retentionDays,
 			Tags: g.tags, Class: g.class, KmsKeyID: g.kmsKeyID, Protection: g.protection,
-			Streams: []diskStream{},
 		}
 		if len(g.tags) > 0 {
 			dg.Tags = make(map[string]string, len(g.tags))
@@ -129,10 +187,7 @@ func (s *Server) snapshot() diskState {
 				Name: st.name, CreationTime: st.creationTime, FirstEvent: st.firstEvent,
 				LastEvent: st.lastEvent, LastIngestion: st.lastIngestion, HasEvents: st.hasEvents,
 				StoredBytes: st.storedBytes, EventCount: st.eventCount, UploadToken: st.uploadToken,
-				Events: make([]diskEvent, len(st.events)),
-			}
-			for i, ev := range st.events {
-				dst.Events[i] = diskEvent{ev.ts, ev.ingestion, ev.seq, ev.msg}
+				Events: diskEvents(st.events[:len(st.events):len(st.events)]),
 			}
 			dg.Streams = append(dg.Streams, dst)
 		}
@@ -148,7 +203,62 @@ func (s *Server) snapshot() diskState {
 	return ds
 }
 
-func writeFileAtomic(path string, v any) (err error) {
+// write encodes ds as JSON. The small parts go through encoding/json; the
+// event arrays are appended directly, sparing encoding/json's re-validation
+// of large Marshaler output. Nested slices are spliced into their parent
+// object, which encoding/json wrote without them (omitempty).
+func (ds diskState) write(w *bufio.Writer) error {
+	groups := ds.Groups
+	ds.Groups = nil
+	if err := writeOpen(w, ds); err != nil {
+		return err
+	}
+	w.WriteString(`,"groups":[`)
+	for i, g := range groups {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		streams := g.Streams
+		g.Streams = nil
+		if err := writeOpen(w, g); err != nil {
+			return err
+		}
+		w.WriteString(`,"streams":[`)
+		for j, st := range streams {
+			if j > 0 {
+				w.WriteByte(',')
+			}
+			events := st.Events
+			st.Events = nil
+			if err := writeOpen(w, st); err != nil {
+				return err
+			}
+			w.WriteString(`,"events":`)
+			b, _ := events.MarshalJSON()
+			w.Write(b)
+			w.WriteByte('}')
+		}
+		w.WriteString("]}")
+	}
+	_, err := w.WriteString("]}\n")
+	return err
+}
+
+// writeOpen writes the JSON object of v without its closing brace; v must
+// have a member that is never omitted, so that a "," can follow.
+func writeOpen(w *bufio.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if len(b) < 3 || b[len(b)-1] != '}' {
+		return fmt.Errorf("encode %T: %s is not a non-empty object", v, b)
+	}
+	_, err = w.Write(b[:len(b)-1])
+	return err
+}
+
+func writeFileAtomic(path string, write func(*bufio.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".state-*.tmp")
 	if err != nil {
@@ -161,7 +271,7 @@ func writeFileAtomic(path string, v any) (err error) {
 		}
 	}()
 	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err = json.NewEncoder(w).Encode(v); err != nil {
+	if err = write(w); err != nil {
 		return fmt.Errorf("encode: %w", err)
 	}
 	if err = w.Flush(); err != nil {
@@ -228,10 +338,7 @@ func (s *Server) Load() error {
 				name: dst.Name, creationTime: dst.CreationTime, firstEvent: dst.FirstEvent,
 				lastEvent: dst.LastEvent, lastIngestion: dst.LastIngestion, hasEvents: dst.HasEvents,
 				storedBytes: dst.StoredBytes, eventCount: dst.EventCount, uploadToken: dst.UploadToken,
-				events: make([]storedEvent, len(dst.Events)),
-			}
-			for i, e := range dst.Events {
-				ls.events[i] = storedEvent{ts: e.ts, ingestion: e.ingestion, seq: e.seq, msg: e.msg}
+				events: []storedEvent(dst.Events),
 			}
 			g.storedBytes += ls.storedBytes
 			g.streams[ls.name] = ls

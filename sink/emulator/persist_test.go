@@ -73,6 +73,14 @@ func TestPersist_RestartKeepsState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	env.CreateStream(t, "/k8s/other", "empty")
+	env.CreateStream(t, "/k8s/other", "full")
+	if _, err := put(ctx, env, "/k8s/other", "full", ev(now, "x\ty\u0001")); err != nil {
+		t.Fatal(err)
+	}
+	if err := createGroup(ctx, env, "/k8s/bare"); err != nil {
+		t.Fatal(err)
+	}
 	before := env.Server.Events("/k8s/app", "node-a")
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
@@ -104,8 +112,15 @@ func TestPersist_RestartKeepsState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(groups.LogGroups) != 1 || aws.ToInt32(groups.LogGroups[0].RetentionInDays) != 7 || aws.ToInt64(groups.LogGroups[0].CreationTime) != now {
-		t.Errorf("groups after restart %+v, want /k8s/app with retention 7", groups.LogGroups)
+	if len(groups.LogGroups) != 3 || aws.ToInt32(groups.LogGroups[0].RetentionInDays) != 7 || aws.ToInt64(groups.LogGroups[0].CreationTime) != now {
+		t.Errorf("groups after restart %+v, want /k8s/app with retention 7, /k8s/bare, /k8s/other", groups.LogGroups)
+	}
+	other, err := env2.Client.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("/k8s/other")})
+	if err != nil || len(other.LogStreams) != 2 {
+		t.Errorf("/k8s/other streams after restart %+v (err %v), want empty and full", other, err)
+	}
+	if got := env2.Messages("/k8s/other", "full"); !eqStrings(got, []string{"x\ty\u0001"}) {
+		t.Errorf("/k8s/other/full after restart %q, want [x\ty\x01]", got)
 	}
 	tags, err := env2.Client.ListTagsLogGroup(ctx, &cloudwatchlogs.ListTagsLogGroupInput{LogGroupName: aws.String("/k8s/app")})
 	if err != nil || tags.Tags["team"] != "obs" {
