@@ -226,6 +226,12 @@ func (d *disk) write(id string, create bool, hdr []byte, bufs [][]byte) (err err
 		flag |= os.O_CREATE | os.O_EXCL
 	}
 	f, err := os.OpenFile(d.path(id), flag, 0o644)
+	if create && errors.Is(err, os.ErrNotExist) {
+		// Add before Recover: the directory may not exist yet.
+		if err = os.MkdirAll(d.dir, 0o755); err == nil {
+			f, err = os.OpenFile(d.path(id), flag, 0o644)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("open segment: %w", err)
 	}

@@ -179,6 +179,7 @@ func TestBuffer_DiskError(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.RemoveAll(dir)
+	os.WriteFile(dir, nil, 0o644) // a file where the directory was: writes fail
 	mustAdd(t, b, recs(keyA, "m", 2, 0))
 	b.EnqueueAll()
 	if st := b.Stats(); st.DiskErrors != 1 || len(a.acked()) != 0 {
