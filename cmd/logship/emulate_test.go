@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -8,10 +9,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -165,5 +169,77 @@ func TestEmulate_UsageErrors(t *testing.T) {
 		if !errors.As(err, &ue) {
 			t.Errorf("emulate %q: %v, want a usage error", args, err)
 		}
+	}
+}
+
+// TestEmulateHelperProcess is not a test: it is 'logship' itself when run as
+// a child process by TestEmulate_SIGTERMExitsZero.
+func TestEmulateHelperProcess(t *testing.T) {
+	if os.Getenv("LOGSHIP_EMULATE_HELPER") != "1" {
+		t.Skip("helper process for TestEmulate_SIGTERMExitsZero")
+	}
+	args := os.Args
+	for i, a := range args {
+		if a == "--" {
+			args = args[i+1:]
+			break
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, args, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func TestEmulate_SIGTERMExitsZero(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEmulateHelperProcess$", "--",
+		"emulate", "--listen", "127.0.0.1:0", "--data", dir)
+	cmd.Env = append(os.Environ(), "LOGSHIP_EMULATE_HELPER=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(stdout)
+	urlc := make(chan string, 1)
+	go func() {
+		for lines.Scan() {
+			if m := endpointRE.FindStringSubmatch(lines.Text()); m != nil {
+				urlc <- m[1]
+			}
+		}
+	}()
+	var url string
+	select {
+	case url = <-urlc:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no endpoint line within 20s; stderr %q", stderr.String())
+	}
+	c := emulatortest.NewClient(url, "us-east-1", "AK", "SK")
+	if _, err := c.CreateLogGroup(context.Background(), &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("g")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("logship emulate after SIGTERM: %v, want exit 0; stderr %q", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("logship emulate did not exit within 20s of SIGTERM")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil || !strings.Contains(string(b), `"name":"g"`) {
+		t.Errorf("state.json after SIGTERM: %q (err %v), want group g saved", b, err)
 	}
 }
