@@ -488,8 +488,9 @@ func (b *Buffer) drainSyncLocked() {
 }
 
 // syncChunk writes ch's unwritten records to its segment, fsyncs, and
-// acknowledges them (the caller holds syncMu); a queued chunk whose records are all durable becomes
-// ready to send. A write error degrades the chunk to memory-only.
+// acknowledges them (the caller holds syncMu); a queued chunk whose records
+// are all durable becomes ready to send. A write error degrades the chunk to
+// memory-only.
 func (b *Buffer) syncChunk(ch *chunk) {
 	ch.ioMu.Lock()
 	defer ch.ioMu.Unlock()
