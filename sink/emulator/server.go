@@ -286,7 +286,9 @@ func (s *Server) writeError(w http.ResponseWriter, reqID string, e *apiError) {
 	s.stats.error(e.code)
 	b, _ := json.Marshal(errorBody{Type: e.code, Message: e.message, ResourceName: e.resourceName})
 	h := w.Header()
-	h.Set("x-amzn-RequestId", reqID)
+	if reqID != "" {
+		h.Set("x-amzn-RequestId", reqID)
+	}
 	h.Set("X-Amzn-ErrorType", e.code)
 	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(b)))
