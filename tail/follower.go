@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // fileState is where a followed file is in its life (tailing.md §8.2).
@@ -267,7 +269,6 @@ func (w *Watcher) cutOversize(f *file) {
 		}
 	}
 	if f.cont.skip {
-		w.stats.oversizeDropped.Add(1)
 		w.stats.oversizeDroppedBytes.Add(int64(len(data)))
 		f.start = f.end
 		return
@@ -302,8 +303,9 @@ func (w *Watcher) record(f *file, data []byte, start, end int64) {
 		c := f.cont
 		f.cont = contState{}
 		if c.skip {
-			w.stats.oversizeDropped.Add(1)
+			w.stats.oversizeDropped.Add(1) // one record, counted at its end
 			w.stats.oversizeDroppedBytes.Add(int64(len(data)))
+			w.log.Warn("docker record over the size limit dropped", zap.String("path", f.realPath), zap.Int64("offset", c.start), zap.Int64("bytes", end-c.start))
 			w.regs = append(w.regs, reg{f: f, off: end, resume: f.lin.resumeFor(f, end), done: true})
 			return
 		}

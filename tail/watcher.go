@@ -986,13 +986,13 @@ func (w *Watcher) Run(ctx context.Context) error {
 		}
 		return err
 	}
+	w.startNotify() // before the first Sync: nothing created meanwhile is missed
 	if err := w.Sync(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return err
 	}
-	w.startNotify()
 	poll := time.NewTicker(w.cfg.PollInterval)
 	defer poll.Stop()
 	refresh := time.NewTicker(w.cfg.RefreshInterval)

@@ -3,6 +3,7 @@ package tail
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -133,4 +134,37 @@ func TestConfig_Validate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestFollower_DockerOversize(t *testing.T) {
+	rec := func(n int) string {
+		return `{"log":"` + strings.Repeat("z", n) + `\n","stream":"stdout","time":"2017-09-25T18:00:00Z"}` + "\n"
+	}
+	ok := `{"log":"after\n","stream":"stdout","time":"2017-09-25T18:00:00Z"}` + "\n"
+	t.Run("decoded line over the limit is split", func(t *testing.T) {
+		dir := t.TempDir()
+		h := newHarness(t, dir, Config{Paths: []string{"*-json.log"}, ReadFromHead: true, MaxLineSize: 4096})
+		appendFile(t, dir+"/x-json.log", rec(10000)+ok)
+		h.cycle()
+		lines := h.col.take()
+		if got := texts(lines); len(got) != 4 || len(got[0]) != 4096 || len(got[2]) != 10000-8192 || got[3] != "after" {
+			t.Fatalf("got %d lines", len(got))
+		}
+	})
+	t.Run("record over the read limit is dropped and counted", func(t *testing.T) {
+		dir := t.TempDir()
+		h := newHarness(t, dir, Config{Paths: []string{"*-json.log"}, ReadFromHead: true, MaxLineSize: 4096})
+		huge := rec(600 << 10)
+		appendFile(t, dir+"/x-json.log", huge+ok)
+		h.sync()
+		h.drain()
+		lines := h.col.take()
+		check(t, "next line", lines, []got{{Text: "after", Offset: int64(len(huge) + len(ok))}})
+		if s := h.w.Stats(); s.OversizeDropped != 1 || s.OversizeDroppedBytes != int64(len(huge)-1) {
+			t.Fatalf("dropped %d (%d bytes), want 1 (%d)", s.OversizeDropped, s.OversizeDroppedBytes, len(huge)-1)
+		}
+		if p, _ := h.w.Position(lines[0].Source); p != lines[0].Offset {
+			t.Fatalf("position %d, want %d", p, lines[0].Offset)
+		}
+	})
 }
