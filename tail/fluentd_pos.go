@@ -94,21 +94,21 @@ func readFluentdPos(path string) (fluentdPos, error) {
 func (w *Watcher) planTakeover(pf fluentdPos, cands []candidate) map[devIno]int64 {
 	out := map[devIno]int64{}
 	byIno := map[uint64][]int{}
+	byPath := map[string]int{}
 	for i, c := range cands {
 		byIno[c.ino] = append(byIno[c.ino], i)
+		if c.current {
+			if _, dup := byPath[c.path]; !dup {
+				byPath[c.path] = i
+			}
+		}
 	}
 	set := func(c candidate, pos int64) {
 		out[devIno{c.dev, c.ino}] = w.validFluentdPos(c, pos)
 	}
 	for _, e := range pf.entries {
-		cur := -1
-		for i, c := range cands {
-			if c.current && c.path == e.path {
-				cur = i
-				break
-			}
-		}
-		if cur < 0 {
+		cur, ok := byPath[e.path]
+		if !ok {
 			found := false
 			for _, i := range byIno[e.ino] {
 				set(cands[i], int64(e.pos))
@@ -160,7 +160,7 @@ func (w *Watcher) skipSiblings(cands []candidate, c candidate, sib int, posMtime
 			continue
 		}
 		older := sib >= 0 && s.realPath < cands[sib].realPath
-		if older || (sib < 0 && !s.mtime.After(posMtime)) || (sib >= 0 && !older && !s.mtime.After(posMtime)) {
+		if older || !s.mtime.After(posMtime) {
 			out[k] = s.size
 		} else {
 			out[k] = 0

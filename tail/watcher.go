@@ -64,6 +64,7 @@ type Watcher struct {
 	byPath   map[string]*file // realPath -> open file, for notifications
 	started  bool
 	saved    []posEntry       // positions loaded at the first Sync
+	savedIdx map[uint64][]int // saved entries by inode
 	takeover map[devIno]int64 // Fluentd pos_file start offsets (first Sync)
 	knownLin map[string]bool  // lineages with a saved position (first Sync)
 	batch    []Line
@@ -340,7 +341,7 @@ func (w *Watcher) Sync(ctx context.Context) error {
 	if first {
 		w.reportGaps()
 		w.started = true
-		w.saved, w.takeover, w.knownLin = nil, nil, nil
+		w.saved, w.savedIdx, w.takeover, w.knownLin = nil, nil, nil, nil
 	}
 	w.prune()
 	w.updateWatches()
@@ -400,25 +401,35 @@ func (w *Watcher) startOffset(c candidate, first bool) (int64, bool) {
 
 // savedEntry finds c's saved position: by device and inode, or by inode
 // alone when the device number changed (a reboot) and the head still matches.
+// A matched entry is marked (ino 0) so it is used once.
 func (w *Watcher) savedEntry(c candidate) (posEntry, bool) {
-	for i, e := range w.saved {
-		if e.dev == c.dev && e.ino == c.ino {
-			w.saved[i].ino = 0 // matched
+	if w.savedIdx == nil {
+		w.savedIdx = map[uint64][]int{}
+		for i, e := range w.saved {
+			w.savedIdx[e.ino] = append(w.savedIdx[e.ino], i)
+		}
+	}
+	idx := w.savedIdx[c.ino]
+	for _, i := range idx {
+		if e := w.saved[i]; e.ino == c.ino && e.dev == c.dev {
+			w.saved[i].ino = 0
 			return e, true
 		}
 	}
-	for i, e := range w.saved {
-		if e.ino == c.ino && e.ino != 0 && e.headLen > 0 {
-			fd, err := os.Open(c.realPath)
-			if err != nil {
-				continue
-			}
-			h, err := hashAt(fd, 0, e.headLen)
-			fd.Close()
-			if err == nil && h == e.headHash {
-				w.saved[i].ino = 0
-				return e, true
-			}
+	for _, i := range idx {
+		e := w.saved[i]
+		if e.ino != c.ino || e.headLen == 0 {
+			continue
+		}
+		fd, err := os.Open(c.realPath)
+		if err != nil {
+			continue
+		}
+		h, err := hashAt(fd, 0, e.headLen)
+		fd.Close()
+		if err == nil && h == e.headHash {
+			w.saved[i].ino = 0
+			return e, true
 		}
 	}
 	return posEntry{}, false
