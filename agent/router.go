@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
 	"logship/buffer"
@@ -43,6 +42,11 @@ type Rule struct {
 	Name string
 }
 
+// Resolver returns the filters and the output (nil: no <match> matched) of a
+// tag in a label. config.Router, mapped onto run-time objects, is the
+// production resolver; RulesResolver builds one from rules.
+type Resolver func(label, tag string) ([]Filter, Output)
+
 // Router routes records as Fluentd's event router does: within a label, every
 // <filter> whose pattern matches the tag applies, in order, up to the first
 // <match> that matches, which receives the record; later directives are not
@@ -52,11 +56,11 @@ type Rule struct {
 // Emit may be called from several goroutines; the router serialises them,
 // which also serialises the filters.
 type Router struct {
-	mu     sync.Mutex
-	labels map[string][]Rule
-	routes map[routeKey]*route
-	ack    func(recs []buffer.Record)
-	// Unmatched counts records no <match> took.
+	mu      sync.Mutex
+	resolve Resolver
+	routes  map[routeKey]*route
+	ack     func(recs []buffer.Record)
+	// unmatched counts records no <match> took.
 	unmatched uint64
 	dropped   []buffer.Record
 }
@@ -74,23 +78,32 @@ const RootLabel = ""
 // maxRoutes bounds the per-tag route cache.
 const maxRoutes = 65536
 
-// NewRouter returns a router over labels (RootLabel for the top level). ack is
-// told about records the router drops (filtered out or unmatched); nil ignores
-// them.
-func NewRouter(labels map[string][]Rule, ack func(recs []buffer.Record)) *Router {
+// NewRouter returns a router. ack is told about records the router drops
+// (filtered out or unmatched); nil ignores them.
+func NewRouter(resolve Resolver, ack func(recs []buffer.Record)) *Router {
 	if ack == nil {
 		ack = func([]buffer.Record) {}
 	}
-	return &Router{labels: labels, routes: make(map[routeKey]*route), ack: ack}
+	return &Router{resolve: resolve, routes: make(map[routeKey]*route), ack: ack}
 }
 
-// SetLabel replaces the rules of a label (used while wiring outputs that emit
-// back into the router, such as rewrite_tag_filter).
-func (rt *Router) SetLabel(label string, rules []Rule) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	rt.labels[label] = rules
-	clear(rt.routes)
+// RulesResolver resolves routes from rules per label (RootLabel for the top
+// level), applying Fluentd's first-match rule.
+func RulesResolver(labels map[string][]Rule) Resolver {
+	return func(label, tag string) ([]Filter, Output) {
+		var fs []Filter
+		for _, rule := range labels[label] {
+			if !rule.Match.Match(tag) {
+				continue
+			}
+			if rule.Filter != nil {
+				fs = append(fs, rule.Filter)
+				continue
+			}
+			return fs, rule.Output
+		}
+		return fs, nil
+	}
 }
 
 func (rt *Router) route(label, tag string) *route {
@@ -99,17 +112,7 @@ func (rt *Router) route(label, tag string) *route {
 		return r
 	}
 	r := &route{}
-	for _, rule := range rt.labels[label] {
-		if !rule.Match.Match(tag) {
-			continue
-		}
-		if rule.Filter != nil {
-			r.filters = append(r.filters, rule.Filter)
-			continue
-		}
-		r.out = rule.Output
-		break
-	}
+	r.filters, r.out = rt.resolve(label, tag)
 	if len(rt.routes) >= maxRoutes {
 		clear(rt.routes)
 	}
@@ -135,9 +138,6 @@ func (rt *Router) EmitLocked(ctx context.Context, label string, recs []buffer.Re
 }
 
 func (rt *Router) emitLocked(ctx context.Context, label string, recs []buffer.Record) error {
-	if _, ok := rt.labels[label]; !ok {
-		return fmt.Errorf("route: unknown label %q", label)
-	}
 	for start := 0; start < len(recs); {
 		end := start + 1
 		for end < len(recs) && recs[end].Tag == recs[start].Tag {

@@ -1,0 +1,480 @@
+// Package agent runs a logship pipeline: the sources, filters and outputs a
+// Fluentd configuration describes (config.Pipeline), joined by Fluentd's
+// event routing, with acknowledgements flowing back from the outputs to the
+// tailers' positions.
+//
+// Data flow: each tail source's Watcher hands batches of lines to the
+// source's Converter (enrich), which makes records; the Router runs the
+// matching filters and gives the records to the first matching output; a
+// buffered output formats them (sink/cloudwatch) and adds them to its
+// buffer, which flushes chunks to the sink. When a record is delivered (or
+// durably buffered, or deliberately dropped) the buffer acknowledges it, and
+// the agent advances the source file's low-water position.
+//
+// Shutdown (ctx canceled) drains in order: the sources stop reading, then
+// each buffer does its final flush within its ShutdownTimeout, then the
+// positions are saved — so what was delivered is never re-read and what was
+// not is re-read after the restart.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"logship/buffer"
+	"logship/config"
+	"logship/enrich"
+	"logship/sink/cloudwatch"
+	"logship/tail"
+)
+
+// Options are the agent's dependencies and process-level settings.
+type Options struct {
+	// Log is the logger; nil means no logging.
+	Log *zap.Logger
+	// Registry receives the agent's metrics; nil means a private registry.
+	Registry *prometheus.Registry
+	// OpsAddr is the listen address of /metrics, /healthz and /readyz; ""
+	// means no ops server.
+	OpsAddr string
+	// OpsListener, when set, is used instead of listening on OpsAddr.
+	OpsListener net.Listener
+	// Pods supplies pod metadata to kubernetes_metadata filters; nil means
+	// metadata from the file path only.
+	Pods enrich.PodLookup
+	// Stdout receives the stdout output; nil means os.Stdout.
+	Stdout io.Writer
+	// Clock drives the buffers; nil means the system clock.
+	Clock buffer.Clock
+	// NewCloudWatchAPI builds the CloudWatch Logs client of an output; nil
+	// means cloudwatch.NewClient (the SDK's standard chain).
+	NewCloudWatchAPI func(ctx context.Context, cfg cloudwatch.Config) (*cloudwatchlogs.Client, error)
+}
+
+// Agent is a running pipeline. Build it with New, run it with Run.
+type Agent struct {
+	p    *config.Pipeline
+	opts Options
+	log  *zap.Logger
+
+	health *Health
+
+	mu       sync.Mutex
+	sources  []*tailSource
+	outputs  []*output
+	router   *Router
+	paths    sourcePaths
+	started  bool
+}
+
+// output is one <match> at run time.
+type output struct {
+	cfg    *config.Output
+	emit   Output
+	buf    *buffer.Buffer
+	sink   *cloudwatch.CloudWatch
+	format *cloudwatch.Formatter
+	closer io.Closer
+}
+
+// New checks the pipeline and returns an agent; it starts nothing.
+func New(p *config.Pipeline, opts Options) (*Agent, error) {
+	if p == nil {
+		return nil, errors.New("agent: nil pipeline")
+	}
+	if opts.Log == nil {
+		opts.Log = zap.NewNop()
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.NewCloudWatchAPI == nil {
+		opts.NewCloudWatchAPI = cloudwatch.NewClient
+	}
+	if len(p.Sources) == 0 {
+		return nil, errors.New("agent: the configuration has no source logship can run")
+	}
+	return &Agent{p: p, opts: opts, log: opts.Log, health: NewHealth(nil, 0)}, nil
+}
+
+// Health returns the agent's health tracker.
+func (a *Agent) Health() *Health { return a.health }
+
+// ack routes acknowledgements to the tail source each record came from.
+func (a *Agent) ack(recs []buffer.Record) {
+	for start := 0; start < len(recs); {
+		src := recs[start].Source
+		end := start + 1
+		for end < len(recs) && recs[end].Source>>sourceShift == src>>sourceShift {
+			end++
+		}
+		if src != 0 {
+			if i := int(src>>sourceShift) - 1; i >= 0 && i < len(a.sources) {
+				a.sources[i].ack(recs[start:end])
+			}
+		}
+		start = end
+	}
+}
+
+// build creates the outputs, filters, router and sources.
+func (a *Agent) build(ctx context.Context) error {
+	outputs := map[*config.Section]Output{}
+	for _, sec := range a.p.Order {
+		oc := a.p.Outputs[sec]
+		if oc == nil {
+			continue
+		}
+		o, err := a.buildOutput(ctx, oc)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", sec.Header(), sec.Pos, err)
+		}
+		a.outputs = append(a.outputs, o)
+		outputs[sec] = o.emit
+	}
+	filters := map[*config.Section]Filter{}
+	for sec, fc := range a.p.Filters {
+		switch {
+		case fc.Kubernetes != nil:
+			k, err := enrich.NewKubernetes(*fc.Kubernetes, a.opts.Pods, &a.paths)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", sec.Header(), sec.Pos, err)
+			}
+			filters[sec] = FilterFunc(func(r *buffer.Record) bool { k.Apply(r); return true })
+		default:
+			return fmt.Errorf("%s %s: filter %q has no runtime", sec.Header(), sec.Pos, fc.Type)
+		}
+	}
+	resolve := func(label, tag string) ([]Filter, Output) {
+		rt := a.p.Router.Route(label, tag)
+		if rt == nil {
+			return nil, nil
+		}
+		fs := make([]Filter, 0, len(rt.Filters))
+		for _, s := range rt.Filters {
+			if f := filters[s]; f != nil {
+				fs = append(fs, f)
+			}
+		}
+		var out Output
+		if rt.Match != nil {
+			out = outputs[rt.Match]
+		}
+		return fs, out
+	}
+	a.router = NewRouter(resolve, a.ack)
+	for i, sc := range a.p.Sources {
+		if sc.Tail == nil {
+			continue
+		}
+		src, err := a.buildTail(i, sc)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", sc.Section.Header(), sc.Section.Pos, err)
+		}
+		a.sources = append(a.sources, src)
+	}
+	return nil
+}
+
+func (a *Agent) buildOutput(ctx context.Context, oc *config.Output) (*output, error) {
+	o := &output{cfg: oc}
+	log := a.log.With(zap.String("output", oc.ID))
+	switch {
+	case oc.CloudWatch != nil:
+		api, err := a.opts.NewCloudWatchAPI(ctx, *oc.CloudWatch)
+		if err != nil {
+			return nil, err
+		}
+		if o.sink, err = cloudwatch.New(*oc.CloudWatch, api, log); err != nil {
+			return nil, err
+		}
+		if o.format, err = cloudwatch.NewFormatter(*oc.CloudWatch); err != nil {
+			return nil, err
+		}
+		if o.buf, err = buffer.New(*oc.Buffer, o.sink, ackerFunc(a.ack), log, a.opts.Clock); err != nil {
+			return nil, err
+		}
+		o.emit = NewBufferedOutput(o.format, o.buf, a.ack)
+	case oc.Type == "null":
+		o.emit = NewNullOutput(a.ack)
+	case oc.Type == "stdout":
+		o.emit = NewStdoutOutput(a.opts.Stdout, nil, a.ack)
+	case oc.Type == "file":
+		f, err := OpenFileOutput(oc.Path, nil, a.ack)
+		if err != nil {
+			return nil, err
+		}
+		o.emit, o.closer = f, f
+	default:
+		return nil, fmt.Errorf("output %q has no runtime", oc.Type)
+	}
+	return o, nil
+}
+
+// ackerFunc adapts a function to buffer.Acker.
+type ackerFunc func(recs []buffer.Record)
+
+func (f ackerFunc) Ack(recs []buffer.Record) { f(recs) }
+
+// Run builds the pipeline and runs it until ctx is done, then drains it in
+// order. It returns nil after a clean drain.
+func (a *Agent) Run(ctx context.Context) error {
+	a.mu.Lock()
+	if a.started {
+		a.mu.Unlock()
+		return errors.New("agent: Run called twice")
+	}
+	a.started = true
+	a.mu.Unlock()
+
+	if err := a.build(ctx); err != nil {
+		a.closeOutputs()
+		return err
+	}
+	if err := a.register(); err != nil {
+		a.closeOutputs()
+		return err
+	}
+	opsLn := a.opts.OpsListener
+	if opsLn == nil && a.opts.OpsAddr != "" {
+		srv := NewOpsServer(a.opts.OpsAddr, a.opts.Registry, a.health, nil)
+		ln, err := srv.Listen()
+		if err != nil {
+			a.closeOutputs()
+			return err
+		}
+		opsLn = ln
+	}
+
+	// Outputs run under their own context, canceled only after every source
+	// has stopped, so the final flush sees everything that was read.
+	outCtx, stopOutputs := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopOutputs()
+	var outs errgroup.Group
+	for _, o := range a.outputs {
+		if o.buf == nil {
+			continue
+		}
+		b, id := o.buf, o.cfg.ID
+		outs.Go(func() error {
+			if err := b.Run(outCtx); err != nil {
+				return fmt.Errorf("output %s: %w", id, err)
+			}
+			return nil
+		})
+	}
+
+	srcs, srcCtx := errgroup.WithContext(ctx)
+	for _, s := range a.sources {
+		srcs.Go(func() error { return s.run(srcCtx) })
+	}
+	var ops errgroup.Group
+	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopOps()
+	if opsLn != nil {
+		srv := NewOpsServer(a.opts.OpsAddr, a.opts.Registry, a.health, nil)
+		ops.Go(func() error { return srv.Serve(opsCtx, opsLn) })
+	}
+	a.health.SetReady(true, "")
+	a.log.Info("agent started", zap.Int("sources", len(a.sources)), zap.Int("outputs", len(a.outputs)))
+
+	// Drain: 1. sources stop (on ctx, or on the first source error).
+	srcErr := srcs.Wait()
+	a.health.SetReady(false, "shutting down")
+	a.log.Info("sources stopped; flushing outputs")
+	// 2. outputs flush.
+	stopOutputs()
+	outErr := outs.Wait()
+	a.closeOutputs()
+	// 3. positions are saved last, after the final acknowledgements.
+	var saveErr error
+	for _, s := range a.sources {
+		if err := s.w.SavePositions(); err != nil {
+			saveErr = errors.Join(saveErr, fmt.Errorf("save positions: %w", err))
+		}
+		if err := s.w.Close(); err != nil {
+			saveErr = errors.Join(saveErr, fmt.Errorf("close tailer: %w", err))
+		}
+	}
+	stopOps()
+	opsErr := ops.Wait()
+	if errors.Is(srcErr, context.Canceled) {
+		srcErr = nil
+	}
+	a.log.Info("agent stopped")
+	return errors.Join(srcErr, outErr, saveErr, opsErr)
+}
+
+func (a *Agent) closeOutputs() {
+	for _, o := range a.outputs {
+		if o.closer != nil {
+			if err := o.closer.Close(); err != nil {
+				a.log.Warn("close output", zap.String("output", o.cfg.ID), zap.Error(err))
+			}
+		}
+	}
+}
+
+// sourceShift places a source's index in the top bits of Record.Source; the
+// tailer's own ids stay below 1<<sourceShift.
+const sourceShift = 48
+
+// tailSource is one in_tail source at run time.
+type tailSource struct {
+	idx   uint64 // 1-based
+	cfg   *config.Source
+	w     *tail.Watcher
+	conv  *enrich.Converter
+	a     *Agent
+	label string
+	recs  []buffer.Record
+	drops []buffer.Record
+	last  uint64 // last tailer source id noted in a.paths
+	// unmatched counts lines the parser rejected (read by metrics).
+	unmatched atomic.Uint64
+}
+
+// name identifies the source in metrics and logs: its @id, else its position.
+func (s *tailSource) name() string {
+	if id := s.cfg.Section.ID(); id != "" {
+		return id
+	}
+	return s.cfg.Section.Pos.String()
+}
+
+func (a *Agent) buildTail(i int, sc *config.Source) (*tailSource, error) {
+	conv, err := enrich.NewConverter(sc.Tail.Line)
+	if err != nil {
+		return nil, err
+	}
+	s := &tailSource{idx: uint64(i + 1), cfg: sc, conv: conv, a: a, label: sc.Label}
+	log := a.log.With(zap.String("source", s.name()), zap.Strings("paths", sc.Tail.Tail.Paths))
+	if pf := sc.Tail.Tail.PositionsFile; pf != "" {
+		if err := os.MkdirAll(filepath.Dir(pf), 0o755); err != nil {
+			return nil, fmt.Errorf("positions directory: %w", err)
+		}
+	}
+	w, err := tail.New(sc.Tail.Tail, tail.HandlerFunc(s.handle), log)
+	if err != nil {
+		return nil, err
+	}
+	s.w = w
+	return s, nil
+}
+
+func (s *tailSource) run(ctx context.Context) error {
+	name := "tail " + s.name()
+	if err := s.w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// handle converts a batch of lines and routes it. It is called from the
+// Watcher's goroutine only.
+func (s *tailSource) handle(ctx context.Context, lines []tail.Line) error {
+	s.conv.Reset()
+	recs := s.recs[:0]
+	drops := s.drops[:0]
+	for i := range lines {
+		l := &lines[i]
+		if l.Source != s.last {
+			s.a.paths.note(s.idx<<sourceShift|l.Source, l.RealPath)
+			s.last = l.Source
+		}
+		var ok bool
+		if recs, ok = s.conv.Convert(recs, l); !ok {
+			s.unmatched.Add(1)
+			drops = append(drops, buffer.Record{Source: l.Source, Offset: l.Offset})
+			continue
+		}
+		recs[len(recs)-1].Source = s.idx<<sourceShift | l.Source
+	}
+	s.recs, s.drops = recs[:0], drops[:0]
+	if len(drops) > 0 {
+		s.ackRaw(drops)
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	err := s.a.router.Emit(ctx, s.label, recs)
+	clear(recs)
+	return err
+}
+
+// ack acknowledges records of this source (Source carries the index).
+func (s *tailSource) ack(recs []buffer.Record) {
+	s.w.AckAll(func(yield func(uint64, int64) bool) {
+		for i := range recs {
+			if !yield(recs[i].Source&(1<<sourceShift-1), recs[i].Offset) {
+				return
+			}
+		}
+	})
+}
+
+// ackRaw acknowledges records whose Source is the tailer's own id.
+func (s *tailSource) ackRaw(recs []buffer.Record) {
+	s.w.AckAll(func(yield func(uint64, int64) bool) {
+		for i := range recs {
+			if !yield(recs[i].Source, recs[i].Offset) {
+				return
+			}
+		}
+	})
+}
+
+// sourcePaths remembers the real path of each record source (the agent's
+// encoded id), for the kubernetes filter's pod UID (enrich.FileLookup).
+type sourcePaths struct {
+	mu sync.Mutex
+	m  map[uint64]string
+}
+
+// maxSourcePaths bounds the map; past it, it is dropped and rebuilt.
+const maxSourcePaths = 1 << 16
+
+func (p *sourcePaths) note(src uint64, real string) {
+	p.mu.Lock()
+	if p.m == nil || len(p.m) >= maxSourcePaths {
+		p.m = make(map[uint64]string)
+	}
+	p.m[src] = real
+	p.mu.Unlock()
+}
+
+// RealPath implements enrich.FileLookup for the tailer's source ids.
+func (p *sourcePaths) RealPath(src uint64) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r, ok := p.m[src]
+	return r, ok
+}
+
+// Wait is how long Run's callers should allow for a clean drain: the longest
+// buffer ShutdownTimeout plus a margin.
+func (a *Agent) Wait() time.Duration {
+	d := buffer.DefaultShutdownTimeout
+	for _, oc := range a.p.Outputs {
+		if oc.Buffer != nil && oc.Buffer.ShutdownTimeout > d {
+			d = oc.Buffer.ShutdownTimeout
+		}
+	}
+	return d + 5*time.Second
+}

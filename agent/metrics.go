@@ -1,0 +1,116 @@
+package agent
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// collector exports the stages' counters (their Stats snapshots) as
+// Prometheus metrics at scrape time, so the hot path only bumps atomics.
+type collector struct {
+	a *Agent
+}
+
+var (
+	descLinesRead     = prometheus.NewDesc("logship_tail_lines_read_total", "Logical lines read from files.", []string{"source"}, nil)
+	descBytesRead     = prometheus.NewDesc("logship_tail_bytes_read_total", "Bytes read from files.", []string{"source"}, nil)
+	descFilesOpen     = prometheus.NewDesc("logship_tail_files_open", "Files being tailed.", []string{"source"}, nil)
+	descRotations     = prometheus.NewDesc("logship_tail_rotations_total", "Files rotated away (renamed or replaced).", []string{"source"}, nil)
+	descTruncations   = prometheus.NewDesc("logship_tail_truncations_total", "Files truncated (copytruncate) and re-read from 0.", []string{"source"}, nil)
+	descGivenUp       = prometheus.NewDesc("logship_tail_given_up_bytes_total", "Unread bytes of deleted files given up at the bounds.", []string{"source"}, nil)
+	descGaps          = prometheus.NewDesc("logship_tail_gap_bytes_total", "Bytes detected lost at start (files gone while stopped).", []string{"source"}, nil)
+	descUnmatched     = prometheus.NewDesc("logship_parser_unmatched_total", "Lines the parser rejected.", []string{"source"}, nil)
+	descUnrouted      = prometheus.NewDesc("logship_router_unmatched_records_total", "Records no <match> took.", nil, nil)
+	descQueueChunks   = prometheus.NewDesc("logship_buffer_queue_length", "Chunks queued (in flight and retrying included).", []string{"output"}, nil)
+	descQueueBytes    = prometheus.NewDesc("logship_buffer_total_bytes", "Bytes staged and queued.", []string{"output"}, nil)
+	descRetries       = prometheus.NewDesc("logship_buffer_retries_total", "Chunk retries scheduled.", []string{"output"}, nil)
+	descFlushErrors   = prometheus.NewDesc("logship_buffer_send_errors_total", "Failed chunk sends.", []string{"output"}, nil)
+	descDeadChunks    = prometheus.NewDesc("logship_buffer_dead_letter_chunks_total", "Chunks written to the dead-letter directory.", []string{"output"}, nil)
+	descDropped       = prometheus.NewDesc("logship_buffer_dropped_records_total", "Records dropped by the buffer, by reason.", []string{"output", "reason"}, nil)
+	descRecordsOut    = prometheus.NewDesc("logship_output_records_total", "Records delivered by the output's buffer.", []string{"output"}, nil)
+	descRequests      = prometheus.NewDesc("logship_cloudwatch_requests_total", "Successful PutLogEvents requests.", []string{"output"}, nil)
+	descEvents        = prometheus.NewDesc("logship_cloudwatch_events_total", "Events sent with PutLogEvents.", []string{"output"}, nil)
+	descEventBytes    = prometheus.NewDesc("logship_cloudwatch_event_bytes_total", "UTF-8 message bytes sent.", []string{"output"}, nil)
+	descRejected      = prometheus.NewDesc("logship_cloudwatch_rejected_events_total", "Events CloudWatch Logs rejected, by reason.", []string{"output", "reason"}, nil)
+	descSinkDropped   = prometheus.NewDesc("logship_cloudwatch_dropped_records_total", "Records the sink dropped before sending, by reason.", []string{"output", "reason"}, nil)
+	descAPIErrors     = prometheus.NewDesc("logship_cloudwatch_api_errors_total", "Failed API calls, by class.", []string{"output", "class"}, nil)
+	descBillable      = prometheus.NewDesc("logship_cloudwatch_billable_bytes_total", "Bytes ingested per log group (message bytes + 26 per event, the upper bound AWS bills).", []string{"output", "log_group"}, nil)
+	descFormatSkipped = prometheus.NewDesc("logship_cloudwatch_format_skipped_total", "Records the formatter skipped, by reason.", []string{"output", "reason"}, nil)
+)
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descLinesRead, descBytesRead, descFilesOpen, descRotations, descTruncations,
+		descGivenUp, descGaps, descUnmatched, descUnrouted, descQueueChunks, descQueueBytes, descRetries, descFlushErrors,
+		descDeadChunks, descDropped, descRecordsOut, descRequests, descEvents, descEventBytes, descRejected,
+		descSinkDropped, descAPIErrors, descBillable, descFormatSkipped} {
+		ch <- d
+	}
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	counter := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for _, s := range c.a.sources {
+		name := s.name()
+		st := s.w.Stats()
+		counter(descLinesRead, float64(st.LinesRead), name)
+		counter(descBytesRead, float64(st.BytesRead), name)
+		gauge(descFilesOpen, float64(st.FilesOpen), name)
+		counter(descRotations, float64(st.Rotations), name)
+		counter(descTruncations, float64(st.Truncations), name)
+		counter(descGivenUp, float64(st.GivenUpBytes), name)
+		counter(descGaps, float64(st.GapBytes), name)
+		counter(descUnmatched, float64(s.unmatched.Load()), name)
+	}
+	if c.a.router != nil {
+		counter(descUnrouted, float64(c.a.router.Unmatched()))
+	}
+	for _, o := range c.a.outputs {
+		id := o.cfg.ID
+		if o.buf != nil {
+			st := o.buf.Stats()
+			gauge(descQueueChunks, float64(st.QueuedChunks), id)
+			gauge(descQueueBytes, float64(st.TotalBytes), id)
+			counter(descRetries, float64(st.Retries), id)
+			counter(descFlushErrors, float64(st.SendErrors), id)
+			counter(descDeadChunks, float64(st.DeadLetterChunks), id)
+			counter(descRecordsOut, float64(st.RecordsFlushed), id)
+			counter(descDropped, float64(st.DroppedOverflowRecords), id, "overflow")
+			counter(descDropped, float64(st.DroppedDeadLetterRecords), id, "dead_letter_failed")
+		}
+		if o.sink != nil {
+			st := o.sink.Stats()
+			counter(descRequests, float64(st.Requests), id)
+			counter(descEvents, float64(st.Events), id)
+			counter(descEventBytes, float64(st.PayloadBytes), id)
+			counter(descRejected, float64(st.Rejected.TooOld), id, "too_old")
+			counter(descRejected, float64(st.Rejected.TooNew), id, "too_new")
+			counter(descRejected, float64(st.Rejected.Expired), id, "expired")
+			counter(descSinkDropped, float64(st.Dropped.TooOld), id, "too_old")
+			counter(descSinkDropped, float64(st.Dropped.TooNew), id, "too_new")
+			counter(descSinkDropped, float64(st.Dropped.Empty), id, "empty")
+			for class, v := range map[string]uint64{"throttled": st.Errors.Throttled, "server": st.Errors.Server,
+				"network": st.Errors.Network, "auth": st.Errors.Auth, "not_found": st.Errors.NotFound,
+				"permanent": st.Errors.Permanent, "unknown": st.Errors.Unknown} {
+				counter(descAPIErrors, float64(v), id, class)
+			}
+			for g, gs := range st.Groups {
+				counter(descBillable, float64(gs.QuotaBytes), id, g)
+			}
+		}
+		if o.format != nil {
+			fs := o.format.Stats()
+			counter(descFormatSkipped, float64(fs.NoGroup), id, "no_group")
+			counter(descFormatSkipped, float64(fs.NoStream), id, "no_stream")
+			counter(descFormatSkipped, float64(fs.EmptyMessage), id, "empty_message")
+		}
+	}
+}
+
+// register adds the agent's collector to the registry.
+func (a *Agent) register() error {
+	return a.opts.Registry.Register(collector{a: a})
+}
