@@ -72,12 +72,12 @@ type Agent struct {
 
 	health *Health
 
-	mu       sync.Mutex
-	sources  []*tailSource
-	outputs  []*output
-	router   *Router
-	paths    sourcePaths
-	started  bool
+	mu      sync.Mutex
+	sources []*tailSource
+	outputs []*output
+	router  *Router
+	paths   sourcePaths
+	started bool
 }
 
 // output is one <match> at run time.

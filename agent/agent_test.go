@@ -246,6 +246,3 @@ func waitEvents(t *testing.T, env *emulatortest.Env, ctrs []*kubelog.Container, 
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
-
-
