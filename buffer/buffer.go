@@ -14,7 +14,10 @@
 // Acknowledgement: the Acker hears about every record exactly once, when it
 // is delivered (memory buffer) or fsynced into a segment (file buffer) — or
 // when it is deliberately dropped or dead-lettered (counted in Stats) — so the
-// tailer can advance its checkpoints without losing data on a crash.
+// tailer can advance its checkpoints without losing data on a crash. Ack calls
+// are never concurrent, but they come from several goroutines, Add's among
+// them (a file chunk is fsynced inside Add when Run is not running), so Ack
+// must not wait for the producer.
 //
 // After a crash (kill -9) the file buffer re-queues every chunk it had on disk.
 // Nothing acknowledged is lost; the duplicates are the chunks a Sender had
