@@ -81,7 +81,11 @@ func (d *dumper) line(depth int, text string, p Pos) {
 }
 
 func (d *dumper) section(s *Section, depth int) {
-	d.line(depth, s.Header(), s.Pos)
+	h := s.Header()
+	if s.Compat {
+		h += " (converted from v0.12 parameters)"
+	}
+	d.line(depth, h, s.Pos)
 	for _, p := range s.Params {
 		d.param(p, depth+1)
 	}
@@ -107,6 +111,9 @@ func (d *dumper) param(p *Param, depth int) {
 	v := FormatValue(p)
 	if d.o.Redact != nil && d.o.Redact(p.Key) && p.Kind == KindString {
 		v = "<redacted>"
+	}
+	if p.From != "" && p.From != p.Key {
+		v += " (from " + p.From + ")"
 	}
 	d.line(depth, p.Key+" "+v, p.Pos)
 }

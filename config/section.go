@@ -22,6 +22,9 @@ type Section struct {
 	Params []*Param
 	// Nested are the nested sections in file order.
 	Nested []*Section
+	// Compat marks a section synthesized from v0.12 parameters
+	// (CompatBuffer, CompatParse, CompatInject).
+	Compat bool
 
 	used bool
 }
@@ -37,6 +40,9 @@ type Param struct {
 	// Quote is how the value was written: 0 (bare or no value), '"', '\'',
 	// '[' or '{' (a JSON array or hash).
 	Quote byte
+	// From is the v0.12 key a Compat… conversion renamed this parameter
+	// from ("" for parameters written as they are).
+	From string
 	// Pos is the position of the key; ValuePos that of the value's first byte
 	// (the key's when the value is empty).
 	Pos      Pos

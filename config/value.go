@@ -17,13 +17,21 @@ import (
 // String returns the value ("" for use_nil/use_default).
 func (p *Param) String() string { return p.Value }
 
+// name is the key as written (the v0.12 key of a converted parameter).
+func (p *Param) name() string {
+	if p.From != "" {
+		return p.From
+	}
+	return p.Key
+}
+
 func (p *Param) errorf(format string, args ...any) *Error {
-	return errorAt(p.ValuePos, nil, "%s: "+format, append([]any{p.Key}, args...)...)
+	return errorAt(p.ValuePos, nil, "%s: "+format, append([]any{p.name()}, args...)...)
 }
 
 func (p *Param) warnf(format string, args ...any) {
 	if p.diag != nil {
-		p.diag.Warnf(p.ValuePos, "%s: "+format, append([]any{p.Key}, args...)...)
+		p.diag.Warnf(p.ValuePos, "%s: "+format, append([]any{p.name()}, args...)...)
 	}
 }
 
