@@ -734,6 +734,22 @@ func conformanceRows() []conformanceRow {
 			}
 			return nil
 		}, want: wantOK},
+		{name: "filter_events_json_pattern", call: func(t *testing.T, ctx context.Context, env *emulatortest.Env) error {
+			if _, err := put(ctx, env, "g", "s", ev(now, `{"level":"error","latency":700}`), ev(now, `{"level":"error","latency":10}`), ev(now, "not json error")); err != nil {
+				return err
+			}
+			out, err := env.Client.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("g"), FilterPattern: aws.String(`{ $.level = "error" && $.latency > 500 }`)})
+			if err != nil {
+				return err
+			}
+			if len(out.Events) != 1 || aws.ToString(out.Events[0].Message) != `{"level":"error","latency":700}` {
+				t.Errorf("events %+v, want the slow error only", out.Events)
+			}
+			return nil
+		}, want: wantOK},
+		{name: "subscription_filter_unsupported_pattern", call: func(t *testing.T, ctx context.Context, env *emulatortest.Env) error {
+			return putFilter(ctx, env, "g", "f", "[ip, user, ...]")
+		}, want: wantErr[invalidParam]("Invalid or unsupported filter pattern: the emulator supports plain terms and JSON ({ $.x = ... }) patterns.")},
 		{name: "filter_events_names_and_prefix", call: func(t *testing.T, ctx context.Context, env *emulatortest.Env) error {
 			_, err := env.Client.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("g"), LogStreamNames: []string{"s"}, LogStreamNamePrefix: aws.String("s")})
 			return err

@@ -52,7 +52,7 @@ const (
 	msgPrefixXorPat    = "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters."
 	msgStreamsXorPfx   = "logStreamNames and logStreamNamePrefix are mutually exclusive parameters."
 	msgInvalidARN      = "The specified ARN is not valid."
-	msgUnsupportedPatn = "The emulator supports only plain-term filter patterns."
+	msgUnsupportedPatn = "Invalid or unsupported filter pattern: the emulator supports plain terms and JSON ({ $.x = ... }) patterns."
 )
 
 // apiError is an error response: HTTP status, code and message, plus the

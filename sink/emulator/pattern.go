@@ -10,11 +10,13 @@ import (
 // separated by spaces must all occur in the message (case-sensitive); a
 // "quoted phrase" is one term; ?term makes a term optional such that at least
 // one ?term must occur; -term excludes messages containing it. JSON
-// ({ $.x = ... }) and space-delimited ([a, b]) patterns are not supported.
+// patterns ({ $.x = ... }) are supported as jsonpattern.go describes;
+// space-delimited ([a, b]) patterns are not.
 type matcher struct {
 	all  []string
 	any  []string
 	none []string
+	json jsonExpr // non-nil for a JSON pattern
 }
 
 // parseFilterPattern compiles p; ok is false for unsupported syntax.
@@ -24,7 +26,12 @@ func parseFilterPattern(p string) (matcher, bool) {
 	if p == "" {
 		return m, true
 	}
-	if p[0] == '{' || p[0] == '[' {
+	if p[0] == '{' {
+		e, ok := parseJSONPattern(p)
+		m.json = e
+		return m, ok
+	}
+	if p[0] == '[' {
 		return m, false
 	}
 	for p != "" {
@@ -75,6 +82,9 @@ func parseFilterPattern(p string) (matcher, bool) {
 
 // match reports whether msg satisfies the pattern.
 func (m matcher) match(msg string) bool {
+	if m.json != nil {
+		return matchJSON(m.json, msg)
+	}
 	for _, t := range m.all {
 		if !strings.Contains(msg, t) {
 			return false

@@ -23,6 +23,29 @@ func TestFilterPattern_Match(t *testing.T) {
 		{"ERROR -healthz", "ERROR in /api", true},
 		{"-DEBUG", "INFO x", true},
 		{"-DEBUG", "DEBUG x", false},
+		{`{ $.level = "error" }`, `{"level":"error","msg":"x"}`, true},
+		{`{ $.level = "error" }`, `{"level":"info"}`, false},
+		{`{ $.level = "error" }`, `level=error`, false},
+		{`{ $.level = "err*" }`, `{"level":"error"}`, true},
+		{`{ $.level = err* }`, `{"level":"warn"}`, false},
+		{`{ $.level != "error" }`, `{"level":"info"}`, true},
+		{`{ $.latency > 500 }`, `{"latency":501.5}`, true},
+		{`{ $.latency > 500 }`, `{"latency":500}`, false},
+		{`{ $.latency <= 500 }`, `{"latency":500}`, true},
+		{`{ $.code = 200 }`, `{"code":200}`, true},
+		{`{ $.code = 200 }`, `{"code":"200"}`, true},
+		{`{ $.kubernetes.labels.app = "web" }`, `{"kubernetes":{"labels":{"app":"web"}}}`, true},
+		{`{ $.items[1].id = "b" }`, `{"items":[{"id":"a"},{"id":"b"}]}`, true},
+		{`{ $.items[5].id = "b" }`, `{"items":[{"id":"a"}]}`, false},
+		{`{ $.level = "error" && $.latency > 100 }`, `{"level":"error","latency":50}`, false},
+		{`{ $.level = "error" || $.latency > 100 }`, `{"level":"info","latency":150}`, true},
+		{`{ ($.a = 1 || $.b = 1) && $.c = 1 }`, `{"b":1,"c":1}`, true},
+		{`{ ($.a = 1 || $.b = 1) && $.c = 1 }`, `{"b":1,"c":2}`, false},
+		{`{ $.gone NOT EXISTS }`, `{"here":1}`, true},
+		{`{ $.here NOT EXISTS }`, `{"here":1}`, false},
+		{`{ $.v IS NULL }`, `{"v":null}`, true},
+		{`{ $.v IS TRUE }`, `{"v":true}`, true},
+		{`{ $.v IS FALSE }`, `{"v":true}`, false},
 	}
 	for _, tc := range tests {
 		m, ok := parseFilterPattern(tc.pattern)
@@ -37,7 +60,7 @@ func TestFilterPattern_Match(t *testing.T) {
 }
 
 func TestFilterPattern_Unsupported(t *testing.T) {
-	for _, p := range []string{`{ $.level = "error" }`, `[ip, user, ...]`, `"unterminated`, `? lonely`} {
+	for _, p := range []string{`[ip, user, ...]`, `"unterminated`, `? lonely`, `{ level = "x" }`, `{ $.a > "x" }`, `{ $.a = }`, `{ ($.a = 1 }`, `{ $.a IS MAYBE }`, `{ $.a = 1 } extra`} {
 		if _, ok := parseFilterPattern(p); ok {
 			t.Errorf("parseFilterPattern(%q) supported, want unsupported", p)
 		}
