@@ -136,3 +136,21 @@ func FuzzAppendPutLogEvents(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendJSONMessage(t *testing.T) {
+	var all strings.Builder
+	for c := range 0x80 {
+		all.WriteByte(byte(c))
+	}
+	for _, s := range []string{"", "a", "12345678", "1234567\"", "\"1234567", "abcdefgh\\ijklmnop\n", all.String(),
+		"é世界😀 aaaaaaaaaaaaaaaaaa\x1f", "bad \xff utf-8 aaaaaaaa", strings.Repeat("x\"", 50)} {
+		got := appendJSONMessage(nil, s)
+		var dec string
+		if err := json.Unmarshal(got, &dec); err != nil {
+			t.Fatalf("appendJSONMessage(%q) = %s: %v", s, got, err)
+		}
+		if want := string(buffer.AppendValidUTF8(nil, []byte(s))); dec != want {
+			t.Errorf("appendJSONMessage(%q) decodes to %q", s, dec)
+		}
+	}
+}
