@@ -78,3 +78,19 @@ func TestEventID_SortsByTimestampThenSeq(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFilterPattern: any pattern either parses or is refused, and matching
+// never panics.
+func FuzzFilterPattern(f *testing.F) {
+	for _, p := range []string{"", "ERROR", `"a b" ?c -d`, `{ $.a = "x*" && ($.b > 1 || $.c NOT EXISTS) }`, `{ $.a[0].b IS NULL }`, `[a, b]`} {
+		f.Add(p, `{"a":"xyz","b":2,"c":null}`)
+	}
+	f.Fuzz(func(t *testing.T, pattern, msg string) {
+		m, ok := parseFilterPattern(pattern)
+		if !ok {
+			return
+		}
+		m.match(msg)
+		m.match(`{"a":[{"b":null}],"level":"error"}`)
+	})
+}
