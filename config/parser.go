@@ -87,7 +87,12 @@ func (fp *fileParser) parseElement(sec *Section, root bool) error {
 				return sc.errorf(sc.off, "expected a section name after '<'")
 			}
 			sc.spacing()
-			arg := sc.scanBare(boundTagClose)
+			// The argument may be quoted, with embedded Ruby in double
+			// quotes: <match "app.#{ENV['TAG']}"> (Fluentd v1.4+).
+			arg, _, _, err := fp.scanString(boundTagClose)
+			if err != nil {
+				return err
+			}
 			sc.spacing()
 			if sc.at(sc.off) != '>' {
 				return sc.errorf(start, "expected '>' to close <%s", name)

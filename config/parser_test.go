@@ -186,6 +186,19 @@ func TestParse_Sections(t *testing.T) {
 	}
 }
 
+func TestParse_SectionArgEmbedded(t *testing.T) {
+	c, err := parse(t, "<match \"app.#{ENV['TAG']} x.*\" >\n</match>\n<match 'a b'>\n</match>\n", map[string]string{"TAG": "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Root.Nested[0].Arg; got != "app.dev x.*" {
+		t.Fatalf("arg = %q, want %q", got, "app.dev x.*")
+	}
+	if got := c.Root.Nested[1].Arg; got != "a b" {
+		t.Fatalf("single-quoted arg = %q, want %q", got, "a b")
+	}
+}
+
 func TestParse_LegacyType(t *testing.T) {
 	c, err := parse(t, "<match **>\n  type null\n</match>\n<source>\n  @type tail\n  type other\n</source>\n", nil)
 	if err != nil {
