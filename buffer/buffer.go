@@ -99,6 +99,7 @@ type Stats struct {
 	TornHeaders      uint64 // segments that ended inside the header (removed)
 	TornTails        uint64 // segments whose torn last record was truncated
 	CorruptChunks    uint64 // segments quarantined as .bad
+	SalvagedRecords  uint64 // records before the damage in a corrupt segment, re-queued
 	LostRecords      uint64 // records of acknowledged chunks found corrupt when sent
 }
 
@@ -938,11 +939,22 @@ func (b *Buffer) Recover() error {
 			}
 		default:
 			st.CorruptChunks++
-			log.Error("buffer: corrupt segment quarantined", zap.Error(err))
+			log.Error("buffer: corrupt segment quarantined", zap.Int("salvaged_records", len(seg.recs)), zap.Error(err))
 			if qerr := b.disk.quarantine(id); qerr != nil {
 				log.Error("buffer: quarantine", zap.Error(qerr))
+				continue
 			}
-			continue
+			if len(seg.recs) == 0 {
+				continue
+			}
+			// The records before the damage were acknowledged: keep them in a
+			// new segment, named after the old one so it sorts in its place.
+			id += "s"
+			if werr := b.disk.write(id, true, encodeRecords(seg), nil); werr != nil {
+				log.Error("buffer: salvage corrupt segment", zap.Error(werr))
+				continue
+			}
+			st.SalvagedRecords += uint64(len(seg.recs))
 		}
 		if len(seg.recs) == 0 {
 			if rerr := os.Remove(path); rerr != nil {
@@ -976,6 +988,7 @@ func (b *Buffer) Recover() error {
 	b.st.TornHeaders += st.TornHeaders
 	b.st.TornTails += st.TornTails
 	b.st.CorruptChunks += st.CorruptChunks
+	b.st.SalvagedRecords += st.SalvagedRecords
 	b.st.RecoveredChunks += st.RecoveredChunks
 	b.st.RecoveredRecords += st.RecoveredRecords
 	b.notifyLocked()

@@ -40,7 +40,8 @@ import (
 // a torn tail (the file is truncated before it and the loss counted; those
 // records were never acknowledged, so the tailer sends them again); a bad
 // record followed by more data, a bad header or an unknown version makes the
-// whole file corrupt: it is renamed .bad and counted.
+// whole file corrupt: it is renamed .bad and counted, and the records before
+// the damage are re-queued in a new segment named <chunk id>s.chunk.
 
 const (
 	segMagic      = "LSBC"
@@ -106,6 +107,17 @@ func putFrame(dst []byte, r *Record) []byte {
 	binary.BigEndian.PutUint32(dst, uint32(len(p)))
 	binary.BigEndian.PutUint32(dst[4:], crc32.Checksum(p, castagnoli))
 	return p[i:len(p):len(p)]
+}
+
+// encodeRecords encodes a whole segment holding seg's header and records.
+func encodeRecords(seg segment) []byte {
+	data, _ := appendSegmentHeader(nil, seg.created, seg.key) // the key came from a header
+	for i := range seg.recs {
+		n := len(data)
+		data = append(data, make([]byte, frameLen(&seg.recs[i]))...)
+		putFrame(data[n:], &seg.recs[i])
+	}
+	return data
 }
 
 // segment is a decoded segment file.

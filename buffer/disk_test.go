@@ -172,7 +172,7 @@ func FuzzDiskSegmentDecode(f *testing.F) {
 		}
 		if err == nil || errors.Is(err, errTornTail) {
 			re := encodeSegment(t, seg.created, seg.key, seg.recs)
-			if !bytes.Equal(re, data[:good]) {
+			if !bytes.Equal(re, data[:good]) || !bytes.Equal(encodeRecords(seg), re) {
 				t.Fatalf("re-encoding differs from the accepted prefix")
 			}
 			again, g2, err2 := decodeSegment(data[:good])

@@ -210,3 +210,23 @@ func TestBuffer_FileResidentLimit(t *testing.T) {
 		t.Fatalf("segments left after delivery: %v", left)
 	}
 }
+
+func TestBuffer_RecoverCorruptSalvage(t *testing.T) {
+	dir := t.TempDir()
+	persisted(t, dir, keyA)
+	seg := segments(t, dir, "*.chunk")[0]
+	data, _ := os.ReadFile(seg)
+	// Records are 8+8+1+3+2 = 22 bytes ("tag", "aN"); damage the second one.
+	data[len(data)-22-3] ^= 0xff
+	os.WriteFile(seg, data, 0o644)
+	b, s := recoverAndFlush(t, dir)
+	if st := b.Stats(); st.CorruptChunks != 1 || st.SalvagedRecords != 1 || st.RecoveredRecords != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if got := s.messages(); !reflect.DeepEqual(got, []string{"a0"}) {
+		t.Fatalf("sent %q, want the record before the damage", got)
+	}
+	if len(segments(t, dir, "*.bad")) != 1 || len(segments(t, dir, "*.chunk")) != 0 {
+		t.Fatalf("files %v", segments(t, dir, "*"))
+	}
+}
