@@ -149,11 +149,13 @@ func noSDKRetries(o *cloudwatchlogs.Options) {
 	o.RetryMaxAttempts = 0
 }
 
-// Send delivers the records of c from c.Sent on. It returns nil once all of
-// them are delivered or deliberately dropped (and counted); otherwise an
+// Send delivers the records of ch from ch.Sent on. It returns nil once all
+// of them are delivered or deliberately dropped (and counted); otherwise an
 // error, wrapped with buffer.ErrPermanent when retrying cannot help. On any
-// return c.Sent counts the records delivered so far, and c.Records[c.Sent:]
-// are sorted by time.
+// return ch.Sent counts the records delivered so far, ch.Records[ch.Sent:]
+// are sorted by time, and ch.Records[ch.Sent].Message may have been shortened
+// to the part of a split record not yet delivered. Send does not modify the
+// bytes of any Message; it aliases them (without copying) while it runs.
 func (c *CloudWatch) Send(ctx context.Context, ch *buffer.Chunk) error {
 	if ch.Sent >= len(ch.Records) {
 		return nil

@@ -280,7 +280,7 @@ func NewFormatter(cfg Config) (*Formatter, error) {
 // Format sets r.Key (the destination) and r.Message (the event text), and
 // clears r.Fields. r.Message points into a buffer the Formatter reuses: it is
 // valid until the next Format call, so the caller must copy it (buffer.Add
-// does). r.Fields is read, never modified.
+// does). The contents of r.Fields are read, never modified.
 //
 // A non-nil error means the record is skipped (ErrNoGroup, ErrNoStream,
 // ErrEmptyMessage); it has been counted and r is left unchanged.
