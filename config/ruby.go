@@ -388,10 +388,7 @@ func (p *rubyParser) parsePostfix() (rnode, error) {
 				}
 			}
 			if p.isPunct("{") {
-				open := p.next()
-				if p.isPunct("|") {
-					return nil, p.unsupported(open.off, "block parameters")
-				}
+				p.next()
 				b, err := p.parseProgram()
 				if err != nil {
 					return nil, err

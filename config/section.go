@@ -59,10 +59,12 @@ const (
 	// KindString is an ordinary value (possibly empty).
 	KindString ValueKind = iota
 	// KindNil is a value whose embedded Ruby evaluated use_nil: Fluentd sets
-	// the parameter to nil. Typed accessors treat it as unset.
+	// the parameter to nil. Section's typed getters return their default;
+	// Param's decoders return an error (check Set first).
 	KindNil
 	// KindDefault is a value whose embedded Ruby evaluated use_default:
-	// Fluentd uses the parameter's default. Typed accessors treat it as unset.
+	// Fluentd uses the parameter's default. Section's typed getters return
+	// their default; Param's decoders return an error (check Set first).
 	KindDefault
 )
 

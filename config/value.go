@@ -25,6 +25,14 @@ func (p *Param) name() string {
 	return p.Key
 }
 
+// unset is the error of decoding a use_nil/use_default value.
+func (p *Param) unset() error {
+	if p.Kind == KindString {
+		return nil
+	}
+	return p.errorf("the value is %s, not a %s", FormatValue(p), "literal (check Param.Set, or use the Section getters)")
+}
+
 func (p *Param) errorf(format string, args ...any) *Error {
 	return errorAt(p.ValuePos, nil, "%s: "+format, append([]any{p.name()}, args...)...)
 }
@@ -41,6 +49,9 @@ func (p *Param) warnf(format string, args ...any) {
 // false with a warning (Fluentd yields nil).
 func (p *Param) Bool() (bool, error) {
 	p.used = true
+	if err := p.unset(); err != nil {
+		return false, err
+	}
 	switch v := p.Value; {
 	case v == "true" || v == "yes" || v == "":
 		return true, nil
@@ -136,6 +147,9 @@ func rubyFloat(s string) (float64, bool) {
 // both with a warning). Overflow is an error.
 func (p *Param) Int() (int64, error) {
 	p.used = true
+	if err := p.unset(); err != nil {
+		return 0, err
+	}
 	v, clean, err := rubyInt(p.Value)
 	if err != nil {
 		return 0, p.errorf("integer %q out of range", p.Value)
@@ -149,6 +163,9 @@ func (p *Param) Int() (int64, error) {
 // Float decodes a float with Ruby's lenient to_f.
 func (p *Param) Float() (float64, error) {
 	p.used = true
+	if err := p.unset(); err != nil {
+		return 0, err
+	}
 	v, clean := rubyFloat(p.Value)
 	if !clean {
 		p.warnf("%q is not a number; Fluentd reads it as %g", p.Value, v)
@@ -187,6 +204,9 @@ func suffixed(s, suffixes string, fold bool) (n int64, which int, whole bool, ok
 // (either case, powers of 1024: "2M" is 2097152), else an integer.
 func (p *Param) Size() (int64, error) {
 	p.used = true
+	if err := p.unset(); err != nil {
+		return 0, err
+	}
 	n, w, whole, ok, err := suffixed(p.Value, "kmgt", true)
 	if err != nil {
 		return 0, p.errorf("size %q out of range", p.Value)
@@ -216,6 +236,9 @@ func (p *Param) Size() (int64, error) {
 // case only), else float seconds ("0.5", "30").
 func (p *Param) Duration() (time.Duration, error) {
 	p.used = true
+	if err := p.unset(); err != nil {
+		return 0, err
+	}
 	n, w, whole, ok, err := suffixed(p.Value, "smhd", false)
 	if err != nil {
 		return 0, p.errorf("time %q out of range", p.Value)
@@ -256,6 +279,9 @@ func jsonText(v json.RawMessage) string {
 // with spaces around commas removed and trailing empty elements dropped.
 func (p *Param) Strings() ([]string, error) {
 	p.used = true
+	if err := p.unset(); err != nil {
+		return nil, err
+	}
 	v := p.Value
 	if strings.HasPrefix(v, "[") {
 		var raw []json.RawMessage
@@ -292,6 +318,9 @@ func splitList(v string, sep byte) []string {
 // the first ':' of each element.
 func (p *Param) Hash() (map[string]string, error) {
 	p.used = true
+	if err := p.unset(); err != nil {
+		return nil, err
+	}
 	v := p.Value
 	out := map[string]string{}
 	if strings.HasPrefix(v, "{") {
@@ -319,6 +348,9 @@ func (p *Param) Hash() (map[string]string, error) {
 // caller's job.
 func (p *Param) Regexp() (pattern, flags string, err error) {
 	p.used = true
+	if err := p.unset(); err != nil {
+		return "", "", err
+	}
 	v := p.Value
 	if !strings.HasPrefix(v, "/") {
 		return v, "", nil
@@ -333,6 +365,9 @@ func (p *Param) Regexp() (pattern, flags string, err error) {
 // Enum returns the value if it is one of allowed.
 func (p *Param) Enum(allowed ...string) (string, error) {
 	p.used = true
+	if err := p.unset(); err != nil {
+		return "", err
+	}
 	for _, a := range allowed {
 		if p.Value == a {
 			return a, nil

@@ -357,3 +357,17 @@ func TestDiagnostics_Unsupported(t *testing.T) {
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+func TestParam_UnsetValue(t *testing.T) {
+	c, err := parse(t, "k \"#{use_default}\"\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Root.Param("k")
+	if p.Set() {
+		t.Fatalf("Set() = true for use_default")
+	}
+	if _, err := p.Bool(); err == nil || !strings.Contains(err.Error(), "test.conf:1:3: k: the value is <default>") {
+		t.Fatalf("Bool() error = %v, want an error naming <default>", err)
+	}
+}
