@@ -17,7 +17,7 @@ import (
 // (package sink/emulator) until SIGINT/SIGTERM.
 func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("emulate", stderr)
-	listen := fs.String("listen", "127.0.0.1:4566", "`address` to listen on (loopback by default)")
+	listen := fs.String("listen", "127.0.0.1:4566", "`address` to listen on")
 	dataDir := fs.String("data", "", "`dir`ectory to persist state in (empty: memory only)")
 	region := fs.String("region", emulator.DefaultRegion, "AWS `region` the emulator claims (and expects in signatures)")
 	account := fs.String("account", emulator.DefaultAccountID, "AWS account `id` used in ARNs and subscription payloads")
