@@ -62,15 +62,18 @@ type bucket struct {
 // concurrent use and take effect on the next request.
 //
 // Order of application: an outage is checked first, before anything is read
-// from the request; latency next; throttling and 5xx errors are decided after
-// the request validated, just before it would change state (step 9 of the
-// PutLogEvents algorithm in cloudwatch-api.md §2.3), so an injected error
-// never leaves a partial effect.
+// from the request; after authentication come connection resets
+// (ResetNext) and latency; quotas, throttling and 5xx errors are decided
+// after the request validated, just before it would change state (step 9 of
+// the PutLogEvents algorithm in cloudwatch-api.md §2.3), so an injected error
+// never leaves a partial effect; DropResponseNext closes the connection after
+// the request took effect.
 //
 // An outage closes the TCP connection without an HTTP response (as an
 // unreachable or resetting endpoint would): clients see a connection error
-// ("EOF"/"connection reset"), which the SDK classifies as retryable. Set
-// OutageStatus to answer with HTTP 503 ServiceUnavailableException instead.
+// ("EOF"/"connection reset"), which the SDK classifies as retryable. After
+// SetOutageStatus(true) outages answer HTTP 503 ServiceUnavailableException
+// instead.
 type Faults struct {
 	now func() time.Time
 
@@ -238,8 +241,9 @@ func (f *Faults) SetOutageStatus(http503 bool) {
 	f.mu.Unlock()
 }
 
-// SetOps limits injected throttling and 5xx errors (rates and the Next
-// counters) to the named operations; no names means every operation.
+// SetOps limits injected throttling, 5xx errors and connection faults (rates
+// and the Next counters, except OmitRequestIDNext) to the named operations;
+// no names means every operation. Quotas are not affected.
 func (f *Faults) SetOps(ops ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
