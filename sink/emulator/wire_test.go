@@ -313,3 +313,36 @@ func TestWire_StrictSignatureExpired(t *testing.T) {
 		t.Errorf("error %q, want Signature expired", msg)
 	}
 }
+
+func TestWire_ChunkedBodyAndSizeLimit(t *testing.T) {
+	env := emulatortest.Start(t, emulator.Config{AllowUnsigned: true, MaxRequestBytes: 64})
+	post := func(body string, chunked bool) rawResponse {
+		t.Helper()
+		var rd io.Reader = strings.NewReader(body)
+		if chunked {
+			rd = io.MultiReader(rd) // hides the length: Transfer-Encoding: chunked
+		}
+		req, err := http.NewRequest(http.MethodPost, env.URL+"/", rd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Target", "Logs_20140328.CreateLogGroup")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return rawResponse{resp.StatusCode, resp.Header, b}
+	}
+	if r := post(`{"logGroupName":"chunked"}`, true); r.status != 200 {
+		t.Errorf("chunked CreateLogGroup: status %d body %s, want 200", r.status, r.body)
+	}
+	big := `{"logGroupName":"` + strings.Repeat("a", 100) + `"}`
+	for _, chunked := range []bool{false, true} {
+		r := post(big, chunked)
+		if r.status != http.StatusRequestEntityTooLarge || r.header.Get("X-Amzn-ErrorType") != "SerializationException" {
+			t.Errorf("chunked=%v oversized body: status %d type %q, want 413 SerializationException", chunked, r.status, r.header.Get("X-Amzn-ErrorType"))
+		}
+	}
+}
