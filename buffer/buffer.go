@@ -57,6 +57,10 @@ var (
 	// ErrRecordTooLarge is returned by Add for a record the file buffer
 	// cannot encode (payload over 1 GiB); no record of the batch was accepted.
 	ErrRecordTooLarge = errors.New("record too large")
+	// ErrLocked is returned (wrapped) by Recover when another process holds
+	// the file buffer's directory (its lock file, <Path>/.lock). Run waits
+	// for the lock instead.
+	ErrLocked = errors.New("buffer directory in use by another process")
 	// ErrUndelivered is returned (wrapped) by Flush and Shutdown when chunks
 	// remain in a memory buffer. Their records were not acknowledged.
 	ErrUndelivered = errors.New("chunks not delivered")
@@ -867,9 +871,10 @@ func (b *Buffer) Sync() error {
 	return nil
 }
 
-// Recover re-queues the chunks found in the file buffer's directory (oldest
-// first): every chunk that was queued or open when the previous process
-// stopped. Their records are not acknowledged again (the previous process
+// Recover locks the file buffer's directory (an exclusive flock on
+// <Path>/.lock, held until Shutdown or the process's end; ErrLocked if another
+// process holds it) and re-queues the chunks found there (oldest first): every
+// chunk that was queued or open when the previous process stopped. Their records are not acknowledged again (the previous process
 // did). A segment that ends inside a record is truncated to its last whole
 // record; one that ends inside its header is removed; a corrupt one is renamed
 // .bad — all counted in Stats and logged, never fatal. Run calls Recover; it
@@ -884,10 +889,18 @@ func (b *Buffer) Recover() error {
 	b.syncMu.Lock()
 	defer b.syncMu.Unlock()
 	b.mu.Lock()
-	if b.recovered {
-		b.mu.Unlock()
+	done := b.recovered
+	b.mu.Unlock()
+	if done {
 		return nil
 	}
+	if err := os.MkdirAll(b.disk.dir, 0o755); err != nil {
+		return fmt.Errorf("buffer dir: %w", err)
+	}
+	if err := b.disk.lock(); err != nil {
+		return err
+	}
+	b.mu.Lock()
 	b.recovered = true
 	known := make(map[string]bool)
 	for _, ch := range b.open {
@@ -898,9 +911,6 @@ func (b *Buffer) Recover() error {
 	}
 	b.mu.Unlock()
 
-	if err := os.MkdirAll(b.disk.dir, 0o755); err != nil {
-		return fmt.Errorf("buffer dir: %w", err)
-	}
 	ids, err := b.disk.list()
 	if err != nil {
 		return err
@@ -1032,7 +1042,9 @@ func (b *Buffer) Shutdown(ctx context.Context) error {
 		b.flushRound(ctx, true)
 	}
 	if b.disk != nil {
-		return b.Sync()
+		err := b.Sync()
+		b.disk.unlock()
+		return err
 	}
 	return b.undelivered()
 }
@@ -1043,8 +1055,25 @@ func (b *Buffer) Shutdown(ctx context.Context) error {
 // ShutdownTimeout, after which sends are cancelled. It returns nil after a
 // shutdown, or the error that prevented it from starting.
 func (b *Buffer) Run(ctx context.Context) error {
-	if err := b.Recover(); err != nil {
-		return err
+	for logged := false; ; {
+		err := b.Recover()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrLocked) {
+			return err
+		}
+		// Another process (an old pod still shutting down) holds the
+		// directory: wait for it.
+		if !logged {
+			b.log.Warn("buffer: waiting for the buffer directory", zap.Error(err))
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-b.clock.After(time.Second):
+		}
 	}
 	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSend()

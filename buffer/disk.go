@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // The file buffer keeps one append-only segment file per chunk in
@@ -48,6 +50,7 @@ const (
 	segVersion    = 1
 	segSuffix     = ".chunk"
 	badSuffix     = ".bad"
+	lockName      = ".lock"
 	frameOverhead = 8 // length + crc
 	// maxPayload bounds one record's payload; larger lengths are garbage.
 	maxPayload = 1 << 30
@@ -223,9 +226,45 @@ func decodePayload(p []byte) (Record, bool) {
 // file is only touched under that chunk's ioMu.
 type disk struct {
 	dir string
+	// lockFile holds the directory's flock; nil when not locked.
+	lockMu   sync.Mutex
+	lockFile *os.File
 	// dirty is set when files were removed since the directory was last
 	// fsynced.
 	dirty atomic.Bool
+}
+
+// lock takes an exclusive, non-blocking flock on <dir>/.lock, so two
+// processes never share a buffer directory.
+func (d *disk) lock() error {
+	d.lockMu.Lock()
+	defer d.lockMu.Unlock()
+	if d.lockFile != nil {
+		return nil
+	}
+	f, err := os.OpenFile(filepath.Join(d.dir, lockName), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("buffer lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return fmt.Errorf("%w: %s", ErrLocked, d.dir)
+		}
+		return fmt.Errorf("buffer lock: %w", err)
+	}
+	d.lockFile = f
+	return nil
+}
+
+// unlock releases the directory lock (closing the file drops the flock).
+func (d *disk) unlock() {
+	d.lockMu.Lock()
+	defer d.lockMu.Unlock()
+	if d.lockFile != nil {
+		d.lockFile.Close()
+		d.lockFile = nil
+	}
 }
 
 func (d *disk) path(id string) string { return filepath.Join(d.dir, id+segSuffix) }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"logship/buffer"
 )
@@ -23,6 +24,7 @@ func persisted(t *testing.T, dir string, keys ...buffer.StreamKey) {
 		mustAdd(t, b, recs(k, k.Stream, 3, 0))
 	}
 	b.EnqueueAll()
+	b.Crash()
 }
 
 func segments(t *testing.T, dir, pattern string) []string {
@@ -104,8 +106,8 @@ func TestBuffer_RecoverTornHeader(t *testing.T) {
 	if st := b.Stats(); st.TornHeaders != 1 || st.RecoveredChunks != 1 {
 		t.Fatalf("stats %+v", st)
 	}
-	if len(s.messages()) != 3 || len(segments(t, dir, "*")) != 0 {
-		t.Fatalf("sent %q, files left %v", s.messages(), segments(t, dir, "*"))
+	if len(s.messages()) != 3 || len(segments(t, dir, "*.chunk*")) != 0 {
+		t.Fatalf("sent %q, files left %v", s.messages(), segments(t, dir, "*.chunk*"))
 	}
 }
 
@@ -228,5 +230,35 @@ func TestBuffer_RecoverCorruptSalvage(t *testing.T) {
 	}
 	if len(segments(t, dir, "*.bad")) != 1 || len(segments(t, dir, "*.chunk")) != 0 {
 		t.Fatalf("files %v", segments(t, dir, "*"))
+	}
+}
+
+func TestBuffer_DirectoryLock(t *testing.T) {
+	dir := t.TempDir()
+	b1, _, _, _ := newBuf(t, buffer.Config{Type: buffer.TypeFile, Path: dir})
+	if err := b1.Recover(); err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, b1, recs(keyA, "m", 2, 0))
+	b2, clk, s2, _ := newBuf(t, buffer.Config{Type: buffer.TypeFile, Path: dir, FlushInterval: time.Second})
+	if err := b2.Recover(); !errors.Is(err, buffer.ErrLocked) {
+		t.Fatalf("second Recover = %v, want ErrLocked", err)
+	}
+	// Run waits for the lock, retrying every second.
+	s2.ch = make(chan sent, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- b2.Run(ctx) }()
+	clk.waitTimer(t, clk.Now().Add(time.Second))
+	if err := b1.Shutdown(context.Background()); err != nil { // file: syncs, releases the lock
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	if got := <-s2.ch; !reflect.DeepEqual(got.msgs, []string{"m0", "m1"}) {
+		t.Fatalf("b2 sent %q after taking over", got.msgs)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
