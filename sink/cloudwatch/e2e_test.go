@@ -58,6 +58,18 @@ func (p *pipeline) add(r buffer.Record) {
 	p.want[r.Key] = append(p.want[r.Key], r)
 }
 
+// snapshot copies the chunks as they are before sending: Send sorts records
+// and shortens partly delivered ones in place.
+func (p *pipeline) snapshot() []*buffer.Chunk {
+	out := make([]*buffer.Chunk, len(p.chunks))
+	for i, ch := range p.chunks {
+		c := *ch
+		c.Records = slices.Clone(ch.Records)
+		out[i] = &c
+	}
+	return out
+}
+
 // sendAll delivers every chunk in order, retrying retryable errors as the
 // buffer would (with a short pause), and fails on a permanent error or when
 // deadline passes. It returns the number of retries.
@@ -150,10 +162,11 @@ func TestCloudWatch_Emulator(t *testing.T) {
 				Fields: buffer.Fields{{Key: "log", Value: buffer.Str([]byte(msg))}},
 			})
 		}
+		before := p.snapshot()
 		sendAll(t, s, p.chunks, 30*time.Second)
 		for _, stream := range []string{"app.0", "app.1"} {
 			key := buffer.StreamKey{Group: group, Stream: stream}
-			want := expected(p.chunks, key, cloudwatch.LegacyMaxEventSize-cloudwatch.EventOverhead)
+			want := expected(before, key, cloudwatch.LegacyMaxEventSize-cloudwatch.EventOverhead)
 			if got := env.Messages(group, stream); !slices.Equal(got, want) {
 				t.Errorf("stream %s: %d messages stored, want %d (first difference at %d)", stream, len(got), len(want), firstDiff(got, want))
 			}
@@ -197,13 +210,14 @@ func TestCloudWatch_Emulator(t *testing.T) {
 		// The outage starts shortly after the first requests and lasts 300 ms.
 		start := time.Now()
 		env.Server.Faults().Outage(start.Add(100*time.Millisecond), start.Add(400*time.Millisecond))
+		before := p.snapshot()
 		retries := sendAll(t, s, p.chunks, 60*time.Second)
 
 		total := 0
 		for i := range 3 {
 			stream := fmt.Sprintf("pod-%d", i)
 			key := buffer.StreamKey{Group: group, Stream: stream}
-			want := expected(p.chunks, key, cloudwatch.MaxEventSize-cloudwatch.EventOverhead)
+			want := expected(before, key, cloudwatch.MaxEventSize-cloudwatch.EventOverhead)
 			got := env.Messages(group, stream)
 			if !slices.Equal(got, want) {
 				t.Errorf("stream %s: %d messages stored, want %d (first difference at %d)", stream, len(got), len(want), firstDiff(got, want))
@@ -223,6 +237,77 @@ func TestCloudWatch_Emulator(t *testing.T) {
 		}
 		t.Logf("%d events in %d requests; %d retries: %d throttled, %d server errors, %d network errors",
 			st.Events, st.Requests, retries, st.Errors.Throttled, st.Errors.Server, st.Errors.Network)
+	})
+
+	t.Run("every limit at once: the emulator accepts every request", func(t *testing.T) {
+		// An independent check of the cutter: the emulator enforces the
+		// order, size, count and 24-hour rules and would answer
+		// InvalidParameterException (a permanent error here) to any request
+		// that broke one.
+		for _, maxEvent := range []int{cloudwatch.MaxEventSize, cloudwatch.LegacyMaxEventSize} {
+			env := emulatortest.Start(t, emulator.Config{MaxEventSize: maxEvent})
+			cfg := cloudwatch.Config{LogGroupName: group, LogStreamName: "limits", AutoCreateStream: true,
+				MessageKeys: []string{"log"}, MaxEventSize: maxEvent}
+			s, err := cloudwatch.New(cfg, env.Client, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := newPipeline(t, cfg, 40_000)
+			now := time.Now()
+			sizes := []int{1, 10, 100, 1000, 30_000, 300_000, 1_100_000, 2_500_000}
+			for i := range 30_000 {
+				// Three days of events, a few out of order, sizes from 1 byte
+				// to 2.5 MB (the big ones are split), some non-ASCII.
+				ts := now.Add(-3*24*time.Hour + time.Duration(i)*8*time.Second)
+				if i%1000 == 0 {
+					ts = ts.Add(-time.Hour)
+				}
+				size := 20
+				if i%500 == 0 {
+					size = sizes[(i/500)%len(sizes)]
+				}
+				msg := strings.Repeat("é", size/4) + strings.Repeat("x", size-size/4*2)
+				p.add(buffer.Record{Time: ts.UnixNano(), Fields: buffer.Fields{{Key: "log", Value: buffer.Str([]byte(msg))}}})
+			}
+			before := p.snapshot()
+			sendAll(t, s, p.chunks, 60*time.Second)
+			key := buffer.StreamKey{Group: group, Stream: "limits"}
+			want := expected(before, key, maxEvent-cloudwatch.EventOverhead)
+			if got := env.Messages(group, "limits"); !slices.Equal(got, want) {
+				t.Errorf("max event %d: %d messages stored, want %d (first difference at %d)", maxEvent, len(got), len(want), firstDiff(got, want))
+			}
+			st := s.Stats()
+			if es := env.Server.Stats(); es.Errors["InvalidParameterException"] != 0 || st.Split == 0 || st.Requests < 4 {
+				t.Errorf("max event %d: emulator errors %v, sink %+v", maxEvent, es.Errors, st)
+			}
+			t.Logf("max event %d: %d records as %d events in %d requests", maxEvent, 30_000, st.Events, st.Requests)
+		}
+	})
+
+	t.Run("static keys checked by the emulator", func(t *testing.T) {
+		env := emulatortest.Start(t, emulator.Config{AccessKeyID: "AKIDSTRICT", SecretAccessKey: "strict-secret"})
+		for _, tt := range []struct {
+			key, secret string
+			wantErr     bool
+		}{{"AKIDSTRICT", "strict-secret", false}, {"AKIDWRONG", "strict-secret", true}, {"AKIDSTRICT", "wrong", true}} {
+			cfg := cloudwatch.Config{LogGroupName: group, LogStreamName: "auth", AutoCreateStream: true,
+				Region: env.Region, Endpoint: env.URL, AccessKeyID: tt.key, SecretAccessKey: tt.secret}
+			s, err := cloudwatch.New(cfg, nil, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch := &buffer.Chunk{Key: buffer.StreamKey{Group: group, Stream: "auth"},
+				Records: []buffer.Record{{Time: time.Now().UnixNano(), Message: []byte("x")}}}
+			err = s.Send(context.Background(), ch)
+			switch {
+			case !tt.wantErr && err != nil:
+				t.Errorf("keys %s/%s: Send = %v", tt.key, tt.secret, err)
+			case tt.wantErr && err == nil:
+				t.Errorf("keys %s/%s: Send = nil, want an error", tt.key, tt.secret)
+			case tt.key != "AKIDSTRICT" && !errors.Is(err, buffer.ErrPermanent):
+				t.Errorf("unknown key: Send = %v, want ErrPermanent (UnrecognizedClientException)", err)
+			}
+		}
 	})
 
 	t.Run("missing stream without auto-create is permanent", func(t *testing.T) {
