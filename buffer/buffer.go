@@ -342,7 +342,7 @@ func (b *Buffer) appendLocked(ch *chunk, r *Record, cost int64) {
 	}
 	if n := len(ch.c.Records); n == cap(ch.c.Records) {
 		// Double (append grows large slices by 1.25×, copying too often).
-		grown := make([]Record, n, max(64, 2*n))
+		grown := make([]Record, n, max(16, 2*n))
 		copy(grown, ch.c.Records)
 		ch.c.Records = grown
 	}

@@ -89,7 +89,7 @@ type arena struct {
 }
 
 const (
-	minBlock = 16 << 10
+	minBlock = 4 << 10
 	maxBlock = 1 << 20
 )
 
