@@ -207,11 +207,31 @@ func TestCloudWatch_Emulator(t *testing.T) {
 				},
 			})
 		}
-		// The outage starts shortly after the first requests and lasts 300 ms.
-		start := time.Now()
-		env.Server.Faults().Outage(start.Add(100*time.Millisecond), start.Add(400*time.Millisecond))
+		// The outage starts once a third of the events are stored (in the
+		// middle of a chunk) and lasts 300 ms.
+		done := make(chan struct{})
+		outage := make(chan time.Time, 1)
+		go func() {
+			defer close(outage)
+			tick := time.NewTicker(time.Millisecond)
+			defer tick.Stop()
+			for env.Server.Stats().EventsAccepted < n/3 {
+				select {
+				case <-done:
+					return
+				case <-tick.C:
+				}
+			}
+			now := time.Now()
+			env.Server.Faults().Outage(now, now.Add(300*time.Millisecond))
+			outage <- now
+		}()
 		before := p.snapshot()
 		retries := sendAll(t, s, p.chunks, 60*time.Second)
+		close(done)
+		if _, ok := <-outage; !ok {
+			t.Fatalf("the outage never started")
+		}
 
 		total := 0
 		for i := range 3 {
