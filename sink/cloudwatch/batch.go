@@ -31,9 +31,10 @@ import (
 // MaxEventFuture, widened by WindowMargin) are dropped here and counted by
 // reason: AWS would reject each of them anyway (rejectedLogEventsInfo), and
 // leaving them out keeps them from taking request space or lengthening a
-// request's 24-hour span. Events inside the margin are sent, so a skewed
-// local clock never drops an event AWS would accept; AWS's verdict on those
-// is counted from the response.
+// request's 24-hour span. Events inside the margin are sent, so a local
+// clock up to WindowMargin off never drops an event AWS would accept; AWS's
+// verdict on those is counted from the response. Retention ("expired") is not
+// predicted: only AWS knows a group's retention.
 
 // limits are the per-request limits the cutter enforces.
 type limits struct {
