@@ -62,6 +62,9 @@ type Options struct {
 	// NewCloudWatchAPI builds the CloudWatch Logs client of an output; nil
 	// means cloudwatch.NewClient (the SDK's standard chain).
 	NewCloudWatchAPI func(ctx context.Context, cfg cloudwatch.Config) (*cloudwatchlogs.Client, error)
+	// OutputOverride, when set, may replace an output: a non-nil result is
+	// used instead of the configured runtime (replay --to stdout, --dry-run).
+	OutputOverride func(oc *config.Output, ack func([]buffer.Record)) Output
 }
 
 // Agent is a running pipeline. Build it with New, run it with Run.
@@ -187,7 +190,9 @@ func (a *Agent) build(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", sc.Section.Header(), sc.Section.Pos, err)
 		}
+		a.mu.Lock()
 		a.sources = append(a.sources, src)
+		a.mu.Unlock()
 	}
 	return nil
 }
@@ -195,6 +200,12 @@ func (a *Agent) build(ctx context.Context) error {
 func (a *Agent) buildOutput(ctx context.Context, oc *config.Output) (*output, error) {
 	o := &output{cfg: oc}
 	log := a.log.With(zap.String("output", oc.ID))
+	if a.opts.OutputOverride != nil {
+		if out := a.opts.OutputOverride(oc, a.ack); out != nil {
+			o.emit = out
+			return o, nil
+		}
+	}
 	switch {
 	case oc.CloudWatch != nil:
 		api, err := a.opts.NewCloudWatchAPI(ctx, *oc.CloudWatch)
@@ -465,6 +476,18 @@ func (p *sourcePaths) RealPath(src uint64) (string, bool) {
 	defer p.mu.Unlock()
 	r, ok := p.m[src]
 	return r, ok
+}
+
+// BytesRead returns the bytes the sources have read so far.
+func (a *Agent) BytesRead() int64 {
+	a.mu.Lock()
+	srcs := a.sources
+	a.mu.Unlock()
+	var n int64
+	for _, s := range srcs {
+		n += s.w.Stats().BytesRead
+	}
+	return n
 }
 
 // Wait is how long Run's callers should allow for a clean drain: the longest

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -53,19 +52,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "logship demo: kubelet-style logs in %s\n", dir)
 
 	// 1. The emulator, in-process on loopback.
-	emu, err := emulator.New(emulator.Config{}, log.Named("emulator"))
+	emu, endpoint, stopEmu, err := startEmulator(ctx, log)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	emuCtx, stopEmu := context.WithCancel(context.WithoutCancel(ctx))
-	emuDone := make(chan error, 1)
-	go func() { emuDone <- emu.Run(emuCtx, ln) }()
-	defer func() { stopEmu(); <-emuDone }()
-	endpoint := "http://" + ln.Addr().String()
+	defer stopEmu()
 	fmt.Fprintf(stdout, "CloudWatch Logs emulator at %s\n", endpoint)
 
 	// 2. Containers: CRI files (containerd), one docker json-file container.
