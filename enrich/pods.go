@@ -250,7 +250,9 @@ func (c *PodCache) Run(ctx context.Context) error {
 }
 
 // watchTimeout returns the timeout of one watch request: WatchTimeout plus a
-// random part of it, so that the watches of many nodes spread out.
+// random part of it, so that the watches of many nodes spread out. The
+// reflector's own choice is overridden because it will not go below 5 min,
+// and tests measure renewals with seconds.
 func (c *PodCache) watchTimeout() *int64 {
 	d := c.cfg.WatchTimeout + time.Duration(rand.Int64N(int64(c.cfg.WatchTimeout)))
 	s := int64(d / time.Second)
@@ -270,14 +272,20 @@ func (c *PodCache) podWatcher() cache.ListerWatcher {
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.FieldSelector = sel
-			if o.SendInitialEvents == nil || !*o.SendInitialEvents {
-				o.TimeoutSeconds = c.watchTimeout()
-			}
+			o.TimeoutSeconds = c.watchTimeout()
 			return pods.Watch(ctx, o)
 		},
 	}
-	return cache.ToListWatcherWithWatchListSemantics(lw, c.client)
+	return cache.ToListWatcherWithWatchListSemantics(lw, listThenWatch{})
 }
+
+// listThenWatch makes the reflector start with a plain list at
+// resourceVersion "0", served from the API server's watch cache (as the
+// plugin does), instead of trying a WatchList stream first: that costs one
+// request per start, and API servers without the feature refuse it.
+type listThenWatch struct{}
+
+func (listThenWatch) IsWatchListSemanticsUnSupported() bool { return true }
 
 func (c *PodCache) namespaceWatcher() cache.ListerWatcher {
 	nss := c.client.CoreV1().Namespaces()
@@ -286,13 +294,11 @@ func (c *PodCache) namespaceWatcher() cache.ListerWatcher {
 			return nss.List(ctx, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			if o.SendInitialEvents == nil || !*o.SendInitialEvents {
-				o.TimeoutSeconds = c.watchTimeout()
-			}
+			o.TimeoutSeconds = c.watchTimeout()
 			return nss.Watch(ctx, o)
 		},
 	}
-	return cache.ToListWatcherWithWatchListSemantics(lw, c.client)
+	return cache.ToListWatcherWithWatchListSemantics(lw, listThenWatch{})
 }
 
 // Sweep removes pods deleted more than DeleteGrace ago and returns how many
