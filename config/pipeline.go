@@ -178,6 +178,18 @@ type builder struct {
 	d    *Diagnostics
 }
 
+// skipped marks everything in s used: it was reported unsupported, and its
+// parameters should not be reported again one by one.
+func skipped(s *Section) {
+	s.MarkUsed()
+	for _, p := range s.Params {
+		p.MarkUsed()
+	}
+	for _, n := range s.Nested {
+		skipped(n)
+	}
+}
+
 // accept marks parameters logship reads elsewhere or deliberately ignores
 // (their behaviour is logship's own, see check-config).
 func accept(s *Section, names ...string) {
@@ -198,6 +210,7 @@ func (b *builder) source(s *Section) *Source {
 		}
 	default:
 		b.d.UnsupportedType(s)
+		skipped(s)
 		return nil
 	}
 	if b.p.Router.Source(s) == nil {
@@ -261,6 +274,7 @@ func (b *builder) tailSource(s *Section) *TailSource {
 
 	parse, ok := b.parse(s)
 	if !ok {
+		skipped(s)
 		return nil
 	}
 	ts.Line.Parse = parse
@@ -457,6 +471,7 @@ func (b *builder) filter(s *Section) *Filter {
 		f.Kubernetes = kc
 	default:
 		b.d.UnsupportedType(s)
+		skipped(s)
 		return nil
 	}
 	return f
@@ -504,6 +519,7 @@ func (b *builder) output(s *Section) *Output {
 		}
 	default:
 		b.d.UnsupportedType(s)
+		skipped(s)
 		return nil
 	}
 	return o
