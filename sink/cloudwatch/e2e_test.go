@@ -275,16 +275,16 @@ func TestCloudWatch_Emulator(t *testing.T) {
 			p := newPipeline(t, cfg, 40_000)
 			now := time.Now()
 			sizes := []int{1, 10, 100, 1000, 30_000, 300_000, 1_100_000, 2_500_000}
-			for i := range 30_000 {
+			for i := range 20_000 {
 				// Three days of events, a few out of order, sizes from 1 byte
 				// to 2.5 MB (the big ones are split), some non-ASCII.
-				ts := now.Add(-3*24*time.Hour + time.Duration(i)*8*time.Second)
+				ts := now.Add(-3*24*time.Hour + time.Duration(i)*12*time.Second)
 				if i%1000 == 0 {
 					ts = ts.Add(-time.Hour)
 				}
 				size := 20
-				if i%500 == 0 {
-					size = sizes[(i/500)%len(sizes)]
+				if i%1000 == 0 {
+					size = sizes[(i/1000)%len(sizes)]
 				}
 				msg := strings.Repeat("é", size/4) + strings.Repeat("x", size-size/4*2)
 				p.add(buffer.Record{Time: ts.UnixNano(), Fields: buffer.Fields{{Key: "log", Value: buffer.Str([]byte(msg))}}})
@@ -300,7 +300,7 @@ func TestCloudWatch_Emulator(t *testing.T) {
 			if es := env.Server.Stats(); es.Errors["InvalidParameterException"] != 0 || st.Split == 0 || st.Requests < 4 {
 				t.Errorf("max event %d: emulator errors %v, sink %+v", maxEvent, es.Errors, st)
 			}
-			t.Logf("max event %d: %d records as %d events in %d requests", maxEvent, 30_000, st.Events, st.Requests)
+			t.Logf("max event %d: %d records as %d events in %d requests", maxEvent, 20_000, st.Events, st.Requests)
 		}
 	})
 
