@@ -177,12 +177,15 @@ func BenchmarkFormat(b *testing.B) {
 			}
 			b.SetBytes(int64(len(line)))
 			b.ReportAllocs()
+			m0, c0 := mallocs(), cpuTime()
 			for range b.N {
 				r := buffer.Record{Tag: "kubernetes.var.log.containers.web", Fields: fields}
 				if err := f.Format(&r); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.StopTimer()
+			reportPerEvent(b, 1, mallocs()-m0, cpuTime()-c0, len(line))
 		})
 	}
 }
