@@ -160,11 +160,11 @@ func TestPodCache_APIServer(t *testing.T) {
 		old := apiPod(t, ctx, cs, "shop", "job-1", "node-a", map[string]string{"app": "job", "gen": "1"}, nil)
 		waitFor(t, "job-1 in the cache", func() bool { _, ok := pc.Pod(string(old.UID), "", ""); return ok })
 		zero := int64(0)
+		deletedAt := time.Now() // no later than the cache's deletion time
 		if err := cs.CoreV1().Pods("shop").Delete(ctx, "job-1", metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "delete event", func() bool { _, deleted := pc.Len(); return deleted >= 1 })
-		deletedAt := time.Now()
 		if got := kubeOf(k, "shop", "job-1", old.UID, "app"); !strings.Contains(got, `"gen":"1"`) {
 			t.Fatalf("last line of a deleted pod: kubernetes=%s, want its labels", got)
 		}
@@ -209,7 +209,9 @@ func TestPodCache_APIServer(t *testing.T) {
 
 		cl.Restart()
 		fresh := apiPod(t, ctx, cl.Client(), "shop", "after-0", "node-a", map[string]string{"app": "after"}, nil)
-		waitFor(t, "pod created after the restart", func() bool {
+		// The reflector's backoff (0.8 s doubling to 30 s, jittered) decides
+		// when it comes back.
+		waitForWithin(t, "pod created after the restart", 90*time.Second, func() bool {
 			return strings.Contains(kubeOf(k, "shop", "after-0", fresh.UID, "app"), `"labels":{"app":"after"}`)
 		})
 		if !pc.Reachable() {

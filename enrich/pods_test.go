@@ -407,13 +407,19 @@ func TestPodCache_FakeClientset(t *testing.T) {
 	}
 }
 
-// waitFor polls cond (the informer goroutines deliver asynchronously).
+// waitFor polls cond for up to 20 s (the informer goroutines deliver
+// asynchronously).
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	waitForWithin(t, what, 20*time.Second, cond)
+}
+
+func waitForWithin(t testing.TB, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not seen within 20s", what)
+			t.Fatalf("%s: not seen within %v", what, d)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
