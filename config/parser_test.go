@@ -398,3 +398,35 @@ func TestParse_IncludeAbsolute(t *testing.T) {
 		t.Fatalf("Files = %q, want 4 files", c.Files)
 	}
 }
+
+// TestParse_IncludeConfigMapMount follows the layout Kubernetes gives a
+// mounted ConfigMap: the keys are symlinks into a hidden, timestamped
+// directory, which a glob must not match a second time.
+func TestParse_IncludeConfigMapMount(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"fluent.conf":                      "@include etc/*.conf\n",
+		"etc/..2024_01_02_03_04_05/a.conf": "<source>\n  tag a\n</source>\n",
+		"etc/..2024_01_02_03_04_05/b.conf": "<source>\n  tag b\n</source>\n@include c.inc\n",
+		"etc/..2024_01_02_03_04_05/c.txt":  "",
+	})
+	etc := filepath.Join(dir, "etc")
+	links := map[string]string{"..data": "..2024_01_02_03_04_05", "a.conf": "..data/a.conf", "b.conf": "..data/b.conf", "c.inc": "..data/c.txt"}
+	for name, target := range links {
+		if err := os.Symlink(target, filepath.Join(etc, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := config.ParseFile(filepath.Join(dir, "fluent.conf"), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sourceTags(c); got != "a,b" {
+		t.Fatalf("source tags = %q, want a,b", got)
+	}
+	// Paths stay as the glob produced them (the symlinks), and includes
+	// resolve next to them.
+	want := []string{filepath.Join(dir, "fluent.conf"), filepath.Join(etc, "a.conf"), filepath.Join(etc, "b.conf"), filepath.Join(etc, "c.inc")}
+	if strings.Join(c.Files, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("Files = %q, want %q", c.Files, want)
+	}
+}
