@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	psapi "k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
+
+	"logship/buffer"
 )
 
 // pssForbidden evaluates the Pod Security Standards level on a pod template
@@ -63,9 +65,12 @@ type agentExpect struct {
 	writable []string
 	// stateDir is the writable hostPath for positions and the buffer.
 	stateDir string
+	// flushDeadline is the agent's final-flush deadline (the longest
+	// <buffer> shutdown_timeout of the mounted configuration).
+	flushDeadline time.Duration
 }
 
-var defaultAgentExpect = agentExpect{writable: []string{"/var/lib/logship"}, stateDir: "/var/lib/logship"}
+var defaultAgentExpect = agentExpect{writable: []string{"/var/lib/logship"}, stateDir: "/var/lib/logship", flushDeadline: buffer.DefaultShutdownTimeout}
 
 // shutdownMargin is the time the pod keeps after the agent's flush deadline
 // (saving positions, exit) before the kubelet's SIGKILL.
@@ -135,15 +140,8 @@ var daemonSetChecks = []daemonSetCheck{
 		}
 		return nil
 	}},
-	{"terminationGracePeriodSeconds above the flush deadline", func(ds *appsv1.DaemonSet, c *corev1.Container, _ agentExpect) error {
-		e, ok := envVar(c, "LOGSHIP_SHUTDOWN_TIMEOUT")
-		if !ok || e.Value == "" {
-			return fmt.Errorf("no LOGSHIP_SHUTDOWN_TIMEOUT: the shutdown flush deadline is not declared")
-		}
-		d, err := time.ParseDuration(e.Value)
-		if err != nil {
-			return fmt.Errorf("LOGSHIP_SHUTDOWN_TIMEOUT: %w", err)
-		}
+	{"terminationGracePeriodSeconds above the flush deadline", func(ds *appsv1.DaemonSet, _ *corev1.Container, want agentExpect) error {
+		d := want.flushDeadline
 		g := ds.Spec.Template.Spec.TerminationGracePeriodSeconds
 		if g == nil {
 			return fmt.Errorf("terminationGracePeriodSeconds unset (30 s default), flush deadline %v", d)

@@ -7,12 +7,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	psapi "k8s.io/pod-security-admission/api"
+
+	"logship/buffer"
+	"logship/config"
 )
 
 func TestKustomize_RenderAndDecodeStrict(t *testing.T) {
@@ -53,12 +57,11 @@ func TestDecodeStrict_Rejects(t *testing.T) {
 // agentOverlays are the kustomizations that render the agent, with what
 // each may differ in.
 var agentOverlays = map[string]agentExpect{
-	"base":                  defaultAgentExpect,
-	"overlays/irsa":         defaultAgentExpect,
-	"overlays/pod-identity": defaultAgentExpect,
-	"overlays/docker-nodes": defaultAgentExpect,
-	// Fluentd's pos_file lives in /var/log (see that overlay's README).
-	"overlays/migrate-from-fluentd": {writable: []string{"/var/lib/logship", "/var/log"}, stateDir: "/var/lib/logship"},
+	"base":                          defaultAgentExpect,
+	"overlays/irsa":                 defaultAgentExpect,
+	"overlays/pod-identity":         defaultAgentExpect,
+	"overlays/docker-nodes":         defaultAgentExpect,
+	"overlays/migrate-from-fluentd": defaultAgentExpect,
 }
 
 func agentDaemonSet(t *testing.T, objs []object) *appsv1.DaemonSet {
@@ -74,6 +77,7 @@ func TestDaemonSet_MustHave(t *testing.T) {
 	for dir, want := range agentOverlays {
 		objs := renderDecoded(t, dir)
 		ds := agentDaemonSet(t, objs)
+		want.flushDeadline = flushDeadline(t, agentPipeline(t, fluentConf(t, objs)))
 		c := &ds.Spec.Template.Spec.Containers[0]
 		for _, ck := range daemonSetChecks {
 			t.Run(dir+"/"+ck.name, func(t *testing.T) {
@@ -137,8 +141,16 @@ func TestDaemonSet_Overlays(t *testing.T) {
 			t.Fatalf("fluent.conf does not name Fluentd's pos_file:\n%s", conf)
 		}
 		c := &agentDaemonSet(t, objs).Spec.Template.Spec.Containers[0]
-		if m := mount(c, "/var/log"); m == nil || m.ReadOnly {
-			t.Fatalf("mount /var/log=%v, want writable for the pos_file", m)
+		if m := mount(c, "/var/log"); m == nil || !m.ReadOnly {
+			t.Fatalf("mount /var/log=%v, want read-only (Fluentd's pos_file is only read)", m)
+		}
+		p := agentPipeline(t, conf)
+		if len(p.Sources) != 1 || p.Sources[0].Tail == nil {
+			t.Fatalf("sources %+v, want one tail", p.Sources)
+		}
+		tc := p.Sources[0].Tail.Tail
+		if tc.FluentdPosFile != "/var/log/fluentd-containers.log.pos" || !strings.HasPrefix(tc.PositionsFile, "/var/lib/logship/") {
+			t.Errorf("tail takes over %q and keeps positions in %q; want Fluentd's pos_file and the state dir", tc.FluentdPosFile, tc.PositionsFile)
 		}
 	})
 }
@@ -369,5 +381,139 @@ func TestImage_MatchesDockerfile(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^ENTRYPOINT \["/logship"\]$`).Match(df) {
 		t.Error(`Dockerfile ENTRYPOINT is not ["/logship"] (the DaemonSet passes only args)`)
+	}
+}
+
+// agentPipeline parses a fluent.conf with logship's own configuration
+// package and maps it onto the agent's stages, as 'logship run' does, with
+// the environment the DaemonSet sets.
+func agentPipeline(t *testing.T, conf string) *config.Pipeline {
+	t.Helper()
+	c, err := config.Parse("fluent.conf", []byte(conf), config.Options{Env: config.MapEnv(map[string]string{
+		"AWS_REGION": "us-east-1", "LOG_GROUP_NAME": "/k8s/my-cluster/containers", "NODE_NAME": "node-1",
+	})})
+	if err != nil {
+		t.Fatalf("logship config parse: %v", err)
+	}
+	p, err := config.Build(c, config.BuildOptions{NodeName: "node-1"})
+	if err != nil {
+		t.Fatalf("logship config build: %v", err)
+	}
+	for _, w := range c.Diag.Warnings() {
+		t.Errorf("logship config warning: %v", w)
+	}
+	return p
+}
+
+// flushDeadline is the longest final-flush deadline of the pipeline's
+// buffers.
+func flushDeadline(t *testing.T, p *config.Pipeline) time.Duration {
+	t.Helper()
+	var d time.Duration
+	for _, o := range p.Outputs {
+		if o.Buffer == nil {
+			continue
+		}
+		sd := o.Buffer.ShutdownTimeout
+		if sd == 0 {
+			sd = buffer.DefaultShutdownTimeout
+		}
+		d = max(d, sd)
+	}
+	if d == 0 {
+		t.Fatal("no buffered output")
+	}
+	return d
+}
+
+// TestFluentConf_AgentAccepts maps every shipped configuration with
+// logship's own config package: no errors, no ignored parameters, and the
+// stages the manifests assume (positions and file buffer on the state
+// hostPath, the group from the environment, a 30 s final flush).
+func TestFluentConf_AgentAccepts(t *testing.T) {
+	for dir := range agentOverlays {
+		t.Run(dir, func(t *testing.T) {
+			p := agentPipeline(t, fluentConf(t, renderDecoded(t, dir)))
+			if len(p.Sources) != 1 || p.Sources[0].Tail == nil || len(p.Outputs) != 1 {
+				t.Fatalf("pipeline: %d sources, %d outputs; want one tail and one output", len(p.Sources), len(p.Outputs))
+			}
+			tc := p.Sources[0].Tail.Tail
+			if !strings.HasPrefix(tc.PositionsFile, "/var/lib/logship/") {
+				t.Errorf("positions file %q outside the state hostPath", tc.PositionsFile)
+			}
+			for _, o := range p.Outputs {
+				if o.CloudWatch == nil || o.CloudWatch.LogGroupName != "/k8s/my-cluster/containers" || !o.CloudWatch.UseTagAsStream || o.CloudWatch.Region != "us-east-1" {
+					t.Errorf("output %s: cloudwatch %+v", o.ID, o.CloudWatch)
+				}
+				if o.Buffer == nil || o.Buffer.Type != "file" || !strings.HasPrefix(o.Buffer.Path, "/var/lib/logship/") {
+					t.Errorf("output %s: buffer %+v, want a file buffer under /var/lib/logship", o.ID, o.Buffer)
+				}
+			}
+			if d := flushDeadline(t, p); d != 30*time.Second {
+				t.Errorf("flush deadline %v, want 30s", d)
+			}
+		})
+	}
+}
+
+// TestDaemonSetChecks_Bite breaks the base DaemonSet one field at a time and
+// expects exactly the matching check to fail.
+func TestDaemonSetChecks_Bite(t *testing.T) {
+	base := agentDaemonSet(t, renderDecoded(t, "base"))
+	ptr := func(b bool) *bool { return &b }
+	breaks := map[string]func(ds *appsv1.DaemonSet, c *corev1.Container){
+		"priorityClassName system-node-critical": func(ds *appsv1.DaemonSet, _ *corev1.Container) { ds.Spec.Template.Spec.PriorityClassName = "" },
+		"tolerates every taint": func(ds *appsv1.DaemonSet, _ *corev1.Container) {
+			ds.Spec.Template.Spec.Tolerations = []corev1.Toleration{{Key: "node-role.kubernetes.io/control-plane", Operator: corev1.TolerationOpExists}}
+		},
+		"RollingUpdate maxUnavailable 1 maxSurge 0": func(ds *appsv1.DaemonSet, _ *corev1.Container) { ds.Spec.UpdateStrategy.RollingUpdate.MaxSurge = nil },
+		"terminationGracePeriodSeconds above the flush deadline": func(ds *appsv1.DaemonSet, _ *corev1.Container) {
+			g := int64(30)
+			ds.Spec.Template.Spec.TerminationGracePeriodSeconds = &g
+		},
+		"NODE_NAME from the downward API": func(_ *appsv1.DaemonSet, c *corev1.Container) {
+			c.Env[0].ValueFrom.FieldRef.FieldPath = "metadata.name"
+		},
+		"liveness /healthz and readiness /readyz": func(_ *appsv1.DaemonSet, c *corev1.Container) { c.ReadinessProbe = nil },
+		"requests cpu+memory, memory limit, no cpu limit": func(_ *appsv1.DaemonSet, c *corev1.Container) {
+			c.Resources.Limits[corev1.ResourceCPU] = c.Resources.Requests[corev1.ResourceCPU]
+		},
+		"capabilities drop ALL, none added": func(_ *appsv1.DaemonSet, c *corev1.Container) {
+			c.SecurityContext.Capabilities.Add = []corev1.Capability{"SYS_ADMIN"}
+		},
+		"no privilege escalation, not privileged": func(_ *appsv1.DaemonSet, c *corev1.Container) { c.SecurityContext.Privileged = ptr(true) },
+		"read-only root filesystem":               func(_ *appsv1.DaemonSet, c *corev1.Container) { c.SecurityContext.ReadOnlyRootFilesystem = nil },
+		"seccomp RuntimeDefault":                  func(ds *appsv1.DaemonSet, _ *corev1.Container) { ds.Spec.Template.Spec.SecurityContext = nil },
+		"no host namespaces":                      func(ds *appsv1.DaemonSet, _ *corev1.Container) { ds.Spec.Template.Spec.HostNetwork = true },
+		"host paths read-only except the state dir": func(_ *appsv1.DaemonSet, c *corev1.Container) {
+			c.VolumeMounts[0].ReadOnly = false // varlog
+		},
+		"/var/log mounted": func(ds *appsv1.DaemonSet, _ *corev1.Container) {
+			ds.Spec.Template.Spec.Volumes[0].HostPath.Path = "/var/log/pods"
+		},
+		"state hostPath DirectoryOrCreate": func(ds *appsv1.DaemonSet, _ *corev1.Container) {
+			ds.Spec.Template.Spec.Volumes[1].HostPath.Type = nil
+		},
+		"no static AWS keys in env": func(_ *appsv1.DaemonSet, c *corev1.Container) {
+			c.Env = append(c.Env, corev1.EnvVar{Name: "AWS_SECRET_ACCESS_KEY", Value: "x"})
+		},
+		"image pinned, not :latest": func(_ *appsv1.DaemonSet, c *corev1.Container) { c.Image = "ghcr.io/logship/logship:latest" },
+	}
+	if len(breaks) != len(daemonSetChecks) {
+		t.Fatalf("%d breakages for %d checks", len(breaks), len(daemonSetChecks))
+	}
+	for _, ck := range daemonSetChecks {
+		t.Run(ck.name, func(t *testing.T) {
+			brk, ok := breaks[ck.name]
+			if !ok {
+				t.Fatal("no breakage for this check")
+			}
+			ds := base.DeepCopy()
+			brk(ds, &ds.Spec.Template.Spec.Containers[0])
+			errs := checkDaemonSet(ds, defaultAgentExpect)
+			if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), ck.name+":") {
+				t.Fatalf("checkDaemonSet(broken)=%q, want exactly %q to fail", joinErrs(errs), ck.name)
+			}
+		})
 	}
 }

@@ -50,12 +50,12 @@ func TestSeed_Rejected(t *testing.T) {
 	cases := []seedCase{
 		{"fluentd-ds.yaml", "strict decode", decodeErrs("fluentd-ds.yaml"), []string{"extensions/v1beta1 is removed"}},
 		{"fluentd-ds.yaml", "DaemonSet must-have fields (decoded as apps/v1)", dsChecks("fluentd-ds.yaml", true), []string{
-			"priorityClassName", "tolerates every taint", "maxSurge", "flush deadline", "NODE_NAME", "/healthz",
+			"priorityClassName", "tolerates every taint", "maxSurge", "NODE_NAME", "/healthz",
 			"capabilities drop ALL", "privilege escalation", "read-only root filesystem", "seccomp",
 			"writable host paths [/var/log]", "state hostPath", "static credentials in env [AWS_ACCESS_KEY AWS_SECRET_KEY]",
 		}},
 		{"head/fluentd-ds.yaml", "DaemonSet must-have fields", dsChecks("head/fluentd-ds.yaml", false), []string{
-			"priorityClassName", "tolerates every taint", "maxSurge", "flush deadline", "NODE_NAME", "/healthz",
+			"priorityClassName", "tolerates every taint", "maxSurge", "NODE_NAME", "/healthz",
 			"capabilities drop ALL", "privilege escalation", "read-only root filesystem", "seccomp",
 			"writable host paths [/var/log]", "state hostPath", "static credentials in env [AWS_ACCESS_KEY AWS_SECRET_KEY]",
 		}},
