@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,7 +76,9 @@ type PodCache struct {
 	health  *apiHealth
 	metrics podMetrics
 
-	mu     sync.RWMutex
+	snap atomic.Pointer[podSnapshot] // read by lookups
+
+	mu     sync.RWMutex // guards the following; writers publish snap
 	byUID  map[string]*podEntry
 	byName map[podName]*podEntry // the live pod of that name, else the last deleted one
 	ns     map[string]*nsMeta
@@ -161,6 +164,7 @@ func newPodCache(cfg PodsConfig, reg *prometheus.Registry, log *zap.Logger) (*Po
 	if c.now == nil {
 		c.now = time.Now
 	}
+	c.snap.Store(&podSnapshot{})
 	m, err := newPodMetrics(reg)
 	if err != nil {
 		return nil, err
@@ -178,19 +182,35 @@ func newPodCache(cfg PodsConfig, reg *prometheus.Registry, log *zap.Logger) (*Po
 // same name is still kept). A UID lookup never falls back to the name: the
 // pod of that name may be a different one. It never blocks on the API.
 func (c *PodCache) Pod(uid, namespace, name string) (*Pod, bool) {
-	c.mu.RLock()
-	var e *podEntry
-	if uid != "" {
-		e = c.byUID[uid]
-	} else {
-		e = c.byName[podName{namespace, name}]
-	}
+	s := c.snap.Load()
 	var p *Pod
-	if e != nil {
-		p = e.pod
+	if uid != "" {
+		p = s.byUID[uid]
+	} else {
+		p = s.byName[podName{namespace, name}]
 	}
-	c.mu.RUnlock()
 	return p, p != nil
+}
+
+// podSnapshot is what lookups read: immutable maps, replaced as a whole on
+// every change (changes are rare, lookups happen for every line), so a lookup
+// takes no lock.
+type podSnapshot struct {
+	byUID  map[string]*Pod
+	byName map[podName]*Pod
+}
+
+// publishAndUnlock publishes a new snapshot of the entries and releases mu.
+func (c *PodCache) publishAndUnlock() {
+	s := &podSnapshot{byUID: make(map[string]*Pod, len(c.byUID)), byName: make(map[podName]*Pod, len(c.byName))}
+	for uid, e := range c.byUID {
+		s.byUID[uid] = e.pod
+	}
+	for k, e := range c.byName {
+		s.byName[k] = e.pod
+	}
+	c.snap.Store(s)
+	c.mu.Unlock()
 }
 
 // Synced is closed once the first list of pods (and of namespaces, unless
@@ -313,10 +333,12 @@ func (c *PodCache) Sweep() int {
 			n++
 		}
 	}
-	c.mu.Unlock()
-	if n > 0 {
-		c.updatePodGauges()
+	if n == 0 {
+		c.mu.Unlock()
+		return 0
 	}
+	c.publishAndUnlock()
+	c.updatePodGauges()
 	return n
 }
 
@@ -333,7 +355,7 @@ func (c *PodCache) upsertPod(p *corev1.Pod) {
 	base := convertPod(p)
 	c.mu.Lock()
 	c.upsertLocked(base)
-	c.mu.Unlock()
+	c.publishAndUnlock()
 }
 
 func (c *PodCache) upsertLocked(base *Pod) {
@@ -368,7 +390,7 @@ func (c *PodCache) deletePod(obj any) {
 			e.deleted = c.now()
 		}
 	}
-	c.mu.Unlock()
+	c.publishAndUnlock()
 }
 
 // replacePods installs a full list: pods absent from it were deleted while
@@ -397,7 +419,7 @@ func (c *PodCache) replacePods(items []any) {
 	for _, b := range bases {
 		c.upsertLocked(b)
 	}
-	c.mu.Unlock()
+	c.publishAndUnlock()
 	c.markSynced(true, false)
 }
 
@@ -407,7 +429,7 @@ func (c *PodCache) setNamespace(n *corev1.Namespace) {
 	m := &nsMeta{uid: string(n.UID), labels: sortedKVs(n.Labels), annotations: sortedKVs(n.Annotations)}
 	c.mu.Lock()
 	c.setNamespaceLocked(n.Name, m)
-	c.mu.Unlock()
+	c.publishAndUnlock()
 }
 
 func (c *PodCache) setNamespaceLocked(name string, m *nsMeta) {
@@ -455,7 +477,7 @@ func (c *PodCache) replaceNamespaces(items []any) {
 			delete(c.ns, name)
 		}
 	}
-	c.mu.Unlock()
+	c.publishAndUnlock()
 	c.markSynced(false, true)
 }
 

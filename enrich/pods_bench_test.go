@@ -198,3 +198,34 @@ func BenchmarkPodCache_APIRequests(b *testing.B) {
 	b.ReportMetric(float64(r.defaultRequests), "req-in-window@default")
 	b.ReportMetric(float64(r.shortWatches)/r.window.Seconds()*3600, "req/node/h@2s-watch")
 }
+
+// BenchmarkPodCache_Pod is the lookup alone, 500 pods in the cache.
+func BenchmarkPodCache_Pod(b *testing.B) {
+	c, _ := newTestCache(b, PodsConfig{})
+	var uids, names []string
+	for i := range 500 {
+		name, uid := fmt.Sprintf("web-%d", i), fmt.Sprintf("0000-%04d", i)
+		podStore{c}.Add(testPod("ns", name, uid, map[string]string{"app": "web"}))
+		uids, names = append(uids, uid), append(names, name)
+	}
+	b.Run("uid", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, ok := c.Pod(uids[i%500], "ns", names[i%500]); !ok {
+				b.Fatal("miss")
+			}
+			i++
+		}
+	})
+	b.Run("name", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, ok := c.Pod("", "ns", names[i%500]); !ok {
+				b.Fatal("miss")
+			}
+			i++
+		}
+	})
+}
