@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +127,37 @@ func TestPattern_Pathological(t *testing.T) {
 		if d := time.Since(start); d > time.Second {
 			t.Errorf("Match(%q) on %q took %v", pc.pat, pc.tag, d)
 		}
+	}
+}
+
+// TestPattern_Differential compares Match with the regular expressions
+// Fluentd builds for the same globs, evaluated by a backtracking engine with
+// lookahead (testdata/gen_pattern_cases.py generated the cases).
+func TestPattern_Differential(t *testing.T) {
+	data, err := os.ReadFile("testdata/pattern-cases.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 3 {
+			t.Fatalf("line %d: %q has %d fields", i+1, line, len(f))
+		}
+		p, err := config.CompilePattern(f[0])
+		if err != nil {
+			t.Errorf("line %d: CompilePattern(%q): %v", i+1, f[0], err)
+			continue
+		}
+		if got, want := p.Match(f[1]), f[2] == "true"; got != want {
+			t.Errorf("line %d: %q.Match(%q) = %v, want %v", i+1, f[0], f[1], got, want)
+		}
+		n++
+	}
+	if n < 1000 {
+		t.Fatalf("only %d cases", n)
 	}
 }
