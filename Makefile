@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test vet build bench fuzz clean
+.PHONY: test vet build bench microbench clean
 
 # test is what CI runs (.ci/run): vet, then every test with the race detector.
 test: vet
@@ -14,8 +14,13 @@ vet:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/logship ./cmd/logship
 
-# bench runs the Go micro-benchmarks of every package (not part of test).
-bench:
+# bench is the end-to-end benchmark: ~2,000,000 CRI lines through the real
+# agent into the emulator (separate processes), reporting lines/s, CPU and RSS.
+bench: build
+	./bin/logship bench
+
+# microbench runs the Go micro-benchmarks of every package (not part of test).
+microbench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 clean:

@@ -37,6 +37,7 @@ commands:
   replay        send log or dead-letter files once
   check-config  print the effective pipeline of a Fluentd config
   subscribe     set up the CloudWatch Logs subscription to the cwl2es Lambda
+  bench         the end-to-end benchmark (make bench)
   version       print the version
 
 Run 'logship <command> -h' for the flags of a command.
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = runCheckConfig
 	case "subscribe":
 		cmd = runSubscribe
+	case "bench":
+		cmd = runBench
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "logship", version)
 		return 0
