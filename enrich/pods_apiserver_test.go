@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -140,6 +142,34 @@ func TestPodCache_APIServer(t *testing.T) {
 		}
 	})
 
+	t.Run("client options", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			cfg  ClientConfig
+		}{
+			{"kubeconfig", ClientConfig{Kubeconfig: cl.Kubeconfig()}},
+			{"client_cert and client_key", ClientConfig{URL: cl.URL, CAFile: cl.CAFile, ClientCert: cl.ClientCert, ClientKey: cl.ClientKey, SecretDir: t.TempDir()}},
+			{"verify_ssl false", ClientConfig{URL: cl.URL + "/api", BearerTokenFile: cl.TokenFile, InsecureSkipVerify: true, SecretDir: t.TempDir()}},
+			{"in cluster (secret_dir, KUBERNETES_SERVICE_*)", ClientConfig{SecretDir: secretDir(t, cl), Getenv: func(k string) string {
+				return map[string]string{"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": strings.TrimPrefix(cl.URL, "https://127.0.0.1:")}[k]
+			}}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				rc, err := tc.cfg.RESTConfig()
+				if err != nil {
+					t.Fatal(err)
+				}
+				list, err := kubernetes.NewForConfigOrDie(rc).CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=node-a", ResourceVersion: "0"})
+				if err != nil {
+					t.Fatalf("list pods: %v", err)
+				}
+				if len(list.Items) != 1 || list.Items[0].UID != web.UID {
+					t.Fatalf("listed %d pods, want web-0", len(list.Items))
+				}
+			})
+		}
+	})
+
 	t.Run("label changes arrive", func(t *testing.T) {
 		patch := []byte(`{"metadata":{"labels":{"version":"2"}}}`)
 		if _, err := cs.CoreV1().Pods("shop").Patch(ctx, "web-0", types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
@@ -246,4 +276,20 @@ type urlLogger struct {
 func (u urlLogger) RoundTrip(r *http.Request) (*http.Response, error) {
 	u.t.Logf("%s %s %s", time.Now().Format("15:04:05.000"), r.Method, r.URL.RequestURI())
 	return u.rt.RoundTrip(r)
+}
+
+// secretDir lays out a service-account directory (token, ca.crt) as the
+// kubelet mounts it, with the admin token.
+func secretDir(t *testing.T, cl *kubetest.Cluster) string {
+	dir := t.TempDir()
+	for name, src := range map[string]string{"token": cl.TokenFile, "ca.crt": cl.CAFile} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
