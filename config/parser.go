@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // parser holds the state shared by a file and the files it includes.
@@ -113,7 +114,7 @@ func (fp *fileParser) parseElement(sec *Section, root bool) error {
 			}
 
 		default:
-			if err := fp.parseParam(sec, start); err != nil {
+			if err := fp.parseParam(sec, start, root); err != nil {
 				return err
 			}
 		}
@@ -145,8 +146,19 @@ func (fp *fileParser) includeKeyword() bool {
 	return true
 }
 
-// parseParam reads one "key value" line.
-func (fp *fileParser) parseParam(sec *Section, start int) error {
+// reservedParam reports whether key is one of Fluentd's reserved
+// parameters (RESERVED_PARAMS).
+func reservedParam(key string) bool {
+	switch key {
+	case "@type", "@id", "@label", "@log_level":
+		return true
+	}
+	return false
+}
+
+// parseParam reads one "key value" line; root is set at the top level of a
+// file.
+func (fp *fileParser) parseParam(sec *Section, start int, root bool) error {
 	sc := fp.sc
 	key, _, _, err := fp.scanString(boundSpacing)
 	if err != nil {
@@ -159,6 +171,14 @@ func (fp *fileParser) parseParam(sec *Section, start int) error {
 	}
 	if key == "@include" {
 		return fp.parseInclude(sec)
+	}
+	if strings.HasPrefix(key, "@") && !reservedParam(key) {
+		// v1_parser.rb: an error at the top level and directly in
+		// <match>/<source>/<filter>/<system>, a warning deeper.
+		if root || sec.Name == "match" || sec.Name == "source" || sec.Name == "filter" || sec.Name == "system" {
+			return sc.errorf(start, "'@' is Fluentd's reserved prefix; %s is not a parameter (reserved: @type, @id, @label, @log_level)", key)
+		}
+		fp.p.cfg.Diag.Warnf(sc.pos(start), "'@' is Fluentd's reserved prefix; Fluentd accepts %s in a nested section for now but will reject it", key)
 	}
 	valOff := sc.off
 	var (

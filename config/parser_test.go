@@ -91,6 +91,7 @@ func TestParse_Warnings(t *testing.T) {
 		{"hash value", "k #c\n", "test.conf:1:3: k: "},
 		{"repeated key", "k 1\nk 2\n", "test.conf:2:1: parameter \"k\" repeated"},
 		{"legacy include", "include nothing-here.conf\n", "test.conf:1:1: 'include' is deprecated"},
+		{"reserved prefix in a nested section", "<match **>\n  <buffer>\n    @foo bar\n  </buffer>\n</match>\n", "test.conf:3:5: '@' is Fluentd's reserved prefix; Fluentd accepts @foo"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -238,6 +239,8 @@ func TestParse_Errors(t *testing.T) {
 		{"key error", "\n  k \"#{ENV.fetch('NOPE')}\"\n", "test.conf:2:6", "raised KeyError: key not found: \"NOPE\"", false},
 		{"unterminated embed", "k \"#{ENV['A']\n", "test.conf:1:4", "unterminated", false},
 		{"url include", "@include https://example.com/x.conf\n", "test.conf:1:10", "including from a URL", true},
+		{"reserved prefix in match", "<match **>\n  @foo bar\n</match>\n", "test.conf:2:3", "'@' is Fluentd's reserved prefix; @foo", false},
+		{"reserved prefix at top level", "@foo bar\n", "test.conf:1:1", "reserved prefix", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
