@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -50,6 +51,9 @@ type Options struct {
 	// OpsAddr is the listen address of /metrics, /healthz and /readyz; ""
 	// means no ops server.
 	OpsAddr string
+	// OpsHandlers are served on the ops server besides /metrics, /healthz
+	// and /readyz (for example /debug/pprof/).
+	OpsHandlers map[string]http.Handler
 	// OpsListener, when set, is used instead of listening on OpsAddr.
 	OpsListener net.Listener
 	// Pods supplies pod metadata to kubernetes_metadata filters; nil means
@@ -264,7 +268,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	opsLn := a.opts.OpsListener
 	if opsLn == nil && a.opts.OpsAddr != "" {
-		srv := NewOpsServer(a.opts.OpsAddr, a.opts.Registry, a.health, nil)
+		srv := NewOpsServer(a.opts.OpsAddr, a.opts.Registry, a.health, a.opts.OpsHandlers)
 		ln, err := srv.Listen()
 		if err != nil {
 			a.closeOutputs()
@@ -299,7 +303,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopOps()
 	if opsLn != nil {
-		srv := NewOpsServer(a.opts.OpsAddr, a.opts.Registry, a.health, nil)
+		srv := NewOpsServer(a.opts.OpsAddr, a.opts.Registry, a.health, a.opts.OpsHandlers)
 		ops.Go(func() error { return srv.Serve(opsCtx, opsLn) })
 	}
 	a.health.SetReady(true, "")

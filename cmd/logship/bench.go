@@ -49,8 +49,8 @@ const benchConfig = `
   <buffer>
     flush_interval 1s
     flush_thread_count 2
-    chunk_limit_size 4m
-    total_limit_size 32m
+    chunk_limit_size 1m
+    total_limit_size 8m
     queued_chunks_limit_size 64
     retry_forever true
     retry_max_interval 2s

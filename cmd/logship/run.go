@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 
@@ -84,6 +86,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("run", stderr)
 	pf := addPipelineFlags(fs)
 	listen := fs.String("listen", ":2021", "`address` of /metrics, /healthz and /readyz (empty: none)")
+	pprofOn := fs.Bool("pprof", false, "serve net/http/pprof under /debug/pprof/ on the --listen address")
 	logFormat := fs.String("log-format", "json", "log format: json or console")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args); err != nil {
@@ -108,7 +111,11 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a, err := agent.New(p, agent.Options{Log: log, Registry: reg, OpsAddr: *listen})
+	opts := agent.Options{Log: log, Registry: reg, OpsAddr: *listen}
+	if *pprofOn {
+		opts.OpsHandlers = map[string]http.Handler{"/debug/pprof/": http.HandlerFunc(pprof.Index)}
+	}
+	a, err := agent.New(p, opts)
 	if err != nil {
 		return err
 	}
