@@ -23,7 +23,6 @@
 package config
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 )
@@ -91,7 +90,6 @@ func ParseFile(path string, opts Options) (*Config, error) {
 // Parse parses src as the contents of the file name; relative @include paths
 // resolve against name's directory.
 func Parse(name string, src []byte, opts Options) (*Config, error) {
-	src = bytes.TrimPrefix(src, []byte(utf8BOM))
 	if opts.MaxIncludeDepth <= 0 {
 		opts.MaxIncludeDepth = DefaultMaxIncludeDepth
 	}
