@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 
 	"logship/buffer"
@@ -588,4 +589,47 @@ func metricValue(c prometheus.Metric) float64 {
 		return m.Gauge.GetValue()
 	}
 	return m.Counter.GetValue()
+}
+
+// TestPodCache_UnreachableAtStart: with no API server listening, lookups
+// miss at once, the cache reports itself unreachable with one log line, and
+// the reflector keeps retrying.
+func TestPodCache_UnreachableAtStart(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.URL
+	srv.Close() // nothing listens there now
+	core, logs := observer.New(zapcore.InfoLevel)
+	c, err := NewPodCache(PodsConfig{NodeName: "node-a"}, &rest.Config{Host: addr}, prometheus.NewRegistry(), zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	waitFor(t, "unreachable", func() bool { return !c.Reachable() })
+	start := time.Now()
+	if _, ok := c.Pod("u-1", "shop", "web-0"); ok {
+		t.Fatal("lookup hit with no API server")
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Fatalf("lookup took %v", d)
+	}
+	waitFor(t, "retries", func() bool { return c.Requests()[RequestKey{"list", "pods"}] >= 2 })
+	if n := logs.FilterLevelExact(zapcore.WarnLevel).Len(); n != 1 {
+		t.Fatalf("%d warnings, want 1 for the whole outage", n)
+	}
+	select {
+	case <-c.Synced():
+		t.Fatal("synced without an API server")
+	default:
+	}
+	if got := metricValue(c.metrics.reachable); got != 0 {
+		t.Fatalf("logship_kubernetes_api_reachable=%v, want 0", got)
+	}
 }
