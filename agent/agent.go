@@ -82,6 +82,7 @@ type Agent struct {
 	mu      sync.Mutex
 	sources []*tailSource
 	outputs []*output
+	extra   []sourceRunner // sources other than tail
 	router  *Router
 	paths   sourcePaths
 	started bool
@@ -158,6 +159,13 @@ func (a *Agent) build(ctx context.Context) error {
 	filters := map[*config.Section]Filter{}
 	for sec, fc := range a.p.Filters {
 		switch {
+		case fc.Plugin != nil:
+			hostname, _ := os.Hostname()
+			f, err := fc.Plugin.NewFilter(enrich.FilterDeps{Hostname: hostname, Log: a.log.With(zap.String("filter", fc.Type))})
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", sec.Header(), sec.Pos, err)
+			}
+			filters[sec] = f
 		case fc.Kubernetes != nil:
 			k, err := enrich.NewKubernetes(*fc.Kubernetes, a.opts.Pods, &a.paths)
 			if err != nil {
@@ -187,6 +195,14 @@ func (a *Agent) build(ctx context.Context) error {
 	}
 	a.router = NewRouter(resolve, a.ack)
 	for i, sc := range a.p.Sources {
+		if sc.Plugin != nil {
+			r, err := a.pluginSource(sc)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", sc.Section.Header(), sc.Section.Pos, err)
+			}
+			a.extra = append(a.extra, r)
+			continue
+		}
 		if sc.Tail == nil {
 			continue
 		}
@@ -226,6 +242,12 @@ func (a *Agent) buildOutput(ctx context.Context, oc *config.Output) (*output, er
 			return nil, err
 		}
 		o.emit = NewBufferedOutput(o.format, o.buf, a.ack)
+	case oc.Plugin != nil:
+		out, err := a.pluginOutput(ctx, oc)
+		if err != nil {
+			return nil, err
+		}
+		o.emit = out
 	case oc.Type == "null":
 		o.emit = NewNullOutput(a.ack)
 	case oc.Type == "stdout":
@@ -240,6 +262,12 @@ func (a *Agent) buildOutput(ctx context.Context, oc *config.Output) (*output, er
 		return nil, fmt.Errorf("output %q has no runtime", oc.Type)
 	}
 	return o, nil
+}
+
+// sourceRunner is a running source other than tail: run emits records into
+// the router until ctx is done.
+type sourceRunner interface {
+	run(ctx context.Context) error
 }
 
 // ackerFunc adapts a function to buffer.Acker.
@@ -297,6 +325,9 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	srcs, srcCtx := errgroup.WithContext(ctx)
 	for _, s := range a.sources {
+		srcs.Go(func() error { return s.run(srcCtx) })
+	}
+	for _, s := range a.extra {
 		srcs.Go(func() error { return s.run(srcCtx) })
 	}
 	var ops errgroup.Group

@@ -62,6 +62,9 @@ type Source struct {
 	Label string
 	// Tail is set for @type tail.
 	Tail *TailSource
+	// Plugin is the typed configuration of another source type (see
+	// plugins_sources.go); the agent runs it.
+	Plugin any
 }
 
 // TailSource is an in_tail source.
@@ -77,6 +80,9 @@ type Filter struct {
 	Section    *Section
 	Type       string
 	Kubernetes *enrich.KubernetesConfig
+	// Plugin is the configuration of another filter type (see
+	// plugins_filters.go).
+	Plugin enrich.FilterConfig
 }
 
 // Output is one <match>.
@@ -90,6 +96,9 @@ type Output struct {
 	Buffer     *buffer.Config
 	// Path is the file output's path.
 	Path string
+	// Plugin is the typed configuration of another output type (see
+	// plugins_filters.go); the agent runs it.
+	Plugin any
 }
 
 // Build maps c onto logship's stages. Problems are recorded in c.Diag (with
@@ -209,9 +218,16 @@ func (b *builder) source(s *Section) *Source {
 			return nil
 		}
 	default:
-		b.d.UnsupportedType(s)
-		skipped(s)
-		return nil
+		plugin, ok := b.pluginSource(s, typ)
+		if !ok {
+			b.d.UnsupportedType(s)
+			skipped(s)
+			return nil
+		}
+		if plugin == nil {
+			return nil // known, but its mapping failed (reported)
+		}
+		src.Plugin = plugin
 	}
 	if b.p.Router.Source(s) == nil {
 		return nil // NewRouter already reported the unknown label
@@ -470,9 +486,16 @@ func (b *builder) filter(s *Section) *Filter {
 		}
 		f.Kubernetes = kc
 	default:
-		b.d.UnsupportedType(s)
-		skipped(s)
-		return nil
+		fc, ok := b.pluginFilter(s, typ)
+		if !ok {
+			b.d.UnsupportedType(s)
+			skipped(s)
+			return nil
+		}
+		if fc == nil {
+			return nil // known, but its mapping failed (reported)
+		}
+		f.Plugin = fc
 	}
 	return f
 }
@@ -518,9 +541,16 @@ func (b *builder) output(s *Section) *Output {
 			s.Param(k)
 		}
 	default:
-		b.d.UnsupportedType(s)
-		skipped(s)
-		return nil
+		plugin, ok := b.pluginOutput(s, typ)
+		if !ok {
+			b.d.UnsupportedType(s)
+			skipped(s)
+			return nil
+		}
+		if plugin == nil {
+			return nil // known, but its mapping failed (reported)
+		}
+		o.Plugin = plugin
 	}
 	return o
 }
@@ -705,6 +735,9 @@ func (p *Pipeline) Describe() []string {
 		if label == "" {
 			label = "(top level)"
 		}
+		if s.Plugin != nil {
+			out = append(out, fmt.Sprintf("source %s %s: %+v → %s", s.Type, s.Section.Pos, s.Plugin, label))
+		}
 		if s.Tail != nil {
 			t := s.Tail
 			out = append(out, fmt.Sprintf("source tail %s: paths=%q exclude=%q tag=%q parser=%s container=%v read_from_head=%v fluentd_pos_file=%q positions=%q → %s",
@@ -715,6 +748,9 @@ func (p *Pipeline) Describe() []string {
 	for _, s := range p.Order {
 		if f := p.Filters[s]; f != nil {
 			line := fmt.Sprintf("filter %s %s: %s", s.Arg, s.Pos, f.Type)
+			if f.Plugin != nil {
+				line += fmt.Sprintf(" %+v", f.Plugin)
+			}
 			if k := f.Kubernetes; k != nil {
 				d := "3.x"
 				if k.Dialect == enrich.Legacy {
@@ -749,6 +785,9 @@ func (p *Pipeline) Describe() []string {
 		}
 		if o.Path != "" {
 			line += " path=" + strconv.Quote(o.Path)
+		}
+		if o.Plugin != nil {
+			line += fmt.Sprintf(" %+v", o.Plugin)
 		}
 		out = append(out, line)
 	}
