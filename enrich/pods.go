@@ -236,7 +236,8 @@ func (c *PodCache) Len() (live, deleted int) {
 // "get", ...) and resource ("pods", "namespaces").
 func (c *PodCache) Requests() map[RequestKey]int64 { return c.health.requests() }
 
-// Run runs the informers and the expiry of deleted pods until ctx is done.
+// Run runs the informers and the expiry of deleted pods until ctx is done,
+// then returns nil. API errors are not returned: the reflectors retry them.
 func (c *PodCache) Run(ctx context.Context) error {
 	ctx = klog.NewContext(ctx, klogToZap(c.log))
 	logger := klog.FromContext(ctx)
