@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"math"
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"logship/buffer"
 )
@@ -139,53 +139,138 @@ func scalarJSON(v string) []byte {
 // errNotObject reports that the text is not exactly one JSON object.
 var errNotObject = errors.New("not a JSON object")
 
-// objectMembers returns the members of the JSON object b (nothing but
-// whitespace may follow it), values compacted onto one line. A key that
-// occurs twice keeps its first position and its last value, as
-// JavaScript's JSON.parse does.
+// objectMembers returns the members of the JSON object b (only whitespace
+// may surround it), values compacted onto one line. A key that occurs twice
+// keeps its first position and its last value, as JavaScript's JSON.parse
+// does. b is validated once with json.Valid; the top level is then split by
+// a small scanner, without decoding the values.
 func objectMembers(b []byte) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
+	if !json.Valid(b) {
 		return nil, errNotObject
 	}
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, errNotObject
+	}
+	i++
 	var out []member
 	var seen map[string]int
-	for dec.More() {
-		kt, err := dec.Token()
+	for {
+		i = skipSpace(b, i)
+		if b[i] == '}' {
+			return out, nil
+		}
+		if b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+		kEnd := stringEnd(b, i)
+		key, err := decodeKey(b[i:kEnd])
 		if err != nil {
 			return nil, errNotObject
 		}
-		key, ok := kt.(string)
-		if !ok {
-			return nil, errNotObject
+		i = skipSpace(b, kEnd) + 1 // the ':'
+		i = skipSpace(b, i)
+		vEnd := valueEnd(b, i)
+		v := b[i:vEnd]
+		if bytes.ContainsAny(v, " \t\r\n") {
+			var c bytes.Buffer
+			if err := json.Compact(&c, v); err != nil {
+				return nil, errNotObject
+			}
+			v = c.Bytes()
 		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, errNotObject
+		if !utf8.Valid(v) {
+			// Only string contents can be invalid; replace as encoding/json does.
+			v = buffer.AppendValidUTF8(nil, v)
 		}
-		var v bytes.Buffer
-		if err := json.Compact(&v, raw); err != nil {
-			return nil, errNotObject
+		i = vEnd
+		j := -1
+		if len(out) < 8 {
+			for k := range out {
+				if out[k].key == key {
+					j = k
+				}
+			}
+		} else {
+			if seen == nil {
+				seen = make(map[string]int, 2*len(out))
+				for k := range out {
+					seen[out[k].key] = k
+				}
+			}
+			if k, ok := seen[key]; ok {
+				j = k
+			}
 		}
-		if seen == nil {
-			seen = make(map[string]int)
-		}
-		if j, dup := seen[key]; dup {
-			out[j].value = v.Bytes()
+		if j >= 0 {
+			out[j].value = v
 			continue
 		}
-		seen[key] = len(out)
-		out = append(out, member{key: key, value: v.Bytes()})
+		if seen != nil {
+			seen[key] = len(out)
+		}
+		out = append(out, member{key: key, value: v})
 	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return nil, errNotObject
+}
+
+// The scanners below run on input json.Valid accepted.
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errNotObject
+	return i
+}
+
+// stringEnd returns the index after the string literal starting at b[i].
+func stringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
 	}
-	return out, nil
+	return len(b)
+}
+
+// valueEnd returns the index after the value starting at b[i].
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+		i++
+	}
+	return i
+}
+
+// decodeKey returns the text of a key's string literal.
+func decodeKey(lit []byte) (string, error) {
+	if bytes.IndexByte(lit, '\\') < 0 && utf8.Valid(lit) {
+		return string(lit[1 : len(lit)-1]), nil
+	}
+	var k string
+	err := json.Unmarshal(lit, &k)
+	return k, err
 }
 
 // compactObject returns b compacted when it is exactly one JSON object.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -81,4 +82,54 @@ func BenchmarkBuildItems(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzObjectMembers compares the top-level scanner with encoding/json: it
+// accepts exactly the JSON objects, and yields the same keys and values
+// (last value wins) on one line each.
+func FuzzObjectMembers(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1}`, ` {"a" : [1, {"b":"}"}] , "c":"\"x\\"} `, `{"a":1,"a":2}`, `[1]`, `{"a":1} x`, `{"\u0041":true,"b":null}`, "{\n\"k\":\n{\"z\": \"a b\"}\n}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := objectMembers(b)
+		var want map[string]json.RawMessage
+		werr := json.Unmarshal(b, &want)
+		if werr != nil || want == nil {
+			if err == nil {
+				t.Fatalf("objectMembers(%q) accepted what encoding/json refuses as an object (%v)", b, werr)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("objectMembers(%q)=%v, encoding/json accepts it", b, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("objectMembers(%q): %d members, want %d", b, len(got), len(want))
+		}
+		for _, m := range got {
+			w, ok := want[m.key]
+			if !ok {
+				t.Fatalf("objectMembers(%q): key %q not in %v", b, m.key, want)
+			}
+			var a, c any
+			if json.Unmarshal(m.value, &a) != nil || json.Unmarshal(w, &c) != nil {
+				t.Fatalf("objectMembers(%q): value %q invalid", b, m.value)
+			}
+			if ja, jc := mustJSON(t, a), mustJSON(t, c); ja != jc {
+				t.Fatalf("objectMembers(%q): %q=%s, want %s", b, m.key, ja, jc)
+			}
+			if bytes.ContainsAny(m.value, "\n\r") {
+				t.Fatalf("objectMembers(%q): value %q spans lines", b, m.value)
+			}
+		}
+	})
+}
+
+func mustJSON(t *testing.T, v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
