@@ -83,6 +83,9 @@ type Agent struct {
 	sources []*tailSource
 	outputs []*output
 	extra   []sourceRunner // sources other than tail
+	// podCache feeds the kubernetes_metadata filters from the API server
+	// (nil: path metadata only).
+	podCache *enrich.PodCache
 	router  *Router
 	paths   sourcePaths
 	started bool
@@ -156,6 +159,9 @@ func (a *Agent) build(ctx context.Context) error {
 		a.outputs = append(a.outputs, o)
 		outputs[sec] = o.emit
 	}
+	if err := a.buildPodCache(); err != nil {
+		return err
+	}
 	filters := map[*config.Section]Filter{}
 	for sec, fc := range a.p.Filters {
 		switch {
@@ -167,7 +173,13 @@ func (a *Agent) build(ctx context.Context) error {
 			}
 			filters[sec] = f
 		case fc.Kubernetes != nil:
-			k, err := enrich.NewKubernetes(*fc.Kubernetes, a.opts.Pods, &a.paths)
+			var pods enrich.PodLookup
+			if a.opts.Pods != nil {
+				pods = a.opts.Pods
+			} else if a.podCache != nil {
+				pods = a.podCache
+			}
+			k, err := enrich.NewKubernetes(*fc.Kubernetes, pods, &a.paths)
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", sec.Header(), sec.Pos, err)
 			}
@@ -270,6 +282,43 @@ type sourceRunner interface {
 	run(ctx context.Context) error
 }
 
+// PodsSyncWait bounds how long Run waits for the pod cache's first list
+// before it starts reading files (so the first lines carry API metadata); an
+// unreachable API server never holds shipping back longer.
+const PodsSyncWait = 10 * time.Second
+
+// buildPodCache creates the node's pod cache when a kubernetes_metadata
+// filter can reach an API server.
+func (a *Agent) buildPodCache() error {
+	if a.opts.Pods != nil {
+		return nil
+	}
+	for _, fc := range a.p.Filters {
+		if fc.KubeAPI == nil || fc.KubePods == nil {
+			continue
+		}
+		rc, err := fc.KubeAPI.RESTConfig()
+		if errors.Is(err, enrich.ErrNoAPIServer) {
+			a.log.Info("kubernetes_metadata: no API server configured; metadata from file paths only")
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("kubernetes_metadata %s: %w", fc.Section.Pos, err)
+		}
+		if fc.KubePods.NodeName == "" {
+			a.log.Warn("kubernetes_metadata: NODE_NAME (or K8S_NODE_NAME) is not set, so pods cannot be watched for this node; metadata from file paths only")
+			return nil
+		}
+		pc, err := enrich.NewPodCache(*fc.KubePods, rc, a.opts.Registry, a.log.Named("pods"))
+		if err != nil {
+			return fmt.Errorf("kubernetes_metadata %s: %w", fc.Section.Pos, err)
+		}
+		a.podCache = pc
+		return nil // one pod cache per node serves every filter
+	}
+	return nil
+}
+
 // ackerFunc adapts a function to buffer.Acker.
 type ackerFunc func(recs []buffer.Record)
 
@@ -323,6 +372,20 @@ func (a *Agent) Run(ctx context.Context) error {
 		})
 	}
 
+	if pc := a.podCache; pc != nil {
+		outs.Go(func() error {
+			if err := pc.Run(outCtx); err != nil && !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("pod cache: %w", err)
+			}
+			return nil
+		})
+		select {
+		case <-pc.Synced():
+		case <-time.After(PodsSyncWait):
+			a.log.Warn("pod cache not synced yet; starting with path metadata", zap.Duration("waited", PodsSyncWait))
+		case <-ctx.Done():
+		}
+	}
 	srcs, srcCtx := errgroup.WithContext(ctx)
 	for _, s := range a.sources {
 		srcs.Go(func() error { return s.run(srcCtx) })

@@ -31,6 +31,9 @@ type BuildOptions struct {
 	// Location is the zone for times without an offset (Fluentd's local
 	// time); nil means time.Local.
 	Location *time.Location
+	// Getenv reads the environment for defaults that Fluentd plugins take
+	// from it (KUBERNETES_SERVICE_HOST/PORT); nil means os.Getenv.
+	Getenv func(string) string
 }
 
 // Pipeline is a configuration mapped onto logship's stages: typed configs for
@@ -80,6 +83,12 @@ type Filter struct {
 	Section    *Section
 	Type       string
 	Kubernetes *enrich.KubernetesConfig
+	// KubeAPI says how the kubernetes_metadata filter reaches the API
+	// server (its kubernetes_url, bearer_token_file, ca_file, client_cert,
+	// client_key, verify_ssl and secret_dir options); KubePods configures the
+	// node's pod cache. Both are set with Kubernetes.
+	KubeAPI  *enrich.ClientConfig
+	KubePods *enrich.PodsConfig
 	// Plugin is the configuration of another filter type (see
 	// plugins_filters.go).
 	Plugin enrich.FilterConfig
@@ -457,7 +466,17 @@ func (b *builder) filter(s *Section) *Filter {
 			return v
 		}
 		kc.TagRegexp = s.String("tag_to_kubernetes_name_regexp", "")
-		kc.MasterURL = s.String("kubernetes_url", "")
+		api := &enrich.ClientConfig{
+			URL:             s.String("kubernetes_url", ""),
+			BearerTokenFile: s.String("bearer_token_file", ""),
+			CAFile:          s.String("ca_file", ""),
+			ClientCert:      s.String("client_cert", ""),
+			ClientKey:       s.String("client_key", ""),
+			SecretDir:       s.String("secret_dir", ""),
+			Getenv:          b.opts.Getenv,
+		}
+		api.InsecureSkipVerify = !get("verify_ssl", true)
+		kc.MasterURL = api.MasterURL()
 		kc.SkipLabels = get("skip_labels", false)
 		kc.SkipContainerMetadata = get("skip_container_metadata", false)
 		kc.SkipMasterURL = get("skip_master_url", false)
@@ -472,9 +491,9 @@ func (b *builder) filter(s *Section) *Filter {
 		if kc.AnnotationMatch, err = s.Strings("annotation_match", nil); err != nil {
 			b.d.Add(s.Pos, err)
 		}
-		// API access and caching: the pod cache (enrich) reads these.
-		accept(s, "verify_ssl", "ca_file", "client_cert", "client_key", "bearer_token_file", "secret_dir",
-			"watch", "cache_size", "cache_ttl", "apiVersion", "ssl_partial_chain", "ignore_nil",
+		// Caching and watching are the pod cache's own (one node-scoped
+		// informer, deleted pods kept for a grace period).
+		accept(s, "watch", "cache_size", "cache_ttl", "apiVersion", "ssl_partial_chain", "ignore_nil",
 			"watch_retry_interval", "watch_retry_exponential_backoff_base", "watch_retry_max_times",
 			"include_namespace_metadata", "include_namespace_id", "allow_orphans", "orphaned_namespace_name",
 			"orphaned_namespace_id", "lookup_from_k8s_field", "stats_interval", "open_timeout", "read_timeout",
@@ -485,6 +504,8 @@ func (b *builder) filter(s *Section) *Filter {
 			return nil
 		}
 		f.Kubernetes = kc
+		f.KubeAPI = api
+		f.KubePods = &enrich.PodsConfig{NodeName: b.opts.NodeName, SkipNamespaces: kc.SkipNamespaceMetadata}
 	default:
 		fc, ok := b.pluginFilter(s, typ)
 		if !ok {
