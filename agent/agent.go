@@ -86,9 +86,9 @@ type Agent struct {
 	// podCache feeds the kubernetes_metadata filters from the API server
 	// (nil: path metadata only).
 	podCache *enrich.PodCache
-	router  *Router
-	paths   sourcePaths
-	started bool
+	router   *Router
+	paths    sourcePaths
+	started  bool
 }
 
 // output is one <match> at run time.
