@@ -5,25 +5,32 @@ import "sort"
 // tracker turns out-of-order line acknowledgements into a per-file low-water
 // mark. Every emitted line (and every run of bytes consumed without a line,
 // such as the discarded rest of a truncated line) is queued with its end
-// offset and its resume offset: the offset a restart may safely resume from
-// once this entry and every earlier one are done. resume is below off when a
-// fragment of an unfinished line of another stream started before off.
-// Offsets and seqs only grow within one tracker, so Ack is a binary search.
+// offset (the ack key), its stream and the start of its first fragment in this
+// file. done is the end of the last entry of the acknowledged prefix: every
+// line ending at or before it was acknowledged. Offsets and seqs only grow
+// within one tracker, so an ack is O(1) in order and a binary search out of
+// order.
+//
+// The committed position (Watcher.committed) is done, lowered to the first
+// fragment of any line of this file not yet acknowledged (queued entries not
+// done, and unfinished lines still in the assembler), kept per stream so that a
+// restart re-assembles exactly those lines and skips the rest.
 //
 // A tracker is guarded by Watcher.mu.
 type tracker struct {
 	q     []pendingLine
 	head  int
 	seq   uint64
-	pos   int64                // committed position: resume of the last done entry of the done prefix
+	done  int64                // off of the last entry of the done prefix
 	links map[uint64][]linkRef // by seq: entries in other files done when this one is acked (rare)
 }
 
 // pendingLine is pointer-free so the queue costs no GC work.
 type pendingLine struct {
 	off    int64
-	resume int64
+	first  int64 // start of the line's first fragment in this file
 	seq    uint64
+	stream Stream
 	done   bool
 	link   bool // completed through another file's line (links), never acked directly
 }
@@ -36,14 +43,15 @@ type linkRef struct {
 	seq uint64
 }
 
-// push queues an entry and returns its seq. off is raised to the last queued
-// off if needed (link entries may name an earlier fragment end).
-func (t *tracker) push(off, resume int64, done, link bool, links []linkRef) uint64 {
-	if n := len(t.q); n > t.head && t.q[n-1].off > off {
-		off = t.q[n-1].off
+// push queues an entry and returns its seq. The off of a link or done entry
+// (never acked by its off) is raised to keep offs non-decreasing; a line's own
+// off only grows by construction.
+func (t *tracker) push(off, first int64, stream Stream, done, link bool, links []linkRef) uint64 {
+	if link || done {
+		off = max(off, t.lastOff())
 	}
 	t.seq++
-	t.q = append(t.q, pendingLine{off: off, resume: resume, seq: t.seq, done: done, link: link})
+	t.q = append(t.q, pendingLine{off: off, first: first, seq: t.seq, stream: stream, done: done, link: link})
 	if len(links) > 0 {
 		if t.links == nil {
 			t.links = map[uint64][]linkRef{}
@@ -103,20 +111,9 @@ func (t *tracker) ackSeq(seq uint64) {
 	}
 }
 
-// unpush removes the last n entries (a batch its handler did not take).
-func (t *tracker) unpush(n int) {
-	if n > len(t.q)-t.head {
-		n = len(t.q) - t.head
-	}
-	for _, e := range t.q[len(t.q)-n:] {
-		delete(t.links, e.seq)
-	}
-	t.q = t.q[:len(t.q)-n]
-}
-
 func (t *tracker) advance() {
 	for t.head < len(t.q) && t.q[t.head].done {
-		t.pos = t.q[t.head].resume
+		t.done = max(t.done, t.q[t.head].off)
 		t.head++
 	}
 	if t.head == len(t.q) {
@@ -132,10 +129,21 @@ func (t *tracker) advance() {
 // pending reports the number of entries not yet done.
 func (t *tracker) pending() int { return len(t.q) - t.head }
 
-// lastOff returns the off of the newest queued entry, or pos.
+// lastOff returns the off of the newest queued entry, or (queue empty) the
+// end of the acknowledged lines.
 func (t *tracker) lastOff() int64 {
 	if n := len(t.q); n > t.head {
 		return t.q[n-1].off
 	}
-	return t.pos
+	return t.done
+}
+
+// holds lowers h[s] to the first fragment of every queued line of stream s
+// that is not acknowledged yet.
+func (t *tracker) holds(h *[3]int64) {
+	for _, e := range t.q[t.head:] {
+		if !e.done && (h[e.stream] < 0 || e.first < h[e.stream]) {
+			h[e.stream] = e.first
+		}
+	}
 }

@@ -144,7 +144,7 @@ func BenchmarkFollower_Next(b *testing.B) {
 					f.buf, f.start, f.end = data[:off+n], off, off+n
 					f.off = int64(off + n)
 					w.frame(f)
-					if err := w.flush(ctx); err != nil {
+					if err := w.flush(ctx, f); err != nil {
 						b.Fatal(err)
 					}
 					off = f.start

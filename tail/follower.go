@@ -67,6 +67,10 @@ type file struct {
 	deletedAt  time.Time
 	readTime   int64
 	inNUL      bool
+	seen       int64    // records before it were framed (fed to the assembler); guarded by Watcher.mu
+	skipUntil  int64    // records ending at or before it were read before a restart...
+	skipHold   [3]int64 // ...and are skipped unless at or after their stream's hold (-1: none)
+	asmHold    [3]int64 // per stream, first fragment of an unfinished line in the assembler (-1: none); guarded by Watcher.mu
 	cont       contState
 
 	tr tracker
@@ -92,7 +96,8 @@ type lineage struct {
 	key     string
 	files   []*file // oldest first
 	streams [3]streamState
-	pending int // streams with fragments or a discard hold
+	pending int  // streams with fragments or a discard hold
+	dirty   bool // fragments changed since the last publishHolds
 }
 
 // streamState is an unfinished logical line of one stream.
@@ -131,12 +136,37 @@ func (l *lineage) holdStart(f *file) int64 {
 	return min
 }
 
-// resumeFor returns the resume offset for an entry of f ending at end.
-func (l *lineage) resumeFor(f *file, end int64) int64 {
-	if h := l.holdStart(f); h >= 0 && h < end {
-		return h
+// publishHolds records, for every file of l, the first fragment per stream of
+// the unfinished lines in the assembler (asmHold, read by SavePositions).
+// Called with Watcher.mu held.
+func (l *lineage) publishHolds() {
+	for _, f := range l.files {
+		f.asmHold = [3]int64{-1, -1, -1}
+		// Holds saved by the previous run stand until the re-read reaches
+		// them (then the fragment is in the assembler or emitted).
+		framed := f.off - int64(f.end-f.start)
+		for s, h := range f.skipHold {
+			if h >= 0 && framed <= h {
+				f.asmHold[s] = h
+			}
+		}
 	}
-	return end
+	for s := range l.streams {
+		for _, fr := range l.streams[s].frags {
+			if h := &fr.f.asmHold[s]; *h < 0 || fr.start < *h {
+				*h = fr.start
+			}
+		}
+	}
+	l.dirty = false
+}
+
+// touch marks l's unfinished lines as changed.
+func (w *Watcher) touch(l *lineage) {
+	if !l.dirty {
+		l.dirty = true
+		w.dirty = append(w.dirty, l)
+	}
 }
 
 // errHandler wraps an error returned by the Handler.
@@ -166,7 +196,7 @@ func (w *Watcher) read(ctx context.Context, f *file, budget int) (int, error) {
 			w.stats.bytesRead.Add(int64(n))
 			f.readTime = w.now().UnixNano()
 			w.frame(f)
-			if err := w.flush(ctx); err != nil {
+			if err := w.flush(ctx, f); err != nil {
 				return total, err
 			}
 		}
@@ -306,7 +336,7 @@ func (w *Watcher) record(f *file, data []byte, start, end int64) {
 			w.stats.oversizeDropped.Add(1) // one record, counted at its end
 			w.stats.oversizeDroppedBytes.Add(int64(len(data)))
 			w.log.Warn("docker record over the size limit dropped", zap.String("path", f.realPath), zap.Int64("offset", c.start), zap.Int64("bytes", end-c.start))
-			w.regs = append(w.regs, reg{f: f, off: end, resume: f.lin.resumeFor(f, end), done: true})
+			w.regs = append(w.regs, reg{f: f, off: end, done: true})
 			return
 		}
 		r := record{content: data, stream: c.stream, partial: c.partial, time: c.time}
@@ -338,6 +368,14 @@ func (w *Watcher) record(f *file, data []byte, start, end int64) {
 // assemble adds one record to its stream's logical line and emits the lines
 // that completes. start and end are the record's offsets in f.
 func (w *Watcher) assemble(f *file, r *record, start, end int64) {
+	if end <= f.skipUntil {
+		// Read again after a restart: only the unfinished (or unacknowledged)
+		// lines of each stream are rebuilt; the rest was acknowledged.
+		if h := f.skipHold[r.stream]; h < 0 || start < h {
+			w.regs = append(w.regs, reg{f: f, off: end, first: end, done: true})
+			return
+		}
+	}
 	l := f.lin
 	st := &l.streams[r.stream]
 	var flags Flags
@@ -349,9 +387,10 @@ func (w *Watcher) assemble(f *file, r *record, start, end int64) {
 	}
 	if len(st.frags) == 0 && !r.partial && len(r.content) <= w.cfg.MaxLineSize {
 		// The common case: one full record is one line, no copy.
-		w.emit(f, end, Line{Time: r.time, TimeText: r.timeText, Text: trimCR(r.content), Stream: r.stream, Flags: flags}, nil)
+		w.emit(f, start, end, Line{Time: r.time, TimeText: r.timeText, Text: trimCR(r.content), Stream: r.stream, Flags: flags}, nil)
 		return
 	}
+	w.touch(l)
 	if len(st.frags) == 0 {
 		st.time, st.timeText, st.flags, st.since = r.time, r.timeText, flags, w.now()
 		l.pending++
@@ -407,8 +446,11 @@ func (w *Watcher) cutLine(st *streamState, stream Stream) {
 		st.frags[n].data = st.frags[n].data[k:]
 		last = st.frags[n]
 	}
+	w.touch(last.f.lin)
 	line := Line{Time: st.time, TimeText: st.timeText, Text: text, Stream: stream, Flags: st.flags}
-	links := otherFiles(st.frags[:n], last.f, nil)
+	consumed := st.frags[:min(n+1, len(st.frags))]
+	links := otherFiles(consumed, last.f, nil)
+	first := firstIn(consumed, last.f)
 	if w.cfg.OversizeAction == OversizeTruncate {
 		line.Flags |= FlagTruncated
 		w.stats.oversizeTruncated.Add(1)
@@ -418,13 +460,13 @@ func (w *Watcher) cutLine(st *streamState, stream Stream) {
 		// Keep holding the line's first record until its final piece is
 		// read, so a restart re-emits the truncated line rather than ship
 		// its tail as a line of its own.
-		first := st.frags[0]
-		first.data = nil
+		hold := st.frags[0]
+		hold.data = nil
 		clear(st.frags)
-		st.frags = append(st.frags[:0], first)
+		st.frags = append(st.frags[:0], hold)
 		st.size = 0
 		st.discard = true
-		w.emit(last.f, last.end, line, links)
+		w.emit(last.f, first, last.end, line, links)
 		return
 	}
 	line.Flags |= FlagSplit
@@ -440,7 +482,18 @@ func (w *Watcher) cutLine(st *streamState, stream Stream) {
 		st.f0()
 		last.f.lin.pending--
 	}
-	w.emit(last.f, last.end, line, links)
+	w.emit(last.f, first, last.end, line, links)
+}
+
+// firstIn returns the lowest start of the fragments in f.
+func firstIn(frags []frag, f *file) int64 {
+	first := int64(-1)
+	for _, fr := range frags {
+		if fr.f == f && (first < 0 || fr.start < first) {
+			first = fr.start
+		}
+	}
+	return first
 }
 
 // f0 resets a stream state that has no fragments left.
@@ -449,7 +502,7 @@ func (st *streamState) f0() {
 }
 
 // otherFiles appends, for each file other than last that holds fragments in
-// frags, the end of its last fragment.
+// frags, the start of its first and the end of its last fragment.
 func otherFiles(frags []frag, last *file, dst []fragEnd) []fragEnd {
 	for _, fr := range frags {
 		if fr.f == last {
@@ -459,20 +512,21 @@ func otherFiles(frags []frag, last *file, dst []fragEnd) []fragEnd {
 		for i := range dst {
 			if dst[i].f == fr.f {
 				dst[i].end = max(dst[i].end, fr.end)
+				dst[i].start = min(dst[i].start, fr.start)
 				found = true
 			}
 		}
 		if !found {
-			dst = append(dst, fragEnd{f: fr.f, end: fr.end})
+			dst = append(dst, fragEnd{f: fr.f, start: fr.start, end: fr.end})
 		}
 	}
 	return dst
 }
 
-// fragEnd is where a line's fragments end in an earlier file of the lineage.
+// fragEnd is where a line's fragments lie in an earlier file of the lineage.
 type fragEnd struct {
-	f   *file
-	end int64
+	f          *file
+	start, end int64
 }
 
 // joinFrags concatenates st's fragments (a new slice unless there is one).
@@ -492,37 +546,45 @@ func joinFrags(st *streamState) []byte {
 // other files that held fragments of it, and resets st.
 func (w *Watcher) finish(st *streamState, f *file, end int64, line *Line) {
 	links := otherFiles(st.frags, f, nil)
+	first := firstIn(st.frags, f)
 	clear(st.frags)
 	st.frags = st.frags[:0]
 	st.f0()
 	f.lin.pending--
+	w.touch(f.lin)
 	if line != nil {
-		w.emit(f, end, *line, links)
+		w.emit(f, first, end, *line, links)
 		return
 	}
-	w.regs = append(w.regs, reg{f: f, off: end, resume: f.lin.resumeFor(f, end), done: true, links: links})
+	w.regs = append(w.regs, reg{f: f, off: end, first: end, done: true, links: links})
 }
 
-// emit queues one line of f ending at end. links are the earlier files that
-// held fragments of it.
-func (w *Watcher) emit(f *file, end int64, line Line, links []fragEnd) {
+// emit queues one line of f ending at end whose first fragment in f starts
+// at first (-1: none in f). links are the earlier files that held fragments.
+func (w *Watcher) emit(f *file, first, end int64, line Line, links []fragEnd) {
+	if first < 0 {
+		first = end
+	}
 	line.Source, line.Offset, line.Path, line.RealPath = f.id, end, f.path, f.realPath
 	w.batch = append(w.batch, line)
-	w.regs = append(w.regs, reg{f: f, off: end, resume: f.lin.resumeFor(f, end), links: links})
+	w.regs = append(w.regs, reg{f: f, off: end, first: first, stream: line.Stream, links: links})
 }
 
 // reg is a tracker entry waiting to be queued with the batch.
 type reg struct {
 	f      *file
 	off    int64
-	resume int64
+	first  int64
+	stream Stream
 	done   bool
 	links  []fragEnd
 }
 
-// flush queues the batch's tracker entries and hands the lines to the handler.
-func (w *Watcher) flush(ctx context.Context) error {
-	if len(w.regs) == 0 {
+// flush queues the batch's tracker entries, publishes the unfinished lines
+// and how far f was framed (all under one lock, so a concurrent
+// SavePositions sees them together), then hands the lines to the handler.
+func (w *Watcher) flush(ctx context.Context, f *file) error {
+	if len(w.regs) == 0 && len(w.dirty) == 0 && f == nil {
 		return nil
 	}
 	w.mu.Lock()
@@ -530,14 +592,19 @@ func (w *Watcher) flush(ctx context.Context) error {
 		r := &w.regs[i]
 		var links []linkRef
 		for _, fe := range r.links {
-			o := fe.f
-			k := max(fe.end, o.tr.lastOff())
-			seq := o.tr.push(k, o.lin.resumeFor(o, k), r.done, !r.done, nil)
+			seq := fe.f.tr.push(fe.end, fe.start, r.stream, r.done, !r.done, nil)
 			if !r.done {
-				links = append(links, linkRef{f: o, seq: seq})
+				links = append(links, linkRef{f: fe.f, seq: seq})
 			}
 		}
-		r.f.tr.push(r.off, r.resume, r.done, false, links)
+		r.f.tr.push(r.off, r.first, r.stream, r.done, false, links)
+	}
+	for _, l := range w.dirty {
+		l.publishHolds()
+	}
+	w.dirty = w.dirty[:0]
+	if f != nil {
+		f.seen = max(f.seen, f.off-int64(f.end-f.start))
 	}
 	w.mu.Unlock()
 	w.regs = w.regs[:0] // not cleared: stale pointers live at most one batch

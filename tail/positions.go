@@ -22,13 +22,20 @@ var ErrPositionsCorrupt = errors.New("positions file corrupt")
 // Positions file format, version 1 (text, one entry per line, tab separated):
 //
 //	logship-tail-positions	1
-//	f	<dev>	<ino>	<pos>	<size>	<head len>	<head crc64>	<marker len>	<marker crc64>	<path>	<real path>
+//	f	<dev>	<ino>	<pos>	<seen>	<holds>	<size>	<head len>	<head crc64>	<marker len>	<marker crc64>	<path>	<real path>
 //	...
 //	end	<entries>	<crc32 of all preceding bytes>
 //
 // Numbers are decimal, hashes lower-case hex (CRC-64/ECMA), paths Go-quoted.
-// pos is the committed low-water mark: every line before it was acknowledged.
-// size is the file size when the entry was written. The head fingerprint
+// seen is how far the file had been read into lines. holds is
+// "<none>,<stdout>,<stderr>": per stream, the start of the first fragment (in
+// this file) of a line not yet acknowledged (-1: none) — an unfinished
+// runtime line, or a line still in flight. pos = min(seen, holds) is where a
+// restart reads from; records ending at or before seen are then skipped
+// unless they are at or after their stream's hold, so exactly the
+// unacknowledged lines are rebuilt and nothing acknowledged is sent again
+// (every line whose records lie before seen and before its stream's hold was
+// acknowledged). size is the file size when the entry was written. The head fingerprint
 // covers the first <head len> bytes of the file, the marker the <marker len>
 // bytes just before pos (0: not checked). The trailer makes a torn or
 // truncated file detectable.
@@ -43,6 +50,8 @@ var crcTable = crc64.MakeTable(crc64.ECMA)
 type posEntry struct {
 	dev, ino   uint64
 	pos, size  int64
+	seen       int64
+	holds      [3]int64
 	headLen    int
 	headHash   uint64
 	markerLen  int
@@ -57,7 +66,8 @@ func writePositions(path string, entries []posEntry) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s\t%d\n", positionsMagic, positionsVersion)
 	for _, e := range entries {
-		fmt.Fprintf(&b, "f\t%d\t%d\t%d\t%d\t%d\t%x\t%d\t%x\t%s\t%s\n", e.dev, e.ino, e.pos, e.size,
+		fmt.Fprintf(&b, "f\t%d\t%d\t%d\t%d\t%d,%d,%d\t%d\t%d\t%x\t%d\t%x\t%s\t%s\n", e.dev, e.ino, e.pos, e.seen,
+			e.holds[0], e.holds[1], e.holds[2], e.size,
 			e.headLen, e.headHash, e.markerLen, e.markerHash, strconv.Quote(e.path), strconv.Quote(e.realPath))
 	}
 	fmt.Fprintf(&b, "end\t%d\t%08x\n", len(entries), crc32.ChecksumIEEE(b.Bytes()))
@@ -147,21 +157,23 @@ func parsePositions(data []byte) ([]posEntry, error) {
 			}
 			continue
 		}
-		if len(fs) != 11 || fs[0] != "f" {
+		if len(fs) != 13 || fs[0] != "f" {
 			return nil, fmt.Errorf("%w: bad entry %q", ErrPositionsCorrupt, sc.Text())
 		}
 		var e posEntry
-		var errs [10]error
+		var errs [12]error
 		e.dev, errs[0] = strconv.ParseUint(fs[1], 10, 64)
 		e.ino, errs[1] = strconv.ParseUint(fs[2], 10, 64)
 		e.pos, errs[2] = strconv.ParseInt(fs[3], 10, 64)
-		e.size, errs[3] = strconv.ParseInt(fs[4], 10, 64)
-		e.headLen, errs[4] = strconv.Atoi(fs[5])
-		e.headHash, errs[5] = strconv.ParseUint(fs[6], 16, 64)
-		e.markerLen, errs[6] = strconv.Atoi(fs[7])
-		e.markerHash, errs[7] = strconv.ParseUint(fs[8], 16, 64)
-		e.path, errs[8] = strconv.Unquote(fs[9])
-		e.realPath, errs[9] = strconv.Unquote(fs[10])
+		e.seen, errs[10] = strconv.ParseInt(fs[4], 10, 64)
+		e.holds, errs[11] = parseHolds(fs[5])
+		e.size, errs[3] = strconv.ParseInt(fs[6], 10, 64)
+		e.headLen, errs[4] = strconv.Atoi(fs[7])
+		e.headHash, errs[5] = strconv.ParseUint(fs[8], 16, 64)
+		e.markerLen, errs[6] = strconv.Atoi(fs[9])
+		e.markerHash, errs[7] = strconv.ParseUint(fs[10], 16, 64)
+		e.path, errs[8] = strconv.Unquote(fs[11])
+		e.realPath, errs[9] = strconv.Unquote(fs[12])
 		if err := errors.Join(errs[:]...); err != nil {
 			return nil, fmt.Errorf("%w: entry %q: %w", ErrPositionsCorrupt, sc.Text(), err)
 		}
@@ -174,6 +186,22 @@ func parsePositions(data []byte) ([]posEntry, error) {
 		return nil, fmt.Errorf("%w: %d entries, trailer says %s", ErrPositionsCorrupt, len(entries), tf[1])
 	}
 	return entries, nil
+}
+
+func parseHolds(s string) ([3]int64, error) {
+	var h [3]int64
+	parts := strings.Split(s, ",")
+	if len(parts) != 3 {
+		return h, fmt.Errorf("holds %q", s)
+	}
+	for i, p := range parts {
+		v, err := strconv.ParseInt(p, 10, 64)
+		if err != nil || v < -1 {
+			return h, fmt.Errorf("holds %q", s)
+		}
+		h[i] = v
+	}
+	return h, nil
 }
 
 // checkIdentity reports whether fd (size bytes long) is the file e was saved

@@ -11,8 +11,8 @@ import (
 func TestPositions_RoundTrip(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "pos")
 	in := []posEntry{
-		{dev: 1, ino: 2, pos: 3, size: 4, headLen: 5, headHash: 0xdeadbeef, markerLen: 6, markerHash: 7, path: "/var/log/containers/a b\t.log", realPath: "/var/log/pods/x/0.log"},
-		{dev: 9, ino: 8, pos: 0, size: 0, path: "p", realPath: "r"},
+		{dev: 1, ino: 2, pos: 3, seen: 10, holds: [3]int64{-1, 3, 7}, size: 4, headLen: 5, headHash: 0xdeadbeef, markerLen: 6, markerHash: 7, path: "/var/log/containers/a b\t.log", realPath: "/var/log/pods/x/0.log"},
+		{dev: 9, ino: 8, pos: 0, holds: [3]int64{-1, -1, -1}, size: 0, path: "p", realPath: "r"},
 	}
 	if err := writePositions(p, in); err != nil {
 		t.Fatal(err)
@@ -52,9 +52,10 @@ func TestTracker_LowWaterMark(t *testing.T) {
 		offs := make([]int64, n)
 		var off int64
 		for i := range offs {
+			first := off
 			off += 1 + int64(r.IntN(100))
 			offs[i] = off
-			tr.push(off, off, false, false, nil)
+			tr.push(off, first, StreamStdout, false, false, nil)
 		}
 		acked := make([]bool, n)
 		for _, i := range r.Perm(n) {
@@ -66,8 +67,24 @@ func TestTracker_LowWaterMark(t *testing.T) {
 			for j := 0; j < n && acked[j]; j++ {
 				want = offs[j]
 			}
-			if tr.pos != want {
-				t.Fatalf("seed %d: pos %d, want %d", seed, tr.pos, want)
+			if tr.done != want {
+				t.Fatalf("seed %d: done %d, want %d", seed, tr.done, want)
+			}
+			h := [3]int64{-1, -1, -1}
+			tr.holds(&h)
+			wantHold := int64(-1)
+			for j := 0; j < n; j++ {
+				if !acked[j] {
+					if j > 0 {
+						wantHold = offs[j-1]
+					} else {
+						wantHold = 0
+					}
+					break
+				}
+			}
+			if h[StreamStdout] != wantHold {
+				t.Fatalf("seed %d: hold %d, want %d", seed, h[StreamStdout], wantHold)
 			}
 		}
 		if tr.pending() != 0 {
@@ -79,27 +96,28 @@ func TestTracker_LowWaterMark(t *testing.T) {
 	}
 }
 
-func TestTracker_ResumeAndLinks(t *testing.T) {
+func TestTracker_Links(t *testing.T) {
 	var a, b tracker
 	fa := &file{}
-	// a: a line at 10, then a P fragment from 10 to 20 held, a line of the
-	// other stream at 30 (resume held at 10).
-	a.push(10, 10, false, false, nil)
-	a.push(30, 10, false, false, nil)
-	// The P's line ends in b at 5; a gets a link entry.
-	seq := a.push(20, 30, false, true, nil)
-	b.push(5, 5, false, false, []linkRef{{f: fa, seq: seq}})
+	a.push(10, 0, StreamStdout, false, false, nil)
+	// A P fragment [10,20) whose line ends in b at 5: a link entry in a.
+	seq := a.push(20, 10, StreamStderr, false, true, nil)
+	b.push(5, 0, StreamStderr, false, false, []linkRef{{f: fa, seq: seq}})
 	a.ack(10)
-	a.ack(30)
-	if a.pos != 10 {
-		t.Fatalf("a pos %d, want 10 (held by the P)", a.pos)
+	h := [3]int64{-1, -1, -1}
+	a.holds(&h)
+	if a.done != 10 || h[StreamStderr] != 10 {
+		t.Fatalf("a done %d stderr hold %d, want 10 10", a.done, h[StreamStderr])
+	}
+	if _, ok := a.ack(20); ok {
+		t.Fatal("a link entry was acked directly")
 	}
 	links, ok := b.ack(5)
-	if !ok || len(links) != 1 || b.pos != 5 {
-		t.Fatalf("b ack: %v %v pos %d", links, ok, b.pos)
+	if !ok || len(links) != 1 || b.done != 5 {
+		t.Fatalf("b ack: %v %v done %d", links, ok, b.done)
 	}
 	a.ackSeq(links[0].seq)
-	if a.pos != 30 {
-		t.Fatalf("a pos %d, want 30", a.pos)
+	if a.done != 20 || a.pending() != 0 {
+		t.Fatalf("a done %d pending %d, want 20 0", a.done, a.pending())
 	}
 }

@@ -41,8 +41,10 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -69,6 +71,7 @@ type Watcher struct {
 	knownLin map[string]bool  // lineages with a saved position (first Sync)
 	batch    []Line
 	regs     []reg
+	dirty    []*lineage // lineages whose unfinished lines changed since the last flush
 	notify   *fsnotify.Watcher
 	watched  map[string]bool
 	patDirs  []string
@@ -81,6 +84,7 @@ type Watcher struct {
 	files  map[uint64]*file
 	nextID uint64
 	closed bool
+	loaded atomic.Bool // the first Sync applied the saved positions
 
 	stats counters
 }
@@ -160,7 +164,71 @@ func (w *Watcher) Position(source uint64) (int64, bool) {
 	if f == nil {
 		return 0, false
 	}
-	return f.tr.pos, true
+	if !f.retired {
+		for _, c := range f.lin.committed() {
+			if c.f == f {
+				return c.pos, true
+			}
+		}
+	}
+	pos, _, _ := f.committed()
+	return pos, true
+}
+
+// fileCommit is one file's committed position within its lineage.
+type fileCommit struct {
+	f     *file
+	pos   int64
+	seen  int64
+	holds [3]int64
+}
+
+// committed returns the committed positions of l's files, oldest first. A
+// restart rebuilds, per stream, every line from the first one not yet
+// acknowledged on: in files after the one holding that line's first fragment,
+// the stream's hold is 0, so a line is always rebuilt (or skipped) in all the
+// files it spans, never half. Called with Watcher.mu held.
+func (l *lineage) committed() []fileCommit {
+	out := make([]fileCommit, 0, len(l.files))
+	var held [3]bool
+	for _, f := range l.files {
+		_, seen, holds := f.committed()
+		for s := range holds {
+			if held[s] {
+				holds[s] = 0
+			} else if holds[s] >= 0 {
+				held[s] = true
+			}
+		}
+		pos := seen
+		for _, h := range holds {
+			if h >= 0 && h < pos {
+				pos = h
+			}
+		}
+		out = append(out, fileCommit{f: f, pos: pos, seen: seen, holds: holds})
+	}
+	return out
+}
+
+// committed returns f's committed position. seen is how far f was framed;
+// holds, per stream, the first fragment in f of a line not yet acknowledged
+// (-1: none); pos = min(seen, holds) is where a restart reads from, and the
+// records before seen are then skipped unless they lie at or after their
+// stream's hold: exactly the unacknowledged lines are rebuilt, and a line
+// acknowledged out of order or completed in a later file is not re-read.
+// Called with Watcher.mu held.
+func (f *file) committed() (pos, seen int64, holds [3]int64) {
+	seen = f.seen
+	holds = f.asmHold
+	f.tr.holds(&holds)
+	pos = seen
+	for _, h := range holds {
+		if h >= 0 && h < pos {
+			pos = h
+		}
+	}
+	return pos, seen, holds
 }
 
 // candidate is a file found by discovery.
@@ -255,12 +323,68 @@ func (w *Watcher) discover() ([]candidate, error) {
 		if ki != kj {
 			return ki < kj
 		}
-		if out[i].current != out[j].current {
-			return !out[i].current
-		}
-		return out[i].realPath < out[j].realPath
+		return rotKey(out[i].realPath, out[i].current) < rotKey(out[j].realPath, out[j].current)
 	})
 	return out, nil
+}
+
+// rotKey orders the files of a lineage oldest first: files without a
+// rotation suffix that are not current (renamed, name not known yet) first,
+// then kubelet siblings by timestamp, docker siblings by descending number
+// (.2 is older than .1), the current file last.
+func rotKey(realPath string, current bool) string {
+	if current {
+		return "9"
+	}
+	ext := filepath.Ext(realPath)
+	if ext == "" || !rotatedSuffix.MatchString(ext) {
+		return "0"
+	}
+	if n, err := strconv.ParseUint(ext[1:], 10, 63); err == nil {
+		return fmt.Sprintf("1%020d", uint64(1<<63-1)-n)
+	}
+	return "2" + ext[1:]
+}
+
+// syncLineage rescans the directory of f's log after f left its path: files
+// rotated in between (never seen) are opened from 0 and renamed ones get
+// their names, so the log's files are read in order.
+func (w *Watcher) syncLineage(f *file) {
+	key := f.lin.key
+	dir, base := filepath.Dir(key), filepath.Base(key)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	var fresh []candidate
+	for _, e := range ents {
+		name := e.Name()
+		current := name == base
+		if !current && !(len(name) > len(base) && strings.HasPrefix(name, base) && rotatedSuffix.MatchString(name[len(base):])) {
+			continue
+		}
+		c, ok := statCandidate(filepath.Join(dir, name))
+		if !ok {
+			continue
+		}
+		c.path, c.current = f.path, current
+		if g := w.byIno[devIno{c.dev, c.ino}]; g != nil {
+			if g.realPath != c.realPath {
+				w.renamed(g, c.realPath)
+			}
+			g.current = current
+			continue
+		}
+		fresh = append(fresh, c)
+	}
+	sort.SliceStable(fresh, func(i, j int) bool {
+		return rotKey(fresh[i].realPath, fresh[i].current) < rotKey(fresh[j].realPath, fresh[j].current)
+	})
+	for _, c := range fresh {
+		if g := w.open(c, 0, 0, [3]int64{-1, -1, -1}); g != nil {
+			g.discovered, g.current = true, c.current
+		}
+	}
 }
 
 func (w *Watcher) excluded(path string) bool {
@@ -309,38 +433,46 @@ func (w *Watcher) Sync(ctx context.Context) error {
 	for _, f := range w.byIno {
 		f.current, f.discovered = false, false
 	}
-	for _, c := range cands {
-		k := devIno{c.dev, c.ino}
-		if f := w.byIno[k]; f != nil {
-			if f.fd == nil && c.size != f.size.Load() && !w.sameHead(f, c.realPath) {
-				// The inode was freed and reused by another file.
-				w.forget(f)
-			} else {
-				f.discovered = true
-				f.current = f.current || c.current
-				if f.realPath != c.realPath {
-					w.renamed(f, c.realPath)
-				}
-				if f.fd == nil && c.size > f.off {
-					w.reopen(f, c.current)
-				}
-				continue
-			}
+	// Known files first, so new ones are placed relative to the current ones.
+	known := make([]bool, len(cands))
+	for i, c := range cands {
+		f := w.byIno[devIno{c.dev, c.ino}]
+		if f == nil {
+			continue
+		}
+		if f.fd == nil && c.size != f.size.Load() && !w.sameHead(f, c.realPath) {
+			w.forget(f) // the inode was freed and reused by another file
+			continue
+		}
+		known[i] = true
+		f.discovered = true
+		f.current = f.current || c.current
+		if f.realPath != c.realPath {
+			w.renamed(f, c.realPath)
+		}
+		if f.fd == nil && c.size > f.off {
+			w.reopen(f, c.current)
+		}
+	}
+	for i, c := range cands {
+		if known[i] {
+			continue
 		}
 		if c.current && w.cfg.LimitRecentlyModified > 0 && now.Sub(c.mtime) > w.cfg.LimitRecentlyModified {
 			continue
 		}
-		start, ok := w.startOffset(c, first)
+		start, skip, holds, ok := w.startOffset(c, first)
 		if !ok {
 			continue
 		}
-		if f := w.open(c, start); f != nil {
+		if f := w.open(c, start, skip, holds); f != nil {
 			f.discovered, f.current = true, c.current
 		}
 	}
 	if first {
 		w.reportGaps()
 		w.started = true
+		w.loaded.Store(true)
 		w.saved, w.savedIdx, w.takeover, w.knownLin = nil, nil, nil, nil
 	}
 	w.prune()
@@ -364,19 +496,20 @@ func (w *Watcher) sameHead(f *file, path string) bool {
 // §4.5): a saved position whose identity checks pass; the Fluentd takeover;
 // 0 for files found after the first Sync, for files of a log we already had
 // positions for, and with ReadFromHead; otherwise the end of the file.
-func (w *Watcher) startOffset(c candidate, first bool) (int64, bool) {
+func (w *Watcher) startOffset(c candidate, first bool) (start, skip int64, holds [3]int64, ok bool) {
+	holds = [3]int64{-1, -1, -1}
 	if !first {
-		return 0, true
+		return 0, 0, holds, true
 	}
 	if e, ok := w.savedEntry(c); ok {
 		fd, err := os.Open(c.realPath)
 		if err != nil {
-			return 0, false
+			return 0, 0, holds, false
 		}
 		ok, why := checkIdentity(fd, c.size, e)
 		fd.Close()
 		if ok {
-			return e.pos, true
+			return e.pos, max(e.seen, e.pos), e.holds, true
 		}
 		w.stats.identityMismatches.Add(1)
 		if e.pos < e.size {
@@ -388,15 +521,15 @@ func (w *Watcher) startOffset(c candidate, first bool) (int64, bool) {
 			w.stats.truncations.Add(1)
 		}
 		w.log.Info("saved position rejected, reading from 0", zap.String("path", c.realPath), zap.String("reason", why), zap.Int64("saved", e.pos))
-		return 0, true
+		return 0, 0, holds, true
 	}
 	if pos, ok := w.takeover[devIno{c.dev, c.ino}]; ok {
-		return pos, true
+		return pos, pos, holds, true
 	}
 	if w.knownLin[lineageKey(c.realPath)] || w.cfg.ReadFromHead {
-		return 0, true
+		return 0, 0, holds, true
 	}
-	return c.size, true
+	return c.size, c.size, holds, true
 }
 
 // savedEntry finds c's saved position: by device and inode, or by inode
@@ -482,7 +615,10 @@ func (w *Watcher) loadPositions(cands []candidate) error {
 }
 
 // open starts following c at start.
-func (w *Watcher) open(c candidate, start int64) *file {
+// open starts following c at start; records ending at or before skip were
+// read in an earlier run and are consumed without being emitted, unless they
+// are at or after their stream's hold (a line not acknowledged then).
+func (w *Watcher) open(c candidate, start, skip int64, holds [3]int64) *file {
 	fd, err := os.Open(c.realPath)
 	if err != nil {
 		w.log.Warn("open", zap.String("path", c.realPath), zap.Error(err))
@@ -499,7 +635,10 @@ func (w *Watcher) open(c candidate, start int64) *file {
 		return nil
 	}
 	if start > fi.Size() {
-		start = 0
+		start, skip = 0, 0
+	}
+	if skip <= start {
+		skip, holds = 0, [3]int64{-1, -1, -1}
 	}
 	key := lineageKey(c.realPath)
 	lin := w.lineages[key]
@@ -515,7 +654,11 @@ func (w *Watcher) open(c candidate, start int64) *file {
 	}
 	f.size.Store(fi.Size())
 	f.head = readHead(fd, fi.Size())
-	f.tr.pos = start
+	f.tr.done, f.seen, f.skipUntil, f.skipHold, f.asmHold = max(start, skip), max(start, skip), skip, holds, [3]int64{-1, -1, -1}
+	if skip > start {
+		// Until the skipped range is read again, the saved holds stand.
+		f.asmHold = holds
+	}
 	w.mu.Lock()
 	w.nextID++
 	f.id = w.nextID
@@ -523,7 +666,17 @@ func (w *Watcher) open(c candidate, start int64) *file {
 	w.mu.Unlock()
 	w.byIno[devIno{c.dev, c.ino}] = f
 	w.byPath[c.realPath] = f
-	lin.files = append(lin.files, f)
+	// Oldest first: a rotated file goes before the log's current file.
+	at := len(lin.files)
+	if !c.current {
+		for i, g := range lin.files {
+			if g.current {
+				at = i
+				break
+			}
+		}
+	}
+	lin.files = slices.Insert(lin.files, at, f)
 	w.stats.filesOpened.Add(1)
 	w.stats.filesOpen.Add(1)
 	w.log.Debug("following", zap.String("path", c.path), zap.String("real_path", c.realPath), zap.Int64("offset", start))
@@ -738,15 +891,8 @@ func (w *Watcher) check(f *file, now time.Time) {
 		f.state = stateRotated
 		w.stats.rotations.Add(1)
 	}
-	if err == nil {
-		// A new file took the path: follow it from 0 right away.
-		if c, ok := statCandidate(f.realPath); ok && w.byIno[devIno{c.dev, c.ino}] == nil {
-			c.path, c.current = f.path, true
-			if g := w.open(c, 0); g != nil {
-				g.discovered, g.current = true, true
-			}
-		}
-	}
+	// Follow the new file at the path (and any rotated in between) at once.
+	w.syncLineage(f)
 }
 
 // headOK checks (and extends) f's head fingerprint against the file.
@@ -781,10 +927,13 @@ func (w *Watcher) truncated(f *file, why string) {
 	w.nextID++
 	f.id = w.nextID
 	f.tr = tracker{}
+	f.seen = 0
+	f.asmHold = [3]int64{-1, -1, -1}
 	w.files[f.id] = f
 	f.head = readHead(f.fd, f.size.Load())
 	w.mu.Unlock()
-	f.off, f.buf, f.start, f.end, f.inNUL, f.cont = 0, nil, 0, 0, false, contState{}
+	f.off, f.buf, f.start, f.end, f.inNUL, f.cont, f.skipUntil = 0, nil, 0, 0, false, contState{}, 0
+	w.touch(f.lin)
 	// Fragments of the old content can never be completed.
 	for i := range f.lin.streams {
 		st := &f.lin.streams[i]
@@ -817,7 +966,7 @@ func (w *Watcher) closeFile(ctx context.Context, f *file, giveUp bool) error {
 		data := f.buf[f.start:f.end:f.end]
 		w.record(f, data, base+int64(f.start), f.off)
 		f.start = f.end
-		if err := w.flush(ctx); err != nil {
+		if err := w.flush(ctx, f); err != nil {
 			return err
 		}
 	}
@@ -884,33 +1033,37 @@ func (w *Watcher) flushPartials(ctx context.Context, now time.Time) error {
 			w.finish(st, last.f, last.end, &line)
 		}
 	}
-	return w.flush(ctx)
+	return w.flush(ctx, nil)
 }
 
 // SavePositions writes the committed positions atomically. It may be called
-// from any goroutine; the agent calls it last in its drain order.
+// from any goroutine; the agent calls it last in its drain order. Before the
+// first Sync it does nothing (the file still holds the previous run's state).
 func (w *Watcher) SavePositions() error {
-	if w.cfg.PositionsFile == "" {
-		return nil
+	if w.cfg.PositionsFile == "" || !w.loaded.Load() {
+		return nil // before the first Sync the saved positions were not read yet
 	}
 	w.mu.Lock()
 	entries := make([]posEntry, 0, len(w.files))
-	for _, f := range w.files {
-		if f.retired {
-			continue
-		}
-		e := posEntry{dev: f.dev, ino: f.ino, pos: f.tr.pos, size: f.size.Load(), path: f.path, realPath: f.realPath}
-		if len(f.head) > 0 {
-			e.headLen = len(f.head)
-			e.headHash = crc64Sum(f.head)
-		}
-		if f.fd != nil && e.pos > 0 {
-			n := int(min(e.pos, markerSize))
-			if h, err := hashAt(f.fd, e.pos-int64(n), n); err == nil {
-				e.markerLen, e.markerHash = n, h
+	for _, lin := range w.lins {
+		for _, c := range lin.committed() {
+			f := c.f
+			if f.retired {
+				continue
 			}
+			e := posEntry{dev: f.dev, ino: f.ino, pos: c.pos, seen: c.seen, holds: c.holds, size: f.size.Load(), path: f.path, realPath: f.realPath}
+			if len(f.head) > 0 {
+				e.headLen = len(f.head)
+				e.headHash = crc64Sum(f.head)
+			}
+			if f.fd != nil && e.pos > 0 {
+				n := int(min(e.pos, markerSize))
+				if h, err := hashAt(f.fd, e.pos-int64(n), n); err == nil {
+					e.markerLen, e.markerHash = n, h
+				}
+			}
+			entries = append(entries, e)
 		}
-		entries = append(entries, e)
 	}
 	w.mu.Unlock()
 	sort.Slice(entries, func(i, j int) bool { return entries[i].realPath < entries[j].realPath })
