@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -29,6 +30,17 @@ type item struct {
 // fields with these names are dropped.
 var reservedFields = []string{"@id", "@timestamp", "@message", "@owner", "@log_group", "@log_stream"}
 
+const msPerDay = 24 * 60 * 60 * 1000
+
+// floorDiv is a/b rounded toward negative infinity.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
 // indexName returns <prefix>-YYYY.MM.DD for an event time in milliseconds,
 // in UTC.
 func indexName(prefix string, ms int64) string {
@@ -44,11 +56,17 @@ func indexName(prefix string, ms int64) string {
 // same documents; there is no _type (removed in Elasticsearch 8 and
 // OpenSearch 2).
 func buildItems(p *payload, prefix string) []item {
-	items := make([]item, 0, len(p.LogEvents))
+	items := make([]item, len(p.LogEvents))
+	ends := make([]int, len(p.LogEvents))
+	var b []byte
+	var idx string
+	day := int64(math.MinInt64)
 	for i := range p.LogEvents {
 		ev := &p.LogEvents[i]
-		idx := indexName(prefix, ev.Timestamp)
-		var b []byte
+		// Events of one payload are usually of one day: name its index once.
+		if d := floorDiv(ev.Timestamp, msPerDay); d != day {
+			day, idx = d, indexName(prefix, ev.Timestamp)
+		}
 		b = append(b, `{"index":{"_index":`...)
 		b = buffer.AppendJSONString(b, idx)
 		b = append(b, `,"_id":`...)
@@ -56,7 +74,15 @@ func buildItems(p *payload, prefix string) []item {
 		b = append(b, "}}\n"...)
 		b = appendDocument(b, p, ev)
 		b = append(b, '\n')
-		items = append(items, item{id: ev.ID, index: idx, lines: b})
+		items[i] = item{id: ev.ID, index: idx}
+		ends[i] = len(b)
+	}
+	// One buffer for the whole payload; items slice it (capacity clipped so
+	// an append to one item can never overwrite the next).
+	start := 0
+	for i := range items {
+		items[i].lines = b[start:ends[i]:ends[i]]
+		start = ends[i]
 	}
 	return items
 }
@@ -71,8 +97,9 @@ type member struct {
 func appendDocument(b []byte, p *payload, ev *logEvent) []byte {
 	b = append(b, `{"@id":`...)
 	b = buffer.AppendJSONString(b, ev.ID)
-	b = append(b, `,"@timestamp":`...)
-	b = buffer.AppendJSONString(b, time.UnixMilli(ev.Timestamp).UTC().Format("2006-01-02T15:04:05.000Z"))
+	b = append(b, `,"@timestamp":"`...)
+	b = time.UnixMilli(ev.Timestamp).UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
+	b = append(b, '"')
 	b = append(b, `,"@message":`...)
 	b = buffer.AppendJSONString(b, ev.Message)
 	b = append(b, `,"@owner":`...)
@@ -84,7 +111,7 @@ func appendDocument(b []byte, p *payload, ev *logEvent) []byte {
 	var fields []member
 	if len(ev.ExtractedFields) > 0 {
 		fields = extractedMembers(ev.ExtractedFields)
-	} else if i := bytes.IndexByte([]byte(ev.Message), '{'); i >= 0 {
+	} else if i := strings.IndexByte(ev.Message, '{'); i >= 0 {
 		fields, _ = objectMembers([]byte(ev.Message[i:]))
 	}
 	for _, m := range fields {

@@ -133,3 +133,25 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+func TestBuildItems_DayBoundary(t *testing.T) {
+	p := &payload{Owner: "1", LogGroup: "g", LogStream: "s", MessageType: messageData, LogEvents: []logEvent{
+		{ID: "a", Timestamp: 1767225599999}, // 2025-12-31T23:59:59.999Z
+		{ID: "b", Timestamp: 1767225600000}, // 2026-01-01T00:00:00.000Z
+		{ID: "c", Timestamp: 1767225599000}, // back to 2025-12-31
+		{ID: "d", Timestamp: -1},            // 1969-12-31T23:59:59.999Z
+	}}
+	items := buildItems(p, "cwl")
+	want := []string{"cwl-2025.12.31", "cwl-2026.01.01", "cwl-2025.12.31", "cwl-1969.12.31"}
+	for i, it := range items {
+		if it.index != want[i] || !strings.Contains(string(it.lines), `"_index":"`+want[i]+`"`) {
+			t.Errorf("item %d: index %q lines %s, want %q", i, it.index, it.lines, want[i])
+		}
+		if cap(it.lines) != len(it.lines) {
+			t.Errorf("item %d: capacity %d beyond its lines (%d)", i, cap(it.lines), len(it.lines))
+		}
+	}
+	if !strings.Contains(string(items[3].lines), `"@timestamp":"1969-12-31T23:59:59.999Z"`) {
+		t.Errorf("negative timestamp: %s", items[3].lines)
+	}
+}
