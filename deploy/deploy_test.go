@@ -363,6 +363,10 @@ func TestImage_MatchesDockerfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, dir := range []string{"base", "jobs/subscribe"} {
 		for _, o := range renderDecoded(t, dir) {
 			_, spec, ok := podTemplate(o.Obj)
@@ -376,6 +380,9 @@ func TestImage_MatchesDockerfile(t *testing.T) {
 			repo := img[:strings.LastIndex(img, ":")]
 			if !bytes.Contains(df, []byte(repo)) {
 				t.Errorf("%s: image repository %s not named in the Dockerfile", o, repo)
+			}
+			if !bytes.Contains(readme, []byte("docker build -t "+img+" ")) {
+				t.Errorf("%s: README.md does not build %s", o, img)
 			}
 		}
 	}
