@@ -40,6 +40,14 @@ func (k *Node) AddContainer(ns, pod, name string, docker bool) (*Container, erro
 	sum := sha256.Sum256([]byte(ns + "/" + pod + "/" + name))
 	id := hex.EncodeToString(sum[:])
 	uid := fmt.Sprintf("%s-%s-%s-%s-%s", id[0:8], id[8:12], id[12:16], id[16:20], id[20:32])
+	return k.AddContainerUID(ns, pod, uid, name, docker)
+}
+
+// AddContainerUID is AddContainer for a pod whose UID is known (a pod created
+// in a real API server).
+func (k *Node) AddContainerUID(ns, pod, uid, name string, docker bool) (*Container, error) {
+	sum := sha256.Sum256([]byte(ns + "/" + pod + "/" + uid + "/" + name))
+	id := hex.EncodeToString(sum[:])
 	c := &Container{Namespace: ns, Pod: pod, UID: uid, Name: name, ID: id, Docker: docker}
 	dir := filepath.Join(k.Root, "pods", ns+"_"+pod+"_"+uid, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
