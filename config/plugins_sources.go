@@ -1,8 +1,574 @@
 package config
 
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Defaults of the non-tail sources, as Fluentd and its plugins define them.
+const (
+	DefaultHTTPPort             = 9880
+	DefaultHTTPBodySizeLimit    = 32 << 20
+	DefaultHTTPKeepaliveTimeout = 10 * time.Second
+	// DefaultHTTPQueue is how many health records the http source holds
+	// while the pipeline is back-pressured before it drops them.
+	DefaultHTTPQueue = 64
+
+	DefaultMonitorAgentPort         = 24220
+	DefaultMonitorAgentEmitInterval = 60 * time.Second
+
+	DefaultPrometheusPort           = 24231
+	DefaultPrometheusMetricsPath    = "/metrics"
+	DefaultPrometheusAggregatedPath = "/aggregated_metrics"
+	DefaultPrometheusInterval       = 5 * time.Second
+
+	DefaultJournalPath = "/var/log/journal"
+)
+
+// HTTPSource is Fluentd's in_http: POST or GET /<tag path> with a json (or
+// form) parameter emits the record under the tag <path with '/' → '.'>.
+// Liveness probes use it, so logship answers without waiting for the
+// pipeline (see agent's http source).
+type HTTPSource struct {
+	// Bind is the listen host ("0.0.0.0" in Fluentd's default; "" means
+	// all interfaces).
+	Bind string
+	// Port is the TCP port (DefaultHTTPPort).
+	Port int
+	// BodySizeLimit caps a request body in bytes (DefaultHTTPBodySizeLimit);
+	// a larger body gets 413.
+	BodySizeLimit int64
+	// KeepaliveTimeout closes idle keep-alive connections
+	// (DefaultHTTPKeepaliveTimeout).
+	KeepaliveTimeout time.Duration
+	// AddHTTPHeaders adds every request header as HTTP_<NAME> to the record.
+	AddHTTPHeaders bool
+	// AddRemoteAddr adds REMOTE_ADDR (X-Forwarded-For's first address when
+	// present).
+	AddRemoteAddr bool
+	// AddQueryParams adds every query parameter as QUERY_<NAME> (v1).
+	AddQueryParams bool
+	// CORSAllowOrigins, when non-nil, answers 403 to requests whose Origin
+	// is not listed ("*" allows any; "https://*.x" matches by prefix and
+	// suffix).
+	CORSAllowOrigins     []string
+	CORSAllowCredentials bool
+	// RespondWithEmptyImg answers a 1x1 GIF instead of an empty body.
+	RespondWithEmptyImg bool
+	// Use204Response answers 204 instead of 200 (v1).
+	Use204Response bool
+	// GetEmits makes a GET emit its record as Fluentd v0.12 does; Fluentd v1
+	// answers GET with 200 without emitting anything (its health-check
+	// shortcut). Set from the dialect.
+	GetEmits bool
+	// SecondPrecision truncates event times to whole seconds (v0.12).
+	SecondPrecision bool
+	// Queue is how many records wait for the pipeline before new ones are
+	// dropped and counted (DefaultHTTPQueue). Health records are droppable;
+	// log lines never are.
+	Queue int
+}
+
+// MonitorAgentSource is Fluentd's in_monitor_agent: /api/plugins.json (and
+// the LTSV /api/plugins) describing every plugin, and with Tag set one record
+// per plugin every EmitInterval.
+type MonitorAgentSource struct {
+	Bind string
+	// Port is the TCP port (DefaultMonitorAgentPort).
+	Port int
+	// Tag, when set, emits the plugin records into the pipeline.
+	Tag string
+	// EmitInterval is the period of the records (DefaultMonitorAgentEmitInterval).
+	EmitInterval time.Duration
+	// IncludeConfig adds each plugin's parameters to the HTTP answer
+	// (default true); EmitConfig adds them to the emitted records (default
+	// false).
+	IncludeConfig bool
+	EmitConfig    bool
+	// IncludeRetry adds the v1 "retry" object (default true).
+	IncludeRetry bool
+	// V1 selects the Fluentd v1 record shape (emit_records, emit_count, …
+	// added); false is the v0.12 shape.
+	V1 bool
+}
+
+// PrometheusSource is fluent-plugin-prometheus' in_prometheus: the metrics
+// endpoint.
+type PrometheusSource struct {
+	Bind string
+	// Port is the TCP port (DefaultPrometheusPort).
+	Port int
+	// MetricsPath (DefaultPrometheusMetricsPath) and AggregatedMetricsPath
+	// (DefaultPrometheusAggregatedPath) both serve the same metrics: logship
+	// runs one process, so the per-worker aggregation is the identity.
+	MetricsPath           string
+	AggregatedMetricsPath string
+}
+
+// PrometheusMonitorSource is one of prometheus_monitor,
+// prometheus_output_monitor and prometheus_tail_monitor: Fluentd's metric
+// families about its plugins, computed by logship at scrape time.
+type PrometheusMonitorSource struct {
+	// Kind is the @type.
+	Kind string
+	// Interval is Fluentd's refresh period (DefaultPrometheusInterval);
+	// logship computes the values at scrape time, so it has no effect.
+	Interval time.Duration
+	// Labels are the <labels> section: extra constant labels; "${hostname}"
+	// and "${worker_id}" are expanded at run time.
+	Labels []MetricLabel
+}
+
+// MetricLabel is one constant metric label.
+type MetricLabel struct{ Name, Value string }
+
+// SystemdSource is fluent-plugin-systemd's in_systemd: journald entries.
+type SystemdSource struct {
+	// Path is the journal directory (DefaultJournalPath).
+	Path string
+	// Matches are the journal matches: entries matching every Match of any
+	// one group (AND within a group, OR between groups; several values of
+	// one field within a group are ORed, as journald does). Empty: all.
+	Matches [][]JournalMatch
+	// ReadFromHead starts at the oldest entry when there is no cursor
+	// (default: new entries only).
+	ReadFromHead bool
+	Tag          string
+	// CursorFile is logship's own cursor ({"journal":"<cursor>"}, written
+	// atomically), under the state directory.
+	CursorFile string
+	// FluentdCursorFile is the cursor Fluentd kept (<storage> path: JSON;
+	// v0.12 pos_file: the bare cursor), read once when CursorFile does not
+	// exist, so a migrated node resumes where Fluentd stopped. "" none.
+	FluentdCursorFile string
+	// Entry transforms the field names (the <entry> section).
+	FieldMap               []FieldMapping
+	FieldMapStrict         bool
+	FieldsStripUnderscores bool
+	FieldsLowercase        bool
+	// SecondPrecision truncates event times to whole seconds (v0.12).
+	SecondPrecision bool
+}
+
+// JournalMatch is one FIELD=value journal match.
+type JournalMatch struct{ Field, Value string }
+
+// FieldMapping maps one journal field onto one or more record keys.
+type FieldMapping struct {
+	From string
+	To   []string
+}
+
 // pluginSource maps the <source> plugins other than tail (http,
 // monitor_agent, prometheus, systemd, …). ok is false for a type it does
 // not know. The result is stored in Source.Plugin for the agent.
 func (b *builder) pluginSource(s *Section, typ string) (plugin any, ok bool) {
+	switch typ {
+	case "http":
+		return b.httpSource(s), true
+	case "monitor_agent":
+		return b.monitorAgentSource(s), true
+	case "prometheus":
+		return b.prometheusSource(s), true
+	case "prometheus_monitor", "prometheus_output_monitor", "prometheus_tail_monitor":
+		return b.prometheusMonitorSource(s, typ), true
+	case "systemd":
+		return b.systemdSource(s), true
+	}
 	return nil, false
+}
+
+// sourceGetter collects the decoding errors of one section.
+type sourceGetter struct {
+	s    *Section
+	errs []error
+}
+
+func (g *sourceGetter) bool(key string, def bool) bool {
+	v, err := g.s.Bool(key, def)
+	g.add(err)
+	return v
+}
+
+func (g *sourceGetter) int(key string, def int64) int {
+	v, err := g.s.Int(key, def)
+	g.add(err)
+	return int(v)
+}
+
+func (g *sourceGetter) port(key string, def int64) int {
+	v := g.int(key, def)
+	if v < 0 || v > 65535 {
+		g.errs = append(g.errs, g.s.Param(key).errorf("port %d out of range", v))
+		return int(def)
+	}
+	return v
+}
+
+func (g *sourceGetter) duration(key string, def time.Duration) time.Duration {
+	v, err := g.s.Duration(key, def)
+	g.add(err)
+	return v
+}
+
+func (g *sourceGetter) add(err error) {
+	if err != nil {
+		g.errs = append(g.errs, err)
+	}
+}
+
+// done records the errors and reports whether there were none.
+func (g *sourceGetter) done(b *builder) bool {
+	for _, e := range g.errs {
+		b.d.Add(g.s.Pos, e)
+	}
+	return len(g.errs) == 0
+}
+
+func (b *builder) httpSource(s *Section) *HTTPSource {
+	g := &sourceGetter{s: s}
+	h := &HTTPSource{
+		Bind:                 s.String("bind", "0.0.0.0"),
+		Port:                 g.port("port", DefaultHTTPPort),
+		KeepaliveTimeout:     g.duration("keepalive_timeout", DefaultHTTPKeepaliveTimeout),
+		AddHTTPHeaders:       g.bool("add_http_headers", false),
+		AddRemoteAddr:        g.bool("add_remote_addr", false),
+		AddQueryParams:       g.bool("add_query_params", false),
+		CORSAllowCredentials: g.bool("cors_allow_credentials", false),
+		RespondWithEmptyImg:  g.bool("respond_with_empty_img", false),
+		Use204Response:       g.bool("use_204_response", false),
+		GetEmits:             b.p.V012,
+		SecondPrecision:      b.p.V012,
+		Queue:                DefaultHTTPQueue,
+	}
+	size, err := s.Size("body_size_limit", DefaultHTTPBodySizeLimit)
+	g.add(err)
+	h.BodySizeLimit = size
+	if s.Has("cors_allow_origins") {
+		h.CORSAllowOrigins, err = s.Strings("cors_allow_origins", nil)
+		g.add(err)
+		if h.CORSAllowOrigins == nil {
+			h.CORSAllowOrigins = []string{}
+		}
+	}
+	if h.CORSAllowCredentials && (len(h.CORSAllowOrigins) == 0 || containsString(h.CORSAllowOrigins, "*")) {
+		g.errs = append(g.errs, errorAt(s.Pos, nil, "%s: cors_allow_credentials needs specific cors_allow_origins", s.Header()))
+	}
+	// Server tuning of Fluentd's event loop; Go's server has its own.
+	accept(s, "backlog", "blocking_timeout", "dump_error_log")
+	// Only the default format (json/msgpack parameters) is supported: a
+	// custom parser reads the whole body as one line of another format.
+	if f := s.Param("format"); f.Set() && f.Value != "default" {
+		b.d.Unsupported(f.ValuePos, "%s format %s (only the default json parameter is)", s.Header(), f.Value)
+		skipped(s)
+		return nil
+	}
+	if ps := s.Section("parse"); ps != nil {
+		if t, tp := ps.Type(); t != "" && t != "in_http" {
+			b.d.Unsupported(tp.ValuePos, "%s <parse> @type %s (only the default json parameter is)", s.Header(), t)
+			skipped(s)
+			return nil
+		}
+		accept(ps, "time_key", "keep_time_key", "time_format", "time_type")
+	}
+	if !g.done(b) {
+		return nil
+	}
+	return h
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *builder) monitorAgentSource(s *Section) *MonitorAgentSource {
+	g := &sourceGetter{s: s}
+	m := &MonitorAgentSource{
+		Bind:          s.String("bind", "0.0.0.0"),
+		Port:          g.port("port", DefaultMonitorAgentPort),
+		Tag:           s.String("tag", ""),
+		EmitInterval:  g.duration("emit_interval", DefaultMonitorAgentEmitInterval),
+		IncludeConfig: g.bool("include_config", true),
+		EmitConfig:    g.bool("emit_config", false),
+		IncludeRetry:  g.bool("include_retry", true),
+		V1:            !b.p.V012,
+	}
+	if m.EmitInterval <= 0 {
+		g.errs = append(g.errs, errorAt(s.Pos, nil, "%s: emit_interval must be positive", s.Header()))
+	}
+	if !g.done(b) {
+		return nil
+	}
+	return m
+}
+
+func (b *builder) prometheusSource(s *Section) *PrometheusSource {
+	g := &sourceGetter{s: s}
+	p := &PrometheusSource{
+		Bind:                  s.String("bind", "0.0.0.0"),
+		Port:                  g.port("port", DefaultPrometheusPort),
+		MetricsPath:           s.String("metrics_path", DefaultPrometheusMetricsPath),
+		AggregatedMetricsPath: s.String("aggregated_metrics_path", DefaultPrometheusAggregatedPath),
+	}
+	for _, path := range []string{p.MetricsPath, p.AggregatedMetricsPath} {
+		if !strings.HasPrefix(path, "/") {
+			g.errs = append(g.errs, errorAt(s.Pos, nil, "%s: metrics path %q must start with '/'", s.Header(), path))
+		}
+	}
+	// Encoding is negotiated by the client (Accept-Encoding); TLS is not
+	// supported (a TLS <transport> or <ssl> section is refused below).
+	accept(s, "content_encoding")
+	for _, name := range []string{"ssl", "transport"} {
+		if sec := s.Section(name); sec != nil {
+			if en, _ := sec.Bool("enable", false); name == "ssl" && !en {
+				skipped(sec)
+				continue
+			}
+			if t := sec.Arg; name == "transport" && (t == "" || t == "tcp") {
+				skipped(sec)
+				continue
+			}
+			b.d.Unsupported(sec.Pos, "%s %s (TLS)", s.Header(), sec.Header())
+			skipped(s)
+			return nil
+		}
+	}
+	if !g.done(b) {
+		return nil
+	}
+	return p
+}
+
+func (b *builder) prometheusMonitorSource(s *Section, kind string) *PrometheusMonitorSource {
+	g := &sourceGetter{s: s}
+	p := &PrometheusMonitorSource{Kind: kind, Interval: g.duration("interval", DefaultPrometheusInterval)}
+	if kind == "prometheus_output_monitor" {
+		accept(s, "gauge_all")
+	}
+	for _, ls := range s.Sections("labels") {
+		for _, prm := range ls.Params {
+			prm.MarkUsed()
+			if strings.HasPrefix(prm.Value, "$.") || strings.HasPrefix(prm.Value, "$[") {
+				g.errs = append(g.errs, errorAt(prm.ValuePos, nil, "label %s: record accessor syntax is not available in %s", prm.Key, kind))
+				continue
+			}
+			p.Labels = append(p.Labels, MetricLabel{Name: prm.Key, Value: prm.Value})
+		}
+	}
+	if !g.done(b) {
+		return nil
+	}
+	return p
+}
+
+func (b *builder) systemdSource(s *Section) *SystemdSource {
+	g := &sourceGetter{s: s}
+	sd := &SystemdSource{
+		Path:            s.String("path", DefaultJournalPath),
+		ReadFromHead:    g.bool("read_from_head", false),
+		Tag:             s.String("tag", ""),
+		SecondPrecision: b.p.V012,
+	}
+	if sd.Tag == "" {
+		b.d.Errorf(s.Pos, "%s: tag is required", s.Header())
+		skipped(s)
+		return nil
+	}
+	// matches (v1 plugin) or filters (its v0.x spelling, still accepted).
+	mp := s.Param("matches")
+	if !mp.Set() {
+		if fp := s.Param("filters"); fp.Set() {
+			mp = fp
+		}
+	}
+	if mp.Set() {
+		m, err := parseJournalMatches(mp)
+		g.add(err)
+		sd.Matches = m
+	}
+	// v0.x: strip_underscores at the source level.
+	sd.FieldsStripUnderscores = g.bool("strip_underscores", false)
+	if es := s.Section("entry"); es != nil {
+		eg := &sourceGetter{s: es}
+		if fm := es.Param("field_map"); fm.Set() {
+			m, err := parseFieldMap(fm)
+			eg.add(err)
+			sd.FieldMap = m
+		}
+		sd.FieldMapStrict = eg.bool("field_map_strict", false)
+		sd.FieldsStripUnderscores = eg.bool("fields_strip_underscores", sd.FieldsStripUnderscores)
+		sd.FieldsLowercase = eg.bool("fields_lowercase", false)
+		g.errs = append(g.errs, eg.errs...)
+	}
+	// Where Fluentd kept its cursor: <storage> path, or the v0.x pos_file.
+	if st := s.Section("storage"); st != nil {
+		if t, tp := st.Type(); t != "" && t != "local" {
+			b.d.Unsupported(tp.ValuePos, "%s <storage> @type %s", s.Header(), t)
+			skipped(s)
+			return nil
+		}
+		sd.FluentdCursorFile = st.String("path", "")
+		// persistent, usage: logship always persists its cursor (atomically,
+		// in its state directory).
+		accept(st, "persistent", "usage", "mode", "dir_mode", "pretty_print")
+	}
+	if sd.FluentdCursorFile == "" {
+		sd.FluentdCursorFile = s.String("pos_file", "")
+	} else {
+		accept(s, "pos_file")
+	}
+	key := sd.FluentdCursorFile
+	if key == "" {
+		key = s.ID()
+	}
+	if key == "" {
+		key = sd.Tag + " " + fmt.Sprint(sd.Matches)
+	}
+	sd.CursorFile = filepath.Join(b.opts.StateDir, "journal", strings.Trim(sanitize(key), "_")+".json")
+	if !g.done(b) {
+		return nil
+	}
+	return sd
+}
+
+// parseJournalMatches decodes fluent-plugin-systemd's matches: a JSON array
+// of objects whose values are strings (or numbers) or arrays of them.
+func parseJournalMatches(p *Param) ([][]JournalMatch, error) {
+	dec := json.NewDecoder(strings.NewReader(p.Value))
+	dec.UseNumber()
+	var raw []json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return nil, p.errorf("want a JSON array of objects like [{\"_SYSTEMD_UNIT\": \"kubelet.service\"}]: %v", err)
+	}
+	var out [][]JournalMatch
+	for _, r := range raw {
+		kvs, err := orderedObject(r)
+		if err != nil {
+			return nil, p.errorf("want a JSON array of objects: %v", err)
+		}
+		var group []JournalMatch
+		for _, kv := range kvs {
+			if kv.key == "" || strings.ContainsAny(kv.key, "= \t") {
+				return nil, p.errorf("invalid journal field name %q", kv.key)
+			}
+			vals, err := jsonStrings(kv.val)
+			if err != nil {
+				return nil, p.errorf("field %s: %v", kv.key, err)
+			}
+			for _, v := range vals {
+				group = append(group, JournalMatch{Field: kv.key, Value: v})
+			}
+		}
+		if len(group) > 0 {
+			out = append(out, group)
+		}
+	}
+	return out, nil
+}
+
+// parseFieldMap decodes <entry> field_map: {"SRC": "dst"} or {"SRC": ["a", "b"]}.
+func parseFieldMap(p *Param) ([]FieldMapping, error) {
+	kvs, err := orderedObject(json.RawMessage(p.Value))
+	if err != nil {
+		return nil, p.errorf("want a JSON object like {\"MESSAGE\": \"log\"}: %v", err)
+	}
+	out := make([]FieldMapping, 0, len(kvs))
+	for _, kv := range kvs {
+		to, err := jsonStrings(kv.val)
+		if err != nil {
+			return nil, p.errorf("field_map values must be strings or arrays of strings: %v", err)
+		}
+		out = append(out, FieldMapping{From: kv.key, To: to})
+	}
+	return out, nil
+}
+
+type jsonKV struct {
+	key string
+	val json.RawMessage
+}
+
+// orderedObject decodes a JSON object keeping its keys' order (a repeated
+// key keeps its first position and its last value).
+func orderedObject(data json.RawMessage) ([]jsonKV, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	t, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := t.(json.Delim); !ok || d != '{' {
+		return nil, fmt.Errorf("not an object: %s", data)
+	}
+	var out []jsonKV
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		k := kt.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		dup := false
+		for i := range out {
+			if out[i].key == k {
+				out[i].val, dup = v, true
+			}
+		}
+		if !dup {
+			out = append(out, jsonKV{k, v})
+		}
+	}
+	_, err = dec.Token()
+	return out, err
+}
+
+// jsonStrings decodes a string, a number or an array of them.
+func jsonStrings(v json.RawMessage) ([]string, error) {
+	v = bytes.TrimSpace(v)
+	if len(v) > 0 && v[0] == '[' {
+		var raw []json.RawMessage
+		if err := json.Unmarshal(v, &raw); err != nil {
+			return nil, err
+		}
+		out := make([]string, 0, len(raw))
+		for _, r := range raw {
+			s, err := jsonScalar(r)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	s, err := jsonScalar(v)
+	if err != nil {
+		return nil, err
+	}
+	return []string{s}, nil
+}
+
+func jsonScalar(v json.RawMessage) (string, error) {
+	v = bytes.TrimSpace(v)
+	switch {
+	case len(v) == 0:
+		return "", fmt.Errorf("empty value")
+	case v[0] == '"':
+		var s string
+		err := json.Unmarshal(v, &s)
+		return s, err
+	case v[0] == '{' || v[0] == '[' || string(v) == "null":
+		return "", fmt.Errorf("%s is not a string", v)
+	}
+	return string(v), nil
 }
