@@ -457,6 +457,8 @@ type tailSource struct {
 	last  uint64 // last tailer source id noted in a.paths
 	// unmatched counts lines the parser rejected (read by metrics).
 	unmatched atomic.Uint64
+	// lag estimates the age of the oldest unacknowledged line.
+	lag lagTracker
 }
 
 // name identifies the source in metrics and logs: its @id, else its position.
@@ -499,6 +501,7 @@ func (s *tailSource) run(ctx context.Context) error {
 // Watcher's goroutine only.
 func (s *tailSource) handle(ctx context.Context, lines []tail.Line) error {
 	s.conv.Reset()
+	s.lag.emit(len(lines), time.Now())
 	recs := s.recs[:0]
 	drops := s.drops[:0]
 	for i := range lines {
@@ -529,6 +532,7 @@ func (s *tailSource) handle(ctx context.Context, lines []tail.Line) error {
 
 // ack acknowledges records of this source (Source carries the index).
 func (s *tailSource) ack(recs []buffer.Record) {
+	s.lag.ack(len(recs))
 	s.w.AckAll(func(yield func(uint64, int64) bool) {
 		for i := range recs {
 			if !yield(recs[i].Source&(1<<sourceShift-1), recs[i].Offset) {
@@ -540,6 +544,7 @@ func (s *tailSource) ack(recs []buffer.Record) {
 
 // ackRaw acknowledges records whose Source is the tailer's own id.
 func (s *tailSource) ackRaw(recs []buffer.Record) {
+	s.lag.ack(len(recs))
 	s.w.AckAll(func(yield func(uint64, int64) bool) {
 		for i := range recs {
 			if !yield(recs[i].Source, recs[i].Offset) {

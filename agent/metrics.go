@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -18,6 +20,7 @@ var (
 	descTruncations   = prometheus.NewDesc("logship_tail_truncations_total", "Files truncated (copytruncate) and re-read from 0.", []string{"source"}, nil)
 	descGivenUp       = prometheus.NewDesc("logship_tail_given_up_bytes_total", "Unread bytes of deleted files given up at the bounds.", []string{"source"}, nil)
 	descGaps          = prometheus.NewDesc("logship_tail_gap_bytes_total", "Bytes detected lost at start (files gone while stopped).", []string{"source"}, nil)
+	descLag           = prometheus.NewDesc("logship_delivery_lag_seconds", "Age of the oldest line read but not yet delivered (or durably buffered).", []string{"source"}, nil)
 	descUnmatched     = prometheus.NewDesc("logship_parser_unmatched_total", "Lines the parser rejected.", []string{"source"}, nil)
 	descUnrouted      = prometheus.NewDesc("logship_router_unmatched_records_total", "Records no <match> took.", nil, nil)
 	descQueueChunks   = prometheus.NewDesc("logship_buffer_queue_length", "Chunks queued (in flight and retrying included).", []string{"output"}, nil)
@@ -39,7 +42,7 @@ var (
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descLinesRead, descBytesRead, descFilesOpen, descRotations, descTruncations,
-		descGivenUp, descGaps, descUnmatched, descUnrouted, descQueueChunks, descQueueBytes, descRetries, descFlushErrors,
+		descGivenUp, descGaps, descLag, descUnmatched, descUnrouted, descQueueChunks, descQueueBytes, descRetries, descFlushErrors,
 		descDeadChunks, descDropped, descRecordsOut, descRequests, descEvents, descEventBytes, descRejected,
 		descSinkDropped, descAPIErrors, descBillable, descFormatSkipped} {
 		ch <- d
@@ -64,6 +67,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descGivenUp, float64(st.GivenUpBytes), name)
 		counter(descGaps, float64(st.GapBytes), name)
 		counter(descUnmatched, float64(s.unmatched.Load()), name)
+		gauge(descLag, s.lag.lag(time.Now()).Seconds(), name)
 	}
 	if c.a.router != nil {
 		counter(descUnrouted, float64(c.a.router.Unmatched()))

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"logship/internal/kubelog"
+	"logship/sink/emulator"
+	"logship/sink/emulator/emulatortest"
+)
+
+const sigtermConfig = `
+<source>
+  @type tail
+  path {{ROOT}}/var/log/containers/*.log
+  pos_file {{ROOT}}/fluentd-containers.log.pos
+  tag kubernetes.*
+  read_from_head true
+  <parse>
+    @type cri
+  </parse>
+</source>
+<match **>
+  @type cloudwatch_logs
+  log_group_name sigterm
+  use_tag_as_stream true
+  auto_create_stream true
+  region us-east-1
+  endpoint {{URL}}
+  aws_key_id {{AK}}
+  aws_sec_key {{SK}}
+  <buffer>
+    flush_interval 1h
+  </buffer>
+</match>
+`
+
+// startRun runs 'logship run' as a child process (the test binary itself).
+func startRun(t *testing.T, cfg, state string, ops int) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEmulateHelperProcess$", "--",
+		"run", "--config", cfg, "--state-dir", state, "--listen", "127.0.0.1:"+strconv.Itoa(ops), "--log-level", "warn")
+	cmd.Env = append(os.Environ(), "LOGSHIP_EMULATE_HELPER=1")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return cmd
+}
+
+func sigterm(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("logship run after SIGTERM: %v, want exit 0; stderr %q", err, cmd.Stderr.(*syncBuffer).String())
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("logship run did not exit within 40s of SIGTERM")
+	}
+}
+
+// TestRun_SIGTERMDrains checks the ordered drain of a real process: with a
+// one-hour flush interval nothing is sent until SIGTERM, which must flush
+// every line, save the positions and exit 0; a restart then sends nothing
+// twice.
+func TestRun_SIGTERMDrains(t *testing.T) {
+	env := emulatortest.Start(t, emulator.Config{})
+	root, state := t.TempDir(), t.TempDir()
+	node := &kubelog.Node{Root: filepath.Join(root, "var", "log"), Start: time.Now().Add(-time.Minute)}
+	const n = 300
+	for i := 0; i < 3; i++ {
+		c, err := node.AddContainer("default", "p"+strconv.Itoa(i), "app", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := node.Write(c, n, 120); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfgPath := filepath.Join(root, "fluent.conf")
+	cfg := strings.NewReplacer("{{ROOT}}", root, "{{URL}}", env.URL, "{{AK}}", env.AccessKeyID, "{{SK}}", env.SecretAccessKey).Replace(sigtermConfig)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ops, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := startRun(t, cfgPath, state, ops)
+	addr := "127.0.0.1:" + strconv.Itoa(ops)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if v, err := scrapeMetric(addr, "logship_tail_lines_read_total"); err == nil && int(v) == 3*n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the agent did not read every line within 30s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := env.Server.Stats().EventsAccepted; got != 0 {
+		t.Fatalf("%d events sent before SIGTERM with a 1h flush interval", got)
+	}
+	sigterm(t, cmd)
+	if got := env.Server.Stats().EventsAccepted; got != 3*n {
+		t.Fatalf("after SIGTERM %d events delivered, want %d (final flush)", got, 3*n)
+	}
+
+	// Restart: positions were saved after the flush, so nothing is re-sent.
+	cmd = startRun(t, cfgPath, state, ops)
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		if _, err := scrapeMetric(addr, "logship_tail_files_open"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the restarted agent did not serve metrics within 30s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	sigterm(t, cmd)
+	if got := env.Server.Stats().EventsAccepted; got != 3*n {
+		t.Fatalf("after a restart %d events delivered, want still %d (no duplicates)", got, 3*n)
+	}
+}
