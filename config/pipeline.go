@@ -169,7 +169,9 @@ func Build(c *Config, opts BuildOptions) (*Pipeline, error) {
 	return p, nil
 }
 
-// isV012 reports whether the configuration uses v0.12-only spellings.
+// isV012 reports whether the configuration is written for Fluentd v0.12
+// (reference fluentd-dropin.md §8: `type` without '@', buffer parameters at
+// <match> level, `format` at <source> level, merge_json_log).
 func isV012(root *Section) bool {
 	v012 := false
 	var walk func(s *Section)
@@ -179,6 +181,10 @@ func isV012(root *Section) bool {
 			case prm.Key == "type" && (s.Name == "source" || s.Name == "match" || s.Name == "filter"):
 				v012 = true
 			case s.Name == "match" && strings.HasPrefix(prm.Key, "buffer_"):
+				v012 = true
+			case s.Name == "source" && prm.Key == "format":
+				v012 = true
+			case s.Name == "filter" && prm.Key == "merge_json_log":
 				v012 = true
 			}
 		}
