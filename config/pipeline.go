@@ -751,6 +751,45 @@ func (b *builder) buffer(s *Section, id string) *buffer.Config {
 // check-config: sources → filters → outputs with their effective parameters.
 // Credentials are redacted.
 func (p *Pipeline) Describe() []string {
+	return append(p.describeStages(), p.Differences()...)
+}
+
+// Differences lists, one line each, where this pipeline deliberately behaves
+// differently from Fluentd (reference fluentd-dropin.md §1.3 R1.1–R1.6, §2.9,
+// §7): the known Fluentd flaws logship fixes.
+func (p *Pipeline) Differences() []string {
+	var out []string
+	d := func(s string) { out = append(out, "differs from Fluentd: "+s) }
+	hasTail, hasCW, hasHTTP := false, false, false
+	for _, s := range p.Sources {
+		hasTail = hasTail || s.Tail != nil
+		hasHTTP = hasHTTP || s.Type == "http"
+	}
+	for _, o := range p.Outputs {
+		hasCW = hasCW || o.CloudWatch != nil
+	}
+	if hasTail {
+		d("positions advance only when lines are delivered (memory buffer) or fsynced (file buffer), so a restart or crash re-reads instead of losing buffered lines")
+		d("a full buffer blocks reading (back-pressure); the tail-to-buffer hand-off is atomic per batch, so nothing is emitted twice (Fluentd re-emits the batch, R1.4)")
+		d("rotated files are read to a quiescent end, not dropped after rotate_wait; rotated siblings are found and drained, also after a restart")
+		d("CRI partial lines (P) and docker 16 KiB pieces are joined into one record (Fluentd's cri parser emits each fragment)")
+	}
+	if hasCW {
+		d("a chunk retried after a partial success never re-sends the requests that already succeeded (Fluentd re-sends the whole chunk)")
+		d("a chunk that fails permanently or runs out of retries is dead-lettered (replay with 'logship replay'); Fluentd drops the whole queue")
+		d("an event over the size limit is split (or truncated) and counted; Fluentd drops the rest of the stream or backs the chunk up")
+		d("events with equal timestamps keep their order (stable sort)")
+		d("a missing group or stream without auto_create_stream dead-letters the chunk instead of skipping its events silently")
+		d("rejected events (too old/new, expired) are counted by reason and logged with their index ranges")
+	}
+	if hasHTTP {
+		d("the http source answers 200 even when the outputs are backed up, so the liveness probe never restarts the agent (R1.1)")
+	}
+	return out
+}
+
+// describeStages writes the sources, filters and outputs.
+func (p *Pipeline) describeStages() []string {
 	var out []string
 	dialect := "v1"
 	if p.V012 {
