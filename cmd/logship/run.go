@@ -113,7 +113,13 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts := agent.Options{Log: log, Registry: reg, OpsAddr: *listen}
 	if *pprofOn {
-		opts.OpsHandlers = map[string]http.Handler{"/debug/pprof/": http.HandlerFunc(pprof.Index)}
+		opts.OpsHandlers = map[string]http.Handler{
+			"/debug/pprof/":        http.HandlerFunc(pprof.Index),
+			"/debug/pprof/cmdline": http.HandlerFunc(pprof.Cmdline),
+			"/debug/pprof/profile": http.HandlerFunc(pprof.Profile),
+			"/debug/pprof/symbol":  http.HandlerFunc(pprof.Symbol),
+			"/debug/pprof/trace":   http.HandlerFunc(pprof.Trace),
+		}
 	}
 	a, err := agent.New(p, opts)
 	if err != nil {
