@@ -3,12 +3,217 @@ package agent
 import (
 	"context"
 	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"unicode"
+	"unicode/utf8"
 
+	"logship/buffer"
 	"logship/config"
+	"logship/enrich"
 )
 
 // pluginOutput builds the runtime of an output whose configuration is in
-// config.Output.Plugin (rewrite_tag_filter, …).
-func (a *Agent) pluginOutput(ctx context.Context, oc *config.Output) (Output, error) {
+// config.Output.Plugin (rewrite_tag_filter).
+func (a *Agent) pluginOutput(_ context.Context, oc *config.Output) (Output, error) {
+	switch c := oc.Plugin.(type) {
+	case *config.RewriteTagConfig:
+		hostname, _ := os.Hostname()
+		return NewRewriteTagOutput(c, hostname, func(ctx context.Context, label string, recs []buffer.Record) error {
+			return a.router.EmitLocked(ctx, label, recs)
+		}, a.ack)
+	}
 	return nil, fmt.Errorf("output %q has no runtime", oc.Type)
+}
+
+// RewriteTagOutput is fluent-plugin-rewrite-tag-filter: it gives each record
+// the tag of the first rule that matches it and re-emits it from the top of
+// the routing table (or of the configured @label). Records no rule matches,
+// and records whose new tag equals their old one, are dropped and
+// acknowledged, as the plugin drops them.
+type RewriteTagOutput struct {
+	cfg      config.RewriteTagConfig
+	rules    []rewriteRule
+	hostname string
+	emit     func(ctx context.Context, label string, recs []buffer.Record) error
+	ack      func([]buffer.Record)
+
+	buf     []byte
+	dropped []buffer.Record
+	// one-entry cache: records of a batch share tag and value.
+	lastTag, lastNew string
+	lastVal          []byte
+	lastRule         int
+	// Dropped counts records no rule matched (or retagged to their own tag).
+	Dropped atomic.Uint64
+}
+
+type rewriteRule struct {
+	path   []string
+	re     *regexp.Regexp
+	invert bool
+	tag    []tagPart
+}
+
+// tagPart is a literal or a placeholder of a rule's new tag.
+type tagPart struct {
+	lit   string
+	kind  byte // 0 literal, '$' backref, 't' tag, 'p' tag_parts, 'h' hostname
+	index int
+}
+
+var reTagPlaceholder = regexp.MustCompile(`\$\d|\$\{tag\}|__TAG__|\$\{tag_parts\[-?\d+\]\}|__TAG_PARTS\[-?\d+\]__|\$\{hostname\}|__HOSTNAME__`)
+
+// NewRewriteTagOutput compiles c's rules. emit re-emits records into a label
+// (the router's EmitLocked); ack acknowledges dropped records.
+func NewRewriteTagOutput(c *config.RewriteTagConfig, hostname string, emit func(ctx context.Context, label string, recs []buffer.Record) error, ack func([]buffer.Record)) (*RewriteTagOutput, error) {
+	if ack == nil {
+		ack = func([]buffer.Record) {}
+	}
+	o := &RewriteTagOutput{cfg: *c, hostname: hostname, emit: emit, ack: ack, lastRule: -1}
+	for _, r := range c.Rules {
+		re, err := enrich.CompileRuby(r.Pattern, r.Flags)
+		if err != nil {
+			return nil, fmt.Errorf("rewrite_tag_filter: %w", err)
+		}
+		rr := rewriteRule{path: enrich.AccessorPath(r.Key), re: re, invert: r.Invert}
+		t := r.Tag
+		last := 0
+		for _, m := range reTagPlaceholder.FindAllStringIndex(t, -1) {
+			if m[0] > last {
+				rr.tag = append(rr.tag, tagPart{lit: t[last:m[0]]})
+			}
+			ph := t[m[0]:m[1]]
+			switch {
+			case ph[0] == '$' && ph[1] >= '0' && ph[1] <= '9':
+				rr.tag = append(rr.tag, tagPart{kind: '$', index: int(ph[1] - '0')})
+			case ph == "${tag}" || ph == "__TAG__":
+				rr.tag = append(rr.tag, tagPart{kind: 't'})
+			case ph == "${hostname}" || ph == "__HOSTNAME__":
+				rr.tag = append(rr.tag, tagPart{kind: 'h'})
+			default:
+				i := strings.IndexByte(ph, '[')
+				n, _ := strconv.Atoi(ph[i+1 : strings.IndexByte(ph, ']')])
+				rr.tag = append(rr.tag, tagPart{kind: 'p', index: n})
+			}
+			last = m[1]
+		}
+		if last < len(t) {
+			rr.tag = append(rr.tag, tagPart{lit: t[last:]})
+		}
+		o.rules = append(o.rules, rr)
+	}
+	return o, nil
+}
+
+var _ Output = (*RewriteTagOutput)(nil)
+
+// Emit retags recs and re-emits them (runs of one new tag together).
+func (o *RewriteTagOutput) Emit(ctx context.Context, recs []buffer.Record) error {
+	dropped := o.dropped[:0]
+	n := 0
+	for i := range recs {
+		nt, ok := o.newTag(&recs[i])
+		if !ok || nt == recs[i].Tag {
+			dropped = append(dropped, recs[i])
+			continue
+		}
+		recs[i].Tag = nt
+		recs[n] = recs[i]
+		n++
+	}
+	if len(dropped) > 0 {
+		o.Dropped.Add(uint64(len(dropped)))
+		o.ack(dropped)
+		clear(dropped)
+	}
+	o.dropped = dropped[:0]
+	if n == 0 {
+		return nil
+	}
+	return o.emit(ctx, o.cfg.Label, recs[:n])
+}
+
+// newTag returns the tag of the first matching rule.
+func (o *RewriteTagOutput) newTag(r *buffer.Record) (string, bool) {
+	for ri := range o.rules {
+		rule := &o.rules[ri]
+		v, _ := r.Fields.Path(rule.path...)
+		o.buf = appendText(o.buf[:0], v)
+		if len(o.buf) == 0 && !rule.invert {
+			continue // the plugin skips empty values
+		}
+		if ri == o.lastRule && r.Tag == o.lastTag && string(o.buf) == string(o.lastVal) {
+			return o.lastNew, true
+		}
+		var m []int
+		if rule.invert {
+			if rule.re.Match(o.buf) {
+				continue
+			}
+		} else if m = rule.re.FindSubmatchIndex(o.buf); m == nil {
+			continue
+		}
+		nt := o.expand(rule, r.Tag, m)
+		o.lastRule, o.lastTag, o.lastNew = ri, r.Tag, nt
+		o.lastVal = append(o.lastVal[:0], o.buf...)
+		return nt, true
+	}
+	return "", false
+}
+
+func (o *RewriteTagOutput) expand(rule *rewriteRule, tag string, m []int) string {
+	ptag := strings.TrimPrefix(tag, o.cfg.RemoveTagPrefix)
+	if o.cfg.RemoveTagPrefix != "" {
+		ptag = strings.TrimPrefix(ptag, ".")
+	}
+	var b strings.Builder
+	for _, p := range rule.tag {
+		switch p.kind {
+		case 0:
+			b.WriteString(p.lit)
+		case '$':
+			if m != nil && 2*p.index+1 < len(m) && m[2*p.index] >= 0 {
+				s := string(o.buf[m[2*p.index]:m[2*p.index+1]])
+				if o.cfg.CapitalizeBackrefs && s != "" {
+					r, size := utf8.DecodeRuneInString(s)
+					s = string(unicode.ToUpper(r)) + s[size:]
+				}
+				b.WriteString(s)
+			}
+		case 't':
+			b.WriteString(ptag)
+		case 'h':
+			b.WriteString(o.hostname)
+		case 'p':
+			parts := strings.Split(ptag, ".")
+			i := p.index
+			if i < 0 {
+				i += len(parts)
+			}
+			if i >= 0 && i < len(parts) {
+				b.WriteString(parts[i])
+			}
+		}
+	}
+	return b.String()
+}
+
+// appendText renders a value as Ruby's to_s (nil: "").
+func appendText(dst []byte, v buffer.Value) []byte {
+	switch v.Kind {
+	case buffer.String:
+		return append(dst, v.Bytes...)
+	case buffer.Raw:
+		if string(v.Bytes) == "null" {
+			return dst
+		}
+		return append(dst, v.Bytes...)
+	case buffer.Map, buffer.Array:
+		return v.AppendJSON(dst)
+	}
+	return dst
 }

@@ -431,6 +431,10 @@ func (b *builder) parse(s *Section) (enrich.ParseConfig, bool) {
 	}
 	switch pc.Type {
 	case "json", "none", "regexp", "cri", "syslog":
+	case "multiline", "kubernetes", "multiline_kubernetes":
+		if !b.lineParse(s, ps, &pc) {
+			return pc, false
+		}
 	default:
 		pos := s.Pos
 		if typeP != nil {

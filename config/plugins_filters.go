@@ -1,17 +1,442 @@
 package config
 
-import "logship/enrich"
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"logship/enrich"
+)
 
 // pluginFilter maps the <filter> plugins other than kubernetes_metadata
-// (record_transformer, grep, parser, concat, …). ok is false for a type it
-// does not know.
+// (record_transformer, grep, parser, concat). ok is false for a type it
+// does not know; a known type with a bad configuration records the error in
+// b.d and returns (nil, true).
 func (b *builder) pluginFilter(s *Section, typ string) (fc enrich.FilterConfig, ok bool) {
+	var errs []error
+	boolean := func(key string, def bool) bool {
+		v, err := s.Bool(key, def)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return v
+	}
+	strs := func(key string) []string {
+		v, err := s.Strings(key, nil)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return v
+	}
+	fail := func() bool {
+		for _, e := range errs {
+			b.d.Add(s.Pos, e)
+		}
+		return len(errs) > 0
+	}
+	switch typ {
+	case "record_transformer":
+		c := &enrich.RecordTransformerConfig{Location: b.opts.Location}
+		for _, rs := range s.Sections("record") {
+			for _, p := range rs.Params {
+				p.MarkUsed()
+				v := p.Value
+				if !p.Set() {
+					v = ""
+				}
+				c.Record = append(c.Record, enrich.TemplateField{Key: p.Key, Template: v})
+			}
+		}
+		c.EnableRuby = boolean("enable_ruby", false)
+		c.AutoTypecast = boolean("auto_typecast", false)
+		c.RenewRecord = boolean("renew_record", false)
+		c.KeepKeys = strs("keep_keys")
+		c.RemoveKeys = strs("remove_keys")
+		c.RenewTimeKey = s.String("renew_time_key", "")
+		if fail() {
+			return nil, true
+		}
+		if err := c.Validate(); err != nil {
+			b.d.Errorf(s.Pos, "%s: %v", s.Header(), err)
+			return nil, true
+		}
+		return c, true
+	case "grep":
+		c := &enrich.GrepConfig{}
+		cond := func(sec *Section) (enrich.GrepCondition, bool) {
+			key := sec.String("key", "")
+			pp := sec.Param("pattern")
+			if key == "" || !pp.Set() {
+				b.d.Errorf(sec.Pos, "%s in %s: key and pattern are required", sec.Header(), s.Header())
+				return enrich.GrepCondition{}, false
+			}
+			pat, flags, err := pp.Regexp()
+			if err != nil {
+				b.d.Add(sec.Pos, err)
+				return enrich.GrepCondition{}, false
+			}
+			return enrich.GrepCondition{Key: key, Pattern: pat, Flags: flags}, true
+		}
+		good := true
+		collect := func(parent *Section, g *enrich.GrepGroup) {
+			for _, r := range parent.Sections("regexp") {
+				if gc, ok := cond(r); ok {
+					g.Regexps = append(g.Regexps, gc)
+				} else {
+					good = false
+				}
+			}
+			for _, r := range parent.Sections("exclude") {
+				if gc, ok := cond(r); ok {
+					g.Excludes = append(g.Excludes, gc)
+				} else {
+					good = false
+				}
+			}
+		}
+		var top enrich.GrepGroup
+		collect(s, &top)
+		// v0.12 (and v1 legacy) regexpN / excludeN: "key pattern".
+		for _, n := range numbered(s, "regexp", "exclude") {
+			p := s.Param(n.key)
+			key, pat, ok := strings.Cut(strings.TrimSpace(p.Value), " ")
+			pat = strings.TrimLeft(pat, " ")
+			if !ok || key == "" || pat == "" {
+				b.d.Errorf(p.Pos, "%s: %s must be \"key pattern\"", s.Header(), n.key)
+				good = false
+				continue
+			}
+			gc := enrich.GrepCondition{Key: key, Pattern: pat}
+			if n.prefix == "regexp" {
+				top.Regexps = append(top.Regexps, gc)
+			} else {
+				top.Excludes = append(top.Excludes, gc)
+			}
+		}
+		c.Regexps, c.Excludes = top.Regexps, top.Excludes
+		for _, a := range s.Sections("and") {
+			var g enrich.GrepGroup
+			collect(a, &g)
+			c.And = append(c.And, g)
+		}
+		for _, o := range s.Sections("or") {
+			var g enrich.GrepGroup
+			collect(o, &g)
+			c.Or = append(c.Or, g)
+		}
+		if !good {
+			return nil, true
+		}
+		if _, err := c.NewFilter(enrich.FilterDeps{}); err != nil {
+			b.d.Errorf(s.Pos, "%s: %v", s.Header(), err)
+			return nil, true
+		}
+		return c, true
+	case "parser":
+		c := &enrich.ParserFilterConfig{}
+		c.KeyName = s.String("key_name", "")
+		if c.KeyName == "" {
+			b.d.Errorf(s.Pos, "%s: key_name is required", s.Header())
+			return nil, true
+		}
+		c.ReserveData = boolean("reserve_data", false)
+		c.ReserveTime = boolean("reserve_time", false)
+		c.RemoveKeyNameField = boolean("remove_key_name_field", false)
+		c.SuppressParseErrorLog = boolean("suppress_parse_error_log", false)
+		c.InjectKeyPrefix = s.String("inject_key_prefix", "")
+		c.HashValueField = s.String("hash_value_field", "")
+		// Records that do not parse are counted (and kept with
+		// reserve_data); logship has no error stream to send them to.
+		accept(s, "emit_invalid_record_to_error", "replace_invalid_sequence")
+		if fail() {
+			return nil, true
+		}
+		pc, ok := b.parse(s)
+		if !ok {
+			return nil, true
+		}
+		c.Parse = pc
+		if _, err := c.NewFilter(enrich.FilterDeps{}); err != nil {
+			b.d.Errorf(s.Pos, "%s: %v", s.Header(), err)
+			return nil, true
+		}
+		return c, true
+	case "concat":
+		c := &enrich.ConcatConfig{}
+		c.Key = s.String("key", "")
+		if c.Key == "" {
+			b.d.Errorf(s.Pos, "%s: key is required", s.Header())
+			return nil, true
+		}
+		c.Separator = s.String("separator", "\n")
+		if n, err := s.Int("n_lines", 0); err != nil {
+			errs = append(errs, err)
+		} else {
+			c.NLines = int(n)
+		}
+		re := func(key string) (string, string) {
+			p := s.Param(key)
+			if !p.Set() {
+				return "", ""
+			}
+			pat, flags, err := p.Regexp()
+			if err != nil {
+				errs = append(errs, err)
+			}
+			return pat, flags
+		}
+		c.MultilineStart, c.MultilineStartFlags = re("multiline_start_regexp")
+		c.MultilineEnd, c.MultilineEndFlags = re("multiline_end_regexp")
+		c.ContinuousLine, c.ContinuousLineFlags = re("continuous_line_regexp")
+		c.StreamIdentityKey = s.String("stream_identity_key", "")
+		if d, err := s.Duration("flush_interval", enrich.DefaultConcatFlushInterval); err != nil {
+			errs = append(errs, err)
+		} else {
+			c.FlushInterval = d
+		}
+		c.TimeoutLabel = s.String("timeout_label", "")
+		c.UseFirstTimestamp = boolean("use_first_timestamp", false)
+		c.PartialKey = s.String("partial_key", "")
+		c.PartialValue = s.String("partial_value", "")
+		c.KeepPartialKey = boolean("keep_partial_key", false)
+		partialMeta := boolean("use_partial_metadata", false) || boolean("use_partial_cri_logtag", false)
+		// The tailer already joins docker partial lines and CRI P/F
+		// fragments, so the partial-metadata modes have nothing left to do.
+		accept(s, "partial_metadata_format", "keep_partial_metadata", "partial_cri_logtag_key",
+			"partial_cri_stream_key", "buffer_limit_size", "buffer_limit_overflow_action")
+		if fail() {
+			return nil, true
+		}
+		if c.TimeoutLabel != "" && b.p.Router.Label(c.TimeoutLabel) == nil {
+			b.d.Errorf(s.Pos, "%s: timeout_label %s is not defined", s.Header(), c.TimeoutLabel)
+			return nil, true
+		}
+		if partialMeta && c.NLines == 0 && c.MultilineStart == "" && c.MultilineEnd == "" && c.PartialKey == "" {
+			c.PassThrough = true
+		}
+		if err := c.Validate(); err != nil {
+			b.d.Errorf(s.Pos, "%s: %v", s.Header(), err)
+			return nil, true
+		}
+		return c, true
+	}
 	return nil, false
 }
 
+// numberedParam is a parameter named prefix followed by a number.
+type numberedParam struct {
+	key    string
+	prefix string
+	n      int
+}
+
+// numbered returns s's parameters named <prefix><N> (v0.12 regexp1,
+// exclude2, rewriterule3…), ordered by prefix then N.
+func numbered(s *Section, prefixes ...string) []numberedParam {
+	var out []numberedParam
+	for _, p := range s.Params {
+		for _, pre := range prefixes {
+			if !strings.HasPrefix(p.Key, pre) {
+				continue
+			}
+			n, err := strconv.Atoi(p.Key[len(pre):])
+			if err != nil || n < 0 {
+				continue
+			}
+			out = append(out, numberedParam{key: p.Key, prefix: pre, n: n})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].prefix != out[j].prefix {
+			return out[i].prefix < out[j].prefix
+		}
+		return out[i].n < out[j].n
+	})
+	return out
+}
+
+// RewriteTagConfig is fluent-plugin-rewrite-tag-filter: each record gets the
+// tag of the first rule that matches it and is re-emitted from the top of the
+// routing table (or of Label). Records no rule matches, and records whose new
+// tag equals their tag, are dropped.
+type RewriteTagConfig struct {
+	Rules []RewriteRule
+	// Label is the @label the re-emitted records go to ("" for the top level).
+	Label string
+	// RemoveTagPrefix is removed from the tag before the ${tag}/__TAG__
+	// placeholders see it.
+	RemoveTagPrefix string
+	// CapitalizeBackrefs capitalizes $1…$9 (capitalize_regex_backreference).
+	CapitalizeBackrefs bool
+}
+
+// RewriteRule is one rule (v0.12 rewriteruleN, v1 <rule>).
+type RewriteRule struct {
+	// Key is the field the pattern is matched against (a record accessor in
+	// v1: $.a.b).
+	Key string
+	// Pattern is a Ruby regexp without slashes; Flags its /…/ flags.
+	Pattern, Flags string
+	// Tag is the new tag, with $1…$9, ${tag}, __TAG__, ${tag_parts[N]},
+	// __TAG_PARTS[N]__, ${hostname}, __HOSTNAME__.
+	Tag string
+	// Invert matches records whose value does NOT match Pattern (v0.12: a
+	// pattern written with a leading '!').
+	Invert bool
+}
+
+var reV012Rule = regexp.MustCompile(`^(\S+)\s+(.+?)\s+(\S+)$`)
+
 // pluginOutput maps the <match> plugins other than cloudwatch_logs, null,
-// stdout and file (rewrite_tag_filter, …). ok is false for a type it does
-// not know. The result is stored in Output.Plugin for the agent.
+// stdout and file (rewrite_tag_filter). ok is false for a type it does not
+// know. The result is stored in Output.Plugin for the agent.
 func (b *builder) pluginOutput(s *Section, typ string) (plugin any, ok bool) {
+	switch typ {
+	case "rewrite_tag_filter":
+		c := &RewriteTagConfig{Label: s.Label(), RemoveTagPrefix: s.String("remove_tag_prefix", "")}
+		good := true
+		var err error
+		if c.CapitalizeBackrefs, err = s.Bool("capitalize_regex_backreference", false); err != nil {
+			b.d.Add(s.Pos, err)
+			good = false
+		}
+		accept(s, "hostname_command", "emit_mode", "remove_tag_regexp")
+		for _, n := range numbered(s, "rewriterule") {
+			p := s.Param(n.key)
+			m := reV012Rule.FindStringSubmatch(strings.TrimSpace(p.Value))
+			if m == nil {
+				b.d.Errorf(p.Pos, "%s: %s must be \"key regexp new_tag\"", s.Header(), n.key)
+				good = false
+				continue
+			}
+			r := RewriteRule{Key: m[1], Pattern: m[2], Tag: m[3]}
+			if strings.HasPrefix(r.Pattern, "!") {
+				r.Invert, r.Pattern = true, r.Pattern[1:]
+			}
+			c.Rules = append(c.Rules, r)
+		}
+		for _, rs := range s.Sections("rule") {
+			r := RewriteRule{Key: rs.String("key", ""), Tag: rs.String("tag", "")}
+			pp := rs.Param("pattern")
+			if r.Key == "" || r.Tag == "" || !pp.Set() {
+				b.d.Errorf(rs.Pos, "%s: <rule> needs key, pattern and tag", s.Header())
+				good = false
+				continue
+			}
+			if r.Pattern, r.Flags, err = pp.Regexp(); err != nil {
+				b.d.Add(rs.Pos, err)
+				good = false
+				continue
+			}
+			if r.Invert, err = rs.Bool("invert", false); err != nil {
+				b.d.Add(rs.Pos, err)
+				good = false
+				continue
+			}
+			c.Rules = append(c.Rules, r)
+		}
+		if !good {
+			return nil, true
+		}
+		if len(c.Rules) == 0 {
+			b.d.Errorf(s.Pos, "%s: no rewriteruleN or <rule>", s.Header())
+			return nil, true
+		}
+		for _, r := range c.Rules {
+			if _, err := enrich.CompileRuby(r.Pattern, r.Flags); err != nil {
+				b.d.Errorf(s.Pos, "%s: rule for %s: %v", s.Header(), r.Key, err)
+				return nil, true
+			}
+		}
+		if c.Label != "" && b.p.Router.Label(c.Label) == nil {
+			b.d.Errorf(s.Pos, "%s: @label %s is not defined", s.Header(), c.Label)
+			return nil, true
+		}
+		return c, true
+	}
 	return nil, false
+}
+
+// lineParse reads the parameters of the multi-line parsers (multiline,
+// kubernetes, multiline_kubernetes) from the <parse> section ps (or, for
+// v0.12 source-level format, from s) and the tail-level
+// multiline_flush_interval.
+func (b *builder) lineParse(s, ps *Section, pc *enrich.ParseConfig) bool {
+	src := ps
+	if src == nil {
+		src = s
+	}
+	ml := &enrich.MultilineConfig{}
+	good := true
+	if p := src.Param("format_firstline"); p.Set() {
+		pat, flags, err := p.Regexp()
+		if err != nil {
+			b.d.Add(p.Pos, err)
+			good = false
+		}
+		ml.FirstLine, ml.FirstLineFlags = pat, flags
+	}
+	for _, n := range numbered(src, "format") {
+		p := src.Param(n.key)
+		pat, _, err := p.Regexp()
+		if err != nil {
+			b.d.Add(p.Pos, err)
+			good = false
+			continue
+		}
+		ml.Formats = append(ml.Formats, pat)
+	}
+	var d time.Duration
+	var err error
+	if d, err = s.Duration("multiline_flush_interval", 0); err != nil {
+		b.d.Add(s.Pos, err)
+		good = false
+	}
+	ml.FlushInterval = d
+	switch pc.Type {
+	case "multiline":
+		if len(ml.Formats) == 0 {
+			b.d.Errorf(src.Pos, "%s: the multiline parser needs format1", s.Header())
+			return false
+		}
+		if _, err := regexp.Compile(enrich.RubyRegexp(strings.Join(ml.Formats, ""))); err != nil {
+			b.d.Errorf(src.Pos, "%s: multiline parser: %v", s.Header(), err)
+			return false
+		}
+	case "kubernetes":
+		// v0.12's kubernetes parser (coreos images) is a multiline parser
+		// grouping at the glog first line; v1's (fluentd-kubernetes-daemonset)
+		// parses line by line.
+		if b.p.V012 && ml.FirstLine == "" {
+			ml.FirstLine = enrich.GlogFirstLine
+		}
+	}
+	if ml.FirstLine != "" {
+		if _, err := enrich.CompileRuby(ml.FirstLine, ml.FirstLineFlags); err != nil {
+			b.d.Errorf(src.Pos, "%s: format_firstline: %v", s.Header(), err)
+			return false
+		}
+	}
+	pc.Lines = ml
+	return good
+}
+
+// String renders the rule set for check-config.
+func (c *RewriteTagConfig) String() string {
+	var parts []string
+	for _, r := range c.Rules {
+		inv := ""
+		if r.Invert {
+			inv = "!"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s/%s/ → %s", r.Key, inv, r.Pattern, r.Tag))
+	}
+	s := "rules=[" + strings.Join(parts, "; ") + "]"
+	if c.Label != "" {
+		s += " @label=" + c.Label
+	}
+	return s
 }

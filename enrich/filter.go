@@ -29,4 +29,8 @@ type FilterDeps struct {
 	Now func() time.Time
 	// Log is the logger; nil means none.
 	Log *zap.Logger
+	// Ack acknowledges records a filter consumed without routing them
+	// (concat's absorbed records), under the router's lock; nil means the
+	// runtime offers none (filters that need it refuse to build).
+	Ack func([]buffer.Record)
 }

@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"logship/buffer"
@@ -45,6 +46,9 @@ type Converter struct {
 	lastPath, lastTag string
 	// Unmatched counts lines the parser rejected.
 	Unmatched uint64
+	// groups joins multi-line records (parse_multiline.go; ConvertLine).
+	groups     *lineGroups
+	groupsOnce sync.Once
 }
 
 // NewConverter returns a Converter for cfg.

@@ -49,6 +49,8 @@ type ParseConfig struct {
 	SecondPrecision bool
 	// Now is the clock for records without a time; nil means time.Now.
 	Now func() time.Time
+	// Lines configures the multi-line parsers (parse_multiline.go).
+	Lines *MultilineConfig
 }
 
 // NewParser returns the parser cfg describes.
@@ -88,6 +90,8 @@ func NewParser(cfg ParseConfig) (Parser, error) {
 			base.tf = tf
 		}
 		return newRegexpParser(`^(?<time>[^ ]*\s*[^ ]* [^ ]*) (?<host>[^ ]*) (?<ident>[^ :\[]*)(?:\[(?<pid>[0-9]+)\])?(?:[^\:]*\:)? *(?<message>.*)$`, false, false, base)
+	case "multiline", "kubernetes", "multiline_kubernetes":
+		return newLineParser(cfg)
 	}
 	return nil, fmt.Errorf("parser %q: %w", cfg.Type, errors.ErrUnsupported)
 }

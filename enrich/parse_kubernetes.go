@@ -1,0 +1,44 @@
+package enrich
+
+// The kubernetes parser is the custom plugin the Fluentd Kubernetes images
+// ship (coreos parser_kubernetes.rb for v0.12, fluentd-kubernetes-daemonset's
+// plugins for v1): glog lines of the kubelet, kube-proxy, the control plane
+// and kube-system containers. Reference: fluentd-dropin.md §1.3 step 6, §4.8.
+const (
+	// GlogFirstLine marks the first line of a glog record (format_firstline).
+	GlogFirstLine = `^\w\d{4}`
+	// GlogExpression is the glog line (format1; the v1 plugin's expression),
+	// matched with dot-matches-newline.
+	GlogExpression = `^(?<severity>\w)(?<time>\d{4} [^\s]*)\s+(?<pid>\d+)\s+(?<source>[^ \]]+)\] (?<message>.*)`
+	// GlogTimeFormat is the glog time (no year: the current year).
+	GlogTimeFormat = "%m%d %H:%M:%S.%N"
+)
+
+// kubernetesParseConfig returns cfg as the regexp parser the kubernetes
+// parser is: the glog expression with /m, its time format unless the config
+// names one. When group is set (v0.12's multiline parser, v1's
+// multiline_kubernetes) lines are grouped at GlogFirstLine.
+func kubernetesParseConfig(cfg ParseConfig, group bool) ParseConfig {
+	cfg.Type = "regexp"
+	cfg.Expression = GlogExpression
+	cfg.Multiline = true
+	if cfg.TimeFormat == "" {
+		cfg.TimeFormat = GlogTimeFormat
+	}
+	if group {
+		ml := MultilineConfig{}
+		if cfg.Lines != nil {
+			ml = *cfg.Lines
+		}
+		if ml.FirstLine == "" {
+			ml.FirstLine = GlogFirstLine
+		}
+		ml.Formats = nil
+		cfg.Lines = &ml
+	} else if cfg.Lines != nil {
+		ml := *cfg.Lines
+		ml.FirstLine = ""
+		cfg.Lines = &ml
+	}
+	return cfg
+}
