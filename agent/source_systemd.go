@@ -112,7 +112,11 @@ func (j *journalSource) run(ctx context.Context) error {
 
 // args are journalctl's arguments for the current cursor.
 func (j *journalSource) args() []string {
-	args := []string{"--directory=" + j.cfg.Path, "--output=json", "--all", "--follow", "--no-pager"}
+	// --merge: since systemd 251 --follow implies --boot (current boot
+	// only), which would skip the older boots read_from_head and a saved
+	// cursor ask for; --merge turns the implication off (it has no other
+	// effect with --directory).
+	args := []string{"--directory=" + j.cfg.Path, "--output=json", "--all", "--follow", "--merge", "--no-pager"}
 	switch {
 	case j.cursor != "":
 		args = append(args, "--after-cursor="+j.cursor, "--no-tail")

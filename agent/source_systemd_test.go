@@ -1,0 +1,271 @@
+package agent
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
+
+	"logship/buffer"
+	"logship/config"
+)
+
+const journalLines = `{"__CURSOR":"s=1;i=1","__REALTIME_TIMESTAMP":"1700000000123456","__MONOTONIC_TIMESTAMP":"99","_BOOT_ID":"b1","PRIORITY":"6","_SYSTEMD_UNIT":"kubelet.service","_PID":"42","MESSAGE":"I1127 01:02:03.000000 42 server.go:1] started","SYSLOG_IDENTIFIER":"kubelet"}
+not json
+{"__CURSOR":"s=1;i=2","__REALTIME_TIMESTAMP":"1700000001000000","_SYSTEMD_UNIT":"kubelet.service","MESSAGE":[104,105,10],"TAG":["a","b"]}
+{"__CURSOR":"s=1;i=3","__REALTIME_TIMESTAMP":"1700000002000000","_SYSTEMD_UNIT":"kubelet.service","MESSAGE":"third"}
+`
+
+func TestJournalSource_Record(t *testing.T) {
+	first := strings.Split(journalLines, "\n")[0]
+	tests := []struct {
+		name string
+		cfg  config.SystemdSource
+		line string
+		want string
+	}{
+		{name: "as journalctl gives it", line: first,
+			want: `1700000000123456000 {"_BOOT_ID":"b1","PRIORITY":"6","_SYSTEMD_UNIT":"kubelet.service","_PID":"42","MESSAGE":"I1127 01:02:03.000000 42 server.go:1] started","SYSLOG_IDENTIFIER":"kubelet"}`},
+		{name: "v0.12 seconds, strip underscores", cfg: config.SystemdSource{SecondPrecision: true, FieldsStripUnderscores: true}, line: first,
+			want: `1700000000000000000 {"BOOT_ID":"b1","PRIORITY":"6","SYSTEMD_UNIT":"kubelet.service","PID":"42","MESSAGE":"I1127 01:02:03.000000 42 server.go:1] started","SYSLOG_IDENTIFIER":"kubelet"}`},
+		{name: "lowercase", cfg: config.SystemdSource{FieldsLowercase: true}, line: first,
+			want: `1700000000123456000 {"_boot_id":"b1","priority":"6","_systemd_unit":"kubelet.service","_pid":"42","message":"I1127 01:02:03.000000 42 server.go:1] started","syslog_identifier":"kubelet"}`},
+		{name: "field map", cfg: config.SystemdSource{FieldMap: []config.FieldMapping{{From: "MESSAGE", To: []string{"log"}},
+			{From: "_PID", To: []string{"process", "pid"}}, {From: "SYSLOG_IDENTIFIER", To: []string{"process"}}}, FieldsStripUnderscores: true}, line: first,
+			want: `1700000000123456000 {"log":"I1127 01:02:03.000000 42 server.go:1] started","process":"42 kubelet","pid":"42","BOOT_ID":"b1","PRIORITY":"6","SYSTEMD_UNIT":"kubelet.service"}`},
+		{name: "field map strict", cfg: config.SystemdSource{FieldMap: []config.FieldMapping{{From: "MESSAGE", To: []string{"log"}}, {From: "NOPE", To: []string{"x"}}},
+			FieldMapStrict: true}, line: first,
+			want: `1700000000123456000 {"log":"I1127 01:02:03.000000 42 server.go:1] started"}`},
+		{name: "unmapped field appends to a mapped one", cfg: config.SystemdSource{FieldMap: []config.FieldMapping{{From: "MESSAGE", To: []string{"PRIORITY"}}}}, line: first,
+			want: `1700000000123456000 {"PRIORITY":"6 I1127 01:02:03.000000 42 server.go:1] started","_BOOT_ID":"b1","_SYSTEMD_UNIT":"kubelet.service","_PID":"42","SYSLOG_IDENTIFIER":"kubelet"}`},
+		{name: "binary and repeated fields", line: strings.Split(journalLines, "\n")[2],
+			want: `1700000001000000000 {"_SYSTEMD_UNIT":"kubelet.service","MESSAGE":"hi\n","TAG":"b"}`},
+		{name: "no cursor", line: `{"__REALTIME_TIMESTAMP":"1","MESSAGE":"x"}`, want: "skipped"},
+		{name: "not json", line: "not json", want: "skipped"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.Tag = "kubelet"
+			j := newJournalSource(tt.cfg, "j", nil, zaptest.NewLogger(t))
+			r, _, ok := j.record([]byte(tt.line))
+			got := "skipped"
+			if ok {
+				got = strings.TrimSpace(strings.Join([]string{itoa(r.Time), string(r.Fields.AppendJSON(nil))}, " "))
+				if r.Tag != "kubelet" {
+					t.Errorf("tag %q", r.Tag)
+				}
+			}
+			if got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestJournalSource_Args(t *testing.T) {
+	matches := [][]config.JournalMatch{{{Field: "_SYSTEMD_UNIT", Value: "a.service"}, {Field: "PRIORITY", Value: "3"}}, {{Field: "_TRANSPORT", Value: "kernel"}}}
+	base := "--directory=/j --output=json --all --follow --merge --no-pager "
+	tests := []struct {
+		name   string
+		cfg    config.SystemdSource
+		cursor string
+		want   string
+	}{
+		{name: "new entries only", want: base + "--lines=0"},
+		{name: "read_from_head", cfg: config.SystemdSource{ReadFromHead: true}, want: base + "--no-tail"},
+		{name: "cursor wins", cfg: config.SystemdSource{ReadFromHead: true}, cursor: "s=1;i=2", want: base + "--after-cursor=s=1;i=2 --no-tail"},
+		{name: "matches: AND within, OR between", cfg: config.SystemdSource{Matches: matches},
+			want: base + "--lines=0 _SYSTEMD_UNIT=a.service PRIORITY=3 + _TRANSPORT=kernel"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.Path = "/j"
+			j := newJournalSource(tt.cfg, "j", nil, zap.NewNop())
+			j.cursor = tt.cursor
+			if got := strings.Join(j.args(), " "); got != tt.want {
+				t.Errorf("args %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// fakeJournalctl installs a journalctl script on PATH that records its
+// arguments (one invocation per line), prints the given output, and with
+// --follow then waits to be stopped. An --after-cursor=bad argument makes it
+// fail as journalctl does.
+func fakeJournalctl(t *testing.T, output string) (argsFile string) {
+	t.Helper()
+	bin := t.TempDir()
+	argsFile = filepath.Join(t.TempDir(), "args")
+	out := filepath.Join(t.TempDir(), "out.json")
+	if err := os.WriteFile(out, []byte(output), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := `#!/bin/sh
+echo "$*" >> "` + argsFile + `"
+case " $* " in *" --after-cursor=bad "*) echo "Failed to seek to cursor: Invalid argument" >&2; exit 1;; esac
+cat "` + out + `"
+case " $* " in *" --follow "*) exec sleep 60;; esac
+`
+	if err := os.WriteFile(filepath.Join(bin, "journalctl"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return argsFile
+}
+
+// recordSink collects emitted records.
+type recordSink struct {
+	mu   sync.Mutex
+	recs []buffer.Record
+}
+
+func (s *recordSink) emit(_ context.Context, recs []buffer.Record) error {
+	s.mu.Lock()
+	s.recs = append(s.recs, recs...)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *recordSink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.recs)
+}
+
+// runJournal runs j until want records arrived (or 10 s), then stops it.
+func runJournal(t *testing.T, j *journalSource, sink *recordSink, want int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- j.run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for sink.count() < want && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	if got := sink.count(); got != want {
+		t.Errorf("got %d records, want %d", got, want)
+	}
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+// TestJournalSource_FakeJournalctl runs the source against a real process:
+// records, skipped garbage, the saved cursor and the resume after restart.
+func TestJournalSource_FakeJournalctl(t *testing.T) {
+	argsFile := fakeJournalctl(t, journalLines)
+	state := t.TempDir()
+	cfg := config.SystemdSource{Path: t.TempDir(), Tag: "kubelet", ReadFromHead: true,
+		Matches:    [][]config.JournalMatch{{{Field: "_SYSTEMD_UNIT", Value: "kubelet.service"}}},
+		CursorFile: filepath.Join(state, "journal", "kubelet.json")}
+	sink := &recordSink{}
+	j := newJournalSource(cfg, "in_systemd_kubelet", sink.emit, zaptest.NewLogger(t))
+	runJournal(t, j, sink, 3)
+	if j.bad.Load() != 1 {
+		t.Errorf("bad = %d, want 1", j.bad.Load())
+	}
+	if got := string(sink.recs[2].Fields.AppendJSON(nil)); got != `{"_SYSTEMD_UNIT":"kubelet.service","MESSAGE":"third"}` || sink.recs[2].Time != 1700000002000000000 {
+		t.Errorf("third record %d %s", sink.recs[2].Time, got)
+	}
+	b, err := os.ReadFile(cfg.CursorFile)
+	if err != nil || string(b) != `{"journal":"s=1;i=3"}` {
+		t.Errorf("cursor file = %q, %v", b, err)
+	}
+	args := readLines(t, argsFile)
+	if want := "--directory=" + cfg.Path + " --output=json --all --follow --merge --no-pager --no-tail _SYSTEMD_UNIT=kubelet.service"; args[0] != want {
+		t.Errorf("first args %q, want %q", args[0], want)
+	}
+
+	// A restart resumes after the saved cursor.
+	sink2 := &recordSink{}
+	j2 := newJournalSource(cfg, "in_systemd_kubelet", sink2.emit, zaptest.NewLogger(t))
+	runJournal(t, j2, sink2, 3)
+	args = readLines(t, argsFile)
+	if !strings.Contains(args[len(args)-1], "--after-cursor=s=1;i=3 --no-tail") {
+		t.Errorf("restart args %q, want --after-cursor", args[len(args)-1])
+	}
+}
+
+// TestJournalSource_FluentdCursor takes over the cursor Fluentd saved, in
+// both of its formats; a cursor journalctl refuses falls back to the
+// configured start, as Fluentd does.
+func TestJournalSource_FluentdCursor(t *testing.T) {
+	tests := []struct {
+		name, file, want string
+	}{
+		{name: "v1 local storage", file: `{"journal":"s=fluentd;i=9"}`, want: "--after-cursor=s=fluentd;i=9 --no-tail"},
+		{name: "v0.x pos_file", file: "s=old;i=1\n", want: "--after-cursor=s=old;i=1 --no-tail"},
+		{name: "unusable cursor", file: "bad", want: "--lines=0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			argsFile := fakeJournalctl(t, journalLines)
+			fluentd := filepath.Join(t.TempDir(), "fluentd-journald.pos")
+			os.WriteFile(fluentd, []byte(tt.file), 0o644)
+			cfg := config.SystemdSource{Path: t.TempDir(), Tag: "t", CursorFile: filepath.Join(t.TempDir(), "c.json"), FluentdCursorFile: fluentd}
+			sink := &recordSink{}
+			j := newJournalSource(cfg, "j", sink.emit, zaptest.NewLogger(t))
+			j.retryWait = 10 * time.Millisecond
+			runJournal(t, j, sink, 3)
+			args := readLines(t, argsFile)
+			if !strings.HasSuffix(args[len(args)-1], tt.want) {
+				t.Errorf("args %q, want suffix %q", args, tt.want)
+			}
+			// Fluentd's file is never written.
+			if b, _ := os.ReadFile(fluentd); string(b) != tt.file {
+				t.Errorf("Fluentd's cursor file changed: %q", b)
+			}
+		})
+	}
+}
+
+// TestJournalSource_Absent: without journalctl (or without the journal
+// directory) the source warns once and idles until stopped.
+func TestJournalSource_Absent(t *testing.T) {
+	for _, tc := range []struct{ name, path string }{{"no journalctl", ""}, {"no journal directory", "/nonexistent/journal"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.SystemdSource{Path: t.TempDir(), Tag: "t"}
+			if tc.path != "" {
+				fakeJournalctl(t, "")
+				cfg.Path = tc.path
+			} else {
+				t.Setenv("PATH", t.TempDir())
+			}
+			core, logs := observer.New(zap.InfoLevel)
+			j := newJournalSource(cfg, "in_systemd_kubelet", func(context.Context, []buffer.Record) error {
+				t.Error("emit called")
+				return nil
+			}, zap.New(core))
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			if err := j.run(ctx); err != nil {
+				t.Errorf("run: %v", err)
+			}
+			warns := logs.FilterMessage("journald is not available: systemd source in_systemd_kubelet disabled").All()
+			if len(warns) != 1 || logs.Len() != 1 {
+				t.Errorf("logs %v, want exactly one warning", logs.All())
+			}
+			if j.available.Load() != 0 {
+				t.Error("available = 1")
+			}
+		})
+	}
+}
