@@ -65,6 +65,10 @@ type HTTPSource struct {
 	// answers GET with 200 without emitting anything (its health-check
 	// shortcut). Set from the dialect.
 	GetEmits bool
+	// TimeFromRecord takes the event time from a record's "time" key (float
+	// seconds) and removes the key, as Fluentd v1's default parser does;
+	// v0.12 does so only for the records of a JSON array.
+	TimeFromRecord bool
 	// SecondPrecision truncates event times to whole seconds (v0.12).
 	SecondPrecision bool
 	// Queue is how many records wait for the pipeline before new ones are
@@ -242,6 +246,7 @@ func (b *builder) httpSource(s *Section) *HTTPSource {
 		RespondWithEmptyImg:  g.bool("respond_with_empty_img", false),
 		Use204Response:       g.bool("use_204_response", false),
 		GetEmits:             b.p.V012,
+		TimeFromRecord:       !b.p.V012,
 		SecondPrecision:      b.p.V012,
 		Queue:                DefaultHTTPQueue,
 	}

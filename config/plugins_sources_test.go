@@ -34,14 +34,14 @@ func buildSource(t *testing.T, src string) (any, []string, string) {
 
 func TestPluginSource_HTTP(t *testing.T) {
 	def := config.HTTPSource{Bind: "0.0.0.0", Port: 9880, BodySizeLimit: 32 << 20, KeepaliveTimeout: 10 * time.Second,
-		Queue: config.DefaultHTTPQueue}
+		Queue: config.DefaultHTTPQueue, TimeFromRecord: true}
 	tests := []struct {
 		name, src string
 		want      func(h *config.HTTPSource)
 		wantErr   string
 	}{
 		{name: "seed v0.12", src: "<source>\n  type http\n  port 9880\n  bind 0.0.0.0\n</source>",
-			want: func(h *config.HTTPSource) { h.GetEmits, h.SecondPrecision = true, true }},
+			want: func(h *config.HTTPSource) { h.GetEmits, h.SecondPrecision, h.TimeFromRecord = true, true, false }},
 		{name: "v1 defaults", src: "<source>\n  @type http\n</source>", want: func(*config.HTTPSource) {}},
 		{name: "port and bind", src: "<source>\n  @type http\n  port 19880\n  bind 127.0.0.1\n</source>",
 			want: func(h *config.HTTPSource) { h.Port, h.Bind = 19880, "127.0.0.1" }},
