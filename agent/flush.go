@@ -1,0 +1,156 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+
+	"logship/enrich"
+	"logship/tail"
+)
+
+// This file holds the run-time hooks for records that are held across
+// batches: multi-line tail parsers (enrich.Converter.ConvertLine/FlushIdle)
+// and filters that hold records (enrich.Flusher: concat).
+//
+// Wiring (agent.go):
+//   - tail sources hand their lines to handleLines instead of handle
+//     (tail.HandlerFunc(s.handleLines)); a source whose converter groups lines
+//     and has a multiline_flush_interval also runs runIdleFlush(ctx) next to
+//     its watcher;
+//   - filters get enrich.FilterDeps.Ack = a.ack; those implementing
+//     enrich.Flusher are collected and runFilterFlush(ctx, flushers) runs
+//     while the sources run; after the sources stop, flushFilters(ctx, all)
+//     once more with all=true, before the outputs' final flush.
+
+// DefaultFlushTick is how often held records are checked for their timeout.
+const DefaultFlushTick = time.Second
+
+// handleLines is handle for sources whose records may span lines: it
+// converts with ConvertLine, which may hold a line (the first line of a
+// pending record), absorb it (acknowledged at once: the pending record's
+// first line keeps the position) or return records of earlier lines.
+func (s *tailSource) handleLines(ctx context.Context, lines []tail.Line) error {
+	s.conv.Reset()
+	recs := s.recs[:0]
+	drops := s.drops[:0]
+	for i := range lines {
+		l := &lines[i]
+		if l.Source != s.last {
+			s.a.paths.note(s.idx<<sourceShift|l.Source, l.RealPath)
+			s.last = l.Source
+		}
+		n, nd := len(recs), len(drops)
+		recs, drops = s.conv.ConvertLine(recs, drops, l)
+		if len(drops) > nd {
+			s.unmatched.Add(uint64(len(drops) - nd))
+		}
+		for j := n; j < len(recs); j++ {
+			recs[j].Source = s.idx<<sourceShift | recs[j].Source
+		}
+	}
+	s.recs, s.drops = recs[:0], drops[:0]
+	if len(drops) > 0 {
+		s.ackRaw(drops)
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	err := s.a.router.Emit(ctx, s.label, recs)
+	clear(recs)
+	return err
+}
+
+// flushIdle emits the pending multi-line records idle for the source's
+// multiline_flush_interval (all of them when all is set). It may run
+// concurrently with handleLines (the converter locks its pending records;
+// the records it returns own their memory).
+func (s *tailSource) flushIdle(ctx context.Context, now time.Time, all bool) error {
+	recs, drops := s.conv.FlushIdle(nil, nil, now, all)
+	if len(drops) > 0 {
+		s.ackRaw(drops)
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	for i := range recs {
+		recs[i].Source = s.idx<<sourceShift | recs[i].Source
+	}
+	return s.a.router.Emit(ctx, s.label, recs)
+}
+
+// runIdleFlush calls flushIdle every tick until ctx is done; it returns at
+// once for a source without a flush interval.
+func (s *tailSource) runIdleFlush(ctx context.Context) error {
+	iv := s.conv.FlushInterval()
+	if iv <= 0 {
+		return nil
+	}
+	tick := min(DefaultFlushTick, iv/2)
+	t := time.NewTicker(max(tick, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-t.C:
+			if err := s.flushIdle(ctx, now, false); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+		}
+	}
+}
+
+// flushFilters runs Flush of every holding filter under the router's lock and
+// routes the timed-out records into the filter's timeout label. Records of a
+// filter without one are handled as Fluentd handles error events with no
+// @ERROR label: logged and dropped (acknowledged).
+func (a *Agent) flushFilters(ctx context.Context, fs []enrich.Flusher, now time.Time, all bool) error {
+	rt := a.router
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	var firstErr error
+	for _, f := range fs {
+		recs := f.Flush(now, all)
+		if len(recs) == 0 {
+			continue
+		}
+		label := f.TimeoutLabel()
+		if label == "" {
+			a.log.Warn("held records timed out with no timeout_label; dropped as Fluentd drops error events",
+				zap.Int("records", len(recs)), zap.String("tag", recs[0].Tag))
+			rt.ack(recs)
+			continue
+		}
+		if err := rt.emitLocked(ctx, label, recs); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}
+
+// runFilterFlush calls flushFilters every DefaultFlushTick until ctx is done.
+func (a *Agent) runFilterFlush(ctx context.Context, fs []enrich.Flusher) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	t := time.NewTicker(DefaultFlushTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-t.C:
+			if err := a.flushFilters(ctx, fs, now, false); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+		}
+	}
+}
+
+// filterDeps returns the dependencies of plugin filters.
+func (a *Agent) filterDeps(hostname, typ string) enrich.FilterDeps {
+	return enrich.FilterDeps{Hostname: hostname, Log: a.log.With(zap.String("filter", typ)), Ack: a.ack}
+}

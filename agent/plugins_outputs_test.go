@@ -1,0 +1,114 @@
+package agent_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"logship/agent"
+	"logship/buffer"
+	"logship/config"
+)
+
+func TestRewriteTagOutput(t *testing.T) {
+	rule := func(key, pat, tag string, inv bool) config.RewriteRule {
+		return config.RewriteRule{Key: key, Pattern: pat, Tag: tag, Invert: inv}
+	}
+	seed := &config.RewriteTagConfig{Rules: []config.RewriteRule{rule("kubernetes_namespace_container_name", "^(.+)$", "kube.$1", false)}}
+	systemd := &config.RewriteTagConfig{Rules: []config.RewriteRule{
+		rule("SYSTEMD_UNIT", `^(.+).service$`, "systemd.$1", false),
+		rule("SYSTEMD_UNIT", `^(.+).service$`, "systemd.unmatched", true)}}
+	tests := []struct {
+		name string
+		cfg  *config.RewriteTagConfig
+		tag  string
+		in   string
+		want string // new tag, "" for dropped
+	}{
+		{"seed retag", seed, "kubernetes.var.log.containers.a.log", `{"kubernetes_namespace_container_name":"default.nginx"}`, "kube.default.nginx"},
+		{"missing key dropped", seed, "kubernetes.x", `{"log":"x"}`, ""},
+		{"null (failed ruby) dropped (R1.6)", seed, "kubernetes.x", `{"kubernetes_namespace_container_name":null}`, ""},
+		{"empty dropped", seed, "kubernetes.x", `{"kubernetes_namespace_container_name":""}`, ""},
+		{"same tag dropped", &config.RewriteTagConfig{Rules: []config.RewriteRule{rule("a", "x", "t", false)}}, "t", `{"a":"x"}`, ""},
+		{"systemd unit", systemd, "systemd", `{"SYSTEMD_UNIT":"kubelet.service"}`, "systemd.kubelet"},
+		{"systemd inverted rule", systemd, "systemd", `{"SYSTEMD_UNIT":"session-1.scope"}`, "systemd.unmatched"},
+		{"placeholders", &config.RewriteTagConfig{Rules: []config.RewriteRule{rule("a", `^(\w+)-(\w+)$`, "${tag}.$2.__TAG__.${tag_parts[1]}.__TAG_PARTS[-1]__.${hostname}.$1", false)}},
+			"in.x.y", `{"a":"foo-bar"}`, "in.x.y.bar.in.x.y.x.y.host-1.foo"},
+		{"remove_tag_prefix", &config.RewriteTagConfig{RemoveTagPrefix: "in", Rules: []config.RewriteRule{rule("a", `.`, "out.${tag}", false)}},
+			"in.x", `{"a":"v"}`, "out.x"},
+		{"capitalize backreference", &config.RewriteTagConfig{CapitalizeBackrefs: true, Rules: []config.RewriteRule{rule("a", `^(\w+)`, "t.$1", false)}},
+			"x", `{"a":"web"}`, "t.Web"},
+		{"nested accessor and number", &config.RewriteTagConfig{Rules: []config.RewriteRule{rule("$.k.code", `^5`, "errors", false)}},
+			"x", `{"k":{"code":503}}`, "errors"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var emitted []buffer.Record
+			var labels []string
+			var acked []buffer.Record
+			o, err := agent.NewRewriteTagOutput(tt.cfg, "host-1", func(_ context.Context, label string, recs []buffer.Record) error {
+				labels = append(labels, label)
+				emitted = append(emitted, recs...)
+				return nil
+			}, func(recs []buffer.Record) { acked = append(acked, recs...) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := buffer.ParseJSON([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs := []buffer.Record{{Tag: tt.tag, Fields: v.Kids, Source: 3, Offset: 30}}
+			if err := o.Emit(context.Background(), recs); err != nil {
+				t.Fatal(err)
+			}
+			if tt.want == "" {
+				if len(emitted) != 0 || len(acked) != 1 || acked[0].Offset != 30 {
+					t.Errorf("emitted %d, acked %v; want dropped and acknowledged", len(emitted), acked)
+				}
+				return
+			}
+			if len(emitted) != 1 || emitted[0].Tag != tt.want || len(acked) != 0 {
+				t.Fatalf("emitted %v acked %v; want one record tagged %q", emitted, acked, tt.want)
+			}
+			if emitted[0].Source != 3 || emitted[0].Offset != 30 || labels[0] != tt.cfg.Label {
+				t.Errorf("re-emitted record lost its source/offset or label: %+v %q", emitted[0], labels[0])
+			}
+		})
+	}
+}
+
+// TestRewriteTagOutput_Batch checks a mixed batch: survivors keep their order,
+// the others are acknowledged, and the cache does not leak a tag across values.
+func TestRewriteTagOutput_Batch(t *testing.T) {
+	cfg := &config.RewriteTagConfig{Label: "@OUT", Rules: []config.RewriteRule{{Key: "ns", Pattern: "^(.+)$", Tag: "kube.$1"}}}
+	var got []string
+	var acked int
+	o, err := agent.NewRewriteTagOutput(cfg, "", func(_ context.Context, label string, recs []buffer.Record) error {
+		for _, r := range recs {
+			got = append(got, fmt.Sprintf("%s:%s@%d", label, r.Tag, r.Offset))
+		}
+		return nil
+	}, func(recs []buffer.Record) { acked += len(recs) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []buffer.Record
+	for i, ns := range []string{"a", "a", "", "b", "a"} {
+		f := buffer.Fields{}
+		if ns != "" {
+			f = f.Set("ns", buffer.Str([]byte(ns)))
+		}
+		recs = append(recs, buffer.Record{Tag: "k", Fields: f, Source: 1, Offset: int64(i)})
+	}
+	if err := o.Emit(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	if want := "@OUT:kube.a@0 @OUT:kube.a@1 @OUT:kube.b@3 @OUT:kube.a@4"; strings.Join(got, " ") != want || acked != 1 {
+		t.Errorf("got %v (acked %d), want %s (acked 1)", got, acked, want)
+	}
+	if o.Dropped.Load() != 1 {
+		t.Errorf("Dropped = %d", o.Dropped.Load())
+	}
+}
