@@ -182,6 +182,13 @@ func (b *builder) pluginSource(s *Section, typ string) (plugin any, ok bool) {
 		return b.prometheusMonitorSource(s, typ), true
 	case "systemd":
 		return b.systemdSource(s), true
+	case "forward":
+		// Receiving Fluentd's forward protocol (msgpack over TCP, with its
+		// handshake and acks) would make logship an aggregator; it reads the
+		// node's files itself instead.
+		b.d.Unsupported(s.Pos, "%s @type forward (receiving events from other Fluentd or Fluent Bit agents; logship reads the node's files itself, so a forwarder pointing here should be replaced by logship on that node)", s.Header())
+		skipped(s)
+		return nil, true
 	}
 	return nil, false
 }

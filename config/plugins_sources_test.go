@@ -259,7 +259,7 @@ func TestPluginSource_Systemd(t *testing.T) {
 
 func TestPluginSource_ForwardRefused(t *testing.T) {
 	_, _, errText := buildSource(t, "<source>\n  @type forward\n  port 24224\n</source>")
-	if !strings.Contains(errText, "<source> @type forward is not supported") {
+	if !strings.Contains(errText, "<source> @type forward (receiving events from other Fluentd or Fluent Bit agents") || !strings.Contains(errText, "is not supported by logship") {
 		t.Errorf("error = %q, want forward refused as unsupported", errText)
 	}
 }
