@@ -440,3 +440,33 @@ func (c *RewriteTagConfig) String() string {
 	}
 	return s
 }
+
+// pluginDifferences lists, one line each, where the filters and outputs of
+// this file deliberately behave differently from their Fluentd plugins (for
+// Pipeline.Differences).
+func (p *Pipeline) pluginDifferences() []string {
+	has := map[string]bool{}
+	for _, f := range p.Filters {
+		has[f.Type] = true
+	}
+	for _, s := range p.Sources {
+		if s.Tail != nil && s.Tail.Line.Parse.Lines != nil {
+			has["multiline source"] = true
+		}
+	}
+	var out []string
+	d := func(s string) { out = append(out, "differs from Fluentd: "+s) }
+	if has["record_transformer"] {
+		d("record_transformer's enable_ruby evaluates record[\"a\"][\"b\"], record.dig, tag, tag_parts/tag_prefix/tag_suffix[N], hostname and time without a Ruby interpreter (any other expression is refused at startup); a hash or array interpolated into a string renders as JSON, not Ruby's inspect")
+	}
+	if has["parser"] {
+		d("records the parser filter cannot parse are counted (and kept with reserve_data); they are not emitted to an @ERROR label")
+	}
+	if has["concat"] {
+		d("concat: a group's first record holds the file position until the joined record is delivered, so a restart re-reads the group (Fluentd loses held groups); a record that ends a group without starting one (continuous_line_regexp) is held as its own group instead of being passed at once")
+	}
+	if has["multiline source"] {
+		d("a multi-line record's first line holds the file position until the record is delivered, so a restart re-reads and re-joins it")
+	}
+	return out
+}

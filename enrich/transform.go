@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -81,6 +82,25 @@ type transformer struct {
 	hostname string
 	loc      *time.Location
 	vals     []buffer.Value
+	// Raw metadata (the kubernetes filter's pre-encoded objects) is the same
+	// for every record of a container: the last decoded one is kept.
+	rawKey []byte
+	rawVal buffer.Value
+}
+
+// decodeRaw decodes a Raw JSON value, reusing the last result when the bytes
+// are equal. The result may be kept by records: a miss allocates afresh.
+func (t *transformer) decodeRaw(b []byte) (buffer.Value, error) {
+	if t.rawKey != nil && bytes.Equal(b, t.rawKey) {
+		return t.rawVal, nil
+	}
+	own := append([]byte(nil), b...)
+	v, err := buffer.ParseJSON(own)
+	if err != nil {
+		return v, err
+	}
+	t.rawKey, t.rawVal = own, v
+	return v, nil
 }
 
 var _ Filter = (*transformer)(nil)
@@ -304,7 +324,7 @@ func (p *tplPart) value(r *buffer.Record, tr *transformer) (v buffer.Value, ok, 
 				if isNull(cur) {
 					return v, false, p.ruby && i > 0
 				}
-				d, err := buffer.ParseJSON(cur.Bytes)
+				d, err := tr.decodeRaw(cur.Bytes)
 				if err != nil {
 					return v, false, p.ruby
 				}

@@ -109,3 +109,30 @@ func TestRecordTransformer_RubyErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordTransformer_RawMetadata checks the decode cache: Raw metadata
+// objects that differ between records give each record its own values.
+func TestRecordTransformer_RawMetadata(t *testing.T) {
+	f, err := (&enrich.RecordTransformerConfig{EnableRuby: true, Record: []enrich.TemplateField{{Key: "k",
+		Template: `${record["kubernetes"]["namespace_name"]}.${record["kubernetes"]["container_name"]}`}}}).NewFilter(enrich.FilterDeps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ meta, want string }{
+		{`{"namespace_name":"a","container_name":"x"}`, "a.x"},
+		{`{"namespace_name":"a","container_name":"x"}`, "a.x"},
+		{`{"namespace_name":"b","container_name":"y"}`, "b.y"},
+		{`null`, ""},
+	} {
+		r := &buffer.Record{Fields: buffer.Fields{{Key: "kubernetes", Value: buffer.RawJSON([]byte(tc.meta))}}}
+		f.Filter(r)
+		v, _ := r.Fields.Get("k")
+		got := string(v.Bytes)
+		if v.Kind == buffer.Raw {
+			got = ""
+		}
+		if got != tc.want {
+			t.Errorf("metadata %s: k = %q (%v), want %q", tc.meta, v.Bytes, v.Kind, tc.want)
+		}
+	}
+}
