@@ -62,7 +62,9 @@ type file struct {
 	state      fileState
 	discovered bool // matched by the latest Sync
 	current    bool // matched by a glob itself (not as a rotated sibling)
+	deleted    bool // seen with no links: its inode may be reused once closed
 	retired    bool // an old generation kept only for late acks
+	pollGen    uint64
 	quietSince time.Time
 	deletedAt  time.Time
 	readTime   int64
@@ -604,7 +606,16 @@ func (w *Watcher) flush(ctx context.Context, f *file) error {
 	}
 	w.dirty = w.dirty[:0]
 	if f != nil {
-		f.seen = max(f.seen, f.off-int64(f.end-f.start))
+		framed := f.off - int64(f.end-f.start)
+		f.seen = max(f.seen, framed)
+		if f.skipUntil > 0 {
+			// Re-reading after a restart: the saved holds give way to
+			// the assembler's view as the reading passes them.
+			if framed >= f.skipUntil {
+				f.skipUntil, f.skipHold = 0, [3]int64{-1, -1, -1}
+			}
+			f.lin.publishHolds()
+		}
 	}
 	w.mu.Unlock()
 	w.regs = w.regs[:0] // not cleared: stale pointers live at most one batch

@@ -76,9 +76,12 @@ type Watcher struct {
 	watched  map[string]bool
 	patDirs  []string
 	scratch  [fingerprintSize]byte
+	snap     []*file // Poll's snapshot of a lineage's files
+	pollGen  uint64
 
 	newNotify func() (*fsnotify.Watcher, error)
-	lock      *os.File // positions lock, held from Run until Close
+	debugf    func(format string, args ...any) // tests only
+	lock      *os.File                         // positions lock, held from Run until Close
 
 	mu     sync.Mutex // guards files, trackers, fd close, head updates
 	files  map[uint64]*file
@@ -368,7 +371,7 @@ func (w *Watcher) syncLineage(f *file) {
 			continue
 		}
 		c.path, c.current = f.path, current
-		if g := w.byIno[devIno{c.dev, c.ino}]; g != nil {
+		if g := w.known(c); g != nil {
 			if g.realPath != c.realPath {
 				w.renamed(g, c.realPath)
 			}
@@ -436,12 +439,8 @@ func (w *Watcher) Sync(ctx context.Context) error {
 	// Known files first, so new ones are placed relative to the current ones.
 	known := make([]bool, len(cands))
 	for i, c := range cands {
-		f := w.byIno[devIno{c.dev, c.ino}]
+		f := w.known(c)
 		if f == nil {
-			continue
-		}
-		if f.fd == nil && c.size != f.size.Load() && !w.sameHead(f, c.realPath) {
-			w.forget(f) // the inode was freed and reused by another file
 			continue
 		}
 		known[i] = true
@@ -478,6 +477,23 @@ func (w *Watcher) Sync(ctx context.Context) error {
 	w.prune()
 	w.updateWatches()
 	return ctx.Err()
+}
+
+// known returns the followed file c is, or nil. A closed file whose inode
+// shows up again is the same file only if it was not deleted, had content to
+// fingerprint, and that content is still there; otherwise the inode was freed
+// and reused, and the old state is forgotten (an old offset is never applied
+// to another file).
+func (w *Watcher) known(c candidate) *file {
+	f := w.byIno[devIno{c.dev, c.ino}]
+	if f == nil || f.fd != nil {
+		return f
+	}
+	if f.deleted || len(f.head) == 0 || (c.size != f.size.Load() && !w.sameHead(f, c.realPath)) {
+		w.forget(f)
+		return nil
+	}
+	return f
 }
 
 // sameHead reports whether the file at path still starts with f's head.
@@ -677,6 +693,9 @@ func (w *Watcher) open(c candidate, start, skip int64, holds [3]int64) *file {
 		}
 	}
 	lin.files = slices.Insert(lin.files, at, f)
+	if w.debugf != nil {
+		w.debugf("open %d %s at %d (index %d of %d, current %v)", f.id, c.realPath, start, at, len(lin.files), c.current)
+	}
 	w.stats.filesOpened.Add(1)
 	w.stats.filesOpen.Add(1)
 	w.log.Debug("following", zap.String("path", c.path), zap.String("real_path", c.realPath), zap.Int64("offset", start))
@@ -729,11 +748,14 @@ func (w *Watcher) renamed(f *file, realPath string) {
 
 // forget drops a closed file whose inode now belongs to another file.
 func (w *Watcher) forget(f *file) {
+	if w.debugf != nil {
+		w.debugf("forget %d %s", f.id, f.realPath)
+	}
 	w.mu.Lock()
-	f.retired = true // no positions entry; late acks still accepted
+	f.retired, f.current = true, false // no positions entry; late acks still accepted
 	w.mu.Unlock()
 	delete(w.byIno, devIno{f.dev, f.ino})
-	f.lin.files = slices.DeleteFunc(f.lin.files, func(g *file) bool { return g == f })
+	// Removed from its lineage by prune (Poll may be iterating it now).
 }
 
 // prune drops state for closed files no longer on disk once every line of
@@ -749,9 +771,12 @@ func (w *Watcher) prune() {
 		}
 	}
 	for id, f := range w.files {
-		if f.retired && f.tr.pending() == 0 {
+		if f.retired && f.tr.pending() == 0 && !w.holds(f) {
 			delete(w.files, id)
 		}
+	}
+	for _, l := range w.lins {
+		l.files = slices.DeleteFunc(l.files, func(g *file) bool { return g.retired && g.fd == nil && !w.holds(g) })
 	}
 	w.lins = slices.DeleteFunc(w.lins, func(l *lineage) bool {
 		if len(l.files) == 0 && l.pending == 0 {
@@ -771,24 +796,31 @@ func (w *Watcher) holds(f *file) bool { return f.lin.holdStart(f) >= 0 }
 // PartialFlush. It returns the Handler's error, if any.
 func (w *Watcher) Poll(ctx context.Context) error {
 	now := w.now()
+	w.pollGen++
 	for _, lin := range w.lins {
 		wait := false
-		for i := 0; i < len(lin.files); i++ {
-			f := lin.files[i]
-			if f.fd == nil {
-				continue
+		// Files opened or forgotten while polling (a rotation found by
+		// check) change lin.files: poll a snapshot, then the newcomers.
+		for more := true; more; {
+			more = false
+			w.snap = append(w.snap[:0], lin.files...)
+			for _, f := range w.snap {
+				if f.pollGen == w.pollGen || f.fd == nil {
+					continue
+				}
+				f.pollGen, more = w.pollGen, true
+				if wait {
+					w.check(f, now) // still notice rotation and deletion
+					continue
+				}
+				n, err := w.pollFile(ctx, f, now)
+				if err != nil {
+					return err
+				}
+				// A rotated file that still has data makes the newer files of
+				// the same log wait, so lines (and P/F joins) keep their order.
+				wait = n >= w.cfg.ReadBudget && f.state != stateActive
 			}
-			if wait {
-				w.check(f, now) // still notice rotation and deletion
-				continue
-			}
-			n, err := w.pollFile(ctx, f, now)
-			if err != nil {
-				return err
-			}
-			// A rotated file that still has data makes the newer files of
-			// the same log wait, so lines (and P/F joins) keep their order.
-			wait = n >= w.cfg.ReadBudget && f.state != stateActive
 		}
 	}
 	if err := w.flushPartials(ctx, now); err != nil {
@@ -857,6 +889,9 @@ func (w *Watcher) check(f *file, now time.Time) {
 		w.truncated(f, "head changed")
 	}
 	f.size.Store(size)
+	if st.Nlink == 0 {
+		f.deleted = true
+	}
 	if st.Nlink == 0 && f.state != stateDeleted {
 		if f.state == stateActive {
 			w.stats.rotations.Add(1)
@@ -919,6 +954,9 @@ func (w *Watcher) headOK(f *file, size int64) bool {
 // its tracker (late acks are harmless) and the new one starts empty.
 func (w *Watcher) truncated(f *file, why string) {
 	w.stats.truncations.Add(1)
+	if w.debugf != nil {
+		w.debugf("truncated %d %s: %s", f.id, f.realPath, why)
+	}
 	w.log.Info("file truncated, reading from 0", zap.String("path", f.realPath), zap.String("reason", why), zap.Int64("offset", f.off))
 	w.mu.Lock()
 	shell := &file{id: f.id, lin: f.lin, realPath: f.realPath, path: f.path, retired: true, state: stateClosed}
