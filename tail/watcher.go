@@ -658,12 +658,7 @@ func (w *Watcher) open(c candidate, start, skip int64, holds [3]int64) *file {
 	}
 	key := lineageKey(c.realPath)
 	lin := w.lineages[key]
-	if lin == nil {
-		lin = &lineage{key: key}
-		w.lineages[key] = lin
-		w.lins = append(w.lins, lin)
-	}
-	f := &file{dev: c.dev, ino: c.ino, path: c.path, realPath: c.realPath, lin: lin, fd: fd, off: start}
+	f := &file{dev: c.dev, ino: c.ino, path: c.path, realPath: c.realPath, fd: fd, off: start}
 	f.format = detectFormat(nil, w.cfg.Format)
 	if w.cfg.Format == FormatAuto {
 		f.format = formatAuto
@@ -675,13 +670,16 @@ func (w *Watcher) open(c candidate, start, skip int64, holds [3]int64) *file {
 		// Until the skipped range is read again, the saved holds stand.
 		f.asmHold = holds
 	}
-	w.mu.Lock()
+	w.mu.Lock() // SavePositions walks lineages and files from other goroutines
+	if lin == nil {
+		lin = &lineage{key: key}
+		w.lineages[key] = lin
+		w.lins = append(w.lins, lin)
+	}
+	f.lin = lin
 	w.nextID++
 	f.id = w.nextID
 	w.files[f.id] = f
-	w.mu.Unlock()
-	w.byIno[devIno{c.dev, c.ino}] = f
-	w.byPath[c.realPath] = f
 	// Oldest first: a rotated file goes before the log's current file.
 	at := len(lin.files)
 	if !c.current {
@@ -693,6 +691,9 @@ func (w *Watcher) open(c candidate, start, skip int64, holds [3]int64) *file {
 		}
 	}
 	lin.files = slices.Insert(lin.files, at, f)
+	w.mu.Unlock()
+	w.byIno[devIno{c.dev, c.ino}] = f
+	w.byPath[c.realPath] = f
 	if w.debugf != nil {
 		w.debugf("open %d %s at %d (index %d of %d, current %v)", f.id, c.realPath, start, at, len(lin.files), c.current)
 	}

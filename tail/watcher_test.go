@@ -1,6 +1,7 @@
 package tail
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -167,4 +168,49 @@ func TestFollower_DockerOversize(t *testing.T) {
 			t.Fatalf("position %d, want %d", p, lines[0].Offset)
 		}
 	})
+}
+
+// TestWatcher_ConcurrentSaveAndAck runs Run while other goroutines save
+// positions, acknowledge and read stats (run it with -race).
+func TestWatcher_ConcurrentSaveAndAck(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{Paths: []string{dir + "/*.log"}, ReadFromHead: true, PositionsFile: dir + "/pos",
+		PollInterval: 2 * time.Millisecond, RefreshInterval: 5 * time.Millisecond, SaveInterval: 3 * time.Millisecond, RotateWait: 10 * time.Millisecond}
+	w, col := runWatcher(t, cfg, nil)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := w.SavePositions(); err != nil {
+				t.Error(err)
+				return
+			}
+			_ = w.Stats()
+			for _, l := range col.snapshot() {
+				w.Ack(l.Source, l.Offset)
+				w.Position(l.Source)
+			}
+		}
+	}()
+	wr := newWriter(t, dir+"/0.log", "containerd")
+	var want int
+	for i := 0; i < 20; i++ {
+		want += len(wr.lines(20))
+		if i%5 == 4 {
+			wr.rotate(fmt.Sprintf("20260102-0000%02d", i))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	waitFor(t, func() bool { return len(col.snapshot()) >= want })
+	close(stop)
+	<-done
+	if got := len(col.snapshot()); got != want {
+		t.Fatalf("got %d lines, want %d", got, want)
+	}
 }
