@@ -17,11 +17,12 @@
 //	w.Close()
 //
 // Positions advance only through Ack, as a per-file low-water mark: a file's
-// saved position is the resume offset of the newest line such that it and
-// every earlier line of that file were acknowledged. Lines may be acknowledged
-// in any order. A line whose runtime fragments are still incomplete holds the
-// position of its file at its first fragment, so a restart never resumes in
-// the middle of a logical line. See design.md for every rotation case.
+// position is the first fragment of its earliest line not yet acknowledged
+// (or, when all are, the end of what was read). Lines may be acknowledged in
+// any order. A restart re-reads from there and rebuilds exactly the lines not
+// yet acknowledged — never half a line, never one already acknowledged
+// (per-stream holds are saved with the position). See design.md for the
+// checkpoint model and every rotation case.
 //
 // Concurrency: Sync, Poll and Run (which calls them) must be called from one
 // goroutine at a time; that goroutine owns all follower state and calls the
