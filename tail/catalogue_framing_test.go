@@ -129,7 +129,7 @@ func TestCatalogue_19_UnterminatedPartialFlushed(t *testing.T) {
 	h.poll()
 	lines := h.col.take()
 	check(t, "flushed", lines, []got{{Text: "never finished", Offset: end}})
-	if lines[0].Flags&FlagPartial == 0 || h.w.Stats().PartialFlushed != 1 {
+	if l := (Line{Flags: lines[0].Flags}); l.LogTag() != "P" || h.w.Stats().PartialFlushed != 1 {
 		t.Fatalf("flags %b partial flushed %d", lines[0].Flags, h.w.Stats().PartialFlushed)
 	}
 	if p, _ := h.w.Position(lines[0].Source); p != end {

@@ -126,7 +126,7 @@ func (h *harness) start() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	w.now = h.clk.now
+	w.SetClock(h.clk.now)
 	h.col.w = w
 	h.w = w
 	h.t.Cleanup(func() { w.Close() })

@@ -45,6 +45,15 @@ type Line struct {
 	Flags Flags
 }
 
+// LogTag returns the CRI logtag Fluentd's cri parser would record for the
+// line: "P" for a line flagged FlagPartial, otherwise "F".
+func (l *Line) LogTag() string {
+	if l.Flags&FlagPartial != 0 {
+		return "P"
+	}
+	return "F"
+}
+
 // Stream is a container output stream.
 type Stream uint8
 

@@ -131,6 +131,11 @@ func staticDir(pattern string) string {
 	return d
 }
 
+// SetClock replaces the clock (time.Now) used for RotateWait, PartialFlush,
+// the held-deleted bounds, LimitRecentlyModified and read times, so tests can
+// drive Sync and Poll deterministically. Call it before Sync or Run.
+func (w *Watcher) SetClock(now func() time.Time) { w.now = now }
+
 // Ack acknowledges the line (source, offset): it was delivered or durably
 // buffered. Unknown pairs (source 0, lines of a file generation already
 // dropped) are ignored.
