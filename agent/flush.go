@@ -42,15 +42,16 @@ func (s *tailSource) handleLines(ctx context.Context, lines []tail.Line) error {
 			s.a.paths.note(s.idx<<sourceShift|l.Source, l.RealPath)
 			s.last = l.Source
 		}
-		n, nd := len(recs), len(drops)
+		n := len(recs)
 		recs, drops = s.conv.ConvertLine(recs, drops, l)
-		if len(drops) > nd {
-			s.unmatched.Add(uint64(len(drops) - nd))
-		}
 		for j := n; j < len(recs); j++ {
 			recs[j].Source = s.idx<<sourceShift | recs[j].Source
 		}
 	}
+	// Absorbed continuation lines are acknowledged as drops but are not
+	// unmatched: count from the converter.
+	before, bad := s.conv.GroupStats()
+	s.unmatched.Store(s.conv.Unmatched + before + bad)
 	s.recs, s.drops = recs[:0], drops[:0]
 	if len(drops) > 0 {
 		s.ackRaw(drops)

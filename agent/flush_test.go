@@ -168,6 +168,9 @@ func TestHandleLines_Multiline(t *testing.T) {
 		t.Errorf("flushed record %s, want %s", got, want)
 	}
 	eventually(t, "the position at the end", func() bool { return h.position() == int64(len(first+second)) })
+	if got := h.src.unmatched.Load(); got != 1 {
+		t.Errorf("unmatched = %d, want 1 (the line before the first glog line; continuation lines are not unmatched)", got)
+	}
 }
 
 // TestFlushFilters_ConcatTimeoutLabel runs concat as the AWS Container
