@@ -107,7 +107,8 @@ func (s *tailSource) runIdleFlush(ctx context.Context) error {
 // flushFilters runs Flush of every holding filter under the router's lock and
 // routes the timed-out records into the filter's timeout label. Records of a
 // filter without one are handled as Fluentd handles error events with no
-// @ERROR label: logged and dropped (acknowledged).
+// @ERROR label: logged and dropped (acknowledged) — except at shutdown (all),
+// where they stay unacknowledged and are re-read after the restart.
 func (a *Agent) flushFilters(ctx context.Context, fs []enrich.Flusher, now time.Time, all bool) error {
 	rt := a.router
 	rt.mu.Lock()
@@ -119,6 +120,11 @@ func (a *Agent) flushFilters(ctx context.Context, fs []enrich.Flusher, now time.
 			continue
 		}
 		label := f.TimeoutLabel()
+		if label == "" && all {
+			// Shutdown: leave them unacknowledged; each group's first line
+			// holds its file position, so the restart re-reads the group.
+			continue
+		}
 		if label == "" {
 			a.log.Warn("held records timed out with no timeout_label; dropped as Fluentd drops error events",
 				zap.Int("records", len(recs)), zap.String("tag", recs[0].Tag))

@@ -212,3 +212,35 @@ func TestFlushFilters_ConcatTimeoutLabel(t *testing.T) {
 	}
 	eventually(t, "the position at the end", func() bool { return h.position() == int64(len(first+second)) })
 }
+
+// TestFlushFilters_NoTimeoutLabel: a timed-out group without timeout_label is
+// dropped and acknowledged (Fluentd's error event); at shutdown (all) groups
+// are left unacknowledged so the restart re-reads them.
+func TestFlushFilters_NoTimeoutLabel(t *testing.T) {
+	for _, all := range []bool{false, true} {
+		var acked []buffer.Record
+		a := &Agent{log: zap.NewNop()}
+		a.router = NewRouter(RulesResolver(nil), func(r []buffer.Record) { acked = append(acked, r...) })
+		f, err := (&enrich.ConcatConfig{Key: "log", NLines: 3}).NewFilter(enrich.FilterDeps{Ack: a.ack})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &buffer.Record{Tag: "t", Source: 1 << sourceShift, Offset: 10, Fields: buffer.Fields{{Key: "log", Value: buffer.Str([]byte("x"))}}}
+		if f.Filter(r) {
+			t.Fatal("held record passed")
+		}
+		now := time.Now().Add(enrich.DefaultConcatFlushInterval)
+		if err := a.flushFilters(context.Background(), []enrich.Flusher{f.(enrich.Flusher)}, now, all); err != nil {
+			t.Fatal(err)
+		}
+		if all && len(acked) != 0 {
+			t.Errorf("shutdown flush acknowledged %v", acked)
+		}
+		if !all && (len(acked) != 1 || acked[0].Offset != 10) {
+			t.Errorf("timeout without label acknowledged %v, want the held group", acked)
+		}
+		if n := len(f.(enrich.Flusher).Flush(now, true)); n != 0 {
+			t.Errorf("%d groups still held", n)
+		}
+	}
+}
