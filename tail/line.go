@@ -17,7 +17,9 @@ type Line struct {
 	// the life of the process; acknowledge with (*Watcher).Ack(Source, Offset).
 	Source uint64
 	// Offset is the byte offset in Source just after the line's last physical
-	// record (after its '\n').
+	// record (after its '\n'). Offsets never decrease within a Source; the
+	// pieces of one oversize record (FlagSplit) may share it, and each Ack
+	// of (Source, Offset) acknowledges one line.
 	Offset int64
 	// Path is the path the file was discovered under, exactly as the glob
 	// produced it (for Kubernetes the /var/log/containers/<pod>_<ns>_<ctr>-<id>.log
