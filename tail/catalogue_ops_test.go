@@ -406,3 +406,65 @@ func TestCatalogue_47_OldMtimeStillAppended(t *testing.T) {
 	h.cycle()
 	check(t, "still followed", h.col.take(), want)
 }
+
+// TestCatalogue_01_RenameThroughSymlink is case 1 in the Kubernetes layout:
+// the glob matches /var/log/containers symlinks, the kubelet rotates the real
+// file under /var/log/pods; lines keep the symlink as Path.
+func TestCatalogue_01_RenameThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	link, real := k8sLayout(t, dir, "web")
+	wr := newWriter(t, real, "containerd")
+	h := newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true, PositionsFile: "pos"})
+	want := wr.lines(3)
+	h.cycle()
+	check(t, "before", h.col.take(), want)
+	more := wr.lines(2)
+	rotated := wr.rotate("20260102-030405")
+	next := wr.lines(2)
+	h.poll()
+	lines := h.col.take()
+	check(t, "across rename", lines, append(more, next...))
+	for i, l := range lines {
+		wantReal := real
+		if i < len(more) {
+			wantReal = rotated
+		}
+		if l.Path != link || (l.Real != wantReal && !(i < len(more) && l.Real == real)) {
+			t.Fatalf("line %d path %q real %q", i, l.Path, l.Real)
+		}
+	}
+	h.restart()
+	next = wr.lines(1)
+	h.cycle()
+	check(t, "after restart", h.col.take(), next)
+}
+
+// TestWatcher_RunRotationWithNotify: with inotify on and the safety-net poll
+// and refresh an hour away, a kubelet rotation (rename, new file) is followed
+// through directory events alone.
+func TestWatcher_RunRotationWithNotify(t *testing.T) {
+	dir := t.TempDir()
+	link, real := k8sLayout(t, dir, "web")
+	cfg := Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true,
+		PollInterval: time.Hour, RefreshInterval: time.Hour, SaveInterval: time.Hour, RotateWait: 50 * time.Millisecond}
+	w, col := runWatcher(t, cfg, nil)
+	waitFor(t, func() bool { return w.Stats().FilesOpen == 1 })
+	time.Sleep(20 * time.Millisecond) // let Run add its watches
+	wr := newWriter(t, real, "containerd")
+	want := wr.lines(3)
+	waitFor(t, func() bool { return len(col.snapshot()) == 3 })
+	want = append(want, wr.lines(2)...)
+	wr.rotate("20260102-030405")
+	want = append(want, wr.lines(3)...)
+	waitFor(t, func() bool { return len(col.snapshot()) == len(want) })
+	got := col.snapshot()
+	check(t, "lines", got, want)
+	for _, l := range got {
+		if l.Path != link {
+			t.Fatalf("path %q, want %q", l.Path, link)
+		}
+	}
+	if s := w.Stats(); s.NotifyDisabled != 0 {
+		t.Fatalf("notify disabled")
+	}
+}
