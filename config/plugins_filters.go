@@ -102,8 +102,9 @@ func (b *builder) pluginFilter(s *Section, typ string) (fc enrich.FilterConfig, 
 		// v0.12 (and v1 legacy) regexpN / excludeN: "key pattern".
 		for _, n := range numbered(s, "regexp", "exclude") {
 			p := s.Param(n.key)
-			key, pat, ok := strings.Cut(strings.TrimSpace(p.Value), " ")
-			pat = strings.TrimLeft(pat, " ")
+			// Fluentd: value.split(/ /, 2) — the pattern is everything after
+			// the first space, further spaces included.
+			key, pat, ok := strings.Cut(p.Value, " ")
 			if !ok || key == "" || pat == "" {
 				b.d.Errorf(p.Pos, "%s: %s must be \"key pattern\"", s.Header(), n.key)
 				good = false

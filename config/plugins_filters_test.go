@@ -72,7 +72,7 @@ func TestPluginFilter(t *testing.T) {
   exclude1 SYSTEMD_UNIT (sshd@.*\.service)
   regexp2 a  b c
   regexp1 k v
-</filter>`, &enrich.GrepConfig{Regexps: []enrich.GrepCondition{{Key: "k", Pattern: "v"}, {Key: "a", Pattern: "b c"}},
+</filter>`, &enrich.GrepConfig{Regexps: []enrich.GrepCondition{{Key: "k", Pattern: "v"}, {Key: "a", Pattern: " b c"}},
 			Excludes: []enrich.GrepCondition{{Key: "SYSTEMD_UNIT", Pattern: `(sshd@.*\.service)`}}}},
 		{"grep v1 sections", `<filter **>
   @type grep

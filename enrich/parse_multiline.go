@@ -164,11 +164,20 @@ func (c *Converter) ConvertLine(recs, drops []buffer.Record, l *tail.Line) ([]bu
 		pg.path, pg.tag, pg.source, pg.offset, pg.time, pg.last = l.Path, c.lastTag, l.Source, l.Offset, l.Time, now
 		return recs, drops
 	}
-	drops = append(drops, buffer.Record{Source: l.Source, Offset: l.Offset})
 	if pg == nil {
 		g.droppedBeforeFirst++
-		return recs, drops
+		if c.cfg.EmitUnmatched {
+			// in_tail emits a line before the first first-line as an
+			// unmatched line.
+			if l.Path != c.lastPath || c.lastTag == "" {
+				c.lastPath, c.lastTag = l.Path, c.cfg.Tag(l.Path)
+			}
+			return append(recs, buffer.Record{Tag: c.lastTag, Source: l.Source, Offset: l.Offset, Time: now.UnixNano(),
+				Fields: buffer.Fields{{Key: "unmatched_line", Value: buffer.Str(append([]byte(nil), l.Text...))}}}), drops
+		}
+		return recs, append(drops, buffer.Record{Source: l.Source, Offset: l.Offset})
 	}
+	drops = append(drops, buffer.Record{Source: l.Source, Offset: l.Offset})
 	pg.text = append(append(pg.text, '\n'), l.Text...)
 	pg.last = now
 	return recs, drops

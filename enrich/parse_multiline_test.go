@@ -130,9 +130,17 @@ func TestConverter_MultilineRejectedGroup(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		junk := tail.Line{Source: 2, Offset: 4, Text: []byte("jnk")}
+		recs, drops := c.ConvertLine(nil, nil, &junk)
+		if emit && (len(recs) != 1 || js(&recs[0]) != `{"unmatched_line":"jnk"}` || recs[0].Offset != 4 || len(drops) != 0) {
+			t.Errorf("emit_unmatched_lines, line before the first line: recs %v drops %v", recs, drops)
+		}
+		if !emit && (len(recs) != 0 || len(drops) != 1) {
+			t.Errorf("line before the first line: recs %v drops %v, want it dropped", recs, drops)
+		}
 		l := tail.Line{Source: 2, Offset: 10, Text: []byte("start x")}
 		c.ConvertLine(nil, nil, &l)
-		recs, drops := c.FlushIdle(nil, nil, time.Now(), true)
+		recs, drops = c.FlushIdle(nil, nil, time.Now(), true)
 		if emit {
 			if len(recs) != 1 || js(&recs[0]) != `{"unmatched_line":"start x"}` || len(drops) != 0 {
 				t.Errorf("emit_unmatched_lines: recs %v drops %v", recs, drops)
