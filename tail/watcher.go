@@ -805,29 +805,8 @@ func (w *Watcher) Poll(ctx context.Context) error {
 	now := w.now()
 	w.pollGen++
 	for _, lin := range w.lins {
-		wait := false
-		// Files opened or forgotten while polling (a rotation found by
-		// check) change lin.files: poll a snapshot, then the newcomers.
-		for more := true; more; {
-			more = false
-			w.snap = append(w.snap[:0], lin.files...)
-			for _, f := range w.snap {
-				if f.pollGen == w.pollGen || f.fd == nil {
-					continue
-				}
-				f.pollGen, more = w.pollGen, true
-				if wait {
-					w.check(f, now) // still notice rotation and deletion
-					continue
-				}
-				n, err := w.pollFile(ctx, f, now)
-				if err != nil {
-					return err
-				}
-				// A rotated file that still has data makes the newer files of
-				// the same log wait, so lines (and P/F joins) keep their order.
-				wait = n >= w.cfg.ReadBudget && f.state != stateActive
-			}
+		if err := w.pollLineage(ctx, lin, now); err != nil {
+			return err
 		}
 	}
 	if err := w.flushPartials(ctx, now); err != nil {
@@ -837,12 +816,43 @@ func (w *Watcher) Poll(ctx context.Context) error {
 	return nil
 }
 
-// pollPaths polls only the open files at the given real paths.
+// pollLineage polls the open files of one log, oldest first.
+func (w *Watcher) pollLineage(ctx context.Context, lin *lineage, now time.Time) error {
+	wait := false
+	// Files opened or forgotten while polling (a rotation found by check)
+	// change lin.files: poll a snapshot, then the newcomers.
+	for more := true; more; {
+		more = false
+		w.snap = append(w.snap[:0], lin.files...)
+		for _, f := range w.snap {
+			if f.pollGen == w.pollGen || f.fd == nil {
+				continue
+			}
+			f.pollGen, more = w.pollGen, true
+			if wait {
+				w.check(f, now) // still notice rotation and deletion
+				continue
+			}
+			n, err := w.pollFile(ctx, f, now)
+			if err != nil {
+				return err
+			}
+			// A rotated file that still has data makes the newer files of
+			// the same log wait, so lines (and P/F joins) keep their order.
+			wait = n >= w.cfg.ReadBudget && f.state != stateActive
+		}
+	}
+	return nil
+}
+
+// pollPaths polls the logs of the files at the given real paths (write
+// notifications), each log oldest file first.
 func (w *Watcher) pollPaths(ctx context.Context, paths map[string]bool) error {
 	now := w.now()
+	w.pollGen++
 	for p := range paths {
-		if f := w.byPath[p]; f != nil && f.fd != nil {
-			if _, err := w.pollFile(ctx, f, now); err != nil {
+		if f := w.byPath[p]; f != nil && f.fd != nil && f.pollGen != w.pollGen {
+			if err := w.pollLineage(ctx, f.lin, now); err != nil {
 				return err
 			}
 		}
