@@ -221,7 +221,7 @@ func TestFlushFilters_NoTimeoutLabel(t *testing.T) {
 		var acked []buffer.Record
 		a := &Agent{log: zap.NewNop()}
 		a.router = NewRouter(RulesResolver(nil), func(r []buffer.Record) { acked = append(acked, r...) })
-		f, err := (&enrich.ConcatConfig{Key: "log", NLines: 3}).NewFilter(enrich.FilterDeps{Ack: a.ack})
+		f, err := (&enrich.ConcatConfig{Key: "log", NLines: 3, FlushInterval: time.Second}).NewFilter(enrich.FilterDeps{Ack: a.ack})
 		if err != nil {
 			t.Fatal(err)
 		}

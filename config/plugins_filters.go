@@ -203,7 +203,15 @@ func (b *builder) pluginFilter(s *Section, typ string) (fc enrich.FilterConfig, 
 		c.PartialKey = s.String("partial_key", "")
 		c.PartialValue = s.String("partial_value", "")
 		c.KeepPartialKey = boolean("keep_partial_key", false)
-		partialMeta := boolean("use_partial_metadata", false) || boolean("use_partial_cri_logtag", false)
+		partialMeta := boolean("use_partial_metadata", false)
+		partialCRI := boolean("use_partial_cri_logtag", false)
+		if partialCRI {
+			partialMeta = true
+			if k := s.String("partial_cri_logtag_key", ""); k != "" && !c.KeepPartialKey {
+				c.PassThroughDelete = append(c.PassThroughDelete, k)
+			}
+			c.PassThroughDelete = append(c.PassThroughDelete, s.String("partial_cri_stream_key", "stream"))
+		}
 		// The tailer already joins docker partial lines and CRI P/F
 		// fragments, so the partial-metadata modes have nothing left to do.
 		accept(s, "partial_metadata_format", "keep_partial_metadata", "partial_cri_logtag_key",

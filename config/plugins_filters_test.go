@@ -128,6 +128,19 @@ func TestPluginFilter(t *testing.T) {
   key log
   use_partial_metadata true
 </filter>`, &enrich.ConcatConfig{Key: "log", Separator: "\n", FlushInterval: 60 * time.Second, PassThrough: true}},
+		{"concat cri logtag", `<filter **>
+  @type concat
+  key message
+  use_partial_cri_logtag true
+  partial_cri_logtag_key logtag
+  partial_cri_stream_key stream
+</filter>`, &enrich.ConcatConfig{Key: "message", Separator: "\n", FlushInterval: 60 * time.Second, PassThrough: true, PassThroughDelete: []string{"logtag", "stream"}}},
+		{"concat flush_interval 0", `<filter **>
+  @type concat
+  key log
+  n_lines 2
+  flush_interval 0
+</filter>`, &enrich.ConcatConfig{Key: "log", Separator: "\n", NLines: 2}},
 		{"concat n_lines and end", `<filter **>
   @type concat
   key log

@@ -33,7 +33,8 @@ type ConcatConfig struct {
 	// tag), e.g. container_id or stream.
 	StreamIdentityKey string
 	// FlushInterval: a group not extended for this long is flushed by Flush
-	// to TimeoutLabel. 0 means DefaultConcatFlushInterval.
+	// to TimeoutLabel. 0 means never (flush_interval 0); the config layer
+	// fills in DefaultConcatFlushInterval.
 	FlushInterval time.Duration
 	// TimeoutLabel receives groups flushed by timeout ("" means none: the
 	// agent handles them as Fluentd's error events — counted, logged,
@@ -49,8 +50,11 @@ type ConcatConfig struct {
 	UseFirstTimestamp bool
 	// PassThrough is set for a concat that only joins partial messages by
 	// metadata (use_partial_metadata, use_partial_cri_logtag): the tailer
-	// already joins them, so the filter passes records unchanged.
-	PassThrough bool
+	// already joins them, so the filter passes records on, deleting
+	// PassThroughDelete from those that have Key (the plugin's cri mode
+	// deletes the logtag and stream keys of every record it emits).
+	PassThrough       bool
+	PassThroughDelete []string
 }
 
 // Validate checks the mode and the expressions.
@@ -104,7 +108,7 @@ func (c *ConcatConfig) NewFilter(deps FilterDeps) (Filter, error) {
 		return nil, err
 	}
 	if c.PassThrough {
-		return passThrough{}, nil
+		return passThrough{key: c.Key, del: c.PassThroughDelete}, nil
 	}
 	if deps.Ack == nil {
 		return nil, errors.New("concat: the runtime gives no acknowledgement hook (FilterDeps.Ack)")
@@ -112,9 +116,6 @@ func (c *ConcatConfig) NewFilter(deps FilterDeps) (Filter, error) {
 	f := &concat{cfg: *c, ack: deps.Ack, groups: map[string]*concatGroup{}, now: deps.Now}
 	if f.now == nil {
 		f.now = time.Now
-	}
-	if f.cfg.FlushInterval <= 0 {
-		f.cfg.FlushInterval = DefaultConcatFlushInterval
 	}
 	var err error
 	compile := func(p, flags string) *regexp.Regexp {
@@ -206,7 +207,10 @@ func (f *concat) Filter(r *buffer.Record) bool {
 		}
 		return false
 	case f.cfg.PartialKey != "":
-		pv, _ := r.Fields.Get(f.cfg.PartialKey)
+		pv, ok := r.Fields.Get(f.cfg.PartialKey)
+		if !ok {
+			return true // the plugin passes records without the partial key
+		}
 		partial := string(rubyToS(nil, pv)) == f.cfg.PartialValue
 		if g == nil {
 			if !partial {
@@ -317,6 +321,15 @@ func (f *concat) complete(key string, r *buffer.Record, _ bool) bool {
 // UseFirstTimestamp.
 func (f *concat) join(g *concatGroup, trigger *buffer.Record) buffer.Record {
 	out := g.first
+	if trigger != nil && trigger.Fields.Index(f.cfg.Key) >= 0 && !sameKeys(trigger.Fields, g.first.Fields) {
+		// record.merge(first_record.merge(key => joined)): the trigger's key
+		// order and its own extra fields, the first record's values.
+		merged := cloneFields(trigger.Fields)
+		for _, fl := range g.first.Fields {
+			merged = merged.Set(fl.Key, fl.Value)
+		}
+		out.Fields = merged
+	}
 	n := 0
 	for _, p := range g.parts {
 		n += len(p) + len(f.cfg.Separator)
@@ -339,21 +352,50 @@ func (f *concat) join(g *concatGroup, trigger *buffer.Record) buffer.Record {
 }
 
 // Flush implements Flusher: the groups idle for FlushInterval (all of them
-// when all is set), joined, with their first record's time.
+// when all is set), joined, with the flush time (the first record's with
+// UseFirstTimestamp; at shutdown always the first record's, as the plugin's
+// remaining-buffer flush does).
 func (f *concat) Flush(now time.Time, all bool) []buffer.Record {
 	var out []buffer.Record
 	for key, g := range f.groups {
-		if all || now.Sub(g.last) >= f.cfg.FlushInterval {
-			out = append(out, f.join(g, nil))
+		if all || (f.cfg.FlushInterval > 0 && now.Sub(g.last) >= f.cfg.FlushInterval) {
+			r := f.join(g, nil)
+			if !f.cfg.UseFirstTimestamp && !all {
+				r.Time = now.UnixNano() // the plugin stamps timed-out groups with the flush time
+			}
+			out = append(out, r)
 			delete(f.groups, key)
 		}
 	}
 	return out
 }
 
-type passThrough struct{}
+type passThrough struct {
+	key string
+	del []string
+}
 
-func (passThrough) Filter(*buffer.Record) bool { return true }
+func (p passThrough) Filter(r *buffer.Record) bool {
+	if len(p.del) > 0 && r.Fields.Index(p.key) >= 0 {
+		for _, k := range p.del {
+			r.Fields = r.Fields.Delete(k)
+		}
+	}
+	return true
+}
+
+// sameKeys reports whether a and b have the same keys in the same order.
+func sameKeys(a, b buffer.Fields) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Key != b[i].Key {
+			return false
+		}
+	}
+	return true
+}
 
 // clone deep-copies r's fields (they may alias the converter's arena, which
 // is reused after the batch).

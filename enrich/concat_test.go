@@ -14,6 +14,9 @@ import (
 // "keep:<json>@<offset>" or "drop" plus the acknowledged offsets.
 func concatRun(t *testing.T, cfg enrich.ConcatConfig, clock *time.Time, inputs []string) (outs []string, acks []int64, f enrich.Filter) {
 	t.Helper()
+	if cfg.FlushInterval == 0 {
+		cfg.FlushInterval = enrich.DefaultConcatFlushInterval
+	}
 	f, err := cfg.NewFilter(enrich.FilterDeps{Now: func() time.Time { return *clock },
 		Ack: func(recs []buffer.Record) {
 			for _, r := range recs {
@@ -142,7 +145,8 @@ func TestConcat_TimeAndCopies(t *testing.T) {
 		t.Fatal("flushed before 5s of idleness")
 	}
 	got := fl.Flush(clock.Add(5*time.Second), false)
-	if len(got) != 1 || js(&got[0]) != `{"log":"First two"}` || got[0].Time != 10 || got[0].Offset != 5 || got[0].Source != 1 {
+	// Timed-out groups carry the flush time (the plugin's "now").
+	if len(got) != 1 || js(&got[0]) != `{"log":"First two"}` || got[0].Time != clock.Add(5*time.Second).UnixNano() || got[0].Offset != 5 || got[0].Source != 1 {
 		t.Fatalf("flushed %+v", got)
 	}
 	if acks != 1 {
@@ -172,4 +176,60 @@ func TestConcat_Config(t *testing.T) {
 	if r := rec(t, "t", `{"log":"x"}`); !f.Filter(r) || js(r) != `{"log":"x"}` {
 		t.Error("pass-through concat changed the record")
 	}
+}
+
+func TestConcat_PluginDetails(t *testing.T) {
+	clock := time.Unix(1000, 0)
+	deps := enrich.FilterDeps{Now: func() time.Time { return clock }, Ack: func([]buffer.Record) {}}
+	t.Run("use_first_timestamp on timeout", func(t *testing.T) {
+		f, _ := (&enrich.ConcatConfig{Key: "log", NLines: 5, FlushInterval: time.Second, UseFirstTimestamp: true}).NewFilter(deps)
+		f.Filter(&buffer.Record{Time: 10, Fields: buffer.Fields{{Key: "log", Value: buffer.Str([]byte("a"))}}})
+		if got := f.(enrich.Flusher).Flush(clock.Add(time.Second), false); len(got) != 1 || got[0].Time != 10 {
+			t.Errorf("flushed %+v, want the first record's time", got)
+		}
+	})
+	t.Run("flush_interval 0 never times out", func(t *testing.T) {
+		f, _ := (&enrich.ConcatConfig{Key: "log", NLines: 5}).NewFilter(deps)
+		f.Filter(&buffer.Record{Fields: buffer.Fields{{Key: "log", Value: buffer.Str([]byte("a"))}}})
+		if got := f.(enrich.Flusher).Flush(clock.Add(24*time.Hour), false); len(got) != 0 {
+			t.Errorf("flushed %d groups", len(got))
+		}
+		if got := f.(enrich.Flusher).Flush(clock, true); len(got) != 1 {
+			t.Errorf("shutdown flush returned %d groups, want 1", len(got))
+		}
+	})
+	t.Run("partial: records without the partial key pass", func(t *testing.T) {
+		f, _ := (&enrich.ConcatConfig{Key: "log", PartialKey: "p", PartialValue: "true", Separator: ""}).NewFilter(deps)
+		f.Filter(&buffer.Record{Source: 1, Fields: buffer.Fields{{Key: "log", Value: buffer.Str([]byte("ab"))}, {Key: "p", Value: buffer.Str([]byte("true"))}}})
+		other := &buffer.Record{Fields: buffer.Fields{{Key: "log", Value: buffer.Str([]byte("zz"))}}}
+		if !f.Filter(other) || js(other) != `{"log":"zz"}` {
+			t.Errorf("record without the partial key: %s", js(other))
+		}
+		end := &buffer.Record{Fields: buffer.Fields{{Key: "log", Value: buffer.Str([]byte("cd"))}, {Key: "p", Value: buffer.Str([]byte("false"))}}}
+		if !f.Filter(end) || js(end) != `{"log":"abcd"}` {
+			t.Errorf("joined %s", js(end))
+		}
+	})
+	t.Run("joined record is record.merge(first.merge(key))", func(t *testing.T) {
+		f, _ := (&enrich.ConcatConfig{Key: "log", MultilineStart: `^\S`, Separator: ""}).NewFilter(deps)
+		f.Filter(&buffer.Record{Source: 1, Fields: buffer.Fields{{Key: "a", Value: buffer.Str([]byte("first"))}, {Key: "log", Value: buffer.Str([]byte("X"))}}})
+		next := &buffer.Record{Source: 1, Fields: buffer.Fields{{Key: "log", Value: buffer.Str([]byte("Y"))}, {Key: "b", Value: buffer.Str([]byte("next"))}}}
+		if !f.Filter(next) {
+			t.Fatal("group not emitted")
+		}
+		if got, want := js(next), `{"log":"X","b":"next","a":"first"}`; got != want {
+			t.Errorf("got %s, want %s", got, want)
+		}
+	})
+	t.Run("cri logtag pass-through deletes the logtag and stream keys", func(t *testing.T) {
+		f, _ := (&enrich.ConcatConfig{Key: "message", PassThrough: true, PassThroughDelete: []string{"logtag", "stream"}}).NewFilter(enrich.FilterDeps{})
+		r := rec(t, "t", `{"stream":"stdout","logtag":"F","message":"m","time":"x"}`)
+		if !f.Filter(r) || js(r) != `{"message":"m","time":"x"}` {
+			t.Errorf("got %s", js(r))
+		}
+		r = rec(t, "t", `{"stream":"stdout"}`)
+		if f.Filter(r); js(r) != `{"stream":"stdout"}` {
+			t.Errorf("a record without the key changed: %s", js(r))
+		}
+	})
 }
