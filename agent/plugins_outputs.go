@@ -166,9 +166,9 @@ func (o *RewriteTagOutput) newTag(r *buffer.Record) (string, bool) {
 }
 
 func (o *RewriteTagOutput) expand(rule *rewriteRule, tag string, m []int) string {
-	ptag := strings.TrimPrefix(tag, o.cfg.RemoveTagPrefix)
-	if o.cfg.RemoveTagPrefix != "" {
-		ptag = strings.TrimPrefix(ptag, ".")
+	ptag := tag
+	if p := o.cfg.RemoveTagPrefix; p != "" && strings.HasPrefix(tag, p) {
+		ptag = strings.TrimPrefix(tag[len(p):], ".") // /^prefix\.?/
 	}
 	var b strings.Builder
 	for _, p := range rule.tag {

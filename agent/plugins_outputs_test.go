@@ -37,6 +37,8 @@ func TestRewriteTagOutput(t *testing.T) {
 			"in.x.y", `{"a":"foo-bar"}`, "in.x.y.bar.in.x.y.x.y.host-1.foo"},
 		{"remove_tag_prefix", &config.RewriteTagConfig{RemoveTagPrefix: "in", Rules: []config.RewriteRule{rule("a", `.`, "out.${tag}", false)}},
 			"in.x", `{"a":"v"}`, "out.x"},
+		{"remove_tag_prefix that does not match", &config.RewriteTagConfig{RemoveTagPrefix: "in", Rules: []config.RewriteRule{rule("a", `.`, "out.${tag}", false)}},
+			"other.x", `{"a":"v"}`, "out.other.x"},
 		{"capitalize backreference", &config.RewriteTagConfig{CapitalizeBackrefs: true, Rules: []config.RewriteRule{rule("a", `^(\w+)`, "t.$1", false)}},
 			"x", `{"a":"web"}`, "t.Web"},
 		{"nested accessor and number", &config.RewriteTagConfig{Rules: []config.RewriteRule{rule("$.k.code", `^5`, "errors", false)}},

@@ -322,6 +322,9 @@ func (b *builder) pluginOutput(s *Section, typ string) (plugin any, ok bool) {
 				continue
 			}
 			r := RewriteRule{Key: m[1], Pattern: m[2], Tag: m[3]}
+			if len(r.Pattern) >= 2 && r.Pattern[0] == '"' && r.Pattern[len(r.Pattern)-1] == '"' {
+				r.Pattern = r.Pattern[1 : len(r.Pattern)-1] // deprecated "…" quoting
+			}
 			if strings.HasPrefix(r.Pattern, "!") {
 				r.Invert, r.Pattern = true, r.Pattern[1:]
 			}

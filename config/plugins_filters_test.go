@@ -255,9 +255,11 @@ func TestPluginOutput_RewriteTagFilter(t *testing.T) {
   @type rewrite_tag_filter
   rewriterule2 SYSTEMD_UNIT   !^(.+).service$ systemd.unmatched
   rewriterule1 SYSTEMD_UNIT   ^(.+).service$  systemd.$1
+  rewriterule3 level "!^info$" not.info
 </match>`, &config.RewriteTagConfig{Rules: []config.RewriteRule{
 			{Key: "SYSTEMD_UNIT", Pattern: "^(.+).service$", Tag: "systemd.$1"},
-			{Key: "SYSTEMD_UNIT", Pattern: "^(.+).service$", Tag: "systemd.unmatched", Invert: true}}}},
+			{Key: "SYSTEMD_UNIT", Pattern: "^(.+).service$", Tag: "systemd.unmatched", Invert: true},
+			{Key: "level", Pattern: "^info$", Tag: "not.info", Invert: true}}}},
 		{"v1 rules with label", `<label @OUT>
   <match **>
     @type null
