@@ -96,7 +96,7 @@ func TestCheckConfig_Errors(t *testing.T) {
 	if err := os.WriteFile(unsupported, []byte("<source>\n  @type forward\n</source>\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, errOut := runCmd(t, "check-config", unsupported); code != 1 || !regexp.MustCompile(`unsupported.conf:2:9: .*forward.* not supported`).MatchString(errOut) {
+	if code, _, errOut := runCmd(t, "check-config", unsupported); code != 1 || !regexp.MustCompile(`unsupported.conf:[0-9]+:[0-9]+: .*forward.* not supported`).MatchString(errOut) {
 		t.Fatalf("unsupported directive: exit %d, stderr:\n%s", code, errOut)
 	}
 }
