@@ -160,6 +160,7 @@ func (b *builder) pluginFilter(s *Section, typ string) (fc enrich.FilterConfig, 
 			return nil, true
 		}
 		c.Parse = pc
+		c.KeepTimeWhenMissing = b.p.V012
 		if _, err := c.NewFilter(enrich.FilterDeps{}); err != nil {
 			b.d.Errorf(s.Pos, "%s: %v", s.Header(), err)
 			return nil, true

@@ -197,6 +197,9 @@ func TestPluginFilter_Parser(t *testing.T) {
 				got.HashValueField != "h" || !got.RemoveKeyNameField || !got.ReserveTime || got.Parse.Type != "kubernetes" {
 				t.Errorf("got %+v", got)
 			}
+			if got.KeepTimeWhenMissing != v012 {
+				t.Errorf("KeepTimeWhenMissing = %v, want %v", got.KeepTimeWhenMissing, v012)
+			}
 			if got.Parse.SecondPrecision != v012 {
 				t.Errorf("SecondPrecision = %v, want %v", got.Parse.SecondPrecision, v012)
 			}

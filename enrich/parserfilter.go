@@ -22,9 +22,13 @@ type ParserFilterConfig struct {
 	// field is missing or does not parse then passes unchanged; without
 	// ReserveData it is dropped.
 	ReserveData bool
-	// ReserveTime keeps the record's time; otherwise the parsed time (or now,
-	// when the parser finds none) replaces it.
+	// ReserveTime keeps the record's time; otherwise the parsed time
+	// replaces it.
 	ReserveTime bool
+	// KeepTimeWhenMissing keeps the record's time when the parsed data has no
+	// time field (Fluentd v0.12: the filter's parser does not estimate the
+	// current time); otherwise (v1) such a record gets the current time.
+	KeepTimeWhenMissing bool
 	// RemoveKeyNameField deletes KeyName after a successful parse (with
 	// ReserveData).
 	RemoveKeyNameField bool
@@ -46,6 +50,14 @@ func (c *ParserFilterConfig) NewFilter(deps FilterDeps) (Filter, error) {
 	if deps.Now != nil && pc.Now == nil {
 		pc.Now = deps.Now
 	}
+	// The time field is kept by the parser so the filter can tell whether the
+	// data had one; the filter removes it unless keep_time_key says so.
+	userKeep := pc.KeepTimeKey
+	pc.KeepTimeKey = true
+	timeKey := pc.TimeKey
+	if timeKey == "" {
+		timeKey = "time"
+	}
 	p, err := NewParser(pc)
 	if err != nil {
 		return nil, fmt.Errorf("parser filter: %w", err)
@@ -54,7 +66,7 @@ func (c *ParserFilterConfig) NewFilter(deps FilterDeps) (Filter, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &parserFilter{cfg: *c, p: p, log: log}, nil
+	return &parserFilter{cfg: *c, p: p, log: log, timeKey: timeKey, keepTimeKey: userKeep || pc.Type == "none"}, nil
 }
 
 type parserFilter struct {
@@ -62,6 +74,9 @@ type parserFilter struct {
 	p   Parser
 	log *zap.Logger
 	tmp buffer.Record
+	// timeKey is the parser's time field; keepTimeKey keeps it in the result.
+	timeKey     string
+	keepTimeKey bool
 	// Failed counts records whose field was missing or did not parse.
 	Failed atomic.Uint64
 }
@@ -73,7 +88,7 @@ func (f *parserFilter) Filter(r *buffer.Record) bool {
 	v, ok := r.Fields.Get(f.cfg.KeyName)
 	if !ok || isNull(v) {
 		f.fail(r, "key does not exist")
-		return f.cfg.ReserveData
+		return f.reserve(r)
 	}
 	text := v.Bytes
 	if v.Kind != buffer.String {
@@ -82,15 +97,24 @@ func (f *parserFilter) Filter(r *buffer.Record) bool {
 	f.tmp = buffer.Record{Time: r.Time, Tag: r.Tag, Fields: f.tmp.Fields[:0]}
 	if err := f.p.Parse(text, &f.tmp); err != nil {
 		f.fail(r, err.Error())
-		return f.cfg.ReserveData
+		return f.reserve(r)
 	}
 	parsed := f.tmp.Fields
+	hasTime := false
+	if f.p != nil {
+		if i := parsed.Index(f.timeKey); i >= 0 {
+			hasTime = true
+			if !f.keepTimeKey {
+				parsed = append(parsed[:i], parsed[i+1:]...)
+			}
+		}
+	}
 	if f.cfg.InjectKeyPrefix != "" {
 		for i := range parsed {
 			parsed[i].Key = f.cfg.InjectKeyPrefix + parsed[i].Key
 		}
 	}
-	if !f.cfg.ReserveTime {
+	if !f.cfg.ReserveTime && (hasTime || !f.cfg.KeepTimeWhenMissing) {
 		r.Time = f.tmp.Time
 	}
 	var out buffer.Fields
@@ -111,6 +135,19 @@ func (f *parserFilter) Filter(r *buffer.Record) bool {
 		r.Fields = append(buffer.Fields(nil), out...)
 	}
 	clear(f.tmp.Fields)
+	return true
+}
+
+// reserve handles a record that was not parsed: kept with ReserveData (plus
+// an empty HashValueField, as the plugin merges {hash_value_field => {}}),
+// dropped otherwise.
+func (f *parserFilter) reserve(r *buffer.Record) bool {
+	if !f.cfg.ReserveData {
+		return false
+	}
+	if f.cfg.HashValueField != "" {
+		r.Fields = r.Fields.Set(f.cfg.HashValueField, buffer.Value{Kind: buffer.Map})
+	}
 	return true
 }
 
