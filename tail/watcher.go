@@ -1161,6 +1161,9 @@ func (w *Watcher) acquireLock(ctx context.Context) error {
 		return nil
 	}
 	path := w.cfg.PositionsFile + ".lock"
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("positions dir: %w", err)
+	}
 	fd, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return fmt.Errorf("open positions lock: %w", err)
