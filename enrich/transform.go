@@ -52,11 +52,11 @@ func (c *RecordTransformerConfig) NewFilter(deps FilterDeps) (Filter, error) {
 		t.loc = time.Local
 	}
 	for _, f := range c.Record {
-		tpl, err := compileTemplate(f.Template, c.EnableRuby)
+		node, err := compileValue(f.Template, c.EnableRuby)
 		if err != nil {
 			return nil, fmt.Errorf("record_transformer: <record> %s: %w", f.Key, err)
 		}
-		t.fields = append(t.fields, compiledField{key: f.Key, tpl: tpl})
+		t.fields = append(t.fields, compiledField{key: f.Key, node: node})
 	}
 	for _, k := range c.RemoveKeys {
 		t.remove = append(t.remove, AccessorPath(k))
@@ -71,8 +71,80 @@ func (c *RecordTransformerConfig) Validate() error {
 }
 
 type compiledField struct {
-	key string
-	tpl template
+	key  string
+	node *tplNode
+}
+
+// tplNode is a compiled <record> value: a template, or — for a value written
+// as JSON ({…} or […]) — a tree whose string leaves and keys are templates
+// (the plugin parses such values and expands placeholders inside).
+type tplNode struct {
+	tpl  *template
+	lit  buffer.Value // a non-string JSON leaf
+	kind buffer.Kind  // Map or Array for inner nodes
+	keys []template
+	kids []*tplNode
+}
+
+func compileValue(s string, ruby bool) (*tplNode, error) {
+	if strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[") {
+		if v, err := buffer.ParseJSON([]byte(s)); err == nil {
+			return compileJSON(v, ruby)
+		}
+		// The plugin warns and keeps the text as a string.
+	}
+	tpl, err := compileTemplate(s, ruby)
+	if err != nil {
+		return nil, err
+	}
+	return &tplNode{tpl: &tpl}, nil
+}
+
+func compileJSON(v buffer.Value, ruby bool) (*tplNode, error) {
+	switch v.Kind {
+	case buffer.String:
+		tpl, err := compileTemplate(string(v.Bytes), ruby)
+		if err != nil {
+			return nil, err
+		}
+		return &tplNode{tpl: &tpl}, nil
+	case buffer.Map, buffer.Array:
+		n := &tplNode{kind: v.Kind}
+		for _, kid := range v.Kids {
+			if v.Kind == buffer.Map {
+				kt, err := compileTemplate(kid.Key, ruby)
+				if err != nil {
+					return nil, err
+				}
+				n.keys = append(n.keys, kt)
+			}
+			c, err := compileJSON(kid.Value, ruby)
+			if err != nil {
+				return nil, err
+			}
+			n.kids = append(n.kids, c)
+		}
+		return n, nil
+	}
+	return &tplNode{lit: v}, nil
+}
+
+func (n *tplNode) expand(r *buffer.Record, tr *transformer) buffer.Value {
+	switch {
+	case n.tpl != nil:
+		return n.tpl.expand(r, tr)
+	case n.kind == buffer.Map || n.kind == buffer.Array:
+		out := buffer.Value{Kind: n.kind, Kids: make(buffer.Fields, len(n.kids))}
+		for i, c := range n.kids {
+			if n.kind == buffer.Map {
+				kv := n.keys[i].expandString(r, tr)
+				out.Kids[i].Key = string(kv)
+			}
+			out.Kids[i].Value = c.expand(r, tr)
+		}
+		return out
+	}
+	return n.lit
 }
 
 type transformer struct {
@@ -111,7 +183,7 @@ var _ Filter = (*transformer)(nil)
 func (t *transformer) Filter(r *buffer.Record) bool {
 	vals := t.vals[:0]
 	for i := range t.fields {
-		vals = append(vals, t.fields[i].tpl.expand(r, t))
+		vals = append(vals, t.fields[i].node.expand(r, t))
 	}
 	t.vals = vals
 	if t.cfg.RenewRecord {
@@ -178,6 +250,7 @@ var (
 	reDig        = regexp.MustCompile(`^record\.dig\(\s*((?:"[^"]*"|'[^']*')(?:\s*,\s*(?:"[^"]*"|'[^']*'))*)\s*\)$`)
 	reDigArg     = regexp.MustCompile(`"([^"]*)"|'([^']*)'`)
 	reTagIndex   = regexp.MustCompile(`^(tag_parts|tag_prefix|tag_suffix)\[\s*(-?\d+)\s*\]$`)
+	reIdent      = regexp.MustCompile(`^[a-z_][A-Za-z0-9_]*$`)
 )
 
 // compileTemplate splits a template at ${…} placeholders.
@@ -250,6 +323,12 @@ func compilePlaceholder(expr string, ruby bool) (tplPart, error) {
 			}
 			return p, nil
 		}
+		if reIdent.MatchString(expr) {
+			// The Ruby expander evaluates in an OpenStruct of the record:
+			// a bare name is that field (nil when missing).
+			p.kind, p.text = tplKey, expr
+			return p, nil
+		}
 		return p, fmt.Errorf("enable_ruby: expression ${%s} is not supported (logship evaluates record[\"a\"][\"b\"], record.dig(\"a\", \"b\"), tag, tag_parts[N], tag_prefix[N], tag_suffix[N], hostname and time)", expr)
 	}
 	// Without Ruby, ${key} names a top-level field; anything else is an
@@ -291,6 +370,22 @@ func (t *template) expand(r *buffer.Record, tr *transformer) buffer.Value {
 		b = []byte{}
 	}
 	return buffer.Str(b)
+}
+
+// expandString renders t as a string (keys of JSON values: no typecast).
+func (t *template) expandString(r *buffer.Record, tr *transformer) []byte {
+	var b []byte
+	for i := range t.parts {
+		p := &t.parts[i]
+		if p.kind == tplLiteral {
+			b = append(b, p.text...)
+			continue
+		}
+		if v, ok, failed := p.value(r, tr); ok && !failed {
+			b = rubyToS(b, v)
+		}
+	}
+	return b
 }
 
 var nullJSON = []byte("null")

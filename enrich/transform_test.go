@@ -60,6 +60,11 @@ func TestRecordTransformer(t *testing.T) {
 		{"auto_typecast keeps types", enrich.RecordTransformerConfig{AutoTypecast: true, Record: []enrich.TemplateField{
 			{"num", "${n}"}, {"obj", `${record["kubernetes"]}`}, {"str", "n=${n}"}}},
 			"t", `{"n":5,"kubernetes":{"a":1}}`, `{"n":5,"kubernetes":{"a":1},"num":5,"obj":{"a":1},"str":"n=5"}`},
+		{"ruby: a bare name is the record field (OpenStruct)", enrich.RecordTransformerConfig{EnableRuby: true, Record: []enrich.TemplateField{
+			{"s", "${stream}-${missing}"}}}, "t", `{"stream":"stdout"}`, `{"stream":"stdout","s":"stdout-"}`},
+		{"JSON values expand inside", enrich.RecordTransformerConfig{Record: []enrich.TemplateField{
+			{"arr", `["${tag}",1,{"${stream}":"${tag_parts[0]}"}]`}, {"obj", `{"n":null,"t":true}`}, {"bad", `{not json`}}},
+			"a.b", `{"stream":"out"}`, `{"stream":"out","arr":["a.b",1,{"out":"a"}],"obj":{"n":null,"t":true},"bad":"{not json"}`},
 		{"existing key keeps position (Hash#merge)", enrich.RecordTransformerConfig{Record: []enrich.TemplateField{{"log", "new"}, {"z", "1"}}},
 			"t", `{"a":1,"log":"old","b":2}`, `{"a":1,"log":"new","b":2,"z":"1"}`},
 		{"renew_record with keep_keys", enrich.RecordTransformerConfig{RenewRecord: true, KeepKeys: []string{"b", "missing"},
@@ -99,7 +104,7 @@ func TestRecordTransformer_RenewTimeKey(t *testing.T) {
 }
 
 func TestRecordTransformer_RubyErrors(t *testing.T) {
-	for _, expr := range []string{`${record["a"].upcase}`, `${Time.now}`, `${1 + 2}`, `${ENV["X"]}`, `${key}`} {
+	for _, expr := range []string{`${record["a"].upcase}`, `${Time.now}`, `${1 + 2}`, `${ENV["X"]}`, `${Key}`} {
 		t.Run(expr, func(t *testing.T) {
 			c := enrich.RecordTransformerConfig{EnableRuby: true, Record: []enrich.TemplateField{{"k", expr}}}
 			err := c.Validate()
