@@ -78,6 +78,7 @@ func deletedUnsaved(w *Watcher) bool {
 }
 
 func randomRun(t *testing.T, seed uint64, crash, notify bool) {
+	docker := seed%4 == 1 // docker json-file pieces instead of CRI P/F
 	r := rand.New(rand.NewPCG(seed, 99))
 	dir := t.TempDir()
 	path := filepath.Join(dir, "0.log")
@@ -121,6 +122,13 @@ func randomRun(t *testing.T, seed uint64, crash, notify bool) {
 	setDebug()
 	writeFrag := func(s Stream, tag, text string) {
 		logf("write %s %s %.14q", s, tag, text)
+		if docker {
+			if tag == "F" {
+				text += `\n`
+			}
+			appendFile(t, path, fmt.Sprintf(`{"log":"%s","stream":"%s","time":"2026-01-02T03:04:05.%09dZ"}`+"\n", text, s, r.IntN(1e9)))
+			return
+		}
 		appendFile(t, path, fmt.Sprintf("2026-01-02T03:04:05.%09dZ %s %s %s\n", r.IntN(1e9), s, tag, text))
 	}
 	take := func() {
