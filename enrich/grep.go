@@ -8,19 +8,18 @@ import (
 	"logship/buffer"
 )
 
-// GrepConfig is Fluentd's grep filter. A record is kept when every Regexps
-// condition matches, every And group holds and every Or group holds, and no
-// Excludes condition matches.
+// GrepConfig is Fluentd's grep filter (see NewFilter for how the sections
+// combine).
 type GrepConfig struct {
 	// Regexps must all match (<regexp> sections, v0.12 regexpN).
 	Regexps []GrepCondition
 	// Excludes drop the record when any matches (<exclude>, v0.12 excludeN).
 	Excludes []GrepCondition
-	// And groups: their regexps must all match; the record is dropped when
-	// all their excludes match.
+	// And sections: their regexps must all match; the record is dropped
+	// when all their excludes (of every <and>) match.
 	And []GrepGroup
-	// Or groups: at least one of their regexps must match; the record is
-	// dropped when any of their excludes matches.
+	// Or sections: at least one of their regexps (of every <or>) must match;
+	// the record is dropped when any of their excludes matches.
 	Or []GrepGroup
 }
 
@@ -41,35 +40,39 @@ type GrepCondition struct {
 	Flags string
 }
 
-// NewFilter compiles the conditions.
+// NewFilter compiles the conditions into Fluentd's four lists: regexps that
+// must all match (top-level and <and>), regexps of which one must match
+// (<or>), excludes that drop when all match (<and>) and excludes that drop
+// when any matches (top-level and <or>). Several <and> or <or> sections add
+// to the same list, as in filter_grep.
 func (c *GrepConfig) NewFilter(FilterDeps) (Filter, error) {
 	g := &grep{}
-	var err error
-	if g.regexps, err = compileConds(c.Regexps); err != nil {
+	add := func(dst *[]grepCond, cs []GrepCondition) error {
+		out, err := compileConds(cs)
+		*dst = append(*dst, out...)
+		return err
+	}
+	if err := add(&g.regexpAnd, c.Regexps); err != nil {
 		return nil, err
 	}
-	if g.excludes, err = compileConds(c.Excludes); err != nil {
+	if err := add(&g.excludeOr, c.Excludes); err != nil {
 		return nil, err
 	}
 	for _, grp := range c.And {
-		var cg grepGroup
-		if cg.regexps, err = compileConds(grp.Regexps); err != nil {
+		if err := add(&g.regexpAnd, grp.Regexps); err != nil {
 			return nil, err
 		}
-		if cg.excludes, err = compileConds(grp.Excludes); err != nil {
+		if err := add(&g.excludeAnd, grp.Excludes); err != nil {
 			return nil, err
 		}
-		g.and = append(g.and, cg)
 	}
 	for _, grp := range c.Or {
-		var cg grepGroup
-		if cg.regexps, err = compileConds(grp.Regexps); err != nil {
+		if err := add(&g.regexpOr, grp.Regexps); err != nil {
 			return nil, err
 		}
-		if cg.excludes, err = compileConds(grp.Excludes); err != nil {
+		if err := add(&g.excludeOr, grp.Excludes); err != nil {
 			return nil, err
 		}
-		g.or = append(g.or, cg)
 	}
 	return g, nil
 }
@@ -79,12 +82,9 @@ type grepCond struct {
 	re   *regexp.Regexp
 }
 
-type grepGroup struct{ regexps, excludes []grepCond }
-
 type grep struct {
-	regexps, excludes []grepCond
-	and, or           []grepGroup
-	buf               []byte
+	regexpAnd, regexpOr, excludeAnd, excludeOr []grepCond
+	buf                                        []byte
 }
 
 var _ Filter = (*grep)(nil)
@@ -131,52 +131,38 @@ func (g *grep) match(r *buffer.Record, c *grepCond) bool {
 
 // Filter keeps or drops r.
 func (g *grep) Filter(r *buffer.Record) bool {
-	for i := range g.regexps {
-		if !g.match(r, &g.regexps[i]) {
+	for i := range g.regexpAnd {
+		if !g.match(r, &g.regexpAnd[i]) {
 			return false
 		}
 	}
-	for i := range g.excludes {
-		if g.match(r, &g.excludes[i]) {
+	if len(g.regexpOr) > 0 {
+		any := false
+		for i := range g.regexpOr {
+			if g.match(r, &g.regexpOr[i]) {
+				any = true
+				break
+			}
+		}
+		if !any {
 			return false
 		}
 	}
-	for _, grp := range g.and {
-		for i := range grp.regexps {
-			if !g.match(r, &grp.regexps[i]) {
-				return false
+	if len(g.excludeAnd) > 0 {
+		all := true
+		for i := range g.excludeAnd {
+			if !g.match(r, &g.excludeAnd[i]) {
+				all = false
+				break
 			}
 		}
-		if len(grp.excludes) > 0 {
-			all := true
-			for i := range grp.excludes {
-				if !g.match(r, &grp.excludes[i]) {
-					all = false
-					break
-				}
-			}
-			if all {
-				return false
-			}
+		if all {
+			return false
 		}
 	}
-	for _, grp := range g.or {
-		if len(grp.regexps) > 0 {
-			any := false
-			for i := range grp.regexps {
-				if g.match(r, &grp.regexps[i]) {
-					any = true
-					break
-				}
-			}
-			if !any {
-				return false
-			}
-		}
-		for i := range grp.excludes {
-			if g.match(r, &grp.excludes[i]) {
-				return false
-			}
+	for i := range g.excludeOr {
+		if g.match(r, &g.excludeOr[i]) {
+			return false
 		}
 	}
 	return true

@@ -33,6 +33,8 @@ func TestGrep(t *testing.T) {
 		{"and excludes: all match", enrich.GrepConfig{And: []enrich.GrepGroup{{Excludes: []enrich.GrepCondition{c("a", "1"), c("b", "2")}}}}, `{"a":"1","b":"2"}`, false},
 		{"and regexps", enrich.GrepConfig{And: []enrich.GrepGroup{{Regexps: []enrich.GrepCondition{c("a", "1"), c("b", "2")}}}}, `{"a":"1","b":"0"}`, false},
 		{"or excludes: any", enrich.GrepConfig{Or: []enrich.GrepGroup{{Excludes: []enrich.GrepCondition{c("a", "1"), c("b", "2")}}}}, `{"a":"0","b":"2"}`, false},
+		{"several <or> sections form one list", enrich.GrepConfig{Or: []enrich.GrepGroup{{Regexps: []enrich.GrepCondition{c("a", "1")}}, {Regexps: []enrich.GrepCondition{c("b", "2")}}}}, `{"a":"1","b":"0"}`, true},
+		{"several <and> excludes form one list", enrich.GrepConfig{And: []enrich.GrepGroup{{Excludes: []enrich.GrepCondition{c("a", "1")}}, {Excludes: []enrich.GrepCondition{c("b", "2")}}}}, `{"a":"1","b":"0"}`, true},
 		{"line anchors as Ruby", enrich.GrepConfig{Regexps: []enrich.GrepCondition{c("m", "^second$")}}, `{"m":"first\nsecond\n"}`, true},
 	}
 	for _, tt := range tests {
