@@ -119,8 +119,6 @@ type frag struct {
 	start, end int64 // the physical record's offsets in f
 }
 
-func (f *file) String() string { return fmt.Sprintf("%s (%s)", f.realPath, f.path) }
-
 // holdStart returns the lowest record start, in f, of a fragment that is not
 // yet part of an emitted line, or -1.
 func (l *lineage) holdStart(f *file) int64 {

@@ -87,7 +87,6 @@ type Watcher struct {
 	mu     sync.Mutex // guards files, trackers, fd close, head updates
 	files  map[uint64]*file
 	nextID uint64
-	closed bool
 	loaded atomic.Bool // the first Sync applied the saved positions
 
 	stats counters
@@ -1148,7 +1147,6 @@ func (w *Watcher) Close() error {
 		w.lock.Close() // releases the flock
 		w.lock = nil
 	}
-	w.closed = true
 	return nil
 }
 
