@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -267,5 +268,30 @@ func TestJournalSource_Absent(t *testing.T) {
 				t.Error("available = 1")
 			}
 		})
+	}
+}
+
+func BenchmarkJournalSource_Record(b *testing.B) {
+	for _, size := range []int{64, 4096} {
+		line := []byte(`{"__CURSOR":"s=0123456789abcdef0123456789abcdef;i=1a2b3;b=fedcba9876543210fedcba9876543210;m=1f2e3d;t=5f0e1d2c3b4a5;x=a1b2c3d4e5f60718","__REALTIME_TIMESTAMP":"1700000000123456","__MONOTONIC_TIMESTAMP":"2043453","_BOOT_ID":"fedcba9876543210fedcba9876543210","_TRANSPORT":"stdout","PRIORITY":"6","SYSLOG_FACILITY":"3","SYSLOG_IDENTIFIER":"kubelet","_PID":"1234","_UID":"0","_GID":"0","_COMM":"kubelet","_EXE":"/usr/bin/kubelet","_CMDLINE":"/usr/bin/kubelet --config=/etc/kubernetes/kubelet.conf","_SYSTEMD_CGROUP":"/system.slice/kubelet.service","_SYSTEMD_UNIT":"kubelet.service","_SYSTEMD_SLICE":"system.slice","_MACHINE_ID":"0123456789abcdef0123456789abcdef","_HOSTNAME":"ip-10-0-1-2","MESSAGE":"` + strings.Repeat("m", size) + `"}` + "\n")
+		for _, tc := range []struct {
+			name string
+			cfg  config.SystemdSource
+		}{
+			{"plain", config.SystemdSource{}},
+			{"strip_underscores", config.SystemdSource{FieldsStripUnderscores: true}},
+		} {
+			b.Run(fmt.Sprintf("%s/%d", tc.name, size), func(b *testing.B) {
+				tc.cfg.Tag = "kubelet"
+				j := newJournalSource(tc.cfg, "j", nil, zap.NewNop())
+				b.SetBytes(int64(len(line)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, _, ok := j.record(line); !ok {
+						b.Fatal("not decoded")
+					}
+				}
+			})
+		}
 	}
 }
