@@ -15,16 +15,14 @@ const (
 )
 
 // kubernetesParseConfig returns cfg as the regexp parser the kubernetes
-// parser is: the glog expression with /m, its time format unless the config
-// names one. When group is set (v0.12's multiline parser, v1's
+// parser is: the glog expression with /m and its time format (both forced,
+// as the plugin's configure does). When group is set (v0.12's multiline parser, v1's
 // multiline_kubernetes) lines are grouped at GlogFirstLine.
 func kubernetesParseConfig(cfg ParseConfig, group bool) ParseConfig {
 	cfg.Type = "regexp"
 	cfg.Expression = GlogExpression
 	cfg.Multiline = true
-	if cfg.TimeFormat == "" {
-		cfg.TimeFormat = GlogTimeFormat
-	}
+	cfg.TimeFormat = GlogTimeFormat // the plugin sets it over any configured one
 	if group {
 		ml := MultilineConfig{}
 		if cfg.Lines != nil {
