@@ -119,12 +119,23 @@ func (t *tracker) advance() {
 	if t.head == len(t.q) {
 		t.q = t.q[:0]
 		t.head = 0
+		if cap(t.q) > maxIdleQueue {
+			t.q = nil // a burst is over: give its memory back
+		}
 	} else if t.head > 1024 && t.head > len(t.q)/2 {
-		n := copy(t.q, t.q[t.head:])
-		t.q = t.q[:n]
+		rest := t.q[t.head:]
+		if cap(t.q) > maxIdleQueue && cap(t.q) > 4*len(rest) {
+			t.q = append(make([]pendingLine, 0, 2*len(rest)), rest...)
+		} else {
+			t.q = t.q[:copy(t.q, rest)]
+		}
 		t.head = 0
 	}
 }
+
+// maxIdleQueue is the queue capacity (entries) a tracker keeps once its
+// backlog is gone; a larger one, grown by a burst, is released.
+const maxIdleQueue = 1024
 
 // pending reports the number of entries not yet done.
 func (t *tracker) pending() int { return len(t.q) - t.head }

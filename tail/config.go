@@ -31,7 +31,7 @@ const (
 	DefaultMaxDeletedFiles = 100
 	DefaultMaxDeletedAge   = 30 * time.Minute
 	DefaultSaveInterval    = 5 * time.Second
-	DefaultReadBufferSize  = 256 << 10
+	DefaultReadBufferSize  = 64 << 10
 	DefaultReadBudget      = 4 << 20
 )
 
