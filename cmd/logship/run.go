@@ -125,6 +125,9 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if limit := setMemoryLimit(os.Getenv, os.ReadFile); limit > 0 {
+		log.Info("soft memory limit from the container's cgroup", zap.Int64("bytes", limit))
+	}
 	log.Info("logship starting", zap.String("version", version), zap.String("config", configName(*pf.config)),
 		zap.String("state_dir", *pf.stateDir), zap.String("node", nodeName(os.LookupEnv)))
 	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
