@@ -74,7 +74,10 @@ func newLineParser(cfg ParseConfig) (Parser, error) {
 // re-reads the whole record: at-least-once for every line of it. (The
 // record's Offset is therefore the end of its first line, not of its last.)
 type lineGroups struct {
-	first    *regexp.Regexp
+	first *regexp.Regexp
+	// accumulate (multiline without format_firstline): a record ends at the
+	// first line with which the joined text parses.
+	accumulate bool
 	interval time.Duration
 	parser   Parser
 
@@ -101,8 +104,16 @@ func newLineGroups(cfg ParseConfig, p Parser) (*lineGroups, error) {
 	if cfg.Type == "kubernetes" || cfg.Type == "multiline_kubernetes" {
 		ml = kubernetesParseConfig(cfg, cfg.Type == "multiline_kubernetes" || (cfg.Lines != nil && cfg.Lines.FirstLine != "")).Lines
 	}
-	if ml == nil || ml.FirstLine == "" {
+	if ml == nil {
 		return nil, nil
+	}
+	if ml.FirstLine == "" {
+		if cfg.Type != "multiline" {
+			return nil, nil
+		}
+		// in_tail without format_firstline: lines accumulate until the
+		// joined text parses.
+		return &lineGroups{accumulate: true, interval: ml.FlushInterval, parser: p, pending: map[uint64]*pendingGroup{}}, nil
 	}
 	re, err := CompileRuby(ml.FirstLine, ml.FirstLineFlags)
 	if err != nil {
@@ -150,6 +161,9 @@ func (c *Converter) ConvertLine(recs, drops []buffer.Record, l *tail.Line) ([]bu
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	pg := g.pending[l.Source]
+	if g.accumulate {
+		return c.accumulateLine(recs, drops, l, pg, now)
+	}
 	if g.first.Match(l.Text) {
 		if pg != nil {
 			recs, drops = c.finish(recs, drops, pg)
@@ -180,6 +194,51 @@ func (c *Converter) ConvertLine(recs, drops []buffer.Record, l *tail.Line) ([]bu
 	drops = append(drops, buffer.Record{Source: l.Source, Offset: l.Offset})
 	pg.text = append(append(pg.text, '\n'), l.Text...)
 	pg.last = now
+	return recs, drops
+}
+
+// MaxAccumulated bounds the text a multiline parser without format_firstline
+// accumulates while waiting for it to parse (CloudWatch's event limit); past
+// it the pending lines are dropped and counted.
+const MaxAccumulated = 1 << 20
+
+// accumulateLine appends l to its file's pending text and emits a record as
+// soon as the text parses. Called with g.mu held.
+func (c *Converter) accumulateLine(recs, drops []buffer.Record, l *tail.Line, pg *pendingGroup, now time.Time) ([]buffer.Record, []buffer.Record) {
+	g := c.groups
+	if l.Path != c.lastPath || c.lastTag == "" {
+		c.lastPath, c.lastTag = l.Path, c.cfg.Tag(l.Path)
+	}
+	if pg == nil {
+		pg = &pendingGroup{}
+		g.pending[l.Source] = pg
+	}
+	first := len(pg.text) == 0 && pg.source == 0
+	if first {
+		pg.text = append(pg.text[:0], l.Text...)
+		pg.path, pg.tag, pg.source, pg.offset, pg.time = l.Path, c.lastTag, l.Source, l.Offset, l.Time
+	} else {
+		pg.text = append(append(pg.text, '\n'), l.Text...)
+		drops = append(drops, buffer.Record{Source: l.Source, Offset: l.Offset})
+	}
+	pg.last = now
+	r := buffer.Record{Tag: pg.tag, Source: pg.source, Offset: pg.offset, Time: pg.time}
+	text := append([]byte(nil), pg.text...)
+	if err := g.parser.Parse(text, &r); err == nil {
+		if c.cfg.Parse.SecondPrecision {
+			r.Time -= r.Time % int64(time.Second)
+		}
+		if c.cfg.PathKey != "" {
+			r.Fields = append(r.Fields, buffer.Field{Key: c.cfg.PathKey, Value: buffer.Str([]byte(pg.path))})
+		}
+		delete(g.pending, l.Source)
+		return append(recs, r), drops
+	}
+	if len(pg.text) > MaxAccumulated {
+		g.unmatched++
+		delete(g.pending, l.Source)
+		drops = append(drops, buffer.Record{Source: pg.source, Offset: pg.offset})
+	}
 	return recs, drops
 }
 

@@ -168,3 +168,27 @@ func TestNewParser_Multiline(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+// TestConverter_MultilineWithoutFirstLine: without format_firstline, lines
+// accumulate until the joined text parses (in_tail's behaviour).
+func TestConverter_MultilineWithoutFirstLine(t *testing.T) {
+	c, err := enrich.NewConverter(enrich.LineConfig{Tag: func(string) string { return "t" },
+		Parse: enrich.ParseConfig{Type: "multiline", Lines: &enrich.MultilineConfig{Formats: []string{`^BEGIN (?<id>\d+)\n`, `(?<body>.*)\nEND$`}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Grouping() {
+		t.Fatal("no grouping")
+	}
+	runLines(t, c, []step{
+		{text: "BEGIN 1"},
+		{text: "x", wantDrops: []int64{10}},
+		{text: "y", wantDrops: []int64{12}},
+		{text: "END", wantDrops: []int64{16}, wantRecs: []string{`{"id":"1","body":"x\ny"}`}},
+		{text: "BEGIN 2"},
+	})
+	recs, drops := c.FlushIdle(nil, nil, time.Now(), true)
+	if len(recs) != 0 || len(drops) != 1 || drops[0].Offset != 24 {
+		t.Errorf("unparsable pending text: recs %v drops %v, want its first line acknowledged as dropped", recs, drops)
+	}
+}
