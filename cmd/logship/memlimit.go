@@ -33,4 +33,3 @@ func setMemoryLimit(getenv func(string) string, readFile func(string) ([]byte, e
 	debug.SetMemoryLimit(limit)
 	return limit
 }
-
