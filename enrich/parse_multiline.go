@@ -78,8 +78,8 @@ type lineGroups struct {
 	// accumulate (multiline without format_firstline): a record ends at the
 	// first line with which the joined text parses.
 	accumulate bool
-	interval time.Duration
-	parser   Parser
+	interval   time.Duration
+	parser     Parser
 
 	mu      sync.Mutex
 	pending map[uint64]*pendingGroup
