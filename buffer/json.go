@@ -87,7 +87,13 @@ var noEscape = func() (t [256]bool) {
 	return t
 }()
 
-func appendJSONBytes(dst, s []byte) []byte {
+func appendJSONBytes(dst, s []byte) []byte { return appendJSONText(dst, s) }
+
+func appendJSONString(dst []byte, s string) []byte { return appendJSONText(dst, s) }
+
+// appendJSONText appends s as a JSON string literal. It is generic so that
+// strings and byte slices share one escaper without conversions.
+func appendJSONText[T string | []byte](dst []byte, s T) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -97,15 +103,14 @@ func appendJSONBytes(dst, s []byte) []byte {
 			continue
 		}
 		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRune(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, "\uFFFD"...)
-				i++
-				start = i
+			if size := validRuneLen(s[i:]); size > 0 {
+				i += size
 				continue
 			}
-			i += size
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\uFFFD"...)
+			i++
+			start = i
 			continue
 		}
 		dst = append(dst, s[start:i]...)
@@ -117,35 +122,16 @@ func appendJSONBytes(dst, s []byte) []byte {
 	return append(dst, '"')
 }
 
-// appendJSONString is appendJSONBytes for a string, without converting it.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if noEscape[c] {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, "\uFFFD"...)
-				i++
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		dst = appendEscape(dst, c)
-		i++
-		start = i
+// validRuneLen returns the length of the valid UTF-8 sequence at the start of
+// s (which starts with a byte ≥ 0x80), or 0 when it is invalid.
+func validRuneLen[T string | []byte](s T) int {
+	var b [utf8.UTFMax]byte
+	n := copy(b[:], s[:min(len(s), utf8.UTFMax)])
+	r, size := utf8.DecodeRune(b[:n])
+	if r == utf8.RuneError && size == 1 {
+		return 0
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return size
 }
 
 func appendEscape(dst []byte, c byte) []byte {
