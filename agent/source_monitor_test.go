@@ -359,3 +359,23 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestMonitorAgent_EmitConfig: emit_config adds the plugin's parameters
+// (secrets masked) to the emitted records.
+func TestMonitorAgent_EmitConfig(t *testing.T) {
+	var stdout bytes.Buffer
+	a := buildAgent(t, monitorConfig, Options{Stdout: &stdout})
+	m := runnerOf[*monitorAgent](t, a)
+	m.cfg.V1, m.cfg.EmitConfig = false, true
+	if err := m.emitOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`{"plugin_id":"mon","plugin_category":"input","type":"monitor_agent","config":{"@type":"monitor_agent","@id":"mon","bind":"127.0.0.1","port":"0","tag":"fluentd.monitor.metrics"},"output_plugin":false,"retry_count":null}`,
+		`"config":{"@type":"cloudwatch_logs","@id":"out_cw","log_group_name":"g","log_stream_name":"s","region":"us-east-1","endpoint":"http://127.0.0.1:1","aws_key_id":"xxxxxx","aws_sec_key":"xxxxxx"}`,
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("missing %s in:\n%s", want, stdout.String())
+		}
+	}
+}
