@@ -11,6 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"go.uber.org/zap"
+
 	"logship/buffer"
 	"logship/config"
 	"logship/enrich"
@@ -22,9 +24,14 @@ func (a *Agent) pluginOutput(_ context.Context, oc *config.Output) (Output, erro
 	switch c := oc.Plugin.(type) {
 	case *config.RewriteTagConfig:
 		hostname, _ := os.Hostname()
-		return NewRewriteTagOutput(c, hostname, func(ctx context.Context, label string, recs []buffer.Record) error {
+		o, err := NewRewriteTagOutput(c, hostname, func(ctx context.Context, label string, recs []buffer.Record) error {
 			return a.router.EmitLocked(ctx, label, recs)
 		}, a.ack)
+		if err != nil {
+			return nil, err
+		}
+		o.log = a.log.With(zap.String("output", oc.ID))
+		return o, nil
 	}
 	return nil, fmt.Errorf("output %q has no runtime", oc.Type)
 }
@@ -47,9 +54,19 @@ type RewriteTagOutput struct {
 	lastTag, lastNew string
 	lastVal          []byte
 	lastRule         int
+	log              *zap.Logger
+	depth            int
 	// Dropped counts records no rule matched (or retagged to their own tag).
 	Dropped atomic.Uint64
+	// Loops counts records dropped because re-emission came back to this
+	// output more than MaxRewriteDepth times (a routing loop).
+	Loops atomic.Uint64
 }
+
+// MaxRewriteDepth bounds how often one record may pass through the same
+// rewrite_tag_filter within one emission (a configuration whose new tags
+// route back to it would otherwise recurse without end).
+const MaxRewriteDepth = 16
 
 type rewriteRule struct {
 	path   []string
@@ -73,7 +90,7 @@ func NewRewriteTagOutput(c *config.RewriteTagConfig, hostname string, emit func(
 	if ack == nil {
 		ack = func([]buffer.Record) {}
 	}
-	o := &RewriteTagOutput{cfg: *c, hostname: hostname, emit: emit, ack: ack, lastRule: -1}
+	o := &RewriteTagOutput{cfg: *c, hostname: hostname, emit: emit, ack: ack, lastRule: -1, log: zap.NewNop()}
 	for _, r := range c.Rules {
 		re, err := enrich.CompileRuby(r.Pattern, r.Flags)
 		if err != nil {
@@ -113,6 +130,16 @@ var _ Output = (*RewriteTagOutput)(nil)
 
 // Emit retags recs and re-emits them (runs of one new tag together).
 func (o *RewriteTagOutput) Emit(ctx context.Context, recs []buffer.Record) error {
+	if o.depth >= MaxRewriteDepth {
+		o.Loops.Add(uint64(len(recs)))
+		if o.log != nil {
+			o.log.Warn("rewrite_tag_filter: routing loop; records dropped", zap.Int("records", len(recs)), zap.String("tag", recs[0].Tag))
+		}
+		o.ack(recs)
+		return nil
+	}
+	o.depth++
+	defer func() { o.depth-- }()
 	dropped := o.dropped[:0]
 	n := 0
 	for i := range recs {

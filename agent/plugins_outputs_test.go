@@ -137,3 +137,24 @@ func BenchmarkRewriteTagOutput(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
 }
+
+// TestRewriteTagOutput_Loop: new tags that route back to the same output end
+// after MaxRewriteDepth passes, acknowledged and counted.
+func TestRewriteTagOutput_Loop(t *testing.T) {
+	cfg := &config.RewriteTagConfig{Rules: []config.RewriteRule{{Key: "a", Pattern: "^(.+)$", Tag: "${tag}.x"}}}
+	var o *agent.RewriteTagOutput
+	var acked int
+	o, err := agent.NewRewriteTagOutput(cfg, "", func(ctx context.Context, _ string, recs []buffer.Record) error {
+		return o.Emit(ctx, recs) // <match **> routes every tag back here
+	}, func(r []buffer.Record) { acked += len(r) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []buffer.Record{{Tag: "t", Fields: buffer.Fields{{Key: "a", Value: buffer.Str([]byte("v"))}}}}
+	if err := o.Emit(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	if acked != 1 || o.Loops.Load() != 1 {
+		t.Errorf("acked %d, loops %d; want the record dropped once", acked, o.Loops.Load())
+	}
+}
