@@ -206,7 +206,7 @@ func (a *Agent) build(ctx context.Context) error {
 		return fs, out
 	}
 	a.router = NewRouter(resolve, a.ack)
-	for i, sc := range a.p.Sources {
+	for _, sc := range a.p.Sources {
 		if sc.Plugin != nil {
 			r, err := a.pluginSource(sc)
 			if err != nil {
@@ -218,7 +218,8 @@ func (a *Agent) build(ctx context.Context) error {
 		if sc.Tail == nil {
 			continue
 		}
-		src, err := a.buildTail(i, sc)
+		// The index is the position in a.sources, which Agent.ack decodes.
+		src, err := a.buildTail(len(a.sources), sc)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", sc.Section.Header(), sc.Section.Pos, err)
 		}

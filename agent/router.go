@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"logship/buffer"
 )
@@ -60,8 +61,9 @@ type Router struct {
 	resolve Resolver
 	routes  map[routeKey]*route
 	ack     func(recs []buffer.Record)
-	// unmatched counts records no <match> took.
-	unmatched uint64
+	// unmatched counts records no <match> took; atomic so that metrics
+	// never wait for the lock a blocked output holds.
+	unmatched atomic.Uint64
 	dropped   []buffer.Record
 }
 
@@ -154,7 +156,7 @@ func (rt *Router) emitLocked(ctx context.Context, label string, recs []buffer.Re
 func (rt *Router) emitRun(ctx context.Context, label string, run []buffer.Record) error {
 	r := rt.route(label, run[0].Tag)
 	if r.out == nil {
-		rt.unmatched += uint64(len(run))
+		rt.unmatched.Add(uint64(len(run)))
 		rt.ack(run)
 		return nil
 	}
@@ -192,11 +194,7 @@ func (rt *Router) emitRun(ctx context.Context, label string, run []buffer.Record
 }
 
 // Unmatched returns how many records no <match> took.
-func (rt *Router) Unmatched() uint64 {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	return rt.unmatched
-}
+func (rt *Router) Unmatched() uint64 { return rt.unmatched.Load() }
 
 // MatcherFunc adapts a function to Matcher.
 type MatcherFunc func(tag string) bool

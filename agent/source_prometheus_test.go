@@ -50,19 +50,10 @@ func TestAgent_SeedSources(t *testing.T) {
 	}
 	opsPort := ops.Addr().(*net.TCPAddr).Port
 	httpPort := freePort(t)
-	// The tail source comes first: with a plugin source ahead of it the
-	// agent's acknowledgements miss it (a.ack indexes a.sources by the
-	// source's position in the configuration; see the report).
+	// The tail source comes after the plugin sources, as in the seed: its
+	// acknowledgements must still reach it (a regression test: a.ack once
+	// indexed tail sources by their position among all sources).
 	cfgText := fmt.Sprintf(`
-<source>
-  @type tail
-  @id app
-  path %[3]s/*.log
-  pos_file %[4]s/app.pos
-  tag app.*
-  read_from_head true
-  format none
-</source>
 <source>
   type http
   port %[1]d
@@ -78,6 +69,15 @@ func TestAgent_SeedSources(t *testing.T) {
 <source>
   @type prometheus_tail_monitor
   @id tailmon
+</source>
+<source>
+  @type tail
+  @id app
+  path %[3]s/*.log
+  pos_file %[4]s/app.pos
+  tag app.*
+  read_from_head true
+  format none
 </source>
 <match **>
   @type null
@@ -135,7 +135,7 @@ func TestAgent_SeedSources(t *testing.T) {
 		"fluentd_tail_file_position" + labels:                                                 strconv.Itoa(len(content)),
 		"fluentd_tail_file_inode" + labels:                                                    strconv.FormatUint(ino, 10),
 		`logship_tail_lines_read_total{source="app"}`:                                         "3",
-		`logship_http_records_total{source="` + filepath.Join(dir, "fluent.conf") + `:11:1"}`: "1",
+		`logship_http_records_total{source="` + filepath.Join(dir, "fluent.conf") + `:2:1"}`: "1",
 	}
 	var got map[string]string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
