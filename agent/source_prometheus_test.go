@@ -132,9 +132,9 @@ func TestAgent_SeedSources(t *testing.T) {
 	ino := fi.Sys().(*syscall.Stat_t).Ino
 	labels := fmt.Sprintf(`{path="%s",plugin_id="app",type="tail"}`, logFile)
 	want := map[string]string{
-		"fluentd_tail_file_position" + labels:                                                 strconv.Itoa(len(content)),
-		"fluentd_tail_file_inode" + labels:                                                    strconv.FormatUint(ino, 10),
-		`logship_tail_lines_read_total{source="app"}`:                                         "3",
+		"fluentd_tail_file_position" + labels:                                                strconv.Itoa(len(content)),
+		"fluentd_tail_file_inode" + labels:                                                   strconv.FormatUint(ino, 10),
+		`logship_tail_lines_read_total{source="app"}`:                                        "3",
 		`logship_http_records_total{source="` + filepath.Join(dir, "fluent.conf") + `:2:1"}`: "1",
 	}
 	var got map[string]string
