@@ -89,6 +89,8 @@ type Agent struct {
 	router   *Router
 	paths    sourcePaths
 	started  bool
+	// flushers are the filters that hold records (concat).
+	flushers []enrich.Flusher
 }
 
 // output is one <match> at run time.
@@ -167,11 +169,14 @@ func (a *Agent) build(ctx context.Context) error {
 		switch {
 		case fc.Plugin != nil:
 			hostname, _ := os.Hostname()
-			f, err := fc.Plugin.NewFilter(enrich.FilterDeps{Hostname: hostname, Log: a.log.With(zap.String("filter", fc.Type))})
+			f, err := fc.Plugin.NewFilter(a.filterDeps(hostname, fc.Type))
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", sec.Header(), sec.Pos, err)
 			}
 			filters[sec] = f
+			if fl, ok := f.(enrich.Flusher); ok {
+				a.flushers = append(a.flushers, fl)
+			}
 		case fc.Kubernetes != nil:
 			var pods enrich.PodLookup
 			if a.opts.Pods != nil {
@@ -390,7 +395,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	srcs, srcCtx := errgroup.WithContext(ctx)
 	for _, s := range a.sources {
 		srcs.Go(func() error { return s.run(srcCtx) })
+		srcs.Go(func() error { return s.runIdleFlush(srcCtx) })
 	}
+	srcs.Go(func() error { return a.runFilterFlush(srcCtx, a.flushers) })
 	for _, s := range a.extra {
 		srcs.Go(func() error { return s.run(srcCtx) })
 	}
@@ -408,6 +415,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	srcErr := srcs.Wait()
 	a.health.SetReady(false, "shutting down")
 	a.log.Info("sources stopped; flushing outputs")
+	if err := a.flushFilters(outCtx, a.flushers, time.Now(), true); err != nil {
+		a.log.Warn("flush held records", zap.Error(err))
+	}
 	// 2. outputs flush.
 	stopOutputs()
 	outErr := outs.Wait()
@@ -482,7 +492,7 @@ func (a *Agent) buildTail(i int, sc *config.Source) (*tailSource, error) {
 			return nil, fmt.Errorf("positions directory: %w", err)
 		}
 	}
-	w, err := tail.New(sc.Tail.Tail, tail.HandlerFunc(s.handle), log)
+	w, err := tail.New(sc.Tail.Tail, tail.HandlerFunc(s.handleLines), log)
 	if err != nil {
 		return nil, err
 	}
@@ -496,39 +506,6 @@ func (s *tailSource) run(ctx context.Context) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
-}
-
-// handle converts a batch of lines and routes it. It is called from the
-// Watcher's goroutine only.
-func (s *tailSource) handle(ctx context.Context, lines []tail.Line) error {
-	s.conv.Reset()
-	s.lag.emit(len(lines), time.Now())
-	recs := s.recs[:0]
-	drops := s.drops[:0]
-	for i := range lines {
-		l := &lines[i]
-		if l.Source != s.last {
-			s.a.paths.note(s.idx<<sourceShift|l.Source, l.RealPath)
-			s.last = l.Source
-		}
-		var ok bool
-		if recs, ok = s.conv.Convert(recs, l); !ok {
-			s.unmatched.Add(1)
-			drops = append(drops, buffer.Record{Source: l.Source, Offset: l.Offset})
-			continue
-		}
-		recs[len(recs)-1].Source = s.idx<<sourceShift | l.Source
-	}
-	s.recs, s.drops = recs[:0], drops[:0]
-	if len(drops) > 0 {
-		s.ackRaw(drops)
-	}
-	if len(recs) == 0 {
-		return nil
-	}
-	err := s.a.router.Emit(ctx, s.label, recs)
-	clear(recs)
-	return err
 }
 
 // ack acknowledges records of this source (Source carries the index).

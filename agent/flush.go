@@ -16,7 +16,7 @@ import (
 // and filters that hold records (enrich.Flusher: concat).
 //
 // Wiring (agent.go):
-//   - tail sources hand their lines to handleLines instead of handle
+//   - tail sources hand their lines to handleLines
 //     (tail.HandlerFunc(s.handleLines)); a source whose converter groups lines
 //     and has a multiline_flush_interval also runs runIdleFlush(ctx) next to
 //     its watcher;
@@ -28,12 +28,15 @@ import (
 // DefaultFlushTick is how often held records are checked for their timeout.
 const DefaultFlushTick = time.Second
 
-// handleLines is handle for sources whose records may span lines: it
-// converts with ConvertLine, which may hold a line (the first line of a
-// pending record), absorb it (acknowledged at once: the pending record's
-// first line keeps the position) or return records of earlier lines.
+// handleLines converts a batch of lines and routes it; the Watcher calls it
+// from its Run goroutine only. It converts with ConvertLine, which for a
+// multi-line parser may hold a line (the first line of a pending record),
+// absorb it (acknowledged at once: the pending record's first line keeps the
+// position) or return records of earlier lines; other parsers make one
+// record per line.
 func (s *tailSource) handleLines(ctx context.Context, lines []tail.Line) error {
 	s.conv.Reset()
+	s.lag.emit(len(lines), time.Now())
 	recs := s.recs[:0]
 	drops := s.drops[:0]
 	for i := range lines {

@@ -789,6 +789,7 @@ func (p *Pipeline) Differences() []string {
 	if hasHTTP {
 		d("the http source answers 200 even when the outputs are backed up, so the liveness probe never restarts the agent (R1.1)")
 	}
+	out = append(out, p.pluginDifferences()...)
 	return out
 }
 
