@@ -70,6 +70,30 @@ const e2eConfig = `
 </match>
 `
 
+// startPipeline runs an agent on p; the returned function stops it and fails
+// the test if Run returned an error or did not stop within 60s.
+func startPipeline(t *testing.T, p *config.Pipeline, log *zap.Logger) (stop func()) {
+	t.Helper()
+	a, err := agent.New(p, agent.Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	return func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("agent Run: %v", err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("agent did not stop within 60s")
+		}
+	}
+}
+
 // runAgent parses cfg and runs an agent until stop is closed; it returns the
 // Run error on done.
 func runAgent(t *testing.T, cfgText, stateDir string, log *zap.Logger) (stop func() error) {

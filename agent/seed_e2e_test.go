@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"logship/agent"
 	"logship/config"
 	"logship/internal/kubelog"
 	"logship/sink/emulator"
@@ -134,26 +132,7 @@ func TestSeed_EndToEnd(t *testing.T) {
 		t0.Add(10*time.Second).Format("2006-01-02T15:04:05.000Z") + ` AUDIT: id="90c73c7c-97d6-4b65-9461-f94606ff825f" response="200"` + "\n"
 	const wantEvents = 6
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
-	run := func() func() {
-		a, err := agent.New(seedPipeline(t, root, state, env), agent.Options{Log: log})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- a.Run(ctx) }()
-		return func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("agent Run: %v", err)
-				}
-			case <-time.After(60 * time.Second):
-				t.Fatal("agent did not stop")
-			}
-		}
-	}
+	run := func() func() { return startPipeline(t, seedPipeline(t, root, state, env), log) }
 	stop := run()
 	waitFor(t, env, t0, 4)
 	f, err := os.OpenFile(auditPath, os.O_APPEND|os.O_WRONLY, 0)

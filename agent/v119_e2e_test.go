@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"logship/agent"
 	"logship/config"
 	"logship/internal/kubelog"
 	"logship/sink/emulator"
@@ -141,26 +139,7 @@ func testV119(t *testing.T, parser string) {
 
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	runStart := time.Now()
-	run := func() func() {
-		a, err := agent.New(p, agent.Options{Log: log})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- a.Run(ctx) }()
-		return func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("agent Run: %v", err)
-				}
-			case <-time.After(60 * time.Second):
-				t.Fatal("agent did not stop")
-			}
-		}
-	}
+	run := func() func() { return startPipeline(t, p, log) }
 	stop := run()
 	waitTotal(t, env, 3)
 	time.Sleep(500 * time.Millisecond) // the node-log sources have found their files
