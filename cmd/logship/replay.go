@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,19 +51,25 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer log.Sync()
 
-	var logs, dead []string
+	var logs, dead, chunks []string
 	for _, f := range fs.Args() {
 		abs, err := filepath.Abs(f)
 		if err != nil {
 			return err
 		}
-		isDead, err := isDeadLetter(abs)
+		if strings.HasSuffix(abs, ".meta") {
+			continue // a Fluentd v1 chunk's metadata sidecar
+		}
+		kind, err := replayKind(abs)
 		if err != nil {
 			return err
 		}
-		if isDead {
+		switch kind {
+		case kindDeadLetter:
 			dead = append(dead, abs)
-		} else {
+		case kindFluentdChunk:
+			chunks = append(chunks, abs)
+		default:
 			logs = append(logs, abs)
 		}
 	}
@@ -121,8 +128,12 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 	}
-	if len(dead) > 0 {
-		if err := replayDeadLetters(ctx, p, dead, *to, *dryRun, planner, stdout, log); err != nil {
+	if len(dead) > 0 || len(chunks) > 0 {
+		recs, err := readBuffered(p, dead, chunks)
+		if err != nil {
+			return err
+		}
+		if err := replayFormatted(ctx, p, recs, *to, *dryRun, planner, stdout, log); err != nil {
 			return err
 		}
 	}
@@ -135,27 +146,100 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// isDeadLetter reports whether path is a dead-letter file: its first line is
-// a JSON object with group, stream and message (or message_b64).
-func isDeadLetter(path string) (bool, error) {
+// The kinds of files replay reads.
+const (
+	kindContainerLog = iota
+	kindDeadLetter
+	kindFluentdChunk
+)
+
+// replayKind tells a logship dead-letter file (its first line a JSON object
+// with group, stream and message or message_b64), a Fluentd buffer chunk
+// (msgpack: it starts with an array) and a container log file apart.
+func replayKind(path string) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	defer f.Close()
 	line, err := bufio.NewReader(f).ReadBytes('\n')
 	if err != nil && err != io.EOF {
-		return false, err
+		return 0, err
+	}
+	if len(line) > 0 && (line[0]&0xf0 == 0x90 || line[0] == 0xdc || line[0] == 0xdd) {
+		return kindFluentdChunk, nil
 	}
 	v, perr := buffer.ParseJSON(bytes.TrimSpace(line))
 	if perr != nil || v.Kind != buffer.Map {
-		return false, nil
+		return kindContainerLog, nil
 	}
 	_, g := v.Kids.Get("group")
 	_, s := v.Kids.Get("stream")
 	_, m := v.Kids.Get("message")
 	_, m64 := v.Kids.Get("message_b64")
-	return g && s && (m || m64), nil
+	if g && s && (m || m64) {
+		return kindDeadLetter, nil
+	}
+	return kindContainerLog, nil
+}
+
+// readBuffered reads dead-letter files (already formatted) and Fluentd buffer
+// chunks (formatted here by the configuration's cloudwatch_logs output, as
+// Fluentd would have formatted them when it flushed).
+func readBuffered(p *config.Pipeline, dead, chunks []string) ([]buffer.Record, error) {
+	var recs []buffer.Record
+	for _, f := range dead {
+		fh, err := os.Open(f)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := buffer.ReadDeadLetter(fh)
+		fh.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		recs = append(recs, rs...)
+	}
+	if len(chunks) == 0 {
+		return recs, nil
+	}
+	cw := cloudwatchOutput(p)
+	if cw == nil {
+		return nil, errors.New("the configuration has no cloudwatch_logs output to format Fluentd buffer chunks with")
+	}
+	fmtr, err := cloudwatch.NewFormatter(*cw.CloudWatch)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range chunks {
+		fh, err := os.Open(f)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := buffer.ReadFluentdChunk(fh)
+		fh.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		for i := range rs {
+			if err := fmtr.Format(&rs[i]); err != nil {
+				continue // counted by the formatter (no group/stream, empty)
+			}
+			rs[i].Message = append([]byte(nil), rs[i].Message...)
+			recs = append(recs, rs[i])
+		}
+	}
+	return recs, nil
+}
+
+// cloudwatchOutput returns the first cloudwatch_logs output, or nil.
+func cloudwatchOutput(p *config.Pipeline) *config.Output {
+	for _, s := range p.Order {
+		if o := p.Outputs[s]; o != nil && o.CloudWatch != nil {
+			return o
+		}
+	}
+	return nil
 }
 
 // replayLogs runs the agent with the first tail source reading exactly files
@@ -233,29 +317,10 @@ func progressBar(done, total int64) string {
 	return fmt.Sprintf("[%s%s] %3.0f%% %d/%d bytes", bytes.Repeat([]byte("#"), n), bytes.Repeat([]byte("."), width-n), frac*100, done, total)
 }
 
-// replayDeadLetters sends dead-letter records straight to the sink (they are
-// already formatted), per destination.
-func replayDeadLetters(ctx context.Context, p *config.Pipeline, files []string, to string, dryRun bool, planner *dryRunPlanner, stdout io.Writer, log *zap.Logger) error {
-	var recs []buffer.Record
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			return err
-		}
-		rs, err := buffer.ReadDeadLetter(fh)
-		fh.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
-		recs = append(recs, rs...)
-	}
-	var cw *config.Output
-	for _, o := range p.Outputs {
-		if o.CloudWatch != nil {
-			cw = o
-			break
-		}
-	}
+// replayFormatted sends formatted records (Key and Message set) straight to
+// the sink, per destination.
+func replayFormatted(ctx context.Context, p *config.Pipeline, recs []buffer.Record, to string, dryRun bool, planner *dryRunPlanner, stdout io.Writer, log *zap.Logger) error {
+	cw := cloudwatchOutput(p)
 	if cw == nil && to != "stdout" {
 		return errors.New("the configuration has no cloudwatch_logs output to replay dead letters through")
 	}

@@ -89,3 +89,36 @@ func TestReplay_DeadLetter(t *testing.T) {
 		t.Fatalf("replay --to emulator of a dead letter: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestReplay_FluentdChunk replays a Fluentd file-buffer chunk (msgpack
+// [tag, EventTime, record] events) left behind by a stopped Fluentd.
+func TestReplay_FluentdChunk(t *testing.T) {
+	t.Setenv("LOG_GROUP_NAME", "replayed")
+	var b []byte
+	now := uint32(time.Now().Add(-time.Minute).Unix())
+	for i := 0; i < 3; i++ {
+		msg := "m" + strconv.Itoa(i) + "\n"
+		b = append(b, 0x93, 0xa0|byte(len("kube.x")))
+		b = append(b, "kube.x"...)
+		b = append(b, 0xd7, 0x00, byte(now>>24), byte(now>>16), byte(now>>8), byte(now), 0, 0, 0, byte(i))
+		b = append(b, 0x82, 0xa3, 'l', 'o', 'g', 0xa0|byte(len(msg)))
+		b = append(b, msg...)
+		b = append(b, 0xa6, 's', 't', 'r', 'e', 'a', 'm', 0xa6, 's', 't', 'd', 'o', 'u', 't')
+	}
+	dir := t.TempDir()
+	chunk := filepath.Join(dir, "buffer.q5f1d2a3b4c5d6e7f8091a2b3c4d5e6f7.log")
+	if err := os.WriteFile(chunk, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(chunk+".meta", []byte{0xc1, 0x00}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCmd(t, "replay", "--to", "stdout", chunk, chunk+".meta")
+	if code != 0 || strings.Count(out, ` replayed/kube.x {"log":"m`) != 3 {
+		t.Fatalf("replay --to stdout of a Fluentd chunk: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, "replay", "--to", "emulator", chunk)
+	if code != 0 || !strings.Contains(out, "emulator: 3 events") {
+		t.Fatalf("replay --to emulator of a Fluentd chunk: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
