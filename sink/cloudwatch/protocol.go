@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"net/http"
 	"strconv"
 	"unicode/utf8"
@@ -125,15 +126,20 @@ func appendJSONMessage(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start, i := 0, 0
 	for i < len(s) {
-		if i+8 <= len(s) && !needsEscape(binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))) {
-			i += 8
-			continue
-		}
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
+		if i+8 <= len(s) {
+			m := escapeMask(binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8)))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			// The lowest flagged byte is always a true match (borrows only
+			// run upwards), so jump straight to it.
+			i += bits.TrailingZeros64(m) >> 3
+		} else if c := s[i]; c >= 0x20 && c != '"' && c != '\\' {
 			i++
 			continue
 		}
+		c := s[i]
 		dst = append(dst, s[start:i]...)
 		switch c {
 		case '"', '\\':
@@ -156,14 +162,16 @@ func appendJSONMessage(dst []byte, s string) []byte {
 
 const hexDigit = "0123456789abcdef"
 
-// needsEscape reports whether any byte of w is a control character, '"' or
-// '\\' (bit tricks: a byte below n sets its high bit in (w - n) &^ w; the
-// test is exact for "any", though not for which byte).
-func needsEscape(w uint64) bool {
+// escapeMask returns, for the little-endian word w, a mask with the high bit
+// set in bytes that are a control character, '"' or '\\' (bit tricks: a byte
+// below n sets its high bit in (w - n) &^ w). It is zero exactly when no byte
+// needs escaping, and its lowest set bit marks a true match; bytes above the
+// first match may be flagged falsely (borrow propagation).
+func escapeMask(w uint64) uint64 {
 	const lsb, msb = 0x0101010101010101, 0x8080808080808080
 	q := w ^ (lsb * '"')
 	b := w ^ (lsb * '\\')
-	return ((w-lsb*0x20)&^w|(q-lsb)&^q|(b-lsb)&^b)&msb != 0
+	return ((w-lsb*0x20)&^w | (q-lsb)&^q | (b-lsb)&^b) & msb
 }
 
 func deref(p *string) string {

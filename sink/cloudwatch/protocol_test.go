@@ -154,3 +154,14 @@ func TestAppendJSONMessage(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkAppendJSONMessage(b *testing.B) {
+	// A CloudWatch message as the formatter makes it: JSON holding escaped JSON.
+	msg := `{"stream":"stdout","logtag":"F","message":"{\"level\":\"info\",\"logger\":\"http\",\"msg\":\"request served\",\"seq\":1500,\"path\":\"/api/v1/items/503\",\"status\":200}","time":"2026-11-27T00:26:03.084492022Z","docker":{"container_id":"935a99753f18ca43854bd81279eb824a0c1afc4b87a46e173af44a377c931560"},"kubernetes":{"container_name":"app","namespace_name":"default","pod_name":"web-0-7d9f","pod_id":"935a9975-3f18-ca43-854b-d81279eb824a","host":"node-1"}}`
+	dst := make([]byte, 0, 4096)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		dst = appendJSONMessage(dst[:0], msg)
+	}
+}
