@@ -89,3 +89,19 @@ func FuzzParseJSON(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkFields_AppendJSON(b *testing.B) {
+	f := buffer.Fields{
+		{Key: "stream", Value: buffer.Str([]byte("stdout"))},
+		{Key: "logtag", Value: buffer.Str([]byte("F"))},
+		{Key: "message", Value: buffer.Str([]byte(`{"level":"info","logger":"http","msg":"request served","seq":1500,"path":"/api/v1/items/503","status":200,"user_agent":"curl/8.5 \"quoted\"","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`))},
+		{Key: "time", Value: buffer.Str([]byte("2026-11-27T00:26:03.084492022Z"))},
+		{Key: "kubernetes", Value: buffer.RawJSON([]byte(`{"container_name":"app","namespace_name":"default","pod_name":"web-0-7d9f","host":"node-1"}`))},
+	}
+	dst := f.AppendJSON(nil)
+	b.SetBytes(int64(len(dst)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		dst = f.AppendJSON(dst[:0])
+	}
+}
