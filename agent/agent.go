@@ -571,14 +571,3 @@ func (a *Agent) BytesRead() int64 {
 	return n
 }
 
-// Wait is how long Run's callers should allow for a clean drain: the longest
-// buffer ShutdownTimeout plus a margin.
-func (a *Agent) Wait() time.Duration {
-	d := buffer.DefaultShutdownTimeout
-	for _, oc := range a.p.Outputs {
-		if oc.Buffer != nil && oc.Buffer.ShutdownTimeout > d {
-			d = oc.Buffer.ShutdownTimeout
-		}
-	}
-	return d + 5*time.Second
-}

@@ -12,11 +12,11 @@ import (
 	"logship/buffer"
 )
 
-// Formatter renders a record's destination and message (sink/cloudwatch's
-// Formatter implements it). An error means the record is skipped (the
-// formatter counts it).
+// Formatter renders a record's destination and message, appending the
+// message to dst (sink/cloudwatch's Formatter implements it). An error means
+// the record is skipped (the formatter counts it) and dst is unchanged.
 type Formatter interface {
-	Format(r *buffer.Record) error
+	AppendFormat(dst []byte, r *buffer.Record) ([]byte, error)
 }
 
 // Adder is the buffer's hand-off (buffer.Buffer implements it): it copies the
@@ -54,14 +54,14 @@ func (o *BufferedOutput) Emit(ctx context.Context, recs []buffer.Record) error {
 	skipped := o.skipped[:0]
 	for i := range recs {
 		r := recs[i]
-		if err := o.format.Format(&r); err != nil {
+		// Messages are written straight into the arena, which lives until
+		// Add has copied them (an arena that grows leaves earlier messages in
+		// the old array, which stays valid).
+		var err error
+		if o.arena, err = o.format.AppendFormat(o.arena, &r); err != nil {
 			skipped = append(skipped, recs[i])
 			continue
 		}
-		// The formatter reuses its message buffer: keep a copy until Add.
-		start := len(o.arena)
-		o.arena = append(o.arena, r.Message...)
-		r.Message = o.arena[start:len(o.arena):len(o.arena)]
 		out = append(out, r)
 	}
 	o.recs, o.skipped = out[:0], skipped[:0]

@@ -82,15 +82,17 @@ func TestRouter_Emit(t *testing.T) {
 
 type fakeFormatter struct{}
 
-func (fakeFormatter) Format(r *buffer.Record) error {
+func (fakeFormatter) AppendFormat(dst []byte, r *buffer.Record) ([]byte, error) {
 	v, _ := r.Fields.Get("m")
 	if len(v.Bytes) == 0 {
-		return context.Canceled // any error: skipped
+		return dst, context.Canceled // any error: skipped
 	}
+	start := len(dst)
+	dst = append(dst, v.Bytes...)
 	r.Key = buffer.StreamKey{Group: "g", Stream: r.Tag}
-	r.Message = v.Bytes
+	r.Message = dst[start:]
 	r.Fields = nil
-	return nil
+	return dst, nil
 }
 
 type adder struct{ got []buffer.Record }

@@ -285,6 +285,17 @@ func NewFormatter(cfg Config) (*Formatter, error) {
 // A non-nil error means the record is skipped (ErrNoGroup, ErrNoStream,
 // ErrEmptyMessage); it has been counted and r is left unchanged.
 func (f *Formatter) Format(r *buffer.Record) error {
+	buf, err := f.AppendFormat(f.buf[:0], r)
+	f.buf = buf
+	return err
+}
+
+// AppendFormat is Format writing the message at the end of dst, which it
+// returns extended: r.Message is the appended part, owned by the caller. A
+// caller that batches records (the agent) formats into its own arena this
+// way instead of copying every message out of the Formatter's buffer. On
+// error dst is returned unchanged.
+func (f *Formatter) AppendFormat(dst []byte, r *buffer.Record) ([]byte, error) {
 	cfg := &f.cfg
 	var key buffer.StreamKey
 	var removeA, removeB string // field names left out of the message
@@ -299,7 +310,7 @@ func (f *Formatter) Format(r *buffer.Record) error {
 		name, ok := f.fieldName(r, cfg.LogGroupNameKey, &f.lastGroup)
 		if !ok {
 			f.stats.noGroup.Add(1)
-			return ErrNoGroup
+			return dst, ErrNoGroup
 		}
 		key.Group = name
 		if cfg.RemoveLogGroupNameKey {
@@ -315,7 +326,7 @@ func (f *Formatter) Format(r *buffer.Record) error {
 		name, ok := f.fieldName(r, cfg.LogStreamNameKey, &f.lastStream)
 		if !ok {
 			f.stats.noStream.Add(1)
-			return ErrNoStream
+			return dst, ErrNoStream
 		}
 		key.Stream = name
 		if cfg.RemoveLogStreamNameKey {
@@ -325,28 +336,28 @@ func (f *Formatter) Format(r *buffer.Record) error {
 		key.Stream = cfg.LogStreamName
 	}
 
-	msg := f.buf[:0]
+	start := len(dst)
 	if len(cfg.MessageKeys) > 0 {
-		msg = f.appendMessageKeys(msg, r, removeA, removeB)
+		dst = f.appendMessageKeys(dst, r, removeA, removeB)
 	} else {
-		msg = f.appendJSON(msg, r, removeA, removeB)
+		dst = f.appendJSON(dst, r, removeA, removeB)
 	}
-	f.buf = msg
+	msg := dst[start:]
 	if len(msg) == 0 {
 		f.stats.emptyMessage.Add(1)
-		return ErrEmptyMessage
+		return dst[:start], ErrEmptyMessage
 	}
 	if cfg.MaxMessageLength > 0 && len(msg) > cfg.MaxMessageLength {
 		if n := runePrefix(msg, cfg.MaxMessageLength); n < len(msg) {
-			msg = msg[:n]
+			dst = dst[:start+n]
 			f.stats.truncated.Add(1)
 		}
 	}
 	r.Key = key
-	r.Message = msg
+	r.Message = dst[start:len(dst):len(dst)]
 	r.Fields = nil
 	f.stats.formatted.Add(1)
-	return nil
+	return dst, nil
 }
 
 // Stats returns a snapshot of the counters.

@@ -38,3 +38,25 @@ func TestPlan(t *testing.T) {
 		t.Fatalf("Plan: %d requests, %d events, %d too old; want %d, 25000, 1", len(plan), events, old, max(byCount, byBytes))
 	}
 }
+
+// TestFormatter_AppendFormat checks that messages are appended after what dst
+// holds, and that a skipped record leaves dst as it was.
+func TestFormatter_AppendFormat(t *testing.T) {
+	f, err := cloudwatch.NewFormatter(cloudwatch.Config{LogGroupName: "g", LogStreamNameKey: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := []byte("prefix")
+	ok := buffer.Record{Fields: buffer.Fields{{Key: "s", Value: buffer.Str([]byte("st"))}, {Key: "m", Value: buffer.Str([]byte("x"))}}}
+	if dst, err = f.AppendFormat(dst, &ok); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(dst), `prefix{"s":"st","m":"x"}`; got != want || string(ok.Message) != want[len("prefix"):] || ok.Key.Stream != "st" {
+		t.Fatalf("AppendFormat: dst=%s message=%s key=%v", dst, ok.Message, ok.Key)
+	}
+	before := string(dst)
+	bad := buffer.Record{Fields: buffer.Fields{{Key: "m", Value: buffer.Str([]byte("y"))}}} // no stream field
+	if dst, err = f.AppendFormat(dst, &bad); err == nil || string(dst) != before {
+		t.Fatalf("AppendFormat of a record without its stream: err=%v dst=%s, want an error and dst unchanged", err, dst)
+	}
+}
