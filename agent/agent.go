@@ -570,4 +570,3 @@ func (a *Agent) BytesRead() int64 {
 	}
 	return n
 }
-
