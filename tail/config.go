@@ -31,6 +31,7 @@ const (
 	DefaultMaxDeletedFiles = 100
 	DefaultMaxDeletedAge   = 30 * time.Minute
 	DefaultSaveInterval    = 5 * time.Second
+	DefaultSaveCoalesce    = 200 * time.Millisecond
 	DefaultReadBufferSize  = 64 << 10
 	DefaultReadBudget      = 4 << 20
 )
@@ -87,9 +88,17 @@ type Config struct {
 	// given up (counted and logged). Zero means DefaultMaxDeletedAge;
 	// negative means no bound.
 	MaxDeletedAge time.Duration
-	// SaveInterval is how often Run saves positions. Zero means
+	// SaveInterval is how often Run saves positions regardless of acks (a
+	// fallback: positions follow acks, see SaveCoalesce). Zero means
 	// DefaultSaveInterval.
 	SaveInterval time.Duration
+	// SaveCoalesce is the shortest time between two saves that Run makes
+	// because acknowledgements moved a position: an Ack marks the positions
+	// dirty and a saver goroutine writes them at most this often, so a
+	// kill -9 re-sends about what was acknowledged in the last SaveCoalesce
+	// plus what was in flight. Zero means DefaultSaveCoalesce; negative
+	// turns ack-driven saves off (SaveInterval only).
+	SaveCoalesce time.Duration
 	// ReadBufferSize is the read block size in bytes. Zero means
 	// DefaultReadBufferSize.
 	ReadBufferSize int
@@ -118,6 +127,7 @@ func (c *Config) setDefaults() {
 	def(&c.PartialFlush, DefaultPartialFlush)
 	def(&c.MaxDeletedAge, DefaultMaxDeletedAge)
 	def(&c.SaveInterval, DefaultSaveInterval)
+	def(&c.SaveCoalesce, DefaultSaveCoalesce)
 	if c.MaxLineSize == 0 {
 		c.MaxLineSize = DefaultMaxLineSize
 	}

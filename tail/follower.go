@@ -75,6 +75,12 @@ type file struct {
 	asmHold    [3]int64 // per stream, first fragment of an unfinished line in the assembler (-1: none); guarded by Watcher.mu
 	cont       contState
 
+	// The marker of the last save (hash of the bytes before markPos),
+	// reused while the position stays; guarded by Watcher.mu.
+	markPos  int64
+	markLen  int
+	markHash uint64
+
 	tr tracker
 }
 

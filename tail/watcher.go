@@ -89,6 +89,15 @@ type Watcher struct {
 	nextID uint64
 	loaded atomic.Bool // the first Sync applied the saved positions
 
+	// Ack-driven saves: an Ack that finds its line sets ackDirty and
+	// signals saveCh (1-buffered, never blocks); Run's saver goroutine
+	// writes the positions, at most every SaveCoalesce.
+	ackDirty atomic.Bool
+	saveCh   chan struct{}
+	saveMu   sync.Mutex                           // serialises SavePositions (snapshot and write)
+	after    func(time.Duration) <-chan time.Time // the saver's timer (tests inject one)
+	onSaved  func()                               // tests only: called after each successful save
+
 	stats counters
 }
 
@@ -114,6 +123,8 @@ func New(cfg Config, h Handler, log *zap.Logger) (*Watcher, error) {
 		files:     map[uint64]*file{},
 		watched:   map[string]bool{},
 		newNotify: fsnotify.NewWatcher,
+		saveCh:    make(chan struct{}, 1),
+		after:     time.After,
 	}
 	for _, p := range cfg.Paths {
 		w.patDirs = append(w.patDirs, staticDir(p))
@@ -140,27 +151,83 @@ func (w *Watcher) SetClock(now func() time.Time) { w.now = now }
 // dropped) are ignored.
 func (w *Watcher) Ack(source uint64, offset int64) {
 	w.mu.Lock()
-	w.ackLocked(source, offset)
+	found := w.ackLocked(source, offset)
 	w.mu.Unlock()
+	if found {
+		w.markDirty()
+	}
 }
 
 // AckAll acknowledges a batch of (source, offset) pairs under one lock.
 func (w *Watcher) AckAll(acks iter.Seq2[uint64, int64]) {
+	found := false
 	w.mu.Lock()
 	for s, o := range acks {
-		w.ackLocked(s, o)
+		found = w.ackLocked(s, o) || found
 	}
 	w.mu.Unlock()
+	if found {
+		w.markDirty()
+	}
 }
 
-func (w *Watcher) ackLocked(source uint64, offset int64) {
-	f := w.files[source]
-	if f == nil {
+// markDirty tells the saver that a position may have moved: one atomic load
+// per ack batch when the positions are already dirty.
+func (w *Watcher) markDirty() {
+	if w.ackDirty.Load() {
 		return
 	}
-	links, _ := f.tr.ack(offset)
+	w.ackDirty.Store(true)
+	select {
+	case w.saveCh <- struct{}{}:
+	default:
+	}
+}
+
+func (w *Watcher) ackLocked(source uint64, offset int64) bool {
+	f := w.files[source]
+	if f == nil {
+		return false
+	}
+	links, ok := f.tr.ack(offset)
 	for _, l := range links {
 		l.f.tr.ackSeq(l.seq)
+	}
+	return ok
+}
+
+// runSaver saves positions after acknowledgements, at most every
+// SaveCoalesce, until ctx is done. Errors are logged once per run of
+// failures (a full disk must not flood the log at five lines a second).
+func (w *Watcher) runSaver(ctx context.Context) {
+	var last time.Time
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.saveCh:
+		}
+		if !last.IsZero() {
+			if wait := w.cfg.SaveCoalesce - w.now().Sub(last); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-w.after(wait):
+				}
+			}
+		}
+		w.ackDirty.Store(false) // acks from now on signal the next save
+		err := w.SavePositions()
+		last = w.now()
+		switch {
+		case err != nil && !failing:
+			w.log.Error("save positions", zap.String("file", w.cfg.PositionsFile), zap.Error(err))
+			failing = true
+		case err == nil && failing:
+			w.log.Info("positions saved again", zap.String("file", w.cfg.PositionsFile))
+			failing = false
+		}
 	}
 }
 
@@ -981,6 +1048,7 @@ func (w *Watcher) truncated(f *file, why string) {
 	w.nextID++
 	f.id = w.nextID
 	f.tr = tracker{}
+	f.markPos = -1
 	f.seen = 0
 	f.asmHold = [3]int64{-1, -1, -1}
 	w.files[f.id] = f
@@ -1097,6 +1165,9 @@ func (w *Watcher) SavePositions() error {
 	if w.cfg.PositionsFile == "" || !w.loaded.Load() {
 		return nil // before the first Sync the saved positions were not read yet
 	}
+	// One save at a time, so an older snapshot never overwrites a newer one.
+	w.saveMu.Lock()
+	defer w.saveMu.Unlock()
 	w.mu.Lock()
 	entries := make([]posEntry, 0, len(w.files))
 	for _, lin := range w.lins {
@@ -1111,10 +1182,16 @@ func (w *Watcher) SavePositions() error {
 				e.headHash = crc64Sum(f.head)
 			}
 			if f.fd != nil && e.pos > 0 {
-				n := int(min(e.pos, markerSize))
-				if h, err := hashAt(f.fd, e.pos-int64(n), n); err == nil {
-					e.markerLen, e.markerHash = n, h
+				if f.markPos != e.pos {
+					// Only when the position moved: a save every
+					// SaveCoalesce must not pread every idle file.
+					n := int(min(e.pos, markerSize))
+					f.markPos, f.markLen = e.pos, 0
+					if h, err := hashAt(f.fd, e.pos-int64(n), n); err == nil {
+						f.markLen, f.markHash = n, h
+					}
 				}
+				e.markerLen, e.markerHash = f.markLen, f.markHash
 			}
 			entries = append(entries, e)
 		}
@@ -1125,6 +1202,9 @@ func (w *Watcher) SavePositions() error {
 		return err
 	}
 	w.stats.positionsSaved.Add(1)
+	if w.onSaved != nil {
+		w.onSaved()
+	}
 	return nil
 }
 
@@ -1196,7 +1276,10 @@ func (w *Watcher) acquireLock(ctx context.Context) error {
 
 // Run discovers and follows files until ctx is done: Sync every
 // RefreshInterval and on directory events, Poll on write events and every
-// PollInterval, SavePositions every SaveInterval. It returns nil when ctx is
+// PollInterval; a saver goroutine saves positions when acknowledgements move
+// them (at most every SaveCoalesce), and SavePositions also runs every
+// SaveInterval. The saver stops before Run returns; the caller's final
+// SavePositions (after the pipeline drained) writes the last acks. It returns nil when ctx is
 // canceled, the Handler's error if it fails, or a Sync error (for example a
 // corrupt positions file) at start.
 func (w *Watcher) Run(ctx context.Context) error {
@@ -1212,6 +1295,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 			return nil
 		}
 		return err
+	}
+	if w.cfg.SaveCoalesce > 0 && w.cfg.PositionsFile != "" {
+		saveCtx, stopSaver := context.WithCancel(ctx)
+		var saver sync.WaitGroup
+		saver.Go(func() { w.runSaver(saveCtx) })
+		defer func() { stopSaver(); saver.Wait() }()
 	}
 	poll := time.NewTicker(w.cfg.PollInterval)
 	defer poll.Stop()

@@ -1,0 +1,88 @@
+package tail
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestSaver_PositionsFollowAcks drives the ack-driven saver with an injected
+// clock and timer: an ack saves at once, the next ones within SaveCoalesce
+// wait for the timer and are coalesced into one save, and each save holds the
+// position the acks reached.
+func TestSaver_PositionsFollowAcks(t *testing.T) {
+	dir := t.TempDir()
+	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos",
+		SaveInterval: time.Hour, SaveCoalesce: 200 * time.Millisecond})
+	h.col.ack = false
+	waits := make(chan time.Duration, 4)
+	fire := make(chan time.Time)
+	h.w.after = func(d time.Duration) <-chan time.Time { waits <- d; return fire }
+	saved := make(chan struct{}, 4)
+	h.w.onSaved = func() { saved <- struct{}{} }
+	wr := newWriter(t, h.path("0.log"), "containerd")
+	want := wr.lines(10)
+	h.cycle()
+	lines := h.col.take()
+	check(t, "read", lines, want)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.w.runSaver(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	savedPos := func() int64 {
+		t.Helper()
+		entries, _, err := readPositions(h.cfg.PositionsFile)
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("positions: %v %v", entries, err)
+		}
+		return entries[0].pos
+	}
+	// First ack: saved without waiting.
+	h.col.ackAll(lines[:3])
+	select {
+	case <-saved:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no save after the first ack")
+	}
+	if p := savedPos(); p != lines[2].Offset {
+		t.Fatalf("saved %d, want %d", p, lines[2].Offset)
+	}
+	// Two more acks at once: one coalesced save after the timer.
+	h.clk.advance(50 * time.Millisecond)
+	h.col.ackAll(lines[3:6])
+	h.col.ackAll(lines[6:8])
+	var d time.Duration
+	select {
+	case d = <-waits:
+	case <-time.After(10 * time.Second):
+		t.Fatal("saver did not wait for the coalescing timer")
+	}
+	if d != 150*time.Millisecond {
+		t.Fatalf("saver waits %v, want the rest of SaveCoalesce (150ms)", d)
+	}
+	select {
+	case <-saved:
+		t.Fatal("saved before the coalescing timer fired")
+	default:
+	}
+	h.clk.advance(d)
+	fire <- h.clk.now()
+	select {
+	case <-saved:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no save after the timer")
+	}
+	if p := savedPos(); p != lines[7].Offset {
+		t.Fatalf("saved %d, want %d", p, lines[7].Offset)
+	}
+	if n := h.w.Stats().PositionsSaved; n != 2 {
+		t.Fatalf("%d saves, want 2 (the second coalesced)", n)
+	}
+	// An unknown ack moves nothing and saves nothing.
+	h.w.Ack(9999, 1)
+	if h.w.ackDirty.Load() {
+		t.Fatal("an unknown ack marked the positions dirty")
+	}
+}
