@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"logship/config"
+	"logship/internal/fixtures"
 	"logship/internal/kubelog"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
@@ -21,16 +22,17 @@ import (
 
 var updateSeed = flag.Bool("update-seed", false, "rewrite testdata/seed-e2e.golden")
 
-const seedConf = "../../shared/fixtures/seed-workshop-2017/fluentd-etc/fluentd.conf"
+// seedConf is the seed's entry point among the real-world fixtures (skips
+// the test on a bare clone).
+const seedConf = "seed-workshop-2017/fluentd-etc/fluentd.conf"
 
 // seedPipeline builds the seed's configuration (FLUENTD_CONFIG unset) with
 // its file paths moved under root and the CloudWatch output pointed at the
 // emulator. Only the tail sources are kept: the http, monitor_agent and
 // prometheus sources listen on fixed ports and are tested with their own
 // runtimes.
-func seedPipeline(t *testing.T, root, state string, env *emulatortest.Env) *config.Pipeline {
+func seedPipeline(t *testing.T, path, root, state string, env *emulatortest.Env) *config.Pipeline {
 	t.Helper()
-	path := seedConf
 	t.Setenv("FLUENTD_CONFIG", "")
 	os.Unsetenv("FLUENTD_CONFIG")
 	text, err := os.ReadFile(path)
@@ -88,6 +90,7 @@ func seedPipeline(t *testing.T, root, state string, env *emulatortest.Env) *conf
 // and §1.4: metadata from the path, no API server). A restart then shows
 // that every record was acknowledged, the dropped one included.
 func TestSeed_EndToEnd(t *testing.T) {
+	conf := fixtures.Path(t, seedConf)
 	env := emulatortest.Start(t, emulator.Config{})
 	root := t.TempDir()
 	state := t.TempDir()
@@ -132,7 +135,7 @@ func TestSeed_EndToEnd(t *testing.T) {
 		t0.Add(10*time.Second).Format("2006-01-02T15:04:05.000Z") + ` AUDIT: id="90c73c7c-97d6-4b65-9461-f94606ff825f" response="200"` + "\n"
 	const wantEvents = 6
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
-	run := func() func() { return startPipeline(t, seedPipeline(t, root, state, env), log) }
+	run := func() func() { return startPipeline(t, seedPipeline(t, conf, root, state, env), log) }
 	stop := run()
 	waitFor(t, env, t0, 4)
 	f, err := os.OpenFile(auditPath, os.O_APPEND|os.O_WRONLY, 0)

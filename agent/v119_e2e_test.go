@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"logship/config"
+	"logship/internal/fixtures"
 	"logship/internal/kubelog"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
@@ -21,7 +22,9 @@ import (
 
 var updateV119 = flag.Bool("update-v119", false, "rewrite testdata/v119-e2e-*.golden")
 
-const v119Conf = "../../shared/fixtures/fluentd-kubernetes-daemonset-v1.19-cloudwatch/conf/fluent.conf"
+// v119Conf is the upstream image's entry point among the real-world
+// fixtures (skips the test on a bare clone).
+const v119Conf = "fluentd-kubernetes-daemonset-v1.19-cloudwatch/conf/fluent.conf"
 
 // TestV119_EndToEnd runs the CloudWatch configuration of
 // fluent/fluentd-kubernetes-daemonset v1.19 unchanged (its file paths moved
@@ -39,6 +42,7 @@ func TestV119_EndToEnd(t *testing.T) {
 }
 
 func testV119(t *testing.T, parser string) {
+	conf := fixtures.Path(t, v119Conf)
 	env := emulatortest.Start(t, emulator.Config{})
 	root, state := t.TempDir(), t.TempDir()
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Second).UTC()
@@ -53,7 +57,7 @@ func testV119(t *testing.T, parser string) {
 	if parser == "cri" {
 		vars["FLUENT_CONTAINER_TAIL_PARSER_TIME_FORMAT"] = "%Y-%m-%dT%H:%M:%S.%N%:z"
 	}
-	c, err := config.ParseFile(v119Conf, config.Options{Env: config.MapEnv(vars), Hostname: func() (string, error) { return "node-1", nil }})
+	c, err := config.ParseFile(conf, config.Options{Env: config.MapEnv(vars), Hostname: func() (string, error) { return "node-1", nil }})
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}

@@ -12,25 +12,16 @@ import (
 	"testing"
 
 	"logship/config"
+	"logship/internal/fixtures"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
-// fixtures is the shared fixture folder; CI checks out shared/ beside the
-// repository.
-const fixtures = "../../shared/fixtures"
-
-// fixtureDir locates /work/shared/fixtures from the package directory.
+// fixtureDir returns the real-world fixtures folder (../shared/fixtures), or
+// skips the test on a bare clone; see internal/fixtures.
 func fixtureDir(t testing.TB) string {
 	t.Helper()
-	d, err := filepath.Abs(fixtures)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(d); err != nil {
-		t.Fatalf("fixtures not found: %v", err)
-	}
-	return d
+	return fixtures.Dir(t)
 }
 
 // configMapData extracts the data keys of a ConfigMap whose values are

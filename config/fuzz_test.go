@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"logship/config"
+	"logship/internal/fixtures"
 )
 
 // FuzzParse checks that the parser never panics and that every error it
@@ -24,8 +25,12 @@ func FuzzParse(f *testing.F) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
+	root, ok := fixtures.Root() // extra seeds when the real-world fixtures are beside the clone
 	for _, dir := range []string{"fluentd-kubernetes-daemonset-v1.19-cloudwatch/conf", "seed-workshop-2017/fluentd-etc"} {
-		files, _ := filepath.Glob(filepath.Join(fixtures, dir, "*.conf"))
+		if !ok {
+			break
+		}
+		files, _ := filepath.Glob(filepath.Join(root, dir, "*.conf"))
 		for _, p := range files {
 			if b, err := os.ReadFile(p); err == nil {
 				f.Add(b)

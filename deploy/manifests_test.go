@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -22,11 +21,16 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"logship/internal/fixtures"
 )
 
-// seedDir is the 2017 AWS workshop fixture folder (shared/ lies beside the
-// repository).
-const seedDir = "../../shared/fixtures/seed-workshop-2017"
+// seedFile returns the path of a file of the 2017 AWS workshop among the
+// real-world fixtures, or skips the test on a bare clone.
+func seedFile(t *testing.T, name string) string {
+	t.Helper()
+	return fixtures.Path(t, "seed-workshop-2017/"+name)
+}
 
 // kustomizations are every kustomization in deploy/, rendered and checked.
 var kustomizations = []string{
@@ -194,7 +198,7 @@ func renderDecoded(t *testing.T, dir string) []object {
 // readSeed decodes a seed fixture file, returning decoded objects and errors.
 func readSeed(t *testing.T, name string) ([]object, []error) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(seedDir, name))
+	data, err := os.ReadFile(seedFile(t, name))
 	if err != nil {
 		t.Fatalf("seed fixture: %v", err)
 	}

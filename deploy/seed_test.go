@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -78,7 +77,7 @@ func TestSeed_Rejected(t *testing.T) {
 			return checkFluentConf(cms[0].Data["kubernetes-input.conf"] + cms[0].Data["output.conf"])
 		}, []string{"v1 tail source", "pos_file on the state hostPath", "CRI parser", "stream per tag", "file buffer", "retry_forever", "overflow_action block"}},
 		{"iam-policy-fluentd-user.json", "IAM least privilege (shipper)", func(t *testing.T) []error {
-			b, err := os.ReadFile(filepath.Join(seedDir, "iam-policy-fluentd-user.json"))
+			b, err := os.ReadFile(seedFile(t, "iam-policy-fluentd-user.json"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -158,7 +157,7 @@ func TestSeed_Accepted(t *testing.T) {
 // checks can run on the 2017 manifest.
 func seedDaemonSet(t *testing.T, file string, upgrade bool) *appsv1.DaemonSet {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(seedDir, file))
+	b, err := os.ReadFile(seedFile(t, file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +179,7 @@ func seedDaemonSet(t *testing.T, file string, upgrade bool) *appsv1.DaemonSet {
 // 'aws es create-elasticsearch-domain' command.
 func seedAccessPolicy(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(seedDir, "readme-commands.txt"))
+	b, err := os.ReadFile(seedFile(t, "readme-commands.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

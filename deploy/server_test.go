@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -194,7 +193,7 @@ func TestServerSide(t *testing.T) {
 
 	t.Run("seed manifests refused", func(t *testing.T) {
 		for _, f := range []string{"fluentd-ds.yaml", "fluentd-role.yaml", "fluentd-role-binding.yaml", "heapster.yaml", "head/hpa-manifest.yaml"} {
-			b, err := os.ReadFile(filepath.Join(seedDir, f))
+			b, err := os.ReadFile(seedFile(t, f))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -142,14 +142,14 @@ func (f *fakeOpenSearch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // one is refused for good; everything else is indexed exactly once.
 func TestHandle_FakeOpenSearch(t *testing.T) {
 	fake, srv := newFakeOpenSearch(t)
-	fake.throttle["31953106606966983378809025079804211143289615424298221568"] = true
-	fake.throttle["31953106606966983378809025079804211143289615424298221570"] = true
+	fake.throttle[ownID(1)] = true
+	fake.throttle[ownID(3)] = true
 	h, err := setup(context.Background(), env(map[string]string{"OPENSEARCH_ENDPOINT": srv.URL, "OPENSEARCH_SIGV4_SERVICE": "none"}), zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.sleep = func(context.Context, time.Duration) error { return nil }
-	ev := encodeEvent(t, readFixture(t, "data-message.json"))
+	ev := encodeEvent(t, readTestdata(t, "subscription-3events.json"))
 	res, err := h.Handle(context.Background(), ev)
 	if err != nil {
 		t.Fatal(err)
@@ -173,46 +173,36 @@ func TestHandle_FakeOpenSearch(t *testing.T) {
 		if n != 2 {
 			t.Errorf("%s written %d times, want 2 (once per delivery, never twice within one)", key, n)
 		}
-		if !strings.HasPrefix(key, "cwl-2015.05.28/") {
+		if !strings.HasPrefix(key, "cwl-2026.01.02/") {
 			t.Errorf("document key %s", key)
 		}
 	}
-	if fake.seen["31953106606966983378809025079804211143289615424298221569"] != 2 || fake.seen["31953106606966983378809025079804211143289615424298221568"] != 3 {
+	if fake.seen[ownID(2)] != 2 || fake.seen[ownID(1)] != 3 {
 		t.Errorf("sends per id %v: throttled ids once more", fake.seen)
 	}
 }
 
 func TestHandle_FakeOpenSearchPermanentFailure(t *testing.T) {
 	fake, srv := newFakeOpenSearch(t)
-	fake.reject["37964738284728372838462946273846192837461928374619283747"] = true
+	fake.reject[ownID(3)] = true
 	h, err := setup(context.Background(), env(map[string]string{"OPENSEARCH_ENDPOINT": srv.URL, "INDEX_PREFIX": "cwl-k8s"}), zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ev struct {
-		AWSLogs struct {
-			Data string `json:"data"`
-		} `json:"awslogs"`
-	}
-	if err := json.Unmarshal(readFixture(t, "awslogs-event-eks-demo-app.json"), &ev); err != nil {
-		t.Fatal(err)
-	}
-	e := encodeEvent(t, nil)
-	e.AWSLogs.Data = ev.AWSLogs.Data
-	res, err := h.Handle(context.Background(), e)
+	res, err := h.Handle(context.Background(), encodeEvent(t, readTestdata(t, "subscription-3events.json")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Indexed != 1 || res.Failed != 1 || res.Requests != 1 || len(res.FailedItems) != 1 || res.FailedItems[0].Status != 400 || res.FailedItems[0].Index != "cwl-k8s-2026.01.01" {
-		t.Errorf("result %+v, want 1 indexed, 1 reported 400 in cwl-k8s-2026.01.01", res)
+	if res.Indexed != 2 || res.Failed != 1 || res.Requests != 1 || len(res.FailedItems) != 1 || res.FailedItems[0].Status != 400 || res.FailedItems[0].Index != "cwl-k8s-2026.01.02" || res.FailedItems[0].ID != ownID(3) {
+		t.Errorf("result %+v, want 2 indexed, event 3 reported 400 in cwl-k8s-2026.01.02", res)
 	}
 	fake.mu.Lock()
 	defer fake.mu.Unlock()
 	for _, p := range fake.problems {
 		t.Error(p)
 	}
-	doc := fake.docs["cwl-k8s-2026.01.01/37964738284728372838462946273846192837461928374619283746"]
-	if doc == nil || doc["level"] != "info" || doc["msg"] != "GET /healthz 200" || doc["@log_group"] != "/eks/demo/app" {
+	doc := fake.docs["cwl-k8s-2026.01.02/"+ownID(1)]
+	if doc == nil || doc["level"] != "info" || doc["msg"] != "order placed" || doc["@log_group"] != "/eks/shop/containers" {
 		t.Errorf("document %v", doc)
 	}
 }
@@ -231,7 +221,7 @@ func TestSetup_SigV4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Handle(context.Background(), encodeEvent(t, readFixture(t, "data-message-1event.json"))); err != nil {
+	if _, err := h.Handle(context.Background(), encodeEvent(t, readTestdata(t, "subscription-3events.json"))); err != nil {
 		t.Fatal(err)
 	}
 	fake.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,11 +16,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"logship/internal/fixtures"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-const fixtures = "../../../shared/fixtures/cwl-subscription"
 
 // encodeEvent builds the Lambda event for a decoded payload, as CloudWatch
 // Logs does: base64(gzip(JSON)).
@@ -38,13 +39,32 @@ func encodeEvent(t testing.TB, decoded []byte) events.CloudwatchLogsEvent {
 	return ev
 }
 
+// readFixture reads one of AWS's documented subscription payloads among the
+// real-world fixtures, or skips the test on a bare clone.
 func readFixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtures, name))
+	b, err := os.ReadFile(fixtures.Path(t, "cwl-subscription/"+name))
 	if err != nil {
 		t.Fatalf("fixture: %v", err)
 	}
 	return b
+}
+
+// readTestdata reads one of our own payloads in testdata/: a DATA_MESSAGE of
+// three events (two JSON messages, one plain; ids ending 001-003, all on
+// 2026-01-02 UTC) and a CONTROL_MESSAGE.
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// ownID is the id of event n (1-3) of testdata/subscription-3events.json.
+func ownID(n int) string {
+	return fmt.Sprintf("37112233445566778899001122334455667788990011223344556%03d", n)
 }
 
 // recordingBulker records request bodies and answers from a script.
@@ -80,8 +100,8 @@ func newTestHandler(t *testing.T, cfg Config, b bulker) (*Handler, *[]time.Durat
 	return h, &sleeps
 }
 
-// TestHandle_Golden feeds AWS's documented sample payloads through the
-// handler and compares the exact NDJSON bulk body.
+// TestHandle_Golden feeds our own payload and AWS's documented sample
+// payloads through the handler and compares the exact NDJSON bulk body.
 func TestHandle_Golden(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -89,6 +109,9 @@ func TestHandle_Golden(t *testing.T) {
 		golden string
 		items  int
 	}{
+		{"own-3-events", func(t *testing.T) events.CloudwatchLogsEvent {
+			return encodeEvent(t, readTestdata(t, "subscription-3events.json"))
+		}, "subscription-3events.ndjson", 3},
 		{"aws-sample-3-events", func(t *testing.T) events.CloudwatchLogsEvent {
 			return encodeEvent(t, readFixture(t, "data-message.json"))
 		}, "data-message.ndjson", 3},
@@ -137,7 +160,7 @@ func TestHandle_Golden(t *testing.T) {
 func TestHandle_ControlMessage(t *testing.T) {
 	rb := &recordingBulker{}
 	h, _ := newTestHandler(t, Config{}, rb)
-	res, err := h.Handle(context.Background(), encodeEvent(t, readFixture(t, "control-message.json")))
+	res, err := h.Handle(context.Background(), encodeEvent(t, readTestdata(t, "subscription-control.json")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +213,7 @@ func TestHandle_BadPayload(t *testing.T) {
 
 // TestHandle_Retry drives the retry logic with a scripted bulker.
 func TestHandle_Retry(t *testing.T) {
-	ev := encodeEvent(t, readFixture(t, "data-message.json"))
+	ev := encodeEvent(t, readTestdata(t, "subscription-3events.json"))
 	ok := func(n int) []itemStatus {
 		s := make([]itemStatus, n)
 		for i := range s {
@@ -270,7 +293,7 @@ func TestHandle_Retry(t *testing.T) {
 					t.Errorf("sleep %d = %v, want (0, %v]", i, d, limit)
 				}
 			}
-			if tt.wantFailed > 0 && (len(res.FailedItems) != tt.wantFailed || res.FailedItems[0].Status != 400 || !strings.Contains(res.FailedItems[0].Reason, "mapper_parsing_exception") || res.FailedItems[0].ID != "31953106606966983378809025079804211143289615424298221569") {
+			if tt.wantFailed > 0 && (len(res.FailedItems) != tt.wantFailed || res.FailedItems[0].Status != 400 || !strings.Contains(res.FailedItems[0].Reason, "mapper_parsing_exception") || res.FailedItems[0].ID != ownID(2)) {
 				t.Errorf("failed items %+v", res.FailedItems)
 			}
 		})

@@ -9,27 +9,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"logship/internal/fixtures"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
-
-// fixturesDir finds ../shared/fixtures beside the repository root. CI always
-// has it; elsewhere a test that needs it is skipped with the reason.
-func fixturesDir(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fx := filepath.Join(filepath.Dir(dir), "shared", "fixtures")
-	if _, err := os.Stat(fx); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("fixtures not found at %s: %v", fx, err)
-		}
-		t.Skipf("fixtures not found at %s", fx)
-	}
-	return fx
-}
 
 // run runs a logship command line and returns its exit code and output.
 func runCmd(t *testing.T, args ...string) (int, string, string) {
@@ -40,7 +24,7 @@ func runCmd(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestCheckConfig_Fixtures(t *testing.T) {
-	fx := fixturesDir(t)
+	fx := fixtures.Dir(t)
 	t.Setenv("LOG_GROUP_NAME", "fixture-group")
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("K8S_NODE_NAME", "node-1")

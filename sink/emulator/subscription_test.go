@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"logship/internal/fixtures"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
@@ -166,10 +167,7 @@ func wantSameShape(t *testing.T, what string, got, fixture any) {
 }
 
 func TestSubscription_FixtureCopies(t *testing.T) {
-	shared := filepath.Join("..", "..", "..", "shared", "fixtures", "cwl-subscription")
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("shared fixtures not present (%v); the testdata copies are used", err)
-	}
+	shared := fixtures.Path(t, "cwl-subscription") // the testdata copies serve a bare clone
 	names, err := filepath.Glob(filepath.Join(shared, "*.json"))
 	if err != nil || len(names) == 0 {
 		t.Fatalf("no shared fixtures (%v)", err)
