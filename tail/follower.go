@@ -57,6 +57,11 @@ type file struct {
 	start int
 	end   int
 	head  []byte // first bytes of the file (fingerprint), up to fingerprintSize
+	// prev holds the prevLen bytes just before buf[0] (from the previous
+	// read block), so a rotated copy can be checked against the bytes
+	// before the read offset (copytruncate.go).
+	prev    [markerSize]byte
+	prevLen int
 
 	size       atomic.Int64 // last size seen by fstat
 	state      fileState
@@ -201,6 +206,9 @@ func (w *Watcher) read(ctx context.Context, f *file, budget int) (int, error) {
 			total += n
 			w.stats.bytesRead.Add(int64(n))
 			f.readTime = w.now().UnixNano()
+			if len(f.head) < fingerprintSize {
+				w.growHead(f)
+			}
 			w.frame(f)
 			if err := w.flush(ctx, f); err != nil {
 				return total, err
@@ -219,6 +227,25 @@ func (w *Watcher) read(ctx context.Context, f *file, budget int) (int, error) {
 	return total, nil
 }
 
+// growHead extends f's head fingerprint with the bytes just read, so the
+// head always covers what was read of the first fingerprintSize bytes (a
+// short head, taken when the file was nearly empty, would match any content
+// starting with the same timestamp digits).
+func (w *Watcher) growHead(f *file) {
+	blockStart := f.off - int64(f.end)
+	h := int64(len(f.head))
+	if blockStart > h {
+		return
+	}
+	upto := min(f.off, fingerprintSize)
+	if upto <= h {
+		return
+	}
+	w.mu.Lock()
+	f.head = append(f.head[:h:h], f.buf[h-blockStart:upto-blockStart]...)
+	w.mu.Unlock()
+}
+
 // newBlock gives f a fresh read block holding its unframed bytes. Blocks are
 // never reused, because lines handed out point into them. An unframed record
 // longer than the read limit is cut first (cutOversize).
@@ -227,6 +254,9 @@ func (w *Watcher) newBlock(f *file) {
 	if pending >= w.physLimit() {
 		w.cutOversize(f)
 		pending = f.end - f.start
+	}
+	if f.buf != nil {
+		f.keepPrev(pending)
 	}
 	size := w.cfg.ReadBufferSize
 	for size < 2*pending {

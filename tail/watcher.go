@@ -64,6 +64,7 @@ type Watcher struct {
 	lineages map[string]*lineage
 	lins     []*lineage
 	byIno    map[devIno]*file
+	copies   map[devIno]int64 // rotated copies never to be read (copytruncate.go), by size when checked
 	byPath   map[string]*file // realPath -> open file, for notifications
 	started  bool
 	saved    []posEntry       // positions loaded at the first Sync
@@ -269,6 +270,10 @@ func (l *lineage) committed() []fileCommit {
 	for _, f := range l.files {
 		_, seen, holds := f.committed()
 		for s := range holds {
+			if f.retired {
+				// Nothing of a retired generation can be re-read.
+				continue
+			}
 			if held[s] {
 				holds[s] = 0
 			} else if holds[s] >= 0 {
@@ -450,6 +455,9 @@ func (w *Watcher) syncLineage(f *file) {
 			g.current = current
 			continue
 		}
+		if !current && w.copyHandled(c) {
+			continue
+		}
 		fresh = append(fresh, c)
 	}
 	sort.SliceStable(fresh, func(i, j int) bool {
@@ -532,12 +540,26 @@ func (w *Watcher) Sync(ctx context.Context) error {
 		if c.current && w.cfg.LimitRecentlyModified > 0 && now.Sub(c.mtime) > w.cfg.LimitRecentlyModified {
 			continue
 		}
+		if !c.current && w.copyHandled(c) {
+			continue
+		}
 		start, skip, holds, ok := w.startOffset(c, first)
 		if !ok {
 			continue
 		}
 		if f := w.open(c, start, skip, holds); f != nil {
 			f.discovered, f.current = true, c.current
+		}
+	}
+	if len(w.copies) > 0 {
+		present := make(map[devIno]bool, len(cands))
+		for _, c := range cands {
+			present[devIno{c.dev, c.ino}] = true
+		}
+		for k := range w.copies {
+			if !present[k] {
+				delete(w.copies, k)
+			}
 		}
 	}
 	if first {
@@ -610,6 +632,11 @@ func (w *Watcher) startOffset(c candidate, first bool) (start, skip int64, holds
 		}
 		w.log.Info("saved position rejected, reading from 0", zap.String("path", c.realPath), zap.String("reason", why), zap.Int64("saved", e.pos))
 		return 0, 0, holds, true
+	}
+	if !c.current {
+		if e, ok := w.copyEntry(c); ok {
+			return e.pos, max(e.seen, e.pos), e.holds, true
+		}
 	}
 	if pos, ok := w.takeover[devIno{c.dev, c.ino}]; ok {
 		return pos, pos, holds, true
@@ -737,6 +764,7 @@ func (w *Watcher) open(c candidate, start, skip int64, holds [3]int64) *file {
 	}
 	f.size.Store(fi.Size())
 	f.head = readHead(fd, fi.Size())
+	f.loadPrev()
 	f.tr.done, f.seen, f.skipUntil, f.skipHold, f.asmHold = max(start, skip), max(start, skip), skip, holds, [3]int64{-1, -1, -1}
 	if skip > start {
 		// Until the skipped range is read again, the saved holds stand.
@@ -965,11 +993,9 @@ func (w *Watcher) check(f *file, now time.Time) {
 	}
 	size := fi.Size()
 	st := fi.Sys().(*syscall.Stat_t)
-	switch {
-	case size < f.off:
-		w.truncated(f, "size below offset")
-	case size != f.size.Load() && !w.headOK(f, size):
-		w.truncated(f, "head changed")
+	if why := w.truncation(f, size); why != "" {
+		// From here on f is the new generation of the inode.
+		f = w.truncated(f, why, size)
 	}
 	f.size.Store(size)
 	if st.Nlink == 0 {
@@ -1031,40 +1057,6 @@ func (w *Watcher) headOK(f *file, size int64) bool {
 		w.mu.Unlock()
 	}
 	return true
-}
-
-// truncated starts a new generation of f at offset 0: the old Source keeps
-// its tracker (late acks are harmless) and the new one starts empty.
-func (w *Watcher) truncated(f *file, why string) {
-	w.stats.truncations.Add(1)
-	if w.debugf != nil {
-		w.debugf("truncated %d %s: %s", f.id, f.realPath, why)
-	}
-	w.log.Info("file truncated, reading from 0", zap.String("path", f.realPath), zap.String("reason", why), zap.Int64("offset", f.off))
-	w.mu.Lock()
-	shell := &file{id: f.id, lin: f.lin, realPath: f.realPath, path: f.path, retired: true, state: stateClosed}
-	shell.tr = f.tr
-	w.files[f.id] = shell
-	w.nextID++
-	f.id = w.nextID
-	f.tr = tracker{}
-	f.markPos = -1
-	f.seen = 0
-	f.asmHold = [3]int64{-1, -1, -1}
-	w.files[f.id] = f
-	f.head = readHead(f.fd, f.size.Load())
-	w.mu.Unlock()
-	f.off, f.buf, f.start, f.end, f.inNUL, f.cont, f.skipUntil = 0, nil, 0, 0, false, contState{}, 0
-	w.touch(f.lin)
-	// Fragments of the old content can never be completed.
-	for i := range f.lin.streams {
-		st := &f.lin.streams[i]
-		st.frags = slices.DeleteFunc(st.frags, func(fr frag) bool { return fr.f == f })
-		if len(st.frags) == 0 && (st.size > 0 || st.discard || st.timeText != nil) {
-			st.f0()
-		}
-	}
-	f.lin.recount()
 }
 
 // recount recomputes pending after fragments were dropped.
