@@ -52,6 +52,7 @@ func (w *Watcher) truncated(f *file, why string, size int64) *file {
 		skipHold: [3]int64{-1, -1, -1}, asmHold: [3]int64{-1, -1, -1},
 	}
 	n.size.Store(size)
+	n.capSize, n.capGen = size, w.pollGen // after the copy (pollLineage)
 	copyC, copyFd, takeover := w.findCopy(f)
 	w.mu.Lock()
 	w.nextID++

@@ -70,6 +70,8 @@ type file struct {
 	deleted    bool // seen with no links: its inode may be reused once closed
 	retired    bool // an old generation kept only for late acks
 	pollGen    uint64
+	capGen     uint64 // capSize applies while capGen is the poll generation
+	capSize    int64  // read at most up to here in this poll (pollLineage)
 	quietSince time.Time
 	deletedAt  time.Time
 	readTime   int64

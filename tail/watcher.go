@@ -98,6 +98,8 @@ type Watcher struct {
 	saveMu   sync.Mutex                           // serialises SavePositions (snapshot and write)
 	after    func(time.Duration) <-chan time.Time // the saver's timer (tests inject one)
 	onSaved  func()                               // tests only: called after each successful save
+	onRead   func(f *file)                        // tests only: called after each file's read in a poll
+	capHit   bool                                 // a capped file had data past its cap (pollLineage)
 
 	stats counters
 }
@@ -219,8 +221,8 @@ func (w *Watcher) runSaver(ctx context.Context) {
 			}
 		}
 		w.ackDirty.Store(false) // acks from now on signal the next save
+		last = w.now()          // saves start at most every SaveCoalesce
 		err := w.SavePositions()
-		last = w.now()
 		switch {
 		case err != nil && !failing:
 			w.log.Error("save positions", zap.String("file", w.cfg.PositionsFile), zap.Error(err))
@@ -797,6 +799,9 @@ func (w *Watcher) open(c candidate, start, skip int64, holds [3]int64) *file {
 	if w.debugf != nil {
 		w.debugf("open %d %s at %d (index %d of %d, current %v)", f.id, c.realPath, start, at, len(lin.files), c.current)
 	}
+	// Opened during a poll (a rotation found by check): read only what is
+	// there now in this poll, after the older files (pollLineage).
+	f.capSize, f.capGen = fi.Size(), w.pollGen
 	w.stats.filesOpened.Add(1)
 	w.stats.filesOpen.Add(1)
 	w.log.Debug("following", zap.String("path", c.path), zap.String("real_path", c.realPath), zap.Int64("offset", start))
@@ -911,7 +916,58 @@ func (w *Watcher) Poll(ctx context.Context) error {
 }
 
 // pollLineage polls the open files of one log, oldest first.
+//
+// Order across a rotation: the writer's late writes into a renamed file
+// precede its first write into the new one, but reading the old file, then
+// the new one, could see a new-file line written after the old file was read.
+// So when a log has several open files, their sizes are taken newest first
+// before any is read, and each is read only up to that size in this round:
+// everything in a newer file up to its cap was written before the older files
+// were read, hence after every late write into them that they then show. A
+// round that left data past a cap is followed by another (at most
+// maxOrderRounds; the rest waits for the next poll).
 func (w *Watcher) pollLineage(ctx context.Context, lin *lineage, now time.Time) error {
+	for round := 0; ; round++ {
+		w.capHit = false
+		w.capLineage(lin)
+		if err := w.pollLineageOnce(ctx, lin, now); err != nil {
+			return err
+		}
+		if !w.capHit || round+1 >= maxOrderRounds {
+			return nil
+		}
+		w.pollGen++
+	}
+}
+
+// maxOrderRounds bounds the rounds of one pollLineage.
+const maxOrderRounds = 4
+
+// capLineage records, newest first, the size of every open file of lin but
+// the oldest, when more than one is open.
+func (w *Watcher) capLineage(lin *lineage) {
+	open := 0
+	for _, f := range lin.files {
+		if f.fd != nil {
+			open++
+		}
+	}
+	if open < 2 {
+		return
+	}
+	for i := len(lin.files) - 1; i >= 0 && open > 1; i-- {
+		f := lin.files[i]
+		if f.fd == nil {
+			continue
+		}
+		open--
+		if fi, err := f.fd.Stat(); err == nil {
+			f.capSize, f.capGen = fi.Size(), w.pollGen
+		}
+	}
+}
+
+func (w *Watcher) pollLineageOnce(ctx context.Context, lin *lineage, now time.Time) error {
 	wait := false
 	// Files opened or forgotten while polling (a rotation found by check)
 	// change lin.files: poll a snapshot, then the newcomers.
@@ -962,8 +1018,20 @@ func (w *Watcher) pollFile(ctx context.Context, f *file, now time.Time) (int, er
 	}
 	n := 0
 	var err error
-	if f.size.Load() > f.off {
-		n, err = w.read(ctx, f, w.cfg.ReadBudget)
+	budget := w.cfg.ReadBudget
+	if f.capGen == w.pollGen {
+		// Read only what was there when the log's newer files were
+		// sized (pollLineage).
+		if f.size.Load() > f.capSize {
+			w.capHit = true
+		}
+		budget = int(min(int64(budget), max(f.capSize-f.off, 0)))
+	}
+	if f.size.Load() > f.off && budget > 0 {
+		n, err = w.read(ctx, f, budget)
+	}
+	if w.onRead != nil {
+		w.onRead(f)
 	}
 	if err != nil {
 		if errors.Is(err, errHandler) || ctx.Err() != nil {
