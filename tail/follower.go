@@ -312,7 +312,7 @@ func (w *Watcher) cutOversize(f *file) {
 	start, end := base+int64(f.start), f.off
 	if !f.cont.active {
 		if f.format == formatAuto {
-			f.format = detectFormat(data, w.cfg.Format)
+			f.format = detectFormat(data, w.cfg.Format, true)
 		}
 		f.cont = contState{active: true, start: start}
 		switch f.format {
@@ -346,8 +346,9 @@ func (w *Watcher) cutOversize(f *file) {
 	f.start = f.end
 }
 
-// detectFormat guesses a file's format from its first record.
-func detectFormat(data []byte, configured string) format {
+// detectFormat guesses a file's format from its first record (cut: only the
+// start of a record longer than the read limit).
+func detectFormat(data []byte, configured string, cut bool) format {
 	switch configured {
 	case FormatCRI:
 		return formatCRI
@@ -356,8 +357,20 @@ func detectFormat(data []byte, configured string) format {
 	case FormatNone:
 		return formatNone
 	}
-	if len(data) > 0 && data[0] == '{' {
+	if cut && bytes.HasPrefix(data, []byte(`{"log":"`)) {
+		// The start of an oversize docker record (docker writes "log"
+		// first, then "stream" and "time").
 		return formatDocker
+	}
+	if len(data) > 0 && data[0] == '{' {
+		// A docker json-file record: a JSON object with "log", "stream" and
+		// a valid "time" (docker's jsonfilelog driver writes all three,
+		// moby daemon/logger/jsonfilelog). Other JSON lines (an application
+		// log read with <parse> @type json) are plain.
+		if r := parseDocker(bytes.Clone(data)); !r.bad && !r.badTime && r.stream != StreamNone {
+			return formatDocker
+		}
+		return formatNone
 	}
 	if r := parseCRI(data); !r.bad && !r.badTime {
 		return formatCRI
@@ -382,7 +395,7 @@ func (w *Watcher) record(f *file, data []byte, start, end int64) {
 		return
 	}
 	if f.format == formatAuto {
-		f.format = detectFormat(data, w.cfg.Format)
+		f.format = detectFormat(data, w.cfg.Format, false)
 	}
 	var r record
 	switch f.format {
@@ -422,6 +435,9 @@ func (w *Watcher) assemble(f *file, r *record, start, end int64) {
 	}
 	if r.badTime {
 		flags |= FlagBadTime
+	}
+	if f.format == formatNone && w.cfg.Format == FormatAuto {
+		flags |= FlagPlain
 	}
 	if len(st.frags) == 0 && !r.partial && len(r.content) <= w.cfg.MaxLineSize {
 		// The common case: one full record is one line, no copy.

@@ -760,7 +760,7 @@ func (w *Watcher) open(c candidate, start, skip int64, holds [3]int64) *file {
 	key := lineageKey(c.realPath)
 	lin := w.lineages[key]
 	f := &file{dev: c.dev, ino: c.ino, path: c.path, realPath: c.realPath, fd: fd, off: start}
-	f.format = detectFormat(nil, w.cfg.Format)
+	f.format = detectFormat(nil, w.cfg.Format, false)
 	if w.cfg.Format == FormatAuto {
 		f.format = formatAuto
 	}
