@@ -70,6 +70,9 @@ type Watcher struct {
 	saved    []posEntry       // positions loaded at the first Sync
 	savedIdx map[uint64][]int // saved entries by inode
 	takeover map[devIno]int64 // Fluentd pos_file start offsets (first Sync)
+	savedRead bool // the positions file was read (first Sync)
+	haveSaved bool // it existed and was valid
+	fromHead  bool // it was corrupt: files without a Fluentd position start at 0
 	knownLin map[string]bool  // lineages with a saved position (first Sync)
 	batch    []Line
 	regs     []reg
@@ -381,6 +384,17 @@ func (w *Watcher) discover() ([]candidate, error) {
 		d := filepath.Dir(lin.key)
 		dirs[d] = append(dirs[d], filepath.Base(lin.key))
 	}
+	if !w.started {
+		for _, e := range w.saved {
+			key := lineageKey(e.realPath)
+			if _, ok := byReal[key]; ok {
+				continue
+			}
+			byReal[key] = e.path
+			d := filepath.Dir(key)
+			dirs[d] = append(dirs[d], filepath.Base(key))
+		}
+	}
 	for dir, bases := range dirs {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
@@ -504,13 +518,22 @@ func statCandidate(path string) (candidate, bool) {
 // real path, closed files that grew again are reopened, and state for files
 // gone from disk is dropped.
 func (w *Watcher) Sync(ctx context.Context) error {
+	first := !w.started
+	if first && !w.savedRead {
+		// Before discovery, so the logs of saved entries are searched
+		// for rotated siblings even when their current file is missing
+		// (renamed, not recreated yet, when logship was stopped).
+		if err := w.loadSaved(); err != nil {
+			return err
+		}
+		w.savedRead = true
+	}
 	cands, err := w.discover()
 	if err != nil {
 		return err
 	}
-	first := !w.started
 	if first {
-		if err := w.loadPositions(cands); err != nil {
+		if err := w.loadFluentd(cands); err != nil {
 			return err
 		}
 	}
@@ -643,7 +666,7 @@ func (w *Watcher) startOffset(c candidate, first bool) (start, skip int64, holds
 	if pos, ok := w.takeover[devIno{c.dev, c.ino}]; ok {
 		return pos, pos, holds, true
 	}
-	if w.knownLin[lineageKey(c.realPath)] || w.cfg.ReadFromHead {
+	if w.knownLin[lineageKey(c.realPath)] || w.cfg.ReadFromHead || w.fromHead {
 		return 0, 0, holds, true
 	}
 	return c.size, c.size, holds, true
@@ -701,33 +724,57 @@ func (w *Watcher) reportGaps() {
 	}
 }
 
-// loadPositions reads the positions file, or takes the Fluentd pos_file over
-// when there is none.
-func (w *Watcher) loadPositions(cands []candidate) error {
+// loadSaved reads the positions file. A corrupt one (torn by outside
+// damage, overwritten) does not stop the start: it is moved aside to
+// <file>.bad, counted (PositionsCorrupt) and logged once with its path, and
+// every file is read from its start (or from the Fluentd pos_file, when one
+// is configured): duplicates, never a loss.
+func (w *Watcher) loadSaved() error {
 	w.knownLin = map[string]bool{}
-	if w.cfg.PositionsFile != "" {
-		entries, exists, err := readPositions(w.cfg.PositionsFile)
-		if err != nil {
-			return err
-		}
-		if exists {
-			w.saved = entries
-			for _, e := range entries {
-				w.knownLin[lineageKey(e.realPath)] = true
-			}
+	if w.cfg.PositionsFile == "" {
+		return nil
+	}
+	entries, exists, err := readPositions(w.cfg.PositionsFile)
+	if errors.Is(err, ErrPositionsCorrupt) {
+		w.stats.positionsCorrupt.Add(1)
+		w.fromHead = true
+		bad := w.cfg.PositionsFile + ".bad"
+		if rerr := os.Rename(w.cfg.PositionsFile, bad); rerr != nil {
+			w.log.Error("positions file corrupt and could not be moved aside; reading every file from its start (lines may be sent twice)",
+				zap.String("file", w.cfg.PositionsFile), zap.Error(err), zap.NamedError("rename", rerr))
 			return nil
 		}
+		w.log.Error("positions file corrupt; moved aside, reading every file from its start or the Fluentd pos_file (lines may be sent twice)",
+			zap.String("file", w.cfg.PositionsFile), zap.String("moved_to", bad), zap.Error(err))
+		return nil
 	}
-	if w.cfg.FluentdPosFile != "" {
-		entries, err := readFluentdPos(w.cfg.FluentdPosFile)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
+	if err != nil {
+		return err
+	}
+	if exists {
+		w.saved = entries
+		w.haveSaved = true
+		for _, e := range entries {
+			w.knownLin[lineageKey(e.realPath)] = true
 		}
-		w.takeover = w.planTakeover(entries, cands)
 	}
+	return nil
+}
+
+// loadFluentd takes the Fluentd pos_file over when logship has no positions
+// of its own.
+func (w *Watcher) loadFluentd(cands []candidate) error {
+	if w.haveSaved || w.cfg.FluentdPosFile == "" {
+		return nil
+	}
+	entries, err := readFluentdPos(w.cfg.FluentdPosFile)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	w.takeover = w.planTakeover(entries, cands)
 	return nil
 }
 
