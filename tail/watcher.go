@@ -61,28 +61,28 @@ type Watcher struct {
 	now     func() time.Time
 
 	// Owned by the goroutine calling Sync/Poll/Run.
-	lineages map[string]*lineage
-	lins     []*lineage
-	byIno    map[devIno]*file
-	copies   map[devIno]int64 // rotated copies never to be read (copytruncate.go), by size when checked
-	byPath   map[string]*file // realPath -> open file, for notifications
-	started  bool
-	saved    []posEntry       // positions loaded at the first Sync
-	savedIdx map[uint64][]int // saved entries by inode
-	takeover map[devIno]int64 // Fluentd pos_file start offsets (first Sync)
-	savedRead bool // the positions file was read (first Sync)
-	haveSaved bool // it existed and was valid
-	fromHead  bool // it was corrupt: files without a Fluentd position start at 0
-	knownLin map[string]bool  // lineages with a saved position (first Sync)
-	batch    []Line
-	regs     []reg
-	dirty    []*lineage // lineages whose unfinished lines changed since the last flush
-	notify   *fsnotify.Watcher
-	watched  map[string]bool
-	patDirs  []string
-	scratch  [fingerprintSize]byte
-	snap     []*file // Poll's snapshot of a lineage's files
-	pollGen  uint64
+	lineages  map[string]*lineage
+	lins      []*lineage
+	byIno     map[devIno]*file
+	copies    map[devIno]int64 // rotated copies never to be read (copytruncate.go), by size when checked
+	byPath    map[string]*file // realPath -> open file, for notifications
+	started   bool
+	saved     []posEntry       // positions loaded at the first Sync
+	savedIdx  map[uint64][]int // saved entries by inode
+	takeover  map[devIno]int64 // Fluentd pos_file start offsets (first Sync)
+	savedRead bool             // the positions file was read (first Sync)
+	haveSaved bool             // it existed and was valid
+	fromHead  bool             // it was corrupt: files without a Fluentd position start at 0
+	knownLin  map[string]bool  // lineages with a saved position (first Sync)
+	batch     []Line
+	regs      []reg
+	dirty     []*lineage // lineages whose unfinished lines changed since the last flush
+	notify    *fsnotify.Watcher
+	watched   map[string]bool
+	patDirs   []string
+	scratch   [fingerprintSize]byte
+	snap      []*file // Poll's snapshot of a lineage's files
+	pollGen   uint64
 
 	newNotify func() (*fsnotify.Watcher, error)
 	debugf    func(format string, args ...any) // tests only
