@@ -2,9 +2,11 @@ package tail
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"time"
 
@@ -205,4 +207,63 @@ func (w *Watcher) validFluentdPos(c candidate, pos int64) int64 {
 		end = start
 	}
 	return 0
+}
+
+// Writing the pos_file (rollback to Fluentd). Fluentd's in_tail pos_file
+// has one line per watched path, "<path>\t<pos>\t<inode>\n", position and
+// inode as 16 lower-case hex digits (Fluentd in_tail documentation, pos_file:
+// https://docs.fluentd.org/input/tail#pos_file; fluentd lib/fluent/plugin/
+// in_tail/position_file.rb writes "%s\t%016x\t%016x\n"). On start in_tail
+// resumes a path at that position when the file at the path still has that
+// inode, and reads it from the head otherwise. So for each log logship writes
+// its current file (the one at the path) with its acknowledged position:
+// a node rolled back to Fluentd re-sends at most what logship had in flight
+// and skips nothing of the current files. Rotated files still being drained
+// are not listed (in_tail without follow_inodes tracks one file per path):
+// their unacknowledged tail would be a gap after a rollback.
+
+// appendFluentdEntry appends the pos_file entry of one log: its current file
+// (else its newest file) at its committed position. Called with Watcher.mu
+// held.
+func appendFluentdEntry(dst []fluentdEntry, commits []fileCommit) []fluentdEntry {
+	pick := -1
+	for i, c := range commits {
+		if c.f.retired {
+			continue
+		}
+		if c.f.current || pick < 0 || !commits[pick].f.current {
+			pick = i
+		}
+	}
+	if pick < 0 {
+		return dst
+	}
+	c := commits[pick]
+	for i := range dst {
+		if dst[i].path == c.f.path {
+			if c.f.current {
+				dst[i] = fluentdEntry{path: c.f.path, pos: uint64(c.pos), ino: c.f.ino}
+			}
+			return dst
+		}
+	}
+	return append(dst, fluentdEntry{path: c.f.path, pos: uint64(c.pos), ino: c.f.ino})
+}
+
+// writeFluentdPos writes entries as a Fluentd pos_file, atomically, when it
+// changed since the last write. Called with saveMu held.
+func (w *Watcher) writeFluentdPos(entries []fluentdEntry) error {
+	sort.Slice(entries, func(i, j int) bool { return entries[i].path < entries[j].path })
+	var b bytes.Buffer
+	for _, e := range entries {
+		fmt.Fprintf(&b, "%s\t%016x\t%016x\n", e.path, e.pos, e.ino)
+	}
+	if w.fluentdLast != nil && bytes.Equal(b.Bytes(), w.fluentdLast) {
+		return nil
+	}
+	if err := writeFileAtomic(w.cfg.FluentdPosFile, b.Bytes()); err != nil {
+		return fmt.Errorf("fluentd pos_file: %w", err)
+	}
+	w.fluentdLast = b.Bytes()
+	return nil
 }

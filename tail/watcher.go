@@ -112,6 +112,7 @@ type Watcher struct {
 	heldDeletedBytes atomic.Int64 // sizes of the held deleted files at the last poll
 	lostMu           sync.Mutex
 	lostList         []LostFile
+	fluentdLast      []byte // the Fluentd pos_file as last written (under saveMu)
 }
 
 type devIno struct{ dev, ino uint64 }
@@ -1308,8 +1309,13 @@ func (w *Watcher) SavePositions() error {
 	defer w.saveMu.Unlock()
 	w.mu.Lock()
 	entries := make([]posEntry, 0, len(w.files))
+	var fluentd []fluentdEntry
 	for _, lin := range w.lins {
-		for _, c := range lin.committed() {
+		commits := lin.committed()
+		if w.cfg.FluentdPosFile != "" {
+			fluentd = appendFluentdEntry(fluentd, commits)
+		}
+		for _, c := range commits {
 			f := c.f
 			if f.retired {
 				continue
@@ -1338,6 +1344,11 @@ func (w *Watcher) SavePositions() error {
 	sort.Slice(entries, func(i, j int) bool { return entries[i].realPath < entries[j].realPath })
 	if err := writePositions(w.cfg.PositionsFile, entries); err != nil {
 		return err
+	}
+	if w.cfg.FluentdPosFile != "" {
+		if err := w.writeFluentdPos(fluentd); err != nil {
+			return err
+		}
 	}
 	w.stats.positionsSaved.Add(1)
 	if w.onSaved != nil {
