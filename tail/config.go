@@ -38,7 +38,8 @@ const (
 )
 
 // Config configures a Watcher. It maps in_tail's parameters
-// (fluentd-dropin.md §4.1); the config layer splits in_tail's comma lists.
+// (https://docs.fluentd.org/input/tail); the config layer splits in_tail's
+// comma lists.
 type Config struct {
 	// Paths are the glob patterns to tail (filepath.Match syntax), as in
 	// in_tail's path. Required.

@@ -14,7 +14,8 @@ import (
 )
 
 // fluentdUnwatched is in_tail's UNWATCHED_POSITION: the path was dropped
-// from the watch list (tailing.md §3.1).
+// from the watch list (fluentd lib/fluent/plugin/in_tail/position_file.rb,
+// UNWATCHED_POSITION).
 const fluentdUnwatched = 0xffffffffffffffff
 
 // fluentdEntry is one pos_file line: path TAB pos TAB inode (16 hex digits
@@ -33,7 +34,8 @@ type fluentdPos struct {
 	mtime   time.Time
 }
 
-// readFluentdPos parses a Fluentd in_tail pos_file (fluentd-dropin.md §4.4):
+// readFluentdPos parses a Fluentd in_tail pos_file
+// (https://docs.fluentd.org/input/tail#pos_file):
 // unparsable lines and unwatched (ffffffffffffffff) entries are skipped, and
 // for a path listed twice the last entry wins.
 func readFluentdPos(path string) (fluentdPos, error) {
@@ -83,7 +85,7 @@ func readFluentdPos(path string) (fluentdPos, error) {
 }
 
 // planTakeover maps Fluentd's positions onto the discovered files
-// (tailing.md §3.3). For each entry:
+// (design.md §4 F1). For each entry:
 //   - the path's current file has the entry's inode: start there at pos;
 //   - otherwise the file rotated while Fluentd stopped: the sibling with that
 //     inode starts at pos and the current file at 0; if no sibling has it
@@ -212,8 +214,9 @@ func (w *Watcher) validFluentdPos(c candidate, pos int64) int64 {
 // Writing the pos_file (rollback to Fluentd). Fluentd's in_tail pos_file
 // has one line per watched path, "<path>\t<pos>\t<inode>\n", position and
 // inode as 16 lower-case hex digits (Fluentd in_tail documentation, pos_file:
-// https://docs.fluentd.org/input/tail#pos_file; fluentd lib/fluent/plugin/
-// in_tail/position_file.rb writes "%s\t%016x\t%016x\n"). On start in_tail
+// https://docs.fluentd.org/input/tail#pos_file; fluentd
+// lib/fluent/plugin/in_tail/position_file.rb, POSITION_FILE_ENTRY_FORMAT,
+// v1.14+). On start in_tail
 // resumes a path at that position when the file at the path still has that
 // inode, and reads it from the head otherwise. So for each log logship writes
 // its current file (the one at the path) with its acknowledged position:

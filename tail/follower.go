@@ -13,7 +13,7 @@ import (
 	"go.uber.org/zap"
 )
 
-// fileState is where a followed file is in its life (tailing.md §8.2).
+// fileState is where a followed file is in its life (design.md §4).
 type fileState uint8
 
 const (

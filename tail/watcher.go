@@ -638,8 +638,8 @@ func (w *Watcher) sameHead(f *file, path string) bool {
 	return n == len(f.head) && string(buf) == string(f.head)
 }
 
-// startOffset decides where a newly found file starts (fluentd-dropin.md
-// §4.5): a saved position whose identity checks pass; the Fluentd takeover;
+// startOffset decides where a newly found file starts (design.md §3): a
+// saved position whose identity checks pass; the Fluentd takeover;
 // 0 for files found after the first Sync, for files of a log we already had
 // positions for, and with ReadFromHead; otherwise the end of the file.
 func (w *Watcher) startOffset(c candidate, first bool) (start, skip int64, holds [3]int64, ok bool) {
