@@ -292,6 +292,8 @@ type ConfigSpec struct {
 	QueuedChunks           int
 	// Extra is appended inside <buffer>.
 	Extra string
+	// PosFile is the tail's pos_file (empty: none).
+	PosFile string
 }
 
 // Render returns the Fluentd configuration text.
@@ -301,6 +303,9 @@ func (c ConfigSpec) Render() string {
 	fmt.Fprintf(&b, "  path %s\n", c.Path)
 	if c.Exclude != "" {
 		fmt.Fprintf(&b, "  exclude_path [\"%s\"]\n", c.Exclude)
+	}
+	if c.PosFile != "" {
+		fmt.Fprintf(&b, "  pos_file %s\n", c.PosFile)
 	}
 	b.WriteString("  tag kubernetes.*\n  read_from_head true\n  refresh_interval 1\n")
 	switch c.Parse {

@@ -368,3 +368,41 @@ func pieceMarks(fields map[string]any) (id string, ordinal int, last bool, ok bo
 	}
 	return id, ordinal, last, true
 }
+
+// OldestUndelivered returns the write time (ns) of the oldest line, on disk,
+// that no event holds whole yet, and how many such lines there are; 0, 0
+// when every line arrived.
+func OldestUndelivered(l *Ledger, events []Event) (oldest int64, n int) {
+	got := map[string][]bool{}
+	for _, c := range l.Containers() {
+		got[c] = make([]bool, len(l.Lines(c)))
+	}
+	for _, ev := range events {
+		text, _, _ := eventText(ev.Message)
+		for i := 0; ; {
+			j := strings.Index(text[i:], headMarker)
+			if j < 0 {
+				break
+			}
+			at := i + j
+			if h, ok := parseHeader(text[at:]); ok && payloadMatches(text[at:], h) {
+				if g, known := got[h.ctr]; known && h.seq < len(g) {
+					g[h.seq] = true
+				}
+			}
+			i = at + 1
+		}
+	}
+	for c, g := range got {
+		ws := l.Lines(c)
+		for i, ok := range g {
+			if !ok && !ws[i].Lost {
+				n++
+				if oldest == 0 || ws[i].Time < oldest {
+					oldest = ws[i].Time
+				}
+			}
+		}
+	}
+	return oldest, n
+}

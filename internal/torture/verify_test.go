@@ -170,3 +170,16 @@ func TestPayload_RoundTrip(t *testing.T) {
 		t.Fatal("parseHeader accepted a wrong checksum")
 	}
 }
+
+func TestOldestUndelivered(t *testing.T) {
+	l, evs := fixture(10, 100)
+	if o, n := OldestUndelivered(l, evs); o != 0 || n != 0 {
+		t.Fatalf("OldestUndelivered(all)=%d,%d, want 0,0", o, n)
+	}
+	// Drop c000 lines 3 and 4.
+	evs = append(evs[:3], evs[5:]...)
+	o, n := OldestUndelivered(l, evs)
+	if want := l.Lines("c000")[3].Time; o != want || n != 2 {
+		t.Fatalf("OldestUndelivered()=%d,%d, want %d,2", o, n, want)
+	}
+}
