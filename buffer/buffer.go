@@ -143,7 +143,8 @@ type Buffer struct {
 	bgSync    bool // Run's syncer is running: Add leaves fsyncs to it
 	recovered bool
 	scratch   []*chunk
-	seq       uint32 // chunk id suffix: random start, then counting
+	seenKeys  map[StreamKey]struct{} // takeLocked's scratch
+	seq       uint32                 // chunk id suffix: random start, then counting
 	st        Stats
 }
 
@@ -175,6 +176,7 @@ func New(cfg Config, s Sender, ack Acker, log *zap.Logger, clock Clock) (*Buffer
 		fullBytes: int64(cfg.ChunkFullThreshold * float64(cfg.ChunkLimitSize)),
 		changed:   make(chan struct{}),
 		open:      make(map[StreamKey]*chunk),
+		seenKeys:  make(map[StreamKey]struct{}),
 		seq:       rand.Uint32() >> 1,
 		syncKick:  make(chan struct{}, 1),
 	}
@@ -623,9 +625,20 @@ func (b *Buffer) enqueue(due func(*chunk, time.Time) bool) int {
 
 // takeLocked marks the first sendable queued chunk in flight and returns it;
 // otherwise it returns the earliest retry time pending (zero if none).
+//
+// Order: only the oldest queued chunk of each key may be sent. A key whose
+// oldest chunk is in flight, waiting for its retry or not yet fsynced holds
+// back its later chunks, so at most one request per destination is in flight
+// and a retried chunk keeps its place; different keys go out in parallel.
 func (b *Buffer) takeLocked(now time.Time) (*chunk, time.Time) {
 	var next time.Time
+	seen := b.seenKeys
+	clear(seen)
 	for _, ch := range b.queue {
+		if _, behind := seen[ch.c.Key]; behind {
+			continue
+		}
+		seen[ch.c.Key] = struct{}{}
 		if !ch.ready || ch.inflight {
 			continue
 		}
@@ -675,31 +688,55 @@ func (b *Buffer) undelivered() error {
 }
 
 func (b *Buffer) flushRound(ctx context.Context, ignoreWait bool) int {
+	// Candidates in queue order: every sendable chunk not behind an earlier
+	// chunk of its key that cannot be sent now. A candidate is attempted only
+	// if every earlier chunk of its key was delivered in this round, which
+	// keeps the order takeLocked keeps.
 	b.mu.Lock()
 	now := b.clock.Now()
+	held := make(map[StreamKey]struct{})
 	var cands []*chunk
 	for _, ch := range b.queue {
+		if _, ok := held[ch.c.Key]; ok {
+			continue
+		}
 		if ch.ready && !ch.inflight && (ignoreWait || !ch.nextTry.After(now)) {
 			cands = append(cands, ch)
+		} else {
+			held[ch.c.Key] = struct{}{}
 		}
 	}
 	b.mu.Unlock()
+	clear(held)
 	n := 0
 	for _, ch := range cands {
 		if ctx.Err() != nil {
 			break
 		}
+		if _, ok := held[ch.c.Key]; ok {
+			continue
+		}
 		b.mu.Lock()
-		ok := !ch.dead && ch.ready && !ch.inflight
+		dead := ch.dead
+		ok := !dead && ch.ready && !ch.inflight
 		if ok {
 			ch.inflight = true
 			b.nwaiting--
 		}
 		b.mu.Unlock()
-		if ok {
-			b.attempt(ctx, ch)
-			n++
+		if !ok {
+			if !dead { // taken by a flush thread meanwhile
+				held[ch.c.Key] = struct{}{}
+			}
+			continue
 		}
+		b.attempt(ctx, ch)
+		n++
+		b.mu.Lock()
+		if !ch.dead {
+			held[ch.c.Key] = struct{}{}
+		}
+		b.mu.Unlock()
 	}
 	return n
 }

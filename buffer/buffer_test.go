@@ -728,7 +728,9 @@ func TestBuffer_FlushThreadCount(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mustAdd(t, b, recs(keyA, "m", 5, 0))
+			for i := range 5 { // one chunk per stream: threads send streams in parallel
+				mustAdd(t, b, recs(buffer.StreamKey{Group: "g", Stream: fmt.Sprint(i)}, "m", 1, 0))
+			}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error)
 			go func() { done <- b.Run(ctx) }()
