@@ -7,7 +7,10 @@ import (
 )
 
 // The encoder writes what fluent-plugin-cloudwatch-logs sends with its default
-// json_handler yajl (shared/reference/fluentd-dropin.md §2.3): compact JSON, keys
+// json_handler yajl (out_cloudwatch_logs.rb, v0.15.0,
+// https://github.com/fluent-plugins-nursery/fluent-plugin-cloudwatch-logs/blob/v0.15.0/lib/fluent/plugin/out_cloudwatch_logs.rb;
+// the encoder is yajl-ruby's ext/yajl/yajl_encode.c,
+// https://github.com/brianmario/yajl-ruby/blob/master/ext/yajl/yajl_encode.c): compact JSON, keys
 // in insertion order, non-ASCII written raw as UTF-8, '/' and HTML characters not
 // escaped, control characters as \b \f \n \r \t or \u00XX (upper-case hex, as
 // yajl's encoder writes them), invalid UTF-8 replaced by U+FFFD.
