@@ -68,11 +68,16 @@ func loadChart(t *testing.T) *chartv2.Chart {
 // dry-run mode (what 'helm template' and 'helm install --dry-run=client' do):
 // schema validation, templates, no cluster.
 func helmTemplate(ch *chartv2.Chart, vals map[string]any) (string, error) {
+	return helmTemplateAs(ch, "logship", helmNamespace, vals)
+}
+
+// helmTemplateAs is helmTemplate with a release name and namespace.
+func helmTemplateAs(ch *chartv2.Chart, release, namespace string, vals map[string]any) (string, error) {
 	cfg := action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler))
 	inst := action.NewInstall(cfg)
 	inst.DryRunStrategy = action.DryRunClient
-	inst.ReleaseName = "logship"
-	inst.Namespace = helmNamespace
+	inst.ReleaseName = release
+	inst.Namespace = namespace
 	kv, err := common.ParseKubeVersion(helmKubeVersion)
 	if err != nil {
 		return "", err
@@ -98,6 +103,21 @@ func helmRender(t *testing.T, vals map[string]any) ([]object, []*unstructured.Un
 	if err != nil {
 		t.Fatalf("render: %v", err)
 	}
+	return decodeManifestIn(t, manifest, helmNamespace)
+}
+
+// decodeManifest decodes a rendered manifest as helmRender does, with objects
+// in whatever namespace their DaemonSet is in; custom resources are dropped.
+func decodeManifest(t *testing.T, manifest string) []object {
+	t.Helper()
+	objs, _ := decodeManifestIn(t, manifest, "")
+	return objs
+}
+
+// decodeManifestIn strictly decodes every document of manifest; namespaced
+// objects must be in ns (when not empty).
+func decodeManifestIn(t *testing.T, manifest, ns string) ([]object, []*unstructured.Unstructured) {
+	t.Helper()
 	docs, err := splitYAML([]byte(manifest))
 	if err != nil {
 		t.Fatal(err)
@@ -118,8 +138,8 @@ func helmRender(t *testing.T, vals map[string]any) ([]object, []*unstructured.Un
 			t.Errorf("%v", err)
 			continue
 		}
-		if u.GetNamespace() != helmNamespace && o.Kind != "ClusterRole" && o.Kind != "ClusterRoleBinding" {
-			t.Errorf("%s: namespace %q, want the release namespace %q", o, u.GetNamespace(), helmNamespace)
+		if ns != "" && u.GetNamespace() != ns && o.Kind != "ClusterRole" && o.Kind != "ClusterRoleBinding" {
+			t.Errorf("%s: namespace %q, want the release namespace %q", o, u.GetNamespace(), ns)
 		}
 		objs = append(objs, o)
 	}
