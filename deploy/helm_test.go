@@ -514,6 +514,10 @@ func TestHelm_Render(t *testing.T) {
 			for _, err := range checkDaemonSet(ds, chartAgentExpect(t, objs)) {
 				t.Errorf("DaemonSet: %v", err)
 			}
+			// The API server refuses a request above the limit.
+			if r := agentContainer(t, objs).Resources; r.Requests.Memory().Cmp(*r.Limits.Memory()) > 0 {
+				t.Errorf("memory request %s above the limit %s", r.Requests.Memory(), r.Limits.Memory())
+			}
 			baseline, err := pssForbidden(psapi.LevelBaseline, &ds.Spec.Template.ObjectMeta, &ds.Spec.Template.Spec)
 			if err != nil {
 				t.Fatal(err)

@@ -70,6 +70,21 @@ else total_limit_size; 208 for a file buffer.
 {{- end -}}
 {{- end -}}
 
+{{/*
+The memory request: resources.requests.memory when set; else 64Mi, lowered to
+the derived limit when that is smaller (a request above the limit is invalid).
+*/}}
+{{- define "logship.memoryRequest" -}}
+{{- $req := dig "memory" "" (.Values.resources.requests | default dict) -}}
+{{- if $req -}}
+{{- $req -}}
+{{- else if .Values.resources.limits.memory -}}
+64Mi
+{{- else -}}
+{{- printf "%dMi" (min 64 (add (int (include "logship.bufferMemoryMiB" .)) (int (include "logship.fixedBudgetMiB" .)))) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The Fluentd pos_file directory when it needs its own mount (outside /var/log). */}}
 {{- define "logship.posFileDir" -}}
 {{- if .Values.fluentdMigration.enabled -}}
