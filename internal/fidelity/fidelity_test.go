@@ -22,11 +22,11 @@ func setup(t *testing.T) (*fidelity.Fluentd, string) {
 	return fd, fidelity.BuildLogship(t, t.TempDir())
 }
 
-// containers writes the generated container logs of a node.
-func containers(g *fidelity.Gen, docker bool) func(root string) ([]fidelity.Line, map[string]int64, error) {
-	return func(root string) ([]fidelity.Line, map[string]int64, error) {
-		sizes := map[string]int64{}
-		var all []fidelity.Line
+// node writes the generated container logs of a node and, with nodeLogs,
+// the node logs the v1.19 image tails from the end.
+func node(g *fidelity.Gen, docker bool, nodeLogs int) func(root string) (*fidelity.Inputs, error) {
+	return func(root string) (*fidelity.Inputs, error) {
+		in := &fidelity.Inputs{Sizes: map[string]int64{}}
 		for _, c := range []*fidelity.Container{
 			fidelity.ContainerNamed("default", "web-7d9f", "nginx", docker),
 			fidelity.ContainerNamed("kube-system", "kube-proxy-x1", "kube-proxy", docker),
@@ -34,12 +34,28 @@ func containers(g *fidelity.Gen, docker bool) func(root string) ([]fidelity.Line
 		} {
 			lines, n, err := g.Write(root, c)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
-			all = append(all, lines...)
-			sizes[filepath.Join("/var/log", c.Link())] = n
+			in.Lines = append(in.Lines, lines...)
+			in.Sizes[filepath.Join("/var/log", c.Link())] = n
 		}
-		return all, sizes, nil
+		if nodeLogs == 0 {
+			return in, nil
+		}
+		lines, initial, appends := g.NodeLogs(nodeLogs)
+		in.Lines = append(in.Lines, lines...)
+		in.Appends = appends
+		for p, b := range initial {
+			f := filepath.Join(root, strings.TrimPrefix(p, "/var/log/"))
+			if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(f, b, 0o644); err != nil {
+				return nil, err
+			}
+			in.Sizes[p] = int64(len(b) + len(appends[p]))
+		}
+		return in, nil
 	}
 }
 
@@ -63,7 +79,7 @@ func report(t *testing.T, name string, res *fidelity.Result) {
 func TestFidelity_V119(t *testing.T) {
 	fd, logship := setup(t)
 	conf := fixtures.Path(t, v119)
-	for _, parser := range []string{"cri"} {
+	for _, parser := range []string{"cri", "json"} {
 		t.Run(parser, func(t *testing.T) {
 			env := map[string]string{
 				"LOG_GROUP_NAME":                    "fidelity",
@@ -78,7 +94,7 @@ func TestFidelity_V119(t *testing.T) {
 			}
 			g := &fidelity.Gen{Seed: 1, Start: time.Now().Add(-time.Hour).Truncate(time.Second)}
 			res := fidelity.Run(t, fd, logship, fidelity.Case{Name: "v1.19 " + parser, Conf: conf, Env: env,
-				Setup: containers(g, parser == "json")})
+				Setup: node(g, parser == "json", 200), Settle: 7 * time.Second, ReadTime: map[string]bool{"etcd": true}})
 			report(t, "v1.19 "+parser, res)
 		})
 	}

@@ -253,3 +253,42 @@ func appendLine(b []byte, c *Container, l Line) []byte {
 	}
 	return b
 }
+
+// NodeLogs generates n records for each node log the v1.19 image tails
+// from the end: kubelet glog (with a continuation line now and then),
+// etcd (format none), the apiserver audit log (multi-line) and the docker
+// daemon log (logfmt-like regexp). Each file gets one line before the agent
+// starts (never shipped); appends hold the rest. Paths are under /var/log.
+func (g *Gen) NodeLogs(n int) (lines []Line, initial, appends map[string][]byte) {
+	initial, appends = map[string][]byte{}, map[string][]byte{}
+	r := rand.New(rand.NewPCG(g.Seed, 77))
+	add := func(path string, b []byte) { appends[path] = append(appends[path], b...) }
+	for _, p := range []string{"kubelet.log", "etcd.log", "kubernetes/kube-apiserver-audit.log", "docker.log"} {
+		initial["/var/log/"+p] = []byte("old line, before the agent started\n")
+	}
+	for i := range n {
+		g.seq++
+		id := fmt.Sprintf("L%06d", g.seq)
+		ns := int64(g.seq)*int64(2*time.Millisecond) + 1 + r.Int64N(int64(time.Millisecond))
+		ts := g.Start.Add(time.Duration(ns)).UTC()
+		lines = append(lines, Line{ID: id, Class: ClassGlogLine, Time: ts})
+		switch i % 4 {
+		case 0:
+			sev := "IWEF"[r.IntN(4)]
+			b := fmt.Appendf(nil, "%c%s    4242 kubelet.go:%d] %s SyncLoop (ADD, \"api\"): \"web-7d9f\" é\n", sev, ts.Format("0102 15:04:05.000000"), 1000+r.IntN(999), id)
+			if r.IntN(5) == 0 {
+				b = append(b, "  continuation of the same record\n"...)
+			}
+			add("/var/log/kubelet.log", b)
+		case 1:
+			add("/var/log/etcd.log", fmt.Appendf(nil, "%s etcdserver: apply entries took too long [%dms] \"quoted\" \\ back\n", id, r.IntN(900)))
+		case 2:
+			add("/var/log/kubernetes/kube-apiserver-audit.log", fmt.Appendf(nil,
+				"%s AUDIT: id=\"%s\" ip=\"104.132.1.%d\" method=\"GET\" user=\"kubecfg\" as=\"<self>\" asgroups=\"<lookup>\" namespace=\"default\" uri=\"/api/v1/namespaces/default/pods\"\n%s AUDIT: id=\"%s\" response=\"200\"\n",
+				ts.Format("2006-01-02T15:04:05.000Z"), id, r.IntN(255), ts.Add(time.Millisecond).Format("2006-01-02T15:04:05.000Z"), id))
+		case 3:
+			add("/var/log/docker.log", fmt.Appendf(nil, "time=\"%s\" level=info msg=\"%s container started\" statusCode=%d\n", ts.Format(time.RFC3339Nano), id, 200+r.IntN(300)))
+		}
+	}
+	return lines, initial, appends
+}

@@ -29,11 +29,25 @@ type Case struct {
 	Env map[string]string
 	// Setup writes the node's files under root (standing for /var/log)
 	// and returns the lines written and, for every file an agent must
-	// read to the end, its path under /var/log → size.
-	Setup func(root string) ([]Line, map[string]int64, error)
+	// read to the end, its path under /var/log → final size.
+	Setup func(root string) (*Inputs, error)
+	// ReadTime names the streams whose events are stamped with the time
+	// they were read (format none): their timestamps are not compared,
+	// since the agents run one after the other.
+	ReadTime map[string]bool
 	// Settle is how long to wait after the inputs were read before
 	// stopping (multi-line sources flush after multiline_flush_interval).
 	Settle time.Duration
+}
+
+// Inputs are the files of a case.
+type Inputs struct {
+	Lines []Line
+	// Sizes maps paths under /var/log to their final sizes.
+	Sizes map[string]int64
+	// Appends are written once the agent watches the file (sources that
+	// start at the end of existing files): path under /var/log → bytes.
+	Appends map[string][]byte
 }
 
 // Result is a compared run.
@@ -54,10 +68,11 @@ func Run(t *testing.T, fd *Fluentd, logship string, c Case) *Result {
 			t.Fatal(err)
 		}
 	}
-	lines, sizes, err := c.Setup(rootF)
+	in, err := c.Setup(rootF)
 	if err != nil {
 		t.Fatalf("setup: %v", err)
 	}
+	lines, sizes := in.Lines, in.Sizes
 	if out, err := exec.Command("cp", "-a", rootF+"/.", rootL).CombinedOutput(); err != nil {
 		t.Fatalf("copy inputs: %v: %s", err, out)
 	}
@@ -107,7 +122,21 @@ func Run(t *testing.T, fd *Fluentd, logship string, c Case) *Result {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	err = pf.WaitFor(ctx, "its pos files to reach the end of the inputs", func() bool { return posCaughtUp(rootF, sizes) })
+	start := time.Now()
+	if len(in.Appends) > 0 {
+		watch := map[string]int64{}
+		for p := range in.Appends {
+			watch[p] = -1
+		}
+		err = pf.WaitFor(ctx, "its pos files to list the appended files", func() bool { return posCaughtUp(rootF, watch) })
+		if err == nil {
+			err = appendAll(rootF, in.Appends)
+		}
+	}
+	if err == nil {
+		err = pf.WaitFor(ctx, "its pos files to reach the end of the inputs", func() bool { return posCaughtUp(rootF, sizes) })
+	}
+	t.Logf("fluentd read the inputs in %v", time.Since(start))
 	if err == nil {
 		time.Sleep(settle)
 	}
@@ -117,6 +146,7 @@ func Run(t *testing.T, fd *Fluentd, logship string, c Case) *Result {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, tail(filepath.Join(tmp, "fluentd.log")))
 	}
+	t.Logf("fluentd stopped %v after start", time.Since(start))
 	res.Fluentd = pf.Usage()
 	fevs := events(t, envF)
 	if len(fevs) == 0 {
@@ -130,6 +160,14 @@ func Run(t *testing.T, fd *Fluentd, logship string, c Case) *Result {
 		append(base, aws(envL)...))
 	if err != nil {
 		t.Fatal(err)
+	}
+	start = time.Now()
+	if len(in.Appends) > 0 {
+		// logship finds existing files at start-up; give it a moment.
+		time.Sleep(3 * time.Second)
+		if err := appendAll(rootL, in.Appends); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var last int64
 	lastChange := time.Now()
@@ -146,8 +184,17 @@ func Run(t *testing.T, fd *Fluentd, logship string, c Case) *Result {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, tail(filepath.Join(tmp, "logship.log")))
 	}
+	t.Logf("logship stopped %v after start", time.Since(start))
 	res.Logship = pl.Usage()
-	res.Report = Compare(fevs, events(t, envL), byTime)
+	levs := events(t, envL)
+	for _, evs := range [][]Event{fevs, levs} {
+		for i := range evs {
+			if c.ReadTime[evs[i].Stream] {
+				evs[i].Timestamp = 0
+			}
+		}
+	}
+	res.Report = Compare(fevs, levs, byTime)
 	return res
 }
 
@@ -184,18 +231,39 @@ func posCaughtUp(root string, sizes map[string]int64) bool {
 				continue
 			}
 			off, err := strconv.ParseInt(parts[1], 16, 64)
-			if err == nil && sizes[parts[0]] > 0 && off >= sizes[parts[0]] {
+			want, ok := sizes[parts[0]]
+			// in_tail marks unwatched entries with offset
+			// ffffffffffffffff; skip them.
+			if err == nil && ok && off >= want && parts[1] != "ffffffffffffffff" {
 				done[parts[0]] = true
 			}
 		}
 		f.Close()
 	}
-	for p, n := range sizes {
-		if n > 0 && !done[p] {
+	for p := range sizes {
+		if !done[p] {
 			return false
 		}
 	}
 	return true
+}
+
+// appendAll appends each file's bytes (paths under /var/log) under root.
+func appendAll(root string, appends map[string][]byte) error {
+	for p, b := range appends {
+		f, err := os.OpenFile(filepath.Join(root, strings.TrimPrefix(p, "/var/log/")), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(b); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // events returns every event an emulator holds, by group and stream name.
