@@ -48,6 +48,7 @@ const (
 	ClassEscaping        = "JSON escaping differs (same values)"
 	ClassNotJSON         = "message bytes differ (not JSON)"
 	ClassReplacement     = "invalid UTF-8 replaced differently (U+FFFD count)"
+	ClassWholeSecondKept = "line with a whole-second time: Fluentd drops it, logship ships it"
 	ClassFieldExtra      = "field only in logship"
 	ClassFieldMissing    = "field missing in logship"
 	ClassFieldValue      = "field value differs"
@@ -62,6 +63,8 @@ func Allowed(class string) (checkConfigLine string, ok bool) {
 	switch class {
 	case ClassPartialJoined:
 		return "CRI partial lines (P) and docker 16 KiB pieces are joined into one record", true
+	case ClassWholeSecondKept:
+		return "a container log time on a whole second", true
 	}
 	return "", false
 }
@@ -94,8 +97,15 @@ type Report struct {
 }
 
 // Compare matches fluentd's and logship's events by line and classifies
-// every line; a line can show several differences.
-func Compare(fluentd, logship []Event, byTime map[int64]string) *Report {
+// every line; a line can show several differences. lines are the generated
+// lines (to match events without an ID by time, and to name what a line
+// was).
+func Compare(fluentd, logship []Event, lines []Line) *Report {
+	byTime, class := map[int64]string{}, map[string]string{}
+	for _, l := range lines {
+		byTime[l.Time.UnixMilli()] = l.ID
+		class[l.ID] = l.Class
+	}
 	f, l := group(fluentd, byTime), group(logship, byTime)
 	keys := map[string]bool{}
 	for k := range f {
@@ -108,6 +118,9 @@ func Compare(fluentd, logship []Event, byTime map[int64]string) *Report {
 	for k := range keys {
 		r.Compared++
 		ds := classify(k, f[k], l[k])
+		if len(ds) == 1 && ds[0].Class == ClassExtra && class[k] == ClassWholeSecond {
+			ds[0].Class = ClassWholeSecondKept
+		}
 		if len(ds) == 0 {
 			r.Identical++
 		}

@@ -23,6 +23,9 @@ const (
 	ClassPartial   = "partial"
 	ClassGlogLine  = "glog"
 	ClassStderrMix = "stderr"
+	// ClassWholeSecond lines have a time on a whole second, which
+	// RFC3339Nano writes without a fraction ("…:05Z").
+	ClassWholeSecond = "whole-second"
 )
 
 // partialPiece is the size of one piece of a split line: containerd's default
@@ -160,6 +163,10 @@ func (g *Gen) lines(c *Container) []Line {
 		case !c.Docker && p < inv:
 			l.Class = ClassInvalid
 			l.Text = []byte(id + " bad bytes \xff\xfe\xc3\x28 \xe2\x82 end \xf0\x9f\x98 x\xc0\xaf.")
+		case i%89 == 5:
+			l.Class = ClassWholeSecond
+			l.Time = l.Time.Truncate(time.Second)
+			l.Text = []byte(id + " logged on a whole second")
 		case i%97 == 3:
 			l.Class = ClassEmpty
 			l.Text = nil

@@ -80,10 +80,6 @@ func Run(t *testing.T, fd *Fluentd, logship string, c Case) *Result {
 	for _, n := range sizes {
 		input += n
 	}
-	byTime := map[int64]string{}
-	for _, l := range lines {
-		byTime[l.Time.UnixMilli()] = l.ID
-	}
 
 	envF := emulatortest.Start(t, emulator.Config{})
 	envL := emulatortest.Start(t, emulator.Config{})
@@ -128,13 +124,13 @@ func Run(t *testing.T, fd *Fluentd, logship string, c Case) *Result {
 		for p := range in.Appends {
 			watch[p] = -1
 		}
-		err = pf.WaitFor(ctx, "its pos files to list the appended files", func() bool { return posCaughtUp(rootF, watch) })
+		err = pf.WaitFor(ctx, "its pos files to list the appended files", func() bool { return PosCaughtUp(rootF, watch) })
 		if err == nil {
 			err = appendAll(rootF, in.Appends)
 		}
 	}
 	if err == nil {
-		err = pf.WaitFor(ctx, "its pos files to reach the end of the inputs", func() bool { return posCaughtUp(rootF, sizes) })
+		err = pf.WaitFor(ctx, "its pos files to reach the end of the inputs", func() bool { return PosCaughtUp(rootF, sizes) })
 	}
 	t.Logf("fluentd read the inputs in %v", time.Since(start))
 	if err == nil {
@@ -194,7 +190,7 @@ func Run(t *testing.T, fd *Fluentd, logship string, c Case) *Result {
 			}
 		}
 	}
-	res.Report = Compare(fevs, levs, byTime)
+	res.Report = Compare(fevs, levs, lines)
 	return res
 }
 
@@ -210,10 +206,10 @@ func (r *Result) PrintUsage(w interface{ Write([]byte) (int, error) }) {
 	row("logship", r.Logship)
 }
 
-// posCaughtUp reports whether the Fluentd pos files under root record every
+// PosCaughtUp reports whether the Fluentd pos files under root record every
 // file in sizes (paths under /var/log) read to its end. Entries name the
 // watched path (the /var/log/containers symlink for container logs).
-func posCaughtUp(root string, sizes map[string]int64) bool {
+func PosCaughtUp(root string, sizes map[string]int64) bool {
 	done := map[string]bool{}
 	files, _ := filepath.Glob(filepath.Join(root, "*.pos"))
 	more, _ := filepath.Glob(filepath.Join(root, "*", "*.pos"))
