@@ -753,6 +753,7 @@ func (p *Pipeline) Differences() []string {
 		d("a full buffer blocks reading (back-pressure); the tail-to-buffer hand-off is atomic per batch, so nothing is emitted twice (Fluentd re-emits the batch, R1.4)")
 		d("rotated files are read to a quiescent end, not dropped after rotate_wait; rotated siblings are found and drained, also after a restart")
 		d("CRI partial lines (P) and docker 16 KiB pieces are joined into one record (Fluentd's cri parser emits each fragment)")
+		d(`a container log time on a whole second, which RFC3339Nano writes without a fraction ("…:05Z"), is parsed; Fluentd's time_format "…%S.%N…" rejects it and drops the line`)
 	}
 	if hasCW {
 		d("a chunk retried after a partial success never re-sends the requests that already succeeded (Fluentd re-sends the whole chunk)")
