@@ -372,7 +372,10 @@ func (w *Watcher) discover() ([]candidate, error) {
 			if !ok {
 				continue
 			}
-			c.current = true
+			// A glob such as 0.log* also matches rotated files: they are
+			// siblings of their log (older than its current file, and
+			// possibly copies of it), not current files.
+			c.current = lineageKey(c.realPath) == c.realPath
 			add(c)
 			dirs[filepath.Dir(c.realPath)] = append(dirs[filepath.Dir(c.realPath)], filepath.Base(c.realPath))
 		}
