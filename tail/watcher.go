@@ -543,7 +543,9 @@ func (w *Watcher) Sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cands = append(cands, w.pinnedCandidates(cands)...)
+	// Pinned files gone from their paths are older than the log's files
+	// still on disk: opened first, so they are read first.
+	cands = append(w.pinnedCandidates(cands), cands...)
 	if first {
 		if err := w.loadFluentd(cands); err != nil {
 			return err
