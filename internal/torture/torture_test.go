@@ -309,6 +309,7 @@ func TestTorture02CopyTruncate(t *testing.T) {
 	s := newScenario(t, "02-copytruncate", GenConfig{
 		Containers: 1, LineSize: 100, Rate: 2000, Rotation: CopyTruncate,
 		RotateBytes: 256 << 10, CopyWindow: 1, MaxFiles: 5,
+		LongEvery: 500, LongSize: 40_000, // 40 KB lines in P/F pieces now and then
 	}, memSpec(), emulator.Config{})
 	s.spec.Path = s.gen.PodsGlob()
 	s.spec.Exclude = filepath.Join(s.gen.cfg.Root, "var", "log", "pods", "*", "*", "*.gz")
