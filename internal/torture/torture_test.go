@@ -170,7 +170,20 @@ func (s *scenario) settle(want int64, idle, limit time.Duration) time.Duration {
 }
 
 func (s *scenario) verify(opt VerifyOptions) Report {
-	return Verify(s.gen.Ledger(), s.emu.Events(Group), opt)
+	evs := s.emu.Events(Group)
+	if p := os.Getenv("LOGSHIP_TORTURE_DUMP"); p != "" {
+		// Debugging: every event, its message cut to 300 bytes.
+		var b strings.Builder
+		for _, e := range evs {
+			m := e.Message
+			if len(m) > 300 {
+				m = m[:150] + "…" + m[len(m)-150:]
+			}
+			fmt.Fprintf(&b, "%d %s %d %q\n", e.Seq, e.Stream, e.Timestamp, m)
+		}
+		_ = os.WriteFile(p+"."+s.name, []byte(b.String()), 0o644)
+	}
+	return Verify(s.gen.Ledger(), evs, opt)
 }
 
 func (s *scenario) logTail(n int) string {
