@@ -20,7 +20,8 @@ type FlushMode string
 // Flush modes.
 const (
 	// FlushModeDefault is interval: logship has no time chunk key, and Fluentd
-	// picks interval then (shared/reference/fluentd-dropin.md §3.4).
+	// picks interval then ("lazy if time is specified as chunk key, interval
+	// otherwise", https://docs.fluentd.org/configuration/buffer-section#flushing-parameters).
 	FlushModeDefault FlushMode = "default"
 	// FlushModeInterval enqueues a staged chunk once it is FlushInterval old.
 	FlushModeInterval FlushMode = "interval"
@@ -477,7 +478,8 @@ func FromV1(get Lookup) (Config, error) {
 
 // FromV012 maps the flat v0.12 buffer parameters of a <match> block (one
 // without a <buffer> section) to a Config, exactly as Fluentd v1's
-// compat_parameters helper does (shared/reference/fluentd-dropin.md §3.6):
+// compat_parameters helper does (fluent/fluentd v1.16
+// lib/fluent/plugin_helper/compat_parameters.rb, BUFFER_PARAMS):
 //
 //	buffer_type → @type              buffer_path → path
 //	buffer_chunk_limit → chunk_limit_size

@@ -14,7 +14,8 @@ func lookup(m map[string]string) buffer.Lookup {
 }
 
 func TestFromV012_Seed(t *testing.T) {
-	// The seed's <match> block (shared/reference/fluentd-dropin.md §1.6, §3.6).
+	// The seed's <match> block: v0.12 flat buffer parameters, mapped as
+	// Fluentd v1's lib/fluent/plugin_helper/compat_parameters.rb does.
 	seed := map[string]string{
 		"buffer_chunk_limit":  "2M",
 		"buffer_queue_limit":  "32",
