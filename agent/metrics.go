@@ -54,6 +54,7 @@ var (
 	descSinkDropped   = prometheus.NewDesc("logship_cloudwatch_dropped_records_total", "Records the sink dropped before sending, by reason.", []string{"output", "reason"}, nil)
 	descAPIErrors     = prometheus.NewDesc("logship_cloudwatch_api_errors_total", "Failed API calls, by class.", []string{"output", "class"}, nil)
 	descBillable      = prometheus.NewDesc("logship_cloudwatch_billable_bytes_total", "Bytes ingested per log group (message bytes + 26 per event, the upper bound AWS bills).", []string{"output", "log_group"}, nil)
+	descOversizeSplit = prometheus.NewDesc("logship_cloudwatch_oversize_split_total", "Records larger than an event split into whole-record pieces (unit=records), and the pieces made (unit=pieces).", []string{"output", "unit"}, nil)
 	descFormatSkipped = prometheus.NewDesc("logship_cloudwatch_format_skipped_total", "Records the formatter skipped, by reason.", []string{"output", "reason"}, nil)
 )
 
@@ -62,7 +63,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 		descGivenUp, descGaps, descLag, descUnmatched, descUnrouted, descQueueChunks, descQueueBytes, descRetries, descFlushErrors,
 		descDeadChunks, descDropped, descRecordsOut, descRequests, descEvents, descEventBytes, descRejected,
 		descSinkDropped, descAPIErrors, descBillable, descFormatSkipped, descBufStaged, descBufQueued, descBufLimit,
-		descBufMemBound, descDiskFull, descMemOnly, descDiskErrors, descBlocked, descRSS, descPeakRSS, descHeap, descMemLimit} {
+		descBufMemBound, descDiskFull, descMemOnly, descDiskErrors, descBlocked, descRSS, descPeakRSS, descHeap, descMemLimit, descOversizeSplit} {
 		ch <- d
 	}
 }
@@ -142,6 +143,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			counter(descFormatSkipped, float64(fs.NoGroup), id, "no_group")
 			counter(descFormatSkipped, float64(fs.NoStream), id, "no_stream")
 			counter(descFormatSkipped, float64(fs.EmptyMessage), id, "empty_message")
+			counter(descOversizeSplit, float64(fs.Split), id, "records")
+			counter(descOversizeSplit, float64(fs.Pieces), id, "pieces")
 		}
 	}
 	collectMemory(gauge)

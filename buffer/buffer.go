@@ -1,6 +1,7 @@
 // Package buffer holds logship's record type and its buffered output stage:
 // Fluentd's chunk, queue, flush and retry semantics (v1 <buffer> parameters,
-// v0.12 names mapped by FromV012), in memory or in append-only segment files.
+// which the config package maps, v0.12 names included), in memory or in
+// append-only segment files.
 //
 // Records for one destination (Record.Key) are appended to that key's staged
 // chunk; a chunk is enqueued when it is full (ChunkLimitSize,
