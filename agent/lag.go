@@ -21,13 +21,26 @@ import (
 // line still undelivered through an outage and the recovery after it, and
 // falls only as that line's file is acknowledged.
 //
-// emit is called on the source's read path (one span per file per batch);
-// lag at scrape time. A file the tailer no longer knows (Position reports
-// false: its lines were acknowledged and the file forgotten) is dropped.
+// emit is called on the source's read path (one span per file per batch),
+// and drops acknowledged spans at most every lagPruneEvery; lag at scrape
+// time. A file the tailer no longer knows (Position reports false: its lines
+// were acknowledged and the file forgotten) is dropped. While nothing is
+// acknowledged (an outage) a file's queue is kept to maxLagSpans by merging
+// neighbours into the older one's time: the lag is then coarser, never
+// smaller than the truth.
 type lagTracker struct {
-	mu    sync.Mutex
-	files map[uint64]*lagSpans
+	mu     sync.Mutex
+	files  map[uint64]*lagSpans
+	pruned time.Time
 }
+
+const (
+	lagPruneEvery = time.Second
+	maxLagSpans   = 1024
+)
+
+// position is Watcher.Position: a file's committed offset, false if unknown.
+type position func(source uint64) (int64, bool)
 
 // lagSpans is one file's queue of spans, oldest first from head.
 type lagSpans struct {
@@ -40,13 +53,18 @@ type lagSpan struct {
 	end int64 // offset just after the span's last line
 }
 
-// emit records the lines of one batch, read at t.
-func (l *lagTracker) emit(lines []tail.Line, t time.Time) {
+// emit records the lines of one batch, read at t. It must not be called
+// with the tailer's lock held (pos takes it).
+func (l *lagTracker) emit(lines []tail.Line, t time.Time, pos position) {
 	if len(lines) == 0 {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if t.Sub(l.pruned) >= lagPruneEvery {
+		l.pruneLocked(pos)
+		l.pruned = t
+	}
 	if l.files == nil {
 		l.files = make(map[uint64]*lagSpans)
 	}
@@ -68,15 +86,44 @@ func (l *lagTracker) emit(lines []tail.Line, t time.Time) {
 		} else {
 			f.q = append(f.q, lagSpan{at: t, end: end})
 		}
+		if len(f.q)-f.head > maxLagSpans {
+			f.merge()
+		}
 		i = j
 	}
 }
 
+// merge halves a file's queue: each pair of spans becomes one with the
+// older read time and the later end.
+func (f *lagSpans) merge() {
+	q := f.q[f.head:]
+	n := 0
+	for i := 0; i < len(q); i += 2 {
+		sp := q[i]
+		if i+1 < len(q) {
+			sp.end = q[i+1].end
+		}
+		q[n] = sp
+		n++
+	}
+	f.q, f.head = append(f.q[:0], q[:n]...), 0
+}
+
 // lag returns the age at now of the oldest line not yet acknowledged (0 when
 // every line read is), given each file's committed position.
-func (l *lagTracker) lag(now time.Time, position func(source uint64) (int64, bool)) time.Duration {
+func (l *lagTracker) lag(now time.Time, pos position) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	oldest := l.pruneLocked(pos)
+	if oldest.IsZero() {
+		return 0
+	}
+	return max(now.Sub(oldest), 0)
+}
+
+// pruneLocked drops the acknowledged spans and returns the read time of the
+// oldest span left (zero if none).
+func (l *lagTracker) pruneLocked(position position) time.Time {
 	var oldest time.Time
 	for src, f := range l.files {
 		pos, ok := position(src)
@@ -99,8 +146,5 @@ func (l *lagTracker) lag(now time.Time, position func(source uint64) (int64, boo
 			oldest = at
 		}
 	}
-	if oldest.IsZero() {
-		return 0
-	}
-	return max(now.Sub(oldest), 0)
+	return oldest
 }
