@@ -67,6 +67,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	containers := fs.Int("containers", 50, "containers")
 	size := fs.Int("size", 200, "bytes per application line")
 	keep := fs.Bool("keep", false, "keep the generated files")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the agent while it drains to this `file` (go tool pprof FILE)")
+	profileSecs := fs.Int("profile-seconds", 8, "length of the --cpuprofile profile in seconds")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -136,8 +138,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	ops := "127.0.0.1:" + strconv.Itoa(opsPort)
-	agent := exec.CommandContext(ctx, exe, "run", "--config", cfgPath, "--state-dir", filepath.Join(dir, "state"),
-		"--listen", ops, "--log-level", "warn")
+	agentArgs := []string{"run", "--config", cfgPath, "--state-dir", filepath.Join(dir, "state"), "--listen", ops, "--log-level", "warn"}
+	if *cpuProfile != "" {
+		agentArgs = append(agentArgs, "--pprof")
+	}
+	agent := exec.CommandContext(ctx, exe, agentArgs...)
 	agent.Stderr = stderr
 	start := time.Now()
 	if err := agent.Start(); err != nil {
@@ -151,6 +156,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}()
 
+	profDone := make(chan error, 1)
+	if *cpuProfile != "" {
+		go func() { profDone <- fetchProfile(ctx, ops, *cpuProfile, *profileSecs) }()
+	} else {
+		profDone <- nil
+	}
 	want := int64(*lines)
 	if err := waitMetric(ctx, ops, "logship_cloudwatch_events_total", want, 15*time.Minute); err != nil {
 		return err
@@ -171,6 +182,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	events, _ := scrapeMetric(ops, "logship_cloudwatch_events_total")
 	eventBytes, _ := scrapeMetric(ops, "logship_cloudwatch_event_bytes_total")
 	requests, _ := scrapeMetric(ops, "logship_cloudwatch_requests_total")
+
+	if err := <-profDone; err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
 
 	// 5. Stop the agent and read its resource usage.
 	if err := agent.Process.Signal(syscall.SIGTERM); err != nil {
@@ -234,7 +249,14 @@ func freePort() (int, error) {
 
 // scrapeMetric sums the samples of a metric on the agent's /metrics.
 func scrapeMetric(addr, name string) (float64, error) {
-	resp, err := http.Get("http://" + addr + "/metrics")
+	// Uncompressed: the agent's CPU is what the bench measures, and gzip of
+	// every scrape would be part of it.
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -266,6 +288,11 @@ func scrapeMetric(addr, name string) (float64, error) {
 	return sum, sc.Err()
 }
 
+// pollInterval is how often the bench scrapes the agent's /metrics while it
+// waits: each scrape costs the agent CPU (its collectors read /proc), so
+// not too often; the wall-clock figures are accurate to about this much.
+const pollInterval = 200 * time.Millisecond
+
 // waitMetric polls until the metric reaches want.
 func waitMetric(ctx context.Context, addr, name string, want int64, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
@@ -280,7 +307,36 @@ func waitMetric(ctx context.Context, addr, name string, want int64, limit time.D
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// fetchProfile saves a CPU profile of secs seconds from the agent's pprof
+// endpoint, waiting for the endpoint to come up.
+func fetchProfile(ctx context.Context, addr, path string, secs int) error {
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s: %s", url, resp.Status)
+			}
+			f, err := os.Create(path)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(f, resp.Body); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }

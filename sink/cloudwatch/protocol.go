@@ -60,13 +60,23 @@ func (p putProtocol) SerializeRequest(ctx context.Context, op *smithy.OperationS
 }
 
 // appendPutLogEvents appends the JSON body of a PutLogEvents request.
+//
+// Messages are escaped as JSON strings, and the messages of one request
+// mostly begin and end alike: a container's records share their first
+// fields and the metadata after their text, already JSON, so full of
+// quotes, each escaped again here. Escaping is a byte-by-byte map for valid
+// UTF-8, so the escaped form of a shared prefix or suffix is the same in
+// every message: the prefix and the suffix a message shares with the one
+// before it are escaped once and copied (from the body itself) into every
+// following message that begins or ends with them (affixCache).
 func appendPutLogEvents(dst []byte, in *cloudwatchlogs.PutLogEventsInput) []byte {
 	if dst == nil {
 		n := 128 + len(deref(in.LogGroupName)) + len(deref(in.LogStreamName))
 		for i := range in.LogEvents {
-			// message bytes, a little room for escapes, and the member names,
+			// message bytes, room for escapes (a Kubernetes record, JSON
+			// holding JSON, grows by about 15 %), and the member names,
 			// the timestamp and punctuation (40 bytes).
-			n += len(deref(in.LogEvents[i].Message))*9/8 + 48
+			n += len(deref(in.LogEvents[i].Message))*5/4 + 48
 		}
 		dst = make([]byte, 0, n)
 	}
@@ -74,6 +84,7 @@ func appendPutLogEvents(dst []byte, in *cloudwatchlogs.PutLogEventsInput) []byte
 	sep := false
 	if in.LogEvents != nil {
 		dst = append(dst, `"logEvents":[`...)
+		var sc affixCache
 		for i := range in.LogEvents {
 			e := &in.LogEvents[i]
 			if i > 0 {
@@ -82,7 +93,7 @@ func appendPutLogEvents(dst []byte, in *cloudwatchlogs.PutLogEventsInput) []byte
 			dst = append(dst, '{')
 			if e.Message != nil {
 				dst = append(dst, `"message":`...)
-				dst = appendJSONMessage(dst, *e.Message)
+				dst = sc.appendMessage(dst, *e.Message)
 			}
 			if e.Timestamp != nil {
 				if e.Message != nil {
@@ -115,19 +126,103 @@ func appendPutLogEvents(dst []byte, in *cloudwatchlogs.PutLogEventsInput) []byte
 	return append(dst, '}')
 }
 
-// appendJSONMessage appends s as a JSON string. It copies runs that need no
-// escape eight bytes at a time; that is the sink's per-byte cost besides the
-// body hash. Valid UTF-8 is copied raw; invalid UTF-8 (which cut never
-// produces) takes buffer.AppendJSONString, which replaces it with U+FFFD.
+// minAffix is the shortest shared prefix or suffix worth caching.
+const minAffix = 32
+
+// affixCache remembers, while one body is written, a prefix and a suffix
+// shared by consecutive messages and where their escaped forms are in the
+// body.
+type affixCache struct {
+	prev       string // the previous message
+	pre, suf   string // the cached prefix and suffix, unescaped
+	preA, preB int    // the escaped prefix: dst[preA:preB]
+	sufA, sufB int    // the escaped suffix: dst[sufA:sufB]
+}
+
+// appendMessage appends s as a JSON string, copying the escaped forms of
+// the cached prefix and suffix when s begins or ends with them.
+func (c *affixCache) appendMessage(dst []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		c.prev = ""
+		return buffer.AppendJSONString(dst, s) // replaces it with U+FFFD
+	}
+	prev := c.prev
+	c.prev = s
+	dst = append(dst, '"')
+	if n := len(c.pre); n > 0 && len(s) >= n && s[:n] == c.pre {
+		dst = append(dst, dst[c.preA:c.preB]...)
+		s = s[n:]
+	} else if n := commonPrefix(s, prev); n >= minAffix {
+		c.pre, c.preA = s[:n], len(dst)
+		dst = appendEscaped(dst, c.pre)
+		c.preB = len(dst)
+		s = s[n:]
+	}
+	if n := len(c.suf); n > 0 && len(s) >= n && s[len(s)-n:] == c.suf {
+		dst = appendEscaped(dst, s[:len(s)-n])
+		dst = append(dst, dst[c.sufA:c.sufB]...)
+	} else if n := commonSuffix(s, prev); n >= minAffix {
+		dst = appendEscaped(dst, s[:len(s)-n])
+		c.suf, c.sufA = s[len(s)-n:], len(dst)
+		dst = appendEscaped(dst, c.suf)
+		c.sufB = len(dst)
+	} else {
+		dst = appendEscaped(dst, s)
+	}
+	return append(dst, '"')
+}
+
+// commonPrefix returns the length of the longest common prefix of a and b.
+func commonPrefix(a, b string) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i+8 <= n && load64(a[i:]) == load64(b[i:]) {
+		i += 8
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
+}
+
+// commonSuffix returns the length of the longest common suffix of a and b.
+func commonSuffix(a, b string) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i+8 <= n && load64(a[len(a)-i-8:]) == load64(b[len(b)-i-8:]) {
+		i += 8
+	}
+	for i < n && a[len(a)-1-i] == b[len(b)-1-i] {
+		i++
+	}
+	return i
+}
+
+// load64 returns the first eight bytes of s (len(s) ≥ 8), little-endian.
+func load64(s string) uint64 {
+	return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s), 8))
+}
+
+// appendJSONMessage appends s as a JSON string. Valid UTF-8 is copied raw;
+// invalid UTF-8 (which cut never produces) takes buffer.AppendJSONString,
+// which replaces it with U+FFFD.
 func appendJSONMessage(dst []byte, s string) []byte {
 	if !utf8.ValidString(s) {
 		return buffer.AppendJSONString(dst, s)
 	}
 	dst = append(dst, '"')
+	dst = appendEscaped(dst, s)
+	return append(dst, '"')
+}
+
+// appendEscaped appends valid UTF-8 s escaped as the inside of a JSON
+// string. It copies runs that need no escape eight bytes at a time; that is
+// the sink's per-byte cost besides the body hash.
+func appendEscaped(dst []byte, s string) []byte {
 	start, i := 0, 0
 	for i < len(s) {
 		if i+8 <= len(s) {
-			m := escapeMask(binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8)))
+			m := escapeMask(load64(s[i:]))
 			if m == 0 {
 				i += 8
 				continue
@@ -141,6 +236,13 @@ func appendJSONMessage(dst []byte, s string) []byte {
 		}
 		c := s[i]
 		dst = append(dst, s[start:i]...)
+		if c == '\\' && i+1 < len(s) && s[i+1] == '"' {
+			// An escaped quote of JSON in the message, the commonest pair.
+			dst = append(dst, `\\\"`...)
+			i += 2
+			start = i
+			continue
+		}
 		switch c {
 		case '"', '\\':
 			dst = append(dst, '\\', c)
@@ -156,8 +258,7 @@ func appendJSONMessage(dst []byte, s string) []byte {
 		i++
 		start = i
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, s[start:]...)
 }
 
 const hexDigit = "0123456789abcdef"
