@@ -274,3 +274,55 @@ func BenchmarkAppendPutLogEvents(b *testing.B) {
 		}
 	})
 }
+
+// TestBodySlot_Recycle checks when a request body goes back to the pool:
+// only once read to its end after the last rewind.
+func TestBodySlot_Recycle(t *testing.T) {
+	var pool sync.Pool
+	put := func() *putBody { return &putBody{buf: append(make([]byte, 0, 64), "0123456789"...)} }
+	read := func(b *putBody, n int) {
+		p := make([]byte, n)
+		for {
+			k, err := b.Read(p)
+			if err != nil || k < n {
+				if err == nil {
+					continue
+				}
+				return
+			}
+			if n < len(b.buf) {
+				return // a partial read
+			}
+		}
+	}
+	tests := []struct {
+		name string
+		use  func(b *putBody)
+		want bool
+	}{
+		{"unread", func(*putBody) {}, false},
+		{"read in part", func(b *putBody) { read(b, 4) }, false},
+		{"read to the end", func(b *putBody) { read(b, 64) }, true},
+		{"read, then rewound", func(b *putBody) { read(b, 64); b.Seek(0, io.SeekStart) }, false},
+		{"hashed, rewound, sent", func(b *putBody) { read(b, 64); b.Seek(0, io.SeekStart); read(b, 3); read(b, 64) }, true},
+	}
+	for _, tt := range tests {
+		b := put()
+		tt.use(b)
+		s := &bodySlot{pool: &pool, body: b}
+		s.recycle()
+		if got := b.buf == nil; got != tt.want {
+			t.Errorf("%s: recycled %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	b := put()
+	if n := b.Len(); n != 10 {
+		t.Errorf("Len() = %d, want 10", n)
+	}
+	if off, err := b.Seek(-3, io.SeekEnd); off != 7 || err != nil || b.Len() != 3 {
+		t.Errorf("Seek(-3, end) = %d, %v; Len %d", off, err, b.Len())
+	}
+	if _, err := b.Seek(-1, io.SeekStart); err == nil {
+		t.Errorf("Seek(-1) succeeded")
+	}
+}
