@@ -23,7 +23,8 @@ import (
 )
 
 // benchConfig is the agent configuration of the end-to-end benchmark: CRI
-// files from the head, path metadata, the cloudwatch_logs output into the
+// files from the head, path metadata ({{METADATA}}: the kubernetes_metadata
+// filter, or nothing with --metadata=false), the cloudwatch_logs output into the
 // emulator (count-only) over loopback, with a memory buffer of
 // chunk_limit_size 1m × queue_limit_length {{QUEUE}} (Fluentd's bound:
 // {{QUEUE}} MiB).
@@ -39,9 +40,7 @@ const benchConfig = `
     @type cri
   </parse>
 </source>
-<filter kubernetes.**>
-  @type kubernetes_metadata
-</filter>
+{{METADATA}}
 <match **>
   @type cloudwatch_logs
   log_group_name bench
@@ -164,6 +163,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	keep := fs.Bool("keep", false, "keep the generated files")
 	shapes := fs.String("queues", "8,256", "comma-separated queue_limit_length values to run (chunk_limit_size 1m each)")
 	runs := fs.Int("runs", 1, "runs of each configuration (the report gives the range)")
+	metadata := fs.Bool("metadata", true, "add path metadata with the kubernetes_metadata filter (false: the message is the record alone)")
 	peer := fs.String("peer", os.Getenv("BENCH_PEER"), "`path` of a peer agent binary (fluent-bit, or fluentd) run on the same files (default $BENCH_PEER)")
 	peerKind := fs.String("peer-kind", os.Getenv("BENCH_PEER_KIND"), "the peer's kind, fluent-bit or fluentd (default: from its file name)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first logship run while it drains to this `file` (go tool pprof FILE)")
@@ -233,7 +233,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for run := 0; run < *runs; run++ {
 		for qi, q := range queues {
 			first := run == 0 && qi == 0
-			r := benchRun{exe: exe, dir: dir, queue: q, lines: total, inputBytes: inputBytes, stderr: stderr}
+			r := benchRun{exe: exe, dir: dir, queue: q, lines: total, inputBytes: inputBytes, stderr: stderr, metadata: *metadata}
 			if first {
 				r.cpuProfile, r.profileSecs = *cpuProfile, *profileSecs
 				// Delivery lag, once: lines appended while the agent is
@@ -273,6 +273,7 @@ const benchLive = 1000
 type benchRun struct {
 	exe, dir    string
 	queue       int
+	metadata    bool  // the kubernetes_metadata filter
 	lines       int64 // lines in the files when the run starts
 	inputBytes  int64
 	stderr      io.Writer
@@ -314,7 +315,12 @@ func (r benchRun) logship(ctx context.Context) (benchResult, error) {
 		return res, err
 	}
 	cfgPath := filepath.Join(state, "bench.conf")
-	cfg := strings.NewReplacer("{{ROOT}}", r.dir, "{{STATE}}", state, "{{URL}}", "http://"+addr, "{{QUEUE}}", strconv.Itoa(r.queue)).Replace(benchConfig)
+	meta := ""
+	if r.metadata {
+		meta = "<filter kubernetes.**>\n  @type kubernetes_metadata\n</filter>"
+	}
+	cfg := strings.NewReplacer("{{ROOT}}", r.dir, "{{STATE}}", state, "{{URL}}", "http://"+addr, "{{QUEUE}}", strconv.Itoa(r.queue),
+		"{{METADATA}}", meta).Replace(benchConfig)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return res, err
 	}
