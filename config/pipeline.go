@@ -170,8 +170,8 @@ func Build(c *Config, opts BuildOptions) (*Pipeline, error) {
 }
 
 // isV012 reports whether the configuration is written for Fluentd v0.12
-// (reference fluentd-dropin.md §8: `type` without '@', buffer parameters at
-// <match> level, `format` at <source> level, merge_json_log).
+// (`type` without '@', buffer parameters at <match> level, `format` at
+// <source> level, merge_json_log; see docs/fluentd-compat.md, "Dialects").
 func isV012(root *Section) bool {
 	v012 := false
 	var walk func(s *Section)
@@ -742,8 +742,9 @@ func (p *Pipeline) Describe() []string {
 }
 
 // Differences lists, one line each, where this pipeline deliberately behaves
-// differently from Fluentd (reference fluentd-dropin.md §1.3 R1.1–R1.6, §2.9,
-// §7): the known Fluentd flaws logship fixes.
+// differently from Fluentd: the known Fluentd flaws logship fixes
+// (docs/fluentd-compat.md, "Deliberate differences", names the Fluentd and
+// plugin code and the public issues behind each).
 func (p *Pipeline) Differences() []string {
 	var out []string
 	d := func(s string) { out = append(out, "differs from Fluentd: "+s) }

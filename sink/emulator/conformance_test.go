@@ -16,7 +16,8 @@ import (
 	"logship/sink/emulator/emulatortest"
 )
 
-// conformanceRow is one rule of cloudwatch-api.md §2 checked through the
+// conformanceRow is one rule of design.md ("Names and identifiers",
+// "PutLogEvents", "Read side") checked through the
 // real aws-sdk-go-v2 client over real HTTP. Every row gets its own emulator
 // whose clock is fixed at t0, with log group "g" and stream "s" created.
 type conformanceRow struct {
