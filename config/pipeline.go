@@ -758,7 +758,7 @@ func (p *Pipeline) Differences() []string {
 	}
 	if hasTail {
 		d("positions advance only when lines are delivered (memory buffer) or fsynced (file buffer), so a restart or crash re-reads instead of losing buffered lines")
-		d("a full buffer blocks reading (back-pressure); the tail-to-buffer hand-off is atomic per batch, so nothing is emitted twice (Fluentd re-emits the batch, R1.4)")
+		d("a full buffer blocks reading (back-pressure); the tail-to-buffer hand-off is atomic per batch, so nothing is emitted twice (Fluentd re-emits the whole batch)")
 		d("rotated files are read to a quiescent end, not dropped after rotate_wait; rotated siblings are found and drained, also after a restart")
 		d("CRI partial lines (P) and docker 16 KiB pieces are joined into one record (Fluentd's cri parser emits each fragment)")
 	}
@@ -771,7 +771,7 @@ func (p *Pipeline) Differences() []string {
 		d("rejected events (too old/new, expired) are counted by reason and logged with their index ranges")
 	}
 	if hasHTTP {
-		d("the http source answers 200 even when the outputs are backed up, so the liveness probe never restarts the agent (R1.1)")
+		d("the http source answers 200 even when the outputs are backed up, so the liveness probe never restarts the agent")
 	}
 	out = append(out, p.pluginDifferences()...)
 	return out

@@ -28,7 +28,7 @@
 // DeleteSubscriptionFilter, GetLogEvents, FilterLogEvents. Any other target
 // is UnknownOperationException.
 //
-// Choices where the reference marks AWS's behaviour as unverified:
+// Choices where AWS's behaviour is undocumented (design.md explains each):
 //   - the per-event limit counts message bytes + 26 and the error reports that
 //     sum ("Log event too large: N bytes exceeds limit of M");
 //   - validation messages address list members 1-based
