@@ -87,8 +87,15 @@ func seedPipeline(t *testing.T, path, root, state string, env *emulatortest.Env)
 // file whose name carries no pod metadata — and two apiserver audit lines,
 // and compares every CloudWatch event (group, stream, timestamp, message
 // bytes) with testdata/seed-e2e.golden (derived from fluentd-dropin.md §1.3
-// and §1.4: metadata from the path, no API server). A restart then shows
-// that every record was acknowledged, the dropped one included.
+// and §1.4: metadata from the path, no API server — no pod_id, no host). A
+// restart then shows that every record was acknowledged, the dropped one
+// included.
+//
+// Unlike testdata/v119-e2e-*.golden this golden cannot come from the real
+// Fluentd peer: Fluentd v1.19.3 with fluent-plugin-rewrite-tag-filter v2.4.0
+// refuses the seed ConfigMap ("rewriterule<num>" support has been dropped.
+// Use <rule> section instead"), and the seed's own Fluentd v0.12 with
+// kubernetes_metadata_filter 0.2x is not in the peer.
 func TestSeed_EndToEnd(t *testing.T) {
 	conf := fixtures.Path(t, seedConf)
 	env := emulatortest.Start(t, emulator.Config{})

@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -14,13 +15,35 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"logship/config"
+	"logship/internal/fidelity"
 	"logship/internal/fixtures"
 	"logship/internal/kubelog"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
 
-var updateV119 = flag.Bool("update-v119", false, "rewrite testdata/v119-e2e-*.golden")
+var (
+	updateV119 = flag.Bool("update-v119", false, "rewrite testdata/v119-e2e-*.golden from logship's output")
+	// fluentdV119 regenerates the goldens from the real Fluentd peer
+	// (../shared/peers/fluentd) run on the same files with the same
+	// configuration: go test ./agent -run TestV119 -fluentd-v119.
+	fluentdV119 = flag.Bool("fluentd-v119", false, "rewrite testdata/v119-e2e-*.golden from the real Fluentd's output")
+)
+
+// v119Peer is what produced testdata/v119-e2e-*.golden (with
+// -fluentd-v119), as named in the peer's VERSIONS file: Fluentd v1.19.3
+// (43c860907e), fluent-plugin-cloudwatch-logs v0.15.0 (7ba7bb820c),
+// fluent-plugin-kubernetes_metadata_filter v3.7.1 (c5047ca880, path only: no
+// API server), fluent-plugin-parser-cri v0.1.1 (a965111895) and the parsers
+// of fluentd-kubernetes-daemonset 849b9e1ecd (v1.19 debian-cloudwatch), run by
+// Debian's ruby 3.1.
+var v119Peer = []string{
+	"fluent+fluentd v1.19.3 43c860907e3d6a92c922233fd16eb2ed9ea16b69",
+	"fluent-plugins-nursery+fluent-plugin-cloudwatch-logs v0.15.0 7ba7bb820c7c9335b6d591af3d64e1a5cbd7a909",
+	"fabric8io+fluent-plugin-kubernetes_metadata_filter v3.7.1 c5047ca880caf87449248b5bce1d84ba385d2ba1",
+	"fluent+fluent-plugin-parser-cri v0.1.1 a9651118956505ba6ef5ada0039a5ed7b3780195",
+	"fluent+fluentd-kubernetes-daemonset 849b9e1e 849b9e1ecd84813462574706b145147107ac24ce",
+}
 
 // v119Conf is the upstream image's entry point among the real-world
 // fixtures (skips the test on a bare clone).
@@ -33,8 +56,8 @@ const v119Conf = "fluentd-kubernetes-daemonset-v1.19-cloudwatch/conf/fluent.conf
 // json-file or CRI container logs (FLUENT_CONTAINER_TAIL_PARSER_TYPE), kubelet
 // glog lines, an apiserver audit log, etcd and docker daemon logs — and
 // compares every CloudWatch event (group, stream, timestamp, message bytes)
-// with a golden file derived from fluentd-dropin.md §4.8, §5.3 and §6 (path
-// metadata: no API server). A restart then reads nothing twice.
+// with a golden file written by the real Fluentd (v119Peer) on the same
+// files (path metadata: no API server). A restart then reads nothing twice.
 func TestV119_EndToEnd(t *testing.T) {
 	for _, parser := range []string{"json", "cri"} {
 		t.Run(parser, func(t *testing.T) { testV119(t, parser) })
@@ -45,7 +68,11 @@ func testV119(t *testing.T, parser string) {
 	conf := fixtures.Path(t, v119Conf)
 	env := emulatortest.Start(t, emulator.Config{})
 	root, state := t.TempDir(), t.TempDir()
-	t0 := time.Now().Add(-time.Hour).Truncate(time.Second).UTC()
+	// Off the whole second: RFC3339Nano writes a whole-second time without
+	// a fraction, which Fluentd's time_format "%S.%N" rejects (the line
+	// is dropped; logship parses it — a deliberate difference the fidelity
+	// suite covers).
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second).Add(250 * time.Millisecond).UTC()
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
 	vars := map[string]string{
 		"LOG_GROUP_NAME":                    "v119",
@@ -141,12 +168,27 @@ func testV119(t *testing.T, parser string) {
 		}
 	}
 
+	// 3 container lines, 1 kubelet record (two lines), 1 etcd line, 2 audit
+	// records (the multi-line sources flush after multiline_flush_interval 5s).
+	const want = 7
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	runStart := time.Now()
 	run := func() func() { return startPipeline(t, p, log) }
+	// ready: the node-log sources have found their files; done: all is
+	// delivered.
+	ready := func() {
+		waitTotal(t, env, 3)
+		time.Sleep(500 * time.Millisecond)
+	}
+	done := func() {
+		waitTotal(t, env, want)
+		time.Sleep(500 * time.Millisecond)
+	}
+	if *fluentdV119 {
+		run, ready, done = v119Fluentd(t, conf, vars, node.Root, env, filepath.Join(root, "fluentd"), []string{web.Link, proxy.Link}, appends)
+	}
 	stop := run()
-	waitTotal(t, env, 3)
-	time.Sleep(500 * time.Millisecond) // the node-log sources have found their files
+	ready()
 	for name, content := range appends {
 		f, err := os.OpenFile(filepath.Join(node.Root, name), os.O_APPEND|os.O_WRONLY, 0)
 		if err != nil {
@@ -157,30 +199,37 @@ func testV119(t *testing.T, parser string) {
 		}
 		f.Close()
 	}
-	// 3 container lines, 1 kubelet record (two lines), 1 etcd line, 2 audit
-	// records (the multi-line sources flush after multiline_flush_interval 5s).
-	const want = 7
-	waitTotal(t, env, want)
-	time.Sleep(500 * time.Millisecond)
+	done()
 	stop()
 
-	rootTag := config.ExpandTailTag("*", root)
-	got := v119Events(env, t0, runStart, rootTag, []string{web.Link, proxy.Link})
+	rootTag, links := config.ExpandTailTag("*", root), []string{web.Link, proxy.Link}
+	if *fluentdV119 {
+		// Fluentd read the files as /var/log (its own mount namespace).
+		rootTag = "ROOT"
+		for i, l := range links {
+			links[i] = filepath.Join("/var/log/containers", filepath.Base(l))
+		}
+	}
+	got := v119Events(env, t0, runStart, rootTag, links)
+	got = strings.ReplaceAll(got, "kubernetes.var.log.", "kubernetes.ROOT.var.log.")
 	got = strings.NewReplacer(glog, "{{GLOG_TIME}}", kubeletGlog, "{{KUBELET_TIME}}",
 		at(0).Format(time.RFC3339Nano), "{{T0}}", at(1500*time.Millisecond).Format(time.RFC3339Nano), "{{T1.5}}",
 		at(6*time.Second).Format(time.RFC3339Nano), "{{T6}}").Replace(got)
 	golden := filepath.Join("testdata", "v119-e2e-"+parser+".golden")
-	if *updateV119 {
+	if *updateV119 || *fluentdV119 {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	wantText, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (run with -update-v119)", err)
+		t.Fatalf("%v (run with -fluentd-v119)", err)
 	}
 	if got != string(wantText) {
 		t.Errorf("CloudWatch events differ from %s:\n got:\n%s\nwant:\n%s", golden, got, wantText)
+	}
+	if *fluentdV119 {
+		return
 	}
 
 	stop = run()
@@ -223,4 +272,84 @@ func waitTotal(t *testing.T, env *emulatortest.Env, n int64) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// v119Fluentd returns run/ready/done for the real Fluentd peer in place of
+// logship: the configuration unchanged, run in its own mount namespace with
+// nodeRoot on /var/log, shipping to env. Fluentd flushes its memory buffer
+// at shutdown, so done waits for its pos files to reach the end of every
+// file (and the multi-line flush interval), and stop is SIGTERM.
+func v119Fluentd(t *testing.T, conf string, vars map[string]string, nodeRoot string, env *emulatortest.Env, tmp string, links []string, appends map[string]string) (run func() func(), ready, done func()) {
+	fd := fidelity.FindFluentd(t)
+	versions, err := fd.Versions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range v119Peer {
+		if !strings.Contains(versions, v) {
+			t.Fatalf("the peer's VERSIONS lacks %q: update v119Peer with what it holds now:\n%s", v, versions)
+		}
+	}
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	argv, rubyEnv, err := fd.Command(tmp, "-c", conf, "--no-supervisor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs := append(rubyEnv, "TZ=UTC", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS="+env.URL, "AWS_REGION="+env.Region,
+		"AWS_ACCESS_KEY_ID="+env.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+env.SecretAccessKey)
+	for k, v := range vars {
+		envs = append(envs, k+"="+v)
+	}
+	// sizes maps the paths Fluentd watches (under /var/log) to the sizes of
+	// the files behind them.
+	sizes := func() map[string]int64 {
+		m := map[string]int64{}
+		for _, l := range links {
+			fi, err := os.Stat(filepath.Join(nodeRoot, "containers", filepath.Base(l)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m["/var/log/containers/"+filepath.Base(l)] = fi.Size()
+		}
+		for name := range appends {
+			fi, err := os.Stat(filepath.Join(nodeRoot, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m["/var/log/"+name] = fi.Size()
+		}
+		return m
+	}
+	var proc *fidelity.Proc
+	wait := func(what string, m map[string]int64) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := proc.WaitFor(ctx, what, func() bool { return fidelity.PosCaughtUp(nodeRoot, m) }); err != nil {
+			t.Fatalf("%v\n%s", err, readFile(filepath.Join(tmp, "fluentd.log")))
+		}
+	}
+	run = func() func() {
+		proc, err = fidelity.StartInNamespace("fluentd", nodeRoot, filepath.Join(tmp, "fluentd.log"), argv, envs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			if err := proc.Stop(2 * time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ready = func() { wait("its pos files to list every file", sizes()) }
+	done = func() {
+		wait("its pos files to reach the end of every file", sizes())
+		time.Sleep(7 * time.Second) // multiline_flush_interval 5s
+	}
+	return run, ready, done
+}
+
+func readFile(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
 }

@@ -64,10 +64,13 @@ const (
 // Defaults filled in by New for zero Config fields. Where logship differs from
 // Fluentd v1 the Fluentd value is given in the field's comment.
 const (
-	DefaultChunkLimitSize              = 8 << 20
-	DefaultMemoryTotalLimitSize        = 512 << 20
-	DefaultFileTotalLimitSize          = 64 << 30
-	DefaultChunkFullThreshold          = 0.95
+	DefaultChunkLimitSize       = 8 << 20
+	DefaultMemoryTotalLimitSize = 512 << 20
+	DefaultFileTotalLimitSize   = 64 << 30
+	DefaultChunkFullThreshold   = 0.95
+	// DefaultRecordOverhead is a Record (120 bytes on 64-bit) and the
+	// tailer's pending-acknowledgement entry with its slice's slack (64).
+	DefaultRecordOverhead              = 184
 	DefaultFlushInterval               = 60 * time.Second
 	DefaultFlushThreadCount            = 1
 	DefaultFlushThreadInterval         = time.Second
@@ -114,6 +117,12 @@ type Config struct {
 	// OverflowAction applies. 0 means DefaultMemoryTotalLimitSize (512 MiB)
 	// or DefaultFileTotalLimitSize (64 GiB). Overridden by QueueLimitLength.
 	TotalLimitSize int64
+	// RecordOverhead is what each record of the memory buffer counts against
+	// TotalLimitSize on top of its message bytes: the memory the agent holds
+	// per buffered record besides the message (the Record itself, the
+	// tailer's pending acknowledgement). 0 means DefaultRecordOverhead;
+	// negative means none. Ignored by the file buffer, whose limit is disk.
+	RecordOverhead int64
 	// QueueLimitLength is Fluentd's legacy queue bound: when > 0,
 	// TotalLimitSize = ChunkLimitSize × QueueLimitLength (as Fluentd v1
 	// computes it). 0 means unset.
@@ -275,6 +284,9 @@ func (c Config) withDefaults() Config {
 	if c.ChunkFullThreshold == 0 {
 		c.ChunkFullThreshold = DefaultChunkFullThreshold
 	}
+	if c.RecordOverhead == 0 {
+		c.RecordOverhead = DefaultRecordOverhead
+	}
 	if c.QueueLimitLength > 0 {
 		c.TotalLimitSize = c.ChunkLimitSize * int64(c.QueueLimitLength)
 	}
@@ -392,4 +404,19 @@ func (c Config) String() string {
 
 func fmtSeconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
+}
+
+// MemoryBound is the most memory the buffer's records may hold by its
+// configuration: TotalLimitSize for the memory buffer (RecordOverhead
+// included); for the file buffer, whose limit is disk, the chunks it keeps
+// resident — the chunks being sent and kept ready for sending (three per
+// flush thread) and two staged — or TotalLimitSize if smaller. The file
+// buffer's staged chunks are one per destination, so many destinations can
+// exceed its figure.
+func (c Config) MemoryBound() int64 {
+	d := c.withDefaults()
+	if d.Type != TypeFile {
+		return d.TotalLimitSize
+	}
+	return min(d.TotalLimitSize, d.ChunkLimitSize*int64(3*d.FlushThreadCount+2))
 }

@@ -309,7 +309,12 @@ func (b *builder) tailSource(s *Section) *TailSource {
 		return nil
 	}
 	ts.Line.Parse = parse
-	if parse.Type == "cri" || (parse.Type == "json" && containerPaths(tc.Paths)) {
+	if parse.Type == "cri" || parse.Type == "json" {
+		// The tailer recognises docker json-file and CRI files by content
+		// (whatever the paths: a node's logs may be mounted elsewhere) and
+		// joins their runtime pieces (docker's 16 KiB pieces, CRI P/F);
+		// other files' lines are flagged tail.FlagPlain and go through the
+		// json parser as in Fluentd.
 		ts.Line.Container = true
 		tc.Format = tail.FormatAuto
 	} else {
@@ -318,18 +323,6 @@ func (b *builder) tailSource(s *Section) *TailSource {
 	tag := ParseTailTag(ts.Tag)
 	ts.Line.Tag = tag.Expand
 	return ts
-}
-
-// containerPaths reports whether every glob names container log files
-// (docker json-file or CRI), which the tailer frames itself.
-func containerPaths(paths []string) bool {
-	for _, p := range paths {
-		if !strings.HasPrefix(p, "/var/log/containers/") && !strings.HasPrefix(p, "/var/log/pods/") &&
-			!strings.HasPrefix(p, "/var/lib/docker/containers/") {
-			return false
-		}
-	}
-	return len(paths) > 0
 }
 
 // positionsFile names logship's own positions file for a tail source: under
@@ -761,6 +754,7 @@ func (p *Pipeline) Differences() []string {
 		d("a full buffer blocks reading (back-pressure); the tail-to-buffer hand-off is atomic per batch, so nothing is emitted twice (Fluentd re-emits the whole batch)")
 		d("rotated files are read to a quiescent end, not dropped after rotate_wait; rotated siblings are found and drained, also after a restart")
 		d("CRI partial lines (P) and docker 16 KiB pieces are joined into one record (Fluentd's cri parser emits each fragment)")
+		d(`a container log time on a whole second, which RFC3339Nano writes without a fraction ("…:05Z"), is parsed; Fluentd's time_format "…%S.%N…" rejects it and drops the line`)
 	}
 	if hasCW {
 		d("a chunk retried after a partial success never re-sends the requests that already succeeded (Fluentd re-sends the whole chunk)")

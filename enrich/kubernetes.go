@@ -275,6 +275,18 @@ func (k *Kubernetes) encode(m *containerMeta) {
 	if p != nil && p.UID != "" {
 		uid = p.UID
 	}
+	if k.pods == nil {
+		// No API server (no kubernetes_url): the plugin's record holds only
+		// what the tag names — container_name, namespace_name, pod_name and
+		// docker.container_id — with no pod_id (even where a
+		// /var/log/pods path carries the UID) and no host
+		// (fluent-plugin-kubernetes_metadata_filter v3.7.1
+		// lib/fluent/plugin/filter_kubernetes_metadata.rb,
+		// get_metadata_for_record: pod metadata is merged only when
+		// kubernetes_url is present). The path UID is still used above to
+		// look pods up when there is an API server.
+		host, uid = "", ""
+	}
 	switch k.cfg.Dialect {
 	case Legacy:
 		if uid != "" {

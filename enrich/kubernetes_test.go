@@ -112,7 +112,9 @@ func TestKubernetes_Apply(t *testing.T) {
 			cfg:   enrich.KubernetesConfig{NodeName: "node-a"},
 			files: fileMap{7: "/var/log/pods/default_web-7d9f_uid-from-path/nginx/0.log"},
 			rec:   record(tag, 7, "stream", "stdout", "logtag", "F", "message", "hi"),
-			want:  `{"stream":"stdout","logtag":"F","message":"hi","docker":{"container_id":"` + hexID + `"},"kubernetes":{"container_name":"nginx","namespace_name":"default","pod_name":"web-7d9f","pod_id":"uid-from-path","host":"node-a"}}`,
+			// As the plugin without kubernetes_url: no pod_id from the
+			// /var/log/pods path, no host from NODE_NAME.
+			want: `{"stream":"stdout","logtag":"F","message":"hi","docker":{"container_id":"` + hexID + `"},"kubernetes":{"container_name":"nginx","namespace_name":"default","pod_name":"web-7d9f"}}`,
 		},
 		{
 			name: "current with pod",
@@ -219,4 +221,78 @@ func BenchmarkKubernetes_Apply(b *testing.B) {
 			buffer.Field{Key: "log", Value: buffer.Str([]byte("hello"))})}
 		k.Apply(&r)
 	}
+}
+
+// uidPods finds pods by UID only, recording the UIDs it was asked for.
+type uidPods struct {
+	pods  map[string]*enrich.Pod
+	asked []string
+}
+
+func (u *uidPods) Pod(uid, ns, name string) (*enrich.Pod, bool) {
+	u.asked = append(u.asked, uid)
+	p, ok := u.pods[uid]
+	return p, ok
+}
+
+// TestKubernetes_PathOnly checks that without an API server the record
+// carries only what the path names, as
+// fluent-plugin-kubernetes_metadata_filter v3.7.1 does without
+// kubernetes_url (no pod_id although /var/log/pods paths hold the UID, no
+// host), and that with an API server the path UID still finds the pod.
+func TestKubernetes_PathOnly(t *testing.T) {
+	linkTag := "kubernetes.var.log.containers.web-7d9f_default_nginx-" + hexID + ".log"
+	podsTag := "kubernetes.var.log.pods.default_web-7d9f_uid-9.nginx.0.log"
+	files := fileMap{7: "/var/log/pods/default_web-7d9f_uid-9/nginx/0.log"}
+	names := `"container_name":"nginx","namespace_name":"default","pod_name":"web-7d9f"`
+	tests := []struct {
+		name string
+		cfg  enrich.KubernetesConfig
+		tag  string
+		want string
+	}{
+		{"containers symlink, real path known", enrich.KubernetesConfig{NodeName: "node-a"}, linkTag,
+			`{"log":"x","docker":{"container_id":"` + hexID + `"},"kubernetes":{` + names + `}}`},
+		{"var.log.pods tag with the UID", enrich.KubernetesConfig{NodeName: "node-a"}, podsTag,
+			`{"log":"x","kubernetes":{` + names + `}}`},
+		{"legacy shape", enrich.KubernetesConfig{NodeName: "node-a", Dialect: enrich.Legacy}, linkTag,
+			`{"log":"x","docker":{"container_id":"` + hexID + `"},"kubernetes":{"namespace_name":"default","pod_name":"web-7d9f","container_name":"nginx"}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, err := enrich.NewKubernetes(tt.cfg, nil, files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := record(tt.tag, 7, "log", "x")
+			k.Apply(&r)
+			got := string(r.Fields.AppendJSON(nil))
+			if strings.Contains(got, "pod_id") || strings.Contains(got, "host") {
+				t.Errorf("record=%s: pod_id or host without an API server", got)
+			}
+			if !strings.Contains(got, `"kubernetes":{`) || !strings.Contains(got, `"pod_name":"web-7d9f"`) {
+				t.Errorf("record=%s, want the path's names", got)
+			}
+			if tt.cfg.Dialect != enrich.Legacy && got != tt.want {
+				t.Errorf("record=%s\nwant   %s", got, tt.want)
+			}
+		})
+	}
+
+	t.Run("with an API server the path UID finds the pod", func(t *testing.T) {
+		pods := &uidPods{pods: map[string]*enrich.Pod{"uid-9": {UID: "uid-9", Name: "web-7d9f", Namespace: "default", NodeName: "node-b"}}}
+		k, err := enrich.NewKubernetes(enrich.KubernetesConfig{NodeName: "node-a"}, pods, files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := record(linkTag, 7, "log", "x")
+		k.Apply(&r)
+		got := string(r.Fields.AppendJSON(nil))
+		if want := `"kubernetes":{` + names + `,"pod_id":"uid-9","host":"node-b"}`; !strings.Contains(got, want) {
+			t.Errorf("record=%s, want %s", got, want)
+		}
+		if len(pods.asked) == 0 || pods.asked[len(pods.asked)-1] != "uid-9" {
+			t.Errorf("lookups by UID %q, want the path's uid-9", pods.asked)
+		}
+	})
 }

@@ -1,0 +1,390 @@
+package fidelity
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Event is one CloudWatch event as an emulator stored it.
+type Event struct {
+	Group, Stream string
+	Timestamp     int64 // ms since the epoch
+	Message       string
+}
+
+// Key returns the line an event belongs to: the first line ID in the
+// message, else the line whose time is the event's (lines without an ID:
+// empty lines, records of sources without IDs), else "".
+func Key(ev Event, byTime map[int64]string) string {
+	if m := idRE.FindString(ev.Message); m != "" {
+		return m
+	}
+	if id, ok := byTime[ev.Timestamp]; ok {
+		return id
+	}
+	return ""
+}
+
+var idRE = regexp.MustCompile(`L[0-9]{6}`)
+
+// Class names of differences. Each is either in Allowed (a deliberate
+// difference that logship check-config prints) or fails the suite.
+const (
+	ClassIdentical       = "identical"
+	ClassMissing         = "missing in logship"
+	ClassExtra           = "only in logship"
+	ClassGroup           = "log group differs"
+	ClassStream          = "log stream differs"
+	ClassTimestamp       = "timestamp differs"
+	ClassPartialJoined   = "partial pieces joined into one event"
+	ClassPartialMismatch = "partial pieces joined, text differs"
+	ClassCount           = "different number of events for the line"
+	ClassKeyOrder        = "key order differs"
+	ClassEscaping        = "JSON escaping differs (same values)"
+	ClassNotJSON         = "message bytes differ (not JSON)"
+	ClassReplacement     = "invalid UTF-8 replaced differently (U+FFFD count)"
+	ClassWholeSecondKept = "line with a whole-second time: Fluentd drops it, logship ships it"
+	ClassFieldExtra      = "field only in logship"
+	ClassFieldMissing    = "field missing in logship"
+	ClassFieldValue      = "field value differs"
+)
+
+// Allowed returns, for a deliberate difference class, the text of the
+// check-config line (config.Pipeline.Differences, listed in the README) that
+// announces it; the suite checks that logship check-config prints it for the
+// configuration under test. Any class not here fails the suite. Keep the
+// list short.
+func Allowed(class string) (checkConfigLine string, ok bool) {
+	switch class {
+	case ClassPartialJoined:
+		return "CRI partial lines (P) and docker 16 KiB pieces are joined into one record", true
+	case ClassWholeSecondKept:
+		return "a container log time on a whole second", true
+	}
+	return "", false
+}
+
+// Diff is one difference of a compared line.
+type Diff struct {
+	Key    string
+	Class  string
+	Detail string // e.g. the field that differs
+	// FluentdValue and LogshipValue are the differing field values (field
+	// classes only).
+	FluentdValue, LogshipValue string
+	Fluentd, Logship           []Event
+}
+
+// Name is the class with its detail, the unit the report counts.
+func (d Diff) Name() string {
+	if d.Detail == "" {
+		return d.Class
+	}
+	return d.Class + ": " + d.Detail
+}
+
+// Report is the comparison of two runs.
+type Report struct {
+	Compared  int            // lines compared (keys seen on either side)
+	Identical int            // lines whose events are identical
+	Counts    map[string]int // difference (class: detail) → lines
+	Examples  map[string]Diff
+}
+
+// Compare matches fluentd's and logship's events by line and classifies
+// every line; a line can show several differences. lines are the generated
+// lines (to match events without an ID by time, and to name what a line
+// was).
+func Compare(fluentd, logship []Event, lines []Line) *Report {
+	byTime, class := map[int64]string{}, map[string]string{}
+	for _, l := range lines {
+		byTime[l.Time.UnixMilli()] = l.ID
+		class[l.ID] = l.Class
+	}
+	f, l := group(fluentd, byTime), group(logship, byTime)
+	keys := map[string]bool{}
+	for k := range f {
+		keys[k] = true
+	}
+	for k := range l {
+		keys[k] = true
+	}
+	r := &Report{Counts: map[string]int{}, Examples: map[string]Diff{}}
+	for k := range keys {
+		r.Compared++
+		ds := classify(k, f[k], l[k])
+		if len(ds) == 1 && ds[0].Class == ClassExtra && class[k] == ClassWholeSecond {
+			ds[0].Class = ClassWholeSecondKept
+		}
+		if len(ds) == 0 {
+			r.Identical++
+		}
+		for _, d := range ds {
+			r.Counts[d.Name()]++
+			if _, ok := r.Examples[d.Name()]; !ok {
+				r.Examples[d.Name()] = d
+			}
+		}
+	}
+	return r
+}
+
+// Unlisted returns the differences (class: detail) whose class is not a
+// deliberate one, sorted.
+func (r *Report) Unlisted() []string {
+	var out []string
+	for name := range r.Counts {
+		class, _, _ := strings.Cut(name, ": ")
+		if _, ok := Allowed(class); !ok {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Print writes the counts and one example per difference.
+func (r *Report) Print(w io.Writer, title string) {
+	fmt.Fprintf(w, "== %s: %d lines compared, %d identical\n", title, r.Compared, r.Identical)
+	var names []string
+	for n := range r.Counts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		class, _, _ := strings.Cut(n, ": ")
+		tag := "UNLISTED"
+		if _, ok := Allowed(class); ok {
+			tag = "deliberate"
+		}
+		fmt.Fprintf(w, "  %-10s %5d  %s\n", tag, r.Counts[n], n)
+		ex := r.Examples[n]
+		if ex.FluentdValue != "" || ex.LogshipValue != "" {
+			fmt.Fprintf(w, "             line %s: fluentd %s, logship %s\n", ex.Key, clip(ex.FluentdValue), clip(ex.LogshipValue))
+			continue
+		}
+		for _, e := range ex.Fluentd {
+			fmt.Fprintf(w, "             fluentd %s/%s @%d %s\n", e.Group, clip(e.Stream), e.Timestamp, clip(e.Message))
+		}
+		for _, e := range ex.Logship {
+			fmt.Fprintf(w, "             logship %s/%s @%d %s\n", e.Group, clip(e.Stream), e.Timestamp, clip(e.Message))
+		}
+	}
+}
+
+func clip(s string) string {
+	const n = 160
+	if s == "" {
+		return "(none)"
+	}
+	if len(s) > n {
+		return fmt.Sprintf("%q…(%d bytes)", s[:n], len(s))
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func group(evs []Event, byTime map[int64]string) map[string][]Event {
+	m := map[string][]Event{}
+	for i, ev := range evs {
+		k := Key(ev, byTime)
+		if k == "" {
+			k = fmt.Sprintf("?%s/%s@%d#%d", ev.Group, ev.Stream, ev.Timestamp, i)
+		}
+		m[k] = append(m[k], ev)
+	}
+	return m
+}
+
+func classify(key string, f, l []Event) []Diff {
+	d := Diff{Key: key, Fluentd: f, Logship: l}
+	one := func(class, detail string) []Diff {
+		d.Class, d.Detail = class, detail
+		return []Diff{d}
+	}
+	switch {
+	case len(l) == 0:
+		return one(ClassMissing, "")
+	case len(f) == 0:
+		return one(ClassExtra, "")
+	case len(f) > 1 && len(l) == 1:
+		if joined(f) == text(l[0].Message) {
+			return one(ClassPartialJoined, "")
+		}
+		return one(ClassPartialMismatch, "")
+	case len(f) != len(l):
+		return one(ClassCount, fmt.Sprintf("fluentd %d, logship %d", len(f), len(l)))
+	}
+	var out []Diff
+	seen := map[string]bool{}
+	for i := range f {
+		for _, x := range classifyOne(f[i], l[i]) {
+			x.Key, x.Fluentd, x.Logship = key, f[i:i+1], l[i:i+1]
+			if !seen[x.Name()] {
+				seen[x.Name()] = true
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
+func classifyOne(f, l Event) []Diff {
+	var out []Diff
+	add := func(class, detail, fv, lv string) {
+		out = append(out, Diff{Class: class, Detail: detail, FluentdValue: fv, LogshipValue: lv})
+	}
+	if f.Group != l.Group {
+		add(ClassGroup, "", f.Group, l.Group)
+	}
+	if f.Stream != l.Stream {
+		add(ClassStream, "", f.Stream, l.Stream)
+	}
+	if f.Timestamp != l.Timestamp {
+		add(ClassTimestamp, fmt.Sprintf("logship %+d ms", l.Timestamp-f.Timestamp),
+			fmt.Sprint(f.Timestamp), fmt.Sprint(l.Timestamp))
+	}
+	if f.Message == l.Message {
+		return out
+	}
+	fp, err1 := flatten(f.Message)
+	lp, err2 := flatten(l.Message)
+	if err1 != nil || err2 != nil {
+		if stripFFFD(f.Message) == stripFFFD(l.Message) {
+			add(ClassReplacement, "", "", "")
+		} else {
+			add(ClassNotJSON, "", "", "")
+		}
+		return out
+	}
+	fm, lm := map[string]string{}, map[string]string{}
+	for _, kv := range fp {
+		fm[kv[0]] = kv[1]
+	}
+	for _, kv := range lp {
+		lm[kv[0]] = kv[1]
+	}
+	n := len(out)
+	for _, kv := range lp {
+		if _, ok := fm[kv[0]]; !ok {
+			add(ClassFieldExtra, kv[0], "", kv[1])
+		}
+	}
+	for _, kv := range fp {
+		v, ok := lm[kv[0]]
+		switch {
+		case !ok:
+			add(ClassFieldMissing, kv[0], kv[1], "")
+		case v == kv[1]:
+		case stripFFFD(v) == stripFFFD(kv[1]):
+			add(ClassReplacement, kv[0], kv[1], v)
+		default:
+			add(ClassFieldValue, kv[0], kv[1], v)
+		}
+	}
+	if len(out) > n {
+		return out
+	}
+	for i := range fp {
+		if fp[i][0] != lp[i][0] {
+			add(ClassKeyOrder, "", "", "")
+			return out
+		}
+	}
+	add(ClassEscaping, "", "", "")
+	return out
+}
+
+func stripFFFD(s string) string { return strings.ReplaceAll(s, "\uFFFD", "") }
+
+// flatten returns the leaf values of a JSON object in document order as
+// (dotted path, canonical JSON value) pairs.
+func flatten(msg string) ([][2]string, error) {
+	dec := json.NewDecoder(strings.NewReader(msg))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return nil, fmt.Errorf("not an object")
+	}
+	// A second pass with Token keeps key order.
+	dec = json.NewDecoder(strings.NewReader(msg))
+	dec.UseNumber()
+	var out [][2]string
+	if err := walk(dec, "", &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func walk(dec *json.Decoder, path string, out *[][2]string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				p := k.(string)
+				if path != "" {
+					p = path + "." + p
+				}
+				if err := walk(dec, p, out); err != nil {
+					return err
+				}
+			}
+		case '[':
+			for i := 0; dec.More(); i++ {
+				if err := walk(dec, fmt.Sprintf("%s[%d]", path, i), out); err != nil {
+					return err
+				}
+			}
+		}
+		_, err := dec.Token() // closing delimiter
+		return err
+	default:
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(t); err != nil {
+			return err
+		}
+		*out = append(*out, [2]string{path, strings.TrimSpace(b.String())})
+		return nil
+	}
+}
+
+// text returns the line text a record carries: its "message" or "log"
+// value (or the whole message when it is not such a record).
+func text(msg string) string {
+	var m map[string]any
+	if json.Unmarshal([]byte(msg), &m) != nil {
+		return msg
+	}
+	for _, k := range []string{"message", "log"} {
+		if s, ok := m[k].(string); ok {
+			return strings.TrimSuffix(s, "\n")
+		}
+	}
+	return msg
+}
+
+func joined(evs []Event) string {
+	var b strings.Builder
+	for _, e := range evs {
+		b.WriteString(text(e.Message))
+	}
+	return b.String()
+}

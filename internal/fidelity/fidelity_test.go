@@ -1,0 +1,101 @@
+package fidelity_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"logship/internal/fidelity"
+	"logship/internal/fixtures"
+)
+
+const v119 = "fluentd-kubernetes-daemonset-v1.19-cloudwatch/conf/fluent.conf"
+
+func setup(t *testing.T) (*fidelity.Fluentd, string) {
+	t.Helper()
+	if os.Getenv(fidelity.EnvRun) != "1" {
+		t.Skip("differential run against the real Fluentd: set " + fidelity.EnvRun + "=1 (make fidelity)")
+	}
+	fd := fidelity.FindFluentd(t)
+	return fd, fidelity.BuildLogship(t, t.TempDir())
+}
+
+// node writes the generated container logs of a node and, with nodeLogs,
+// the node logs the v1.19 image tails from the end.
+func node(g *fidelity.Gen, docker bool, nodeLogs int) func(root string) (*fidelity.Inputs, error) {
+	return func(root string) (*fidelity.Inputs, error) {
+		in := &fidelity.Inputs{Sizes: map[string]int64{}}
+		for _, c := range []*fidelity.Container{
+			fidelity.ContainerNamed("default", "web-7d9f", "nginx", docker),
+			fidelity.ContainerNamed("kube-system", "kube-proxy-x1", "kube-proxy", docker),
+			fidelity.ContainerNamed("shop", "api-0", "app", docker),
+		} {
+			lines, n, err := g.Write(root, c)
+			if err != nil {
+				return nil, err
+			}
+			in.Lines = append(in.Lines, lines...)
+			in.Sizes[filepath.Join("/var/log", c.Link())] = n
+		}
+		if nodeLogs == 0 {
+			return in, nil
+		}
+		lines, initial, appends := g.NodeLogs(nodeLogs)
+		in.Lines = append(in.Lines, lines...)
+		in.Appends = appends
+		for p, b := range initial {
+			f := filepath.Join(root, strings.TrimPrefix(p, "/var/log/"))
+			if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(f, b, 0o644); err != nil {
+				return nil, err
+			}
+			in.Sizes[p] = int64(len(b) + len(appends[p]))
+		}
+		return in, nil
+	}
+}
+
+func report(t *testing.T, name string, res *fidelity.Result) {
+	t.Helper()
+	var b strings.Builder
+	res.Report.Print(&b, name)
+	res.PrintUsage(&b)
+	t.Log("\n" + b.String())
+	for n := range res.Report.Counts {
+		class, _, _ := strings.Cut(n, ": ")
+		if line, ok := fidelity.Allowed(class); ok && !strings.Contains(res.CheckConfig, line) {
+			t.Errorf("deliberate difference %q occurred but logship check-config does not print %q", class, line)
+		}
+	}
+	if u := res.Report.Unlisted(); len(u) > 0 {
+		t.Errorf("%s: %d unlisted difference classes:\n  %s", name, len(u), strings.Join(u, "\n  "))
+	}
+}
+
+func TestFidelity_V119(t *testing.T) {
+	fd, logship := setup(t)
+	conf := fixtures.Path(t, v119)
+	for _, parser := range []string{"cri", "json"} {
+		t.Run(parser, func(t *testing.T) {
+			env := map[string]string{
+				"LOG_GROUP_NAME":                    "fidelity",
+				"FLUENTD_SYSTEMD_CONF":              "disable",
+				"FLUENTD_PROMETHEUS_CONF":           "disable",
+				"FLUENT_FILTER_KUBERNETES_URL":      "",
+				"FLUENT_CONTAINER_TAIL_PARSER_TYPE": parser,
+				"K8S_NODE_NAME":                     "node-1",
+			}
+			if parser == "cri" {
+				env["FLUENT_CONTAINER_TAIL_PARSER_TIME_FORMAT"] = "%Y-%m-%dT%H:%M:%S.%N%:z"
+			}
+			g := &fidelity.Gen{Seed: 1, Start: time.Now().Add(-time.Hour).Truncate(time.Second)}
+			res := fidelity.Run(t, fd, logship, fidelity.Case{Name: "v1.19 " + parser, Conf: conf, Env: env,
+				Setup: node(g, parser == "json", 200), Settle: 7 * time.Second, ReadTime: map[string]bool{"etcd": true}})
+			report(t, "v1.19 "+parser, res)
+		})
+	}
+}
