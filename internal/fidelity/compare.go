@@ -48,7 +48,7 @@ const (
 	ClassEscaping        = "JSON escaping differs (same values)"
 	ClassNotJSON         = "message bytes differ (not JSON)"
 	ClassReplacement     = "invalid UTF-8 replaced differently (U+FFFD count)"
-	ClassWholeSecondKept = "line with a whole-second time: Fluentd drops it, logship ships it"
+	ClassWholeSecondKept = "line with a whole-second time (no fraction) dropped by Fluentd, shipped by logship"
 	ClassFieldExtra      = "field only in logship"
 	ClassFieldMissing    = "field missing in logship"
 	ClassFieldValue      = "field value differs"
