@@ -10,6 +10,10 @@ import (
 	"strings"
 )
 
+// ReadTime is Event.Timestamp for an event stamped with the time its agent
+// read the line.
+const ReadTime = -1
+
 // Event is one CloudWatch event as an emulator stored it.
 type Event struct {
 	Group, Stream string
@@ -165,7 +169,14 @@ func (r *Report) Print(w io.Writer, title string) {
 		fmt.Fprintf(w, "  %-10s %5d  %s\n", tag, r.Counts[n], n)
 		ex := r.Examples[n]
 		if ex.FluentdValue != "" || ex.LogshipValue != "" {
-			fmt.Fprintf(w, "             line %s: fluentd %s, logship %s\n", ex.Key, clip(ex.FluentdValue), clip(ex.LogshipValue))
+			fv, lv := ex.FluentdValue, ex.LogshipValue
+			at := ""
+			if i := firstDiff(fv, lv); i > 60 {
+				// Show where they part, not the common start.
+				at = fmt.Sprintf(" (from byte %d)", i-40)
+				fv, lv = fv[i-40:], lv[i-40:]
+			}
+			fmt.Fprintf(w, "             line %s%s: fluentd %s, logship %s\n", ex.Key, at, clip(fv), clip(lv))
 			continue
 		}
 		for _, e := range ex.Fluentd {
@@ -175,6 +186,15 @@ func (r *Report) Print(w io.Writer, title string) {
 			fmt.Fprintf(w, "             logship %s/%s @%d %s\n", e.Group, clip(e.Stream), e.Timestamp, clip(e.Message))
 		}
 	}
+}
+
+// firstDiff returns the index of the first byte where a and b differ.
+func firstDiff(a, b string) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return i
 }
 
 func clip(s string) string {
@@ -244,7 +264,13 @@ func classifyOne(f, l Event) []Diff {
 	if f.Stream != l.Stream {
 		add(ClassStream, "", f.Stream, l.Stream)
 	}
-	if f.Timestamp != l.Timestamp {
+	switch {
+	case f.Timestamp == l.Timestamp:
+	case f.Timestamp == ReadTime:
+		add(ClassTimestamp, "fluentd stamps the read time, logship the line's", "read time", fmt.Sprint(l.Timestamp))
+	case l.Timestamp == ReadTime:
+		add(ClassTimestamp, "logship stamps the read time, fluentd the line's", fmt.Sprint(f.Timestamp), "read time")
+	default:
 		add(ClassTimestamp, fmt.Sprintf("logship %+d ms", l.Timestamp-f.Timestamp),
 			fmt.Sprint(f.Timestamp), fmt.Sprint(l.Timestamp))
 	}

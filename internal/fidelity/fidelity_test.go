@@ -1,6 +1,7 @@
 package fidelity_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,8 +95,64 @@ func TestFidelity_V119(t *testing.T) {
 			}
 			g := &fidelity.Gen{Seed: 1, Start: time.Now().Add(-time.Hour).Truncate(time.Second)}
 			res := fidelity.Run(t, fd, logship, fidelity.Case{Name: "v1.19 " + parser, Conf: conf, Env: env,
-				Setup: node(g, parser == "json", 200), Settle: 7 * time.Second, ReadTime: map[string]bool{"etcd": true}})
+				Setup: node(g, parser == "json", 200), Settle: 7 * time.Second})
 			report(t, "v1.19 "+parser, res)
 		})
+	}
+}
+
+// TestFidelity_Plugins runs a small configuration per plugin logship
+// implements (testdata/*.conf) through both agents on CRI container logs
+// (multiline: an application log with stack traces).
+func TestFidelity_Plugins(t *testing.T) {
+	fd, logship := setup(t)
+	for _, name := range []string{"record_transformer", "grep", "parser", "concat", "rewrite_tag_filter", "multiline"} {
+		t.Run(name, func(t *testing.T) {
+			conf, err := filepath.Abs(filepath.Join("testdata", name+".conf"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := &fidelity.Gen{Seed: 2, Lines: 300, Start: time.Now().Add(-time.Hour).Truncate(time.Second)}
+			c := fidelity.Case{Name: name, Conf: conf, Env: map[string]string{"K8S_NODE_NAME": "node-1"}, Setup: node(g, false, 0)}
+			if name == "multiline" {
+				c.Setup, c.Settle = appLog(g.Start, 300), 4*time.Second
+			}
+			res := fidelity.Run(t, fd, logship, c)
+			if res.Report.Compared == 0 {
+				t.Fatal("no events compared")
+			}
+			report(t, name, res)
+		})
+	}
+}
+
+// appLog writes /var/log/app/app.log: n records of a Java-style log, some
+// with stack-trace continuation lines, unicode and quotes.
+func appLog(start time.Time, n int) func(root string) (*fidelity.Inputs, error) {
+	return func(root string) (*fidelity.Inputs, error) {
+		in := &fidelity.Inputs{Sizes: map[string]int64{}}
+		var b []byte
+		for i := range n {
+			id := fmt.Sprintf("L%06d", 900000+i)
+			ts := start.Add(time.Duration(i)*3*time.Millisecond + time.Duration(i%7)*time.Microsecond).UTC()
+			level := []string{"INFO", "WARN", "ERROR", "DEBUG"}[i%4]
+			b = fmt.Appendf(b, "%s %s %s request \"handled\" é 世界 #%d\n", ts.Format("2006-01-02 15:04:05.000"), level, id, i)
+			for k := range i % 4 {
+				b = fmt.Appendf(b, "\tat com.example.Handler.step%d(Handler.java:%d)\n", k, 40+k)
+			}
+			if i%9 == 0 {
+				b = append(b, "Caused by: java.lang.IllegalStateException: \"bad\" \\ state\n"...)
+			}
+			in.Lines = append(in.Lines, fidelity.Line{ID: id, Class: fidelity.ClassPlain, Time: ts.Truncate(time.Millisecond)})
+		}
+		p := filepath.Join(root, "app", "app.log")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return nil, err
+		}
+		in.Sizes["/var/log/app/app.log"] = int64(len(b))
+		return in, nil
 	}
 }
