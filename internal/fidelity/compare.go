@@ -53,6 +53,7 @@ const (
 	ClassNotJSON         = "message bytes differ (not JSON)"
 	ClassReplacement     = "invalid UTF-8 replaced differently (U+FFFD count)"
 	ClassWholeSecondKept = "line with a whole-second time (no fraction) dropped by Fluentd, shipped by logship"
+	ClassMergedJSON      = "JSON log line merged into the record (kubernetes_metadata 0.2x merge_json_log)"
 	ClassFieldExtra      = "field only in logship"
 	ClassFieldMissing    = "field missing in logship"
 	ClassFieldValue      = "field value differs"
@@ -188,6 +189,22 @@ func (r *Report) Print(w io.Writer, title string) {
 	}
 }
 
+// tsDetail buckets a timestamp difference (logship minus Fluentd, ms).
+func tsDetail(d int64) string {
+	switch {
+	case d == 1 || d == -1:
+		return fmt.Sprintf("logship %+d ms", d)
+	case d < 0 && d > -1000:
+		return "logship earlier by 2-999 ms"
+	case d > 0 && d < 1000:
+		return "logship later by 2-999 ms"
+	case d < 0:
+		return "logship earlier by 1 s or more"
+	default:
+		return "logship later by 1 s or more"
+	}
+}
+
 // firstDiff returns the index of the first byte where a and b differ.
 func firstDiff(a, b string) int {
 	i := 0
@@ -271,8 +288,7 @@ func classifyOne(f, l Event) []Diff {
 	case l.Timestamp == ReadTime:
 		add(ClassTimestamp, "logship stamps the read time, fluentd the line's", fmt.Sprint(f.Timestamp), "read time")
 	default:
-		add(ClassTimestamp, fmt.Sprintf("logship %+d ms", l.Timestamp-f.Timestamp),
-			fmt.Sprint(f.Timestamp), fmt.Sprint(l.Timestamp))
+		add(ClassTimestamp, tsDetail(l.Timestamp-f.Timestamp), fmt.Sprint(f.Timestamp), fmt.Sprint(l.Timestamp))
 	}
 	if f.Message == l.Message {
 		return out
@@ -295,8 +311,19 @@ func classifyOne(f, l Event) []Diff {
 		lm[kv[0]] = kv[1]
 	}
 	n := len(out)
+	merged := jsonLogKeys(f.Message)
+	mergedSeen := false
 	for _, kv := range lp {
 		if _, ok := fm[kv[0]]; !ok {
+			top, _, _ := strings.Cut(kv[0], ".")
+			top, _, _ = strings.Cut(top, "[")
+			if merged[top] {
+				if !mergedSeen {
+					add(ClassMergedJSON, "", "", "")
+					mergedSeen = true
+				}
+				continue
+			}
 			add(ClassFieldExtra, kv[0], "", kv[1])
 		}
 	}
@@ -323,6 +350,26 @@ func classifyOne(f, l Event) []Diff {
 	}
 	add(ClassEscaping, "", "", "")
 	return out
+}
+
+// jsonLogKeys returns the top-level keys of the JSON object a record's "log"
+// value holds (nil when it holds none).
+func jsonLogKeys(msg string) map[string]bool {
+	var rec struct {
+		Log string `json:"log"`
+	}
+	if json.Unmarshal([]byte(msg), &rec) != nil || rec.Log == "" {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal([]byte(rec.Log), &obj) != nil {
+		return nil
+	}
+	keys := map[string]bool{}
+	for k := range obj {
+		keys[k] = true
+	}
+	return keys
 }
 
 func stripFFFD(s string) string { return strings.ReplaceAll(s, "\uFFFD", "") }
