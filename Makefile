@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test vet build bench microbench clean
+.PHONY: test vet build bench microbench fidelity clean
 
 # test is what CI runs (.ci/run): vet, then every test with the race detector.
 test: vet
@@ -18,6 +18,14 @@ build:
 # agent into the emulator (separate processes), reporting lines/s, CPU and RSS.
 bench: build
 	./bin/logship bench
+
+# fidelity is the differential suite against the real Fluentd
+# (../shared/peers/fluentd; install its ruby packages once with its
+# install-deps.sh, as root): the same generated kubelet logs through both,
+# every CloudWatch event compared. It skips with the reason when the peer,
+# ruby or mount namespaces are missing (LOGSHIP_FIDELITY_REQUIRE=1 fails).
+fidelity:
+	LOGSHIP_FIDELITY=1 $(GO) test -count=1 -timeout 60m -v -run 'TestFidelity|TestCompare' ./internal/fidelity/
 
 # microbench runs the Go micro-benchmarks of every package (not part of test).
 microbench:
