@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"strings"
 )
@@ -25,7 +24,7 @@ type Event struct {
 // message, else the line whose time is the event's (lines without an ID:
 // empty lines, records of sources without IDs), else "".
 func Key(ev Event, byTime map[int64]string) string {
-	if m := idRE.FindString(ev.Message); m != "" {
+	if m := FindID(ev.Message); m != "" {
 		return m
 	}
 	if id, ok := byTime[ev.Timestamp]; ok {
@@ -34,12 +33,31 @@ func Key(ev Event, byTime map[int64]string) string {
 	return ""
 }
 
-var idRE = regexp.MustCompile(`L[0-9]{6}`)
+// FindID returns the first line ID ("L" and six digits) in s, or "".
+func FindID(s string) string {
+	for i := strings.IndexByte(s, 'L'); i >= 0 && i+7 <= len(s); {
+		ok := true
+		for _, c := range []byte(s[i+1 : i+7]) {
+			if c < '0' || c > '9' {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return s[i : i+7]
+		}
+		j := strings.IndexByte(s[i+1:], 'L')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return ""
+}
 
 // Class names of differences. Each is either in Allowed (a deliberate
 // difference that logship check-config prints) or fails the suite.
 const (
-	ClassIdentical       = "identical"
 	ClassMissing         = "missing in logship"
 	ClassExtra           = "only in logship"
 	ClassGroup           = "log group differs"

@@ -76,3 +76,17 @@ func TestCompare(t *testing.T) {
 		t.Errorf("Unlisted()=%v", r.Unlisted())
 	}
 }
+
+func TestFindID(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{`{"message":"L000123 x"}`, "L000123"},
+		{`Log L12 then L000042`, "L000042"},
+		{`L00001`, ""},
+		{`xL1234567`, "L123456"},
+		{``, ""},
+	} {
+		if got := fidelity.FindID(tt.in); got != tt.want {
+			t.Errorf("FindID(%q)=%q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -13,16 +13,15 @@ import (
 
 // Line classes the generator mixes into every container log.
 const (
-	ClassJSON      = "json"
-	ClassPlain     = "plain"
-	ClassEscapes   = "escapes"
-	ClassUnicode   = "unicode"
-	ClassInvalid   = "invalid-utf8"
-	ClassEmpty     = "empty"
-	ClassLong      = "long"
-	ClassPartial   = "partial"
-	ClassGlogLine  = "glog"
-	ClassStderrMix = "stderr"
+	ClassJSON     = "json"
+	ClassPlain    = "plain"
+	ClassEscapes  = "escapes"
+	ClassUnicode  = "unicode"
+	ClassInvalid  = "invalid-utf8"
+	ClassEmpty    = "empty"
+	ClassLong     = "long"
+	ClassPartial  = "partial"
+	ClassGlogLine = "glog"
 	// ClassWholeSecond lines have a time on a whole second, which
 	// RFC3339Nano writes without a fraction ("…:05Z").
 	ClassWholeSecond = "whole-second"
