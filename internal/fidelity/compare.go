@@ -126,7 +126,9 @@ type Report struct {
 func Compare(fluentd, logship []Event, lines []Line) *Report {
 	byTime, class := map[int64]string{}, map[string]string{}
 	for _, l := range lines {
-		byTime[l.Time.UnixMilli()] = l.ID
+		if l.Class == ClassEmpty { // the only lines without their ID in the text
+			byTime[l.Time.UnixMilli()] = l.ID
+		}
 		class[l.ID] = l.Class
 	}
 	f, l := group(fluentd, byTime), group(logship, byTime)
