@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test vet build bench microbench fidelity clean
+.PHONY: test vet build bench microbench torture torture-short fidelity clean
 
 # test is what CI runs (.ci/run): vet, then every test with the race detector.
 test: vet
@@ -18,6 +18,20 @@ build:
 # agent into the emulator (separate processes), reporting lines/s, CPU and RSS.
 bench: build
 	./bin/logship bench
+
+# torture runs the torture suite (internal/torture, build tag torture): the
+# real logship binary as a separate process against the CloudWatch Logs
+# emulator, scenario by scenario (issue 11 item 7, issue 17), full forms.
+# Each scenario prints a line "TORTURE <name> [form] <figures> PASS|FAIL";
+# TORTURE_OUT names a file that collects them. Not part of test.
+TORTURE_OUT ?=
+torture:
+	LOGSHIP_TORTURE_FORM=full LOGSHIP_TORTURE_OUT=$(TORTURE_OUT) $(GO) test -tags torture -count=1 -v -timeout 90m ./internal/torture/
+
+# torture-short runs the short form of every scenario (each ≤ ~2 min, about
+# 10 min in all); .ci/run calls it after test.
+torture-short:
+	LOGSHIP_TORTURE_FORM=short LOGSHIP_TORTURE_OUT=$(TORTURE_OUT) $(GO) test -tags torture -count=1 -v -timeout 30m ./internal/torture/
 
 # fidelity is the differential suite against the real Fluentd
 # (../shared/peers/fluentd; install its ruby packages once with its

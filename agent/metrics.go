@@ -37,6 +37,7 @@ var (
 	descSinkDropped   = prometheus.NewDesc("logship_cloudwatch_dropped_records_total", "Records the sink dropped before sending, by reason.", []string{"output", "reason"}, nil)
 	descAPIErrors     = prometheus.NewDesc("logship_cloudwatch_api_errors_total", "Failed API calls, by class.", []string{"output", "class"}, nil)
 	descBillable      = prometheus.NewDesc("logship_cloudwatch_billable_bytes_total", "Bytes ingested per log group (message bytes + 26 per event, the upper bound AWS bills).", []string{"output", "log_group"}, nil)
+	descOversizeSplit = prometheus.NewDesc("logship_cloudwatch_oversize_split_total", "Records larger than an event split into whole-record pieces (unit=records), and the pieces made (unit=pieces).", []string{"output", "unit"}, nil)
 	descFormatSkipped = prometheus.NewDesc("logship_cloudwatch_format_skipped_total", "Records the formatter skipped, by reason.", []string{"output", "reason"}, nil)
 )
 
@@ -44,7 +45,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descLinesRead, descBytesRead, descFilesOpen, descRotations, descTruncations,
 		descGivenUp, descGaps, descLag, descUnmatched, descUnrouted, descQueueChunks, descQueueBytes, descRetries, descFlushErrors,
 		descDeadChunks, descDropped, descRecordsOut, descRequests, descEvents, descEventBytes, descRejected,
-		descSinkDropped, descAPIErrors, descBillable, descFormatSkipped} {
+		descSinkDropped, descAPIErrors, descBillable, descFormatSkipped, descOversizeSplit} {
 		ch <- d
 	}
 }
@@ -110,6 +111,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			counter(descFormatSkipped, float64(fs.NoGroup), id, "no_group")
 			counter(descFormatSkipped, float64(fs.NoStream), id, "no_stream")
 			counter(descFormatSkipped, float64(fs.EmptyMessage), id, "empty_message")
+			counter(descOversizeSplit, float64(fs.Split), id, "records")
+			counter(descOversizeSplit, float64(fs.Pieces), id, "pieces")
 		}
 	}
 }

@@ -13,10 +13,12 @@ import (
 )
 
 // Formatter renders a record's destination and message, appending the
-// message to dst (sink/cloudwatch's Formatter implements it). An error means
-// the record is skipped (the formatter counts it) and dst is unchanged.
+// message to dst and the formatted record (or, for a record larger than an
+// event, its pieces) to out (sink/cloudwatch's Formatter implements it). An
+// error means the record is skipped (the formatter counts it) and dst and
+// out are unchanged.
 type Formatter interface {
-	AppendFormat(dst []byte, r *buffer.Record) ([]byte, error)
+	AppendRecords(dst []byte, out []buffer.Record, r *buffer.Record) ([]byte, []buffer.Record, error)
 }
 
 // Adder is the buffer's hand-off (buffer.Buffer implements it): it copies the
@@ -53,16 +55,13 @@ func (o *BufferedOutput) Emit(ctx context.Context, recs []buffer.Record) error {
 	out := o.recs[:0]
 	skipped := o.skipped[:0]
 	for i := range recs {
-		r := recs[i]
 		// Messages are written straight into the arena, which lives until
 		// Add has copied them (an arena that grows leaves earlier messages in
 		// the old array, which stays valid).
 		var err error
-		if o.arena, err = o.format.AppendFormat(o.arena, &r); err != nil {
+		if o.arena, out, err = o.format.AppendRecords(o.arena, out, &recs[i]); err != nil {
 			skipped = append(skipped, recs[i])
-			continue
 		}
-		out = append(out, r)
 	}
 	o.recs, o.skipped = out[:0], skipped[:0]
 	if len(out) > 0 {

@@ -82,17 +82,18 @@ func TestRouter_Emit(t *testing.T) {
 
 type fakeFormatter struct{}
 
-func (fakeFormatter) AppendFormat(dst []byte, r *buffer.Record) ([]byte, error) {
-	v, _ := r.Fields.Get("m")
+func (fakeFormatter) AppendRecords(dst []byte, out []buffer.Record, in *buffer.Record) ([]byte, []buffer.Record, error) {
+	v, _ := in.Fields.Get("m")
 	if len(v.Bytes) == 0 {
-		return dst, context.Canceled // any error: skipped
+		return dst, out, context.Canceled // any error: skipped
 	}
+	r := *in
 	start := len(dst)
 	dst = append(dst, v.Bytes...)
 	r.Key = buffer.StreamKey{Group: "g", Stream: r.Tag}
 	r.Message = dst[start:]
 	r.Fields = nil
-	return dst, nil
+	return dst, append(out, r), nil
 }
 
 type adder struct{ got []buffer.Record }

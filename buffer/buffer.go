@@ -1,6 +1,7 @@
 // Package buffer holds logship's record type and its buffered output stage:
 // Fluentd's chunk, queue, flush and retry semantics (v1 <buffer> parameters,
-// v0.12 names mapped by FromV012), in memory or in append-only segment files.
+// which the config package maps, v0.12 names included), in memory or in
+// append-only segment files.
 //
 // Records for one destination (Record.Key) are appended to that key's staged
 // chunk; a chunk is enqueued when it is full (ChunkLimitSize,
@@ -96,8 +97,17 @@ type Stats struct {
 	SlowFlushes uint64
 
 	// File buffer.
-	Fsyncs           uint64 // segment fsyncs
-	DiskErrors       uint64 // failed segment writes (the chunk stays in memory)
+	Fsyncs     uint64 // segment fsyncs
+	DiskErrors uint64 // failed segment writes (the chunk stays in memory)
+	// DiskFull is set from a failed segment write (ENOSPC, EIO, …) until a
+	// write succeeds again. Meanwhile chunks are kept in memory up to
+	// Config.MemoryBound (MemoryOnlyBytes), then Add blocks.
+	DiskFull bool
+	// MemoryOnlyBytes are the bytes of file chunks held in memory only.
+	MemoryOnlyBytes int64
+	// DiskFullBlocks counts Add calls that waited for memory-only chunks
+	// to be delivered.
+	DiskFullBlocks   uint64
 	RecoveredChunks  uint64 // chunks re-queued from disk by Recover
 	RecoveredRecords uint64
 	TornHeaders      uint64 // segments that ended inside the header (removed)
@@ -120,7 +130,9 @@ type Buffer struct {
 	disk  *disk // nil for the memory buffer
 
 	fullBytes int64 // ChunkFullThreshold × ChunkLimitSize
+	overhead  int64 // bytes counted per record on top of costOf (memory buffer)
 	fullRecs  int   // ChunkFullThreshold × ChunkLimitRecords, 0 if unlimited
+	memBound  int64 // Config.MemoryBound: the most memory-only file chunks hold
 
 	ackMu sync.Mutex // serialises Acker calls
 	// syncMu serialises segment writes so that a key's chunks are written,
@@ -137,13 +149,16 @@ type Buffer struct {
 	queue     []*chunk // closed chunks, oldest first
 	syncq     []*chunk // file chunks enqueued but not yet fsynced
 	total     int64
-	nwaiting  int // queued chunks not in flight
-	pinned    int // ready file chunks kept in memory
+	memOnly   int64 // bytes of file chunks whose segment could not be written
+	diskFull  bool  // the last segment write failed
+	nwaiting  int   // queued chunks not in flight
+	pinned    int   // ready file chunks kept in memory
 	closed    bool
 	bgSync    bool // Run's syncer is running: Add leaves fsyncs to it
 	recovered bool
 	scratch   []*chunk
-	seq       uint32 // chunk id suffix: random start, then counting
+	seenKeys  map[StreamKey]struct{} // takeLocked's scratch
+	seq       uint32                 // chunk id suffix: random start, then counting
 	st        Stats
 }
 
@@ -173,8 +188,10 @@ func New(cfg Config, s Sender, ack Acker, log *zap.Logger, clock Clock) (*Buffer
 		clock:     clock,
 		retry:     newRetryPolicy(cfg),
 		fullBytes: int64(cfg.ChunkFullThreshold * float64(cfg.ChunkLimitSize)),
+		memBound:  cfg.MemoryBound(),
 		changed:   make(chan struct{}),
 		open:      make(map[StreamKey]*chunk),
+		seenKeys:  make(map[StreamKey]struct{}),
 		seq:       rand.Uint32() >> 1,
 		syncKick:  make(chan struct{}, 1),
 	}
@@ -183,6 +200,8 @@ func New(cfg Config, s Sender, ack Acker, log *zap.Logger, clock Clock) (*Buffer
 	}
 	if cfg.Type == TypeFile {
 		b.disk = &disk{dir: cfg.Path}
+	} else {
+		b.overhead = max(cfg.RecordOverhead, 0)
 	}
 	return b, nil
 }
@@ -195,14 +214,18 @@ func (b *Buffer) notifyLocked() {
 	b.changed = make(chan struct{})
 }
 
-// costOf is what r counts against the size limits: its message bytes, or
-// for the file buffer its encoded size.
+// costOf is what r counts against ChunkLimitSize: its message bytes, or for
+// the file buffer its encoded size. Against TotalLimitSize a record of the
+// memory buffer counts costOf plus the per-record overhead (heldOf).
 func (b *Buffer) costOf(r *Record) int64 {
 	if b.disk != nil {
 		return int64(frameLen(r))
 	}
 	return int64(len(r.Message))
 }
+
+// heldOf is what ch counts against TotalLimitSize.
+func (b *Buffer) heldOf(ch *chunk) int64 { return ch.cost + int64(ch.nrec)*b.overhead }
 
 // Add appends formatted records (Key and Message set; Fields is ignored) to
 // the staged chunks of their keys. Message bytes are copied into chunk-owned
@@ -221,7 +244,7 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 		if b.disk != nil && c-frameOverhead > maxPayload {
 			return fmt.Errorf("%w: %d bytes", ErrRecordTooLarge, c)
 		}
-		cost += c
+		cost += c + b.overhead
 	}
 	var gone []*chunk
 	defer func() {
@@ -236,11 +259,19 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 			b.mu.Unlock()
 			return ErrClosed
 		}
-		if b.total == 0 || b.total+cost <= b.cfg.TotalLimitSize {
+		fits := b.total == 0 || b.total+cost <= b.cfg.TotalLimitSize
+		// A full disk: file chunks stay in memory, up to the memory bound;
+		// beyond it, wait (back-pressure) until they are delivered.
+		memFull := b.memOnly > 0 && b.memOnly+b.stagedOnDiskLocked()+cost > b.memBound
+		if fits && !memFull {
 			break
 		}
 		if !counted {
-			b.st.OverflowEvents++
+			if memFull {
+				b.st.DiskFullBlocks++
+			} else {
+				b.st.OverflowEvents++
+			}
 			counted = true
 		}
 		switch b.cfg.OverflowAction {
@@ -287,6 +318,9 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 			cur = b.newChunkLocked(r.Key, now)
 		}
 		b.appendLocked(cur, r, c)
+		if cur.diskFailed {
+			b.memOnly += c
+		}
 		switch {
 		case cur.cost >= b.fullBytes || (b.fullRecs > 0 && cur.nrec >= b.fullRecs):
 			b.enqueueLocked(cur)
@@ -320,6 +354,19 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 	return nil
 }
 
+// stagedOnDiskLocked returns the bytes of the staged file chunks not yet
+// memory-only: they become memory-only if their segment write fails too.
+// Add calls it only while memory-only chunks exist (a full disk).
+func (b *Buffer) stagedOnDiskLocked() int64 {
+	var n int64
+	for _, ch := range b.open {
+		if !ch.diskFailed {
+			n += ch.cost
+		}
+	}
+	return n
+}
+
 func (b *Buffer) newChunkLocked(key StreamKey, now time.Time) *chunk {
 	b.seq++
 	ch := &chunk{
@@ -333,18 +380,18 @@ func (b *Buffer) newChunkLocked(key StreamKey, now time.Time) *chunk {
 
 // appendLocked copies r into ch's arena.
 func (b *Buffer) appendLocked(ch *chunk, r *Record, cost int64) {
+	// The arena grows by blocks no larger than what the chunk may still
+	// take, so its capacity stays close to ChunkLimitSize.
+	room := int(max(b.cfg.ChunkLimitSize-ch.cost, 0))
 	var msg []byte
 	if b.disk != nil {
-		msg = putFrame(ch.arena.alloc(int(cost)), r)
+		msg = putFrame(ch.arena.alloc(int(cost), room), r)
 	} else {
-		msg = ch.arena.alloc(len(r.Message))
+		msg = ch.arena.alloc(len(r.Message), room)
 		copy(msg, r.Message)
 	}
 	if n := len(ch.c.Records); n == cap(ch.c.Records) {
-		// Double (append grows large slices by 1.25×, copying too often).
-		grown := make([]Record, n, max(16, 2*n))
-		copy(grown, ch.c.Records)
-		ch.c.Records = grown
+		ch.c.Records = b.growRecords(ch, n)
 	}
 	ch.c.Records = append(ch.c.Records, Record{
 		Time: r.Time, Tag: r.Tag, Key: r.Key, Message: msg, Source: r.Source, Offset: r.Offset,
@@ -352,6 +399,25 @@ func (b *Buffer) appendLocked(ch *chunk, r *Record, cost int64) {
 	ch.c.Bytes += len(msg)
 	ch.cost += cost
 	ch.nrec++
+}
+
+// growRecords returns ch's records in a larger slice: room for the records
+// the chunk may still take at its average record size (an eighth more for
+// variance), at most twice as many as now, so that a full chunk's slice is
+// not mostly empty (append would grow by 1.25×, copying too often).
+func (b *Buffer) growRecords(ch *chunk, n int) []Record {
+	want := max(16, 2*n)
+	if n > 0 && ch.cost > 0 {
+		per := max(ch.cost/int64(n), 1)
+		more := int(max(b.cfg.ChunkLimitSize-ch.cost, 0)/per) + 1
+		want = max(16, min(want, n+more+more/8))
+	}
+	if lim := b.cfg.ChunkLimitRecords; lim > 0 {
+		want = max(n+1, min(want, lim))
+	}
+	grown := make([]Record, n, want)
+	copy(grown, ch.c.Records)
+	return grown
 }
 
 // enqueueLocked closes a staged chunk and appends it to the queue. A file
@@ -399,7 +465,10 @@ func (b *Buffer) removeLocked(ch *chunk) {
 	}
 	ch.dead = true
 	ch.inflight = false
-	b.total -= ch.cost
+	if ch.diskFailed {
+		b.memOnly -= ch.cost
+	}
+	b.total -= b.heldOf(ch)
 	b.notifyLocked()
 }
 
@@ -529,15 +598,26 @@ func (b *Buffer) syncChunk(ch *chunk) {
 		if err != nil {
 			ch.diskFailed = true
 			ch.onDisk = ch.onDisk || create // a partial file may exist: remove it with the chunk
+			b.memOnly += ch.cost
 			b.st.DiskErrors++
+			first := !b.diskFull
+			b.diskFull = true
 			if ch.queued {
 				b.degradeLocked(ch)
 			}
 			b.notifyLocked()
 			b.mu.Unlock()
-			b.log.Error("buffer: segment write failed; chunk kept in memory",
-				zap.String("chunk", ch.c.ID), zap.Error(err))
+			if first {
+				b.log.Error("buffer: segment write failed (disk full?); chunks kept in memory up to the memory bound, then reading blocks until they are delivered",
+					zap.String("dir", b.disk.dir), zap.String("chunk", ch.c.ID), zap.Int64("memory_bound_bytes", b.memBound), zap.Error(err))
+			} else {
+				b.log.Debug("buffer: segment write failed; chunk kept in memory", zap.String("chunk", ch.c.ID), zap.Error(err))
+			}
 			return
+		}
+		if b.diskFull {
+			b.diskFull = false
+			b.log.Info("buffer: segment writes succeed again", zap.String("dir", b.disk.dir))
 		}
 		ch.onDisk = true
 		ch.synced = n
@@ -623,9 +703,20 @@ func (b *Buffer) enqueue(due func(*chunk, time.Time) bool) int {
 
 // takeLocked marks the first sendable queued chunk in flight and returns it;
 // otherwise it returns the earliest retry time pending (zero if none).
+//
+// Order: only the oldest queued chunk of each key may be sent. A key whose
+// oldest chunk is in flight, waiting for its retry or not yet fsynced holds
+// back its later chunks, so at most one request per destination is in flight
+// and a retried chunk keeps its place; different keys go out in parallel.
 func (b *Buffer) takeLocked(now time.Time) (*chunk, time.Time) {
 	var next time.Time
+	seen := b.seenKeys
+	clear(seen)
 	for _, ch := range b.queue {
+		if _, behind := seen[ch.c.Key]; behind {
+			continue
+		}
+		seen[ch.c.Key] = struct{}{}
 		if !ch.ready || ch.inflight {
 			continue
 		}
@@ -675,31 +766,55 @@ func (b *Buffer) undelivered() error {
 }
 
 func (b *Buffer) flushRound(ctx context.Context, ignoreWait bool) int {
+	// Candidates in queue order: every sendable chunk not behind an earlier
+	// chunk of its key that cannot be sent now. A candidate is attempted only
+	// if every earlier chunk of its key was delivered in this round, which
+	// keeps the order takeLocked keeps.
 	b.mu.Lock()
 	now := b.clock.Now()
+	held := make(map[StreamKey]struct{})
 	var cands []*chunk
 	for _, ch := range b.queue {
+		if _, ok := held[ch.c.Key]; ok {
+			continue
+		}
 		if ch.ready && !ch.inflight && (ignoreWait || !ch.nextTry.After(now)) {
 			cands = append(cands, ch)
+		} else {
+			held[ch.c.Key] = struct{}{}
 		}
 	}
 	b.mu.Unlock()
+	clear(held)
 	n := 0
 	for _, ch := range cands {
 		if ctx.Err() != nil {
 			break
 		}
+		if _, ok := held[ch.c.Key]; ok {
+			continue
+		}
 		b.mu.Lock()
-		ok := !ch.dead && ch.ready && !ch.inflight
+		dead := ch.dead
+		ok := !dead && ch.ready && !ch.inflight
 		if ok {
 			ch.inflight = true
 			b.nwaiting--
 		}
 		b.mu.Unlock()
-		if ok {
-			b.attempt(ctx, ch)
-			n++
+		if !ok {
+			if !dead { // taken by a flush thread meanwhile
+				held[ch.c.Key] = struct{}{}
+			}
+			continue
 		}
+		b.attempt(ctx, ch)
+		n++
+		b.mu.Lock()
+		if !ch.dead {
+			held[ch.c.Key] = struct{}{}
+		}
+		b.mu.Unlock()
 	}
 	return n
 }
@@ -992,7 +1107,7 @@ func (b *Buffer) Recover() error {
 	b.mu.Lock()
 	b.queue = append(found, b.queue...)
 	for _, ch := range found {
-		b.total += ch.cost
+		b.total += b.heldOf(ch)
 		b.nwaiting++
 	}
 	b.st.TornHeaders += st.TornHeaders
@@ -1196,15 +1311,17 @@ func (b *Buffer) Stats() Stats {
 	s := b.st
 	for _, ch := range b.open {
 		s.StagedChunks++
-		s.StagedBytes += ch.cost
+		s.StagedBytes += b.heldOf(ch)
 	}
 	for _, ch := range b.queue {
 		s.QueuedChunks++
-		s.QueuedBytes += ch.cost
+		s.QueuedBytes += b.heldOf(ch)
 		if ch.inflight {
 			s.InFlightChunks++
 		}
 	}
 	s.TotalBytes = b.total
+	s.DiskFull = b.diskFull
+	s.MemoryOnlyBytes = b.memOnly
 	return s
 }

@@ -212,7 +212,9 @@ func TestBuffer_QueuedChunksLimitSize(t *testing.T) {
 
 func TestBuffer_TotalLimitSize(t *testing.T) {
 	cfg := func(a buffer.OverflowAction) buffer.Config {
-		return buffer.Config{ChunkLimitSize: 100, ChunkFullThreshold: 1, TotalLimitSize: 300, OverflowAction: a}
+		// Message bytes only, to count in round figures.
+		return buffer.Config{ChunkLimitSize: 100, ChunkFullThreshold: 1, TotalLimitSize: 300, OverflowAction: a,
+			RecordOverhead: -1}
 	}
 	fill := func(t *testing.T, b *buffer.Buffer) {
 		t.Helper()
@@ -298,6 +300,49 @@ func TestBuffer_TotalLimitSize(t *testing.T) {
 			t.Fatalf("Add=%v, want ErrOverflow", err)
 		}
 	})
+}
+
+// TestBuffer_RecordOverhead: a memory buffer counts every record's message
+// plus RecordOverhead against TotalLimitSize (not against ChunkLimitSize), so
+// that many small records block the producer before their memory exceeds the
+// bound.
+func TestBuffer_RecordOverhead(t *testing.T) {
+	for _, tt := range []struct {
+		overhead, per int64
+	}{{0, 10 + buffer.DefaultRecordOverhead}, {50, 60}, {-1, 10}} {
+		t.Run(fmt.Sprint(tt.overhead), func(t *testing.T) {
+			const limit = 60000
+			b, _, s, _ := newBuf(t, buffer.Config{ChunkLimitSize: 1000, TotalLimitSize: limit, RecordOverhead: tt.overhead,
+				OverflowAction: buffer.OverflowThrowException, FlushMode: buffer.FlushModeLazy})
+			n := 0
+			for ; n < 100000; n++ {
+				err := b.Add(context.Background(), recs(keyA, "r", 1, 10))
+				if errors.Is(err, buffer.ErrOverflow) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if want := int(limit / tt.per); n != want {
+				t.Fatalf("accepted %d records of 10 bytes, want %d (%d bytes each against %d)", n, want, tt.per, limit)
+			}
+			st := b.Stats()
+			if st.TotalBytes != int64(n)*tt.per || st.StagedBytes+st.QueuedBytes != st.TotalBytes {
+				t.Fatalf("stats %+v, want TotalBytes %d = staged + queued", st, int64(n)*tt.per)
+			}
+			// Chunks still fill by message bytes: 1000 / 10 = 100 records each.
+			if err := b.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if sizes := chunkSizes(s.chunks()); sizes[0] != 95 {
+				t.Fatalf("chunk sizes %v, want full chunks of 95 records (0.95 × 1000 bytes)", sizes)
+			}
+			if st := b.Stats(); st.TotalBytes != 0 {
+				t.Fatalf("TotalBytes=%d after delivery, want 0", st.TotalBytes)
+			}
+		})
+	}
 }
 
 func TestBuffer_QueueLimitLength(t *testing.T) {
@@ -728,7 +773,9 @@ func TestBuffer_FlushThreadCount(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mustAdd(t, b, recs(keyA, "m", 5, 0))
+			for i := range 5 { // one chunk per stream: threads send streams in parallel
+				mustAdd(t, b, recs(buffer.StreamKey{Group: "g", Stream: fmt.Sprint(i)}, "m", 1, 0))
+			}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error)
 			go func() { done <- b.Run(ctx) }()

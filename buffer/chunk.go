@@ -93,8 +93,10 @@ const (
 	maxBlock = 1 << 20
 )
 
-// alloc returns n bytes of fresh storage at the end of the arena.
-func (a *arena) alloc(n int) []byte {
+// alloc returns n bytes of fresh storage at the end of the arena. A new block
+// doubles the last one (up to maxBlock) but is no larger than room (the bytes
+// the owner may still add) unless n is.
+func (a *arena) alloc(n, room int) []byte {
 	if k := len(a.blocks); k > 0 {
 		last := a.blocks[k-1]
 		if l := len(last); cap(last)-l >= n {
@@ -106,7 +108,7 @@ func (a *arena) alloc(n int) []byte {
 	if k := len(a.blocks); k > 0 {
 		size = min(2*cap(a.blocks[k-1]), maxBlock)
 	}
-	size = max(size, n)
+	size = max(min(size, max(room, minBlock)), n)
 	blk := make([]byte, n, size)
 	a.blocks = append(a.blocks, blk)
 	return blk[:n:n]

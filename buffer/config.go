@@ -20,7 +20,8 @@ type FlushMode string
 // Flush modes.
 const (
 	// FlushModeDefault is interval: logship has no time chunk key, and Fluentd
-	// picks interval then (shared/reference/fluentd-dropin.md §3.4).
+	// picks interval then (lazy only with a time chunk key; Fluentd v1.19.3
+	// lib/fluent/plugin/output.rb, Output#configure).
 	FlushModeDefault FlushMode = "default"
 	// FlushModeInterval enqueues a staged chunk once it is FlushInterval old.
 	FlushModeInterval FlushMode = "interval"
@@ -63,10 +64,13 @@ const (
 // Defaults filled in by New for zero Config fields. Where logship differs from
 // Fluentd v1 the Fluentd value is given in the field's comment.
 const (
-	DefaultChunkLimitSize              = 8 << 20
-	DefaultMemoryTotalLimitSize        = 512 << 20
-	DefaultFileTotalLimitSize          = 64 << 30
-	DefaultChunkFullThreshold          = 0.95
+	DefaultChunkLimitSize       = 8 << 20
+	DefaultMemoryTotalLimitSize = 512 << 20
+	DefaultFileTotalLimitSize   = 64 << 30
+	DefaultChunkFullThreshold   = 0.95
+	// DefaultRecordOverhead is a Record (120 bytes on 64-bit) and the
+	// tailer's pending-acknowledgement entry with its slice's slack (64).
+	DefaultRecordOverhead              = 184
 	DefaultFlushInterval               = 60 * time.Second
 	DefaultFlushThreadCount            = 1
 	DefaultFlushThreadInterval         = time.Second
@@ -83,10 +87,11 @@ const (
 	DefaultDeadLetterSubdir = "dead-letter"
 )
 
-// Config is the buffer section of an output, with Fluentd v1 <buffer> names.
-// The zero value is a valid memory buffer with Fluentd's defaults (except
-// OverflowAction, which is block). FromV1 and FromV012 build one from raw
-// Fluentd parameters.
+// Config is the buffer section of an output, with Fluentd v1 <buffer> names,
+// as plain typed values. The zero value is a valid memory buffer with
+// Fluentd's defaults (except OverflowAction, which is block). The config
+// package builds one from a Fluentd <buffer> section or a v0.12 output's flat
+// buffer_* parameters; this package parses no configuration literals.
 type Config struct {
 	// Type is TypeMemory or TypeFile; "" means memory.
 	Type string
@@ -112,6 +117,12 @@ type Config struct {
 	// OverflowAction applies. 0 means DefaultMemoryTotalLimitSize (512 MiB)
 	// or DefaultFileTotalLimitSize (64 GiB). Overridden by QueueLimitLength.
 	TotalLimitSize int64
+	// RecordOverhead is what each record of the memory buffer counts against
+	// TotalLimitSize on top of its message bytes: the memory the agent holds
+	// per buffered record besides the message (the Record itself, the
+	// tailer's pending acknowledgement). 0 means DefaultRecordOverhead;
+	// negative means none. Ignored by the file buffer, whose limit is disk.
+	RecordOverhead int64
 	// QueueLimitLength is Fluentd's legacy queue bound: when > 0,
 	// TotalLimitSize = ChunkLimitSize × QueueLimitLength (as Fluentd v1
 	// computes it). 0 means unset.
@@ -273,6 +284,9 @@ func (c Config) withDefaults() Config {
 	if c.ChunkFullThreshold == 0 {
 		c.ChunkFullThreshold = DefaultChunkFullThreshold
 	}
+	if c.RecordOverhead == 0 {
+		c.RecordOverhead = DefaultRecordOverhead
+	}
 	if c.QueueLimitLength > 0 {
 		c.TotalLimitSize = c.ChunkLimitSize * int64(c.QueueLimitLength)
 	}
@@ -392,306 +406,17 @@ func fmtSeconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
 }
 
-// Lookup returns the raw value of a configuration parameter and whether it
-// is present. A bare key (a line holding only "disable_retry_limit") is
-// present with the value "".
-type Lookup func(name string) (value string, ok bool)
-
-// V1Params lists the <buffer> parameters FromV1 reads, so the caller can warn
-// about the others.
-func V1Params() []string {
-	return []string{"@type", "path", "chunk_limit_size", "chunk_limit_records",
-		"chunk_full_threshold", "total_limit_size", "queue_limit_length",
-		"queued_chunks_limit_size", "flush_mode", "flush_interval",
-		"flush_thread_count", "flush_thread_interval", "flush_thread_burst_interval",
-		"flush_at_shutdown", "overflow_action", "retry_type", "retry_wait",
-		"retry_exponential_backoff_base", "retry_max_interval", "retry_timeout",
-		"retry_max_times", "retry_forever", "retry_randomize",
-		"slow_flush_log_threshold", "dead_letter_dir", "fsync_interval", "shutdown_timeout"}
-}
-
-// V012Params lists the v0.12 <match>-level buffer parameters FromV012 reads
-// (retry_wait among them: see FromV012).
-func V012Params() []string {
-	return []string{"buffer_type", "buffer_path", "buffer_chunk_limit",
-		"buffer_queue_limit", "buffer_queue_full_action", "num_threads",
-		"flush_interval", "try_flush_interval", "queued_chunk_flush_interval",
-		"flush_at_shutdown", "retry_wait", "max_retry_wait", "retry_limit",
-		"disable_retry_limit", "slow_flush_log_threshold"}
-}
-
-// FromV1 builds a Config from the parameters of a v1 <buffer> section. Sizes
-// accept ParseSize literals, times ParseDuration literals, booleans ParseBool
-// literals. It does not Validate.
-func FromV1(get Lookup) (Config, error) {
-	var c Config
-	p := paramParser{get: get}
-	p.str("@type", &c.Type)
-	p.str("path", &c.Path)
-	p.size("chunk_limit_size", &c.ChunkLimitSize)
-	p.int("chunk_limit_records", &c.ChunkLimitRecords)
-	p.float("chunk_full_threshold", &c.ChunkFullThreshold)
-	p.size("total_limit_size", &c.TotalLimitSize)
-	p.int("queue_limit_length", &c.QueueLimitLength)
-	p.int("queued_chunks_limit_size", &c.QueuedChunksLimitSize)
-	var s string
-	if p.str("flush_mode", &s) {
-		c.FlushMode = FlushMode(s)
+// MemoryBound is the most memory the buffer's records may hold by its
+// configuration: TotalLimitSize for the memory buffer (RecordOverhead
+// included); for the file buffer, whose limit is disk, the chunks it keeps
+// resident — the chunks being sent and kept ready for sending (three per
+// flush thread) and two staged — or TotalLimitSize if smaller. The file
+// buffer's staged chunks are one per destination, so many destinations can
+// exceed its figure.
+func (c Config) MemoryBound() int64 {
+	d := c.withDefaults()
+	if d.Type != TypeFile {
+		return d.TotalLimitSize
 	}
-	p.dur("flush_interval", &c.FlushInterval)
-	p.int("flush_thread_count", &c.FlushThreadCount)
-	p.dur("flush_thread_interval", &c.FlushThreadInterval)
-	p.dur("flush_thread_burst_interval", &c.FlushThreadBurstInterval)
-	p.optBool("flush_at_shutdown", &c.FlushAtShutdown)
-	if p.str("overflow_action", &s) {
-		c.OverflowAction = OverflowAction(s)
-	}
-	if p.str("retry_type", &s) {
-		c.RetryType = RetryType(s)
-	}
-	p.dur("retry_wait", &c.RetryWait)
-	p.float("retry_exponential_backoff_base", &c.RetryExponentialBackoffBase)
-	p.dur("retry_max_interval", &c.RetryMaxInterval)
-	p.dur("retry_timeout", &c.RetryTimeout)
-	p.optInt("retry_max_times", &c.RetryMaxTimes)
-	p.bool("retry_forever", &c.RetryForever)
-	p.optBool("retry_randomize", &c.RetryRandomize)
-	p.dur("slow_flush_log_threshold", &c.SlowFlushLogThreshold)
-	p.str("dead_letter_dir", &c.DeadLetterDir)
-	p.dur("fsync_interval", &c.FsyncInterval)
-	p.dur("shutdown_timeout", &c.ShutdownTimeout)
-	return c, p.err
-}
-
-// FromV012 maps the flat v0.12 buffer parameters of a <match> block (one
-// without a <buffer> section) to a Config, exactly as Fluentd v1's
-// compat_parameters helper does (shared/reference/fluentd-dropin.md §3.6):
-//
-//	buffer_type → @type              buffer_path → path
-//	buffer_chunk_limit → chunk_limit_size
-//	buffer_queue_limit → queue_limit_length (so total = chunk × queue)
-//	buffer_queue_full_action → overflow_action (exception → throw_exception)
-//	num_threads → flush_thread_count
-//	flush_interval → flush_interval and flush_mode interval
-//	try_flush_interval → flush_thread_interval
-//	queued_chunk_flush_interval → flush_thread_burst_interval
-//	flush_at_shutdown → flush_at_shutdown
-//	max_retry_wait → retry_max_interval (v0.12 capped after the jitter, v1 before)
-//	retry_limit → retry_max_times    disable_retry_limit → retry_forever
-//
-// retry_wait is NOT mapped: the compat helper leaves it out, and a native v1
-// plugin (fluent-plugin-cloudwatch-logs ≥ 0.5) ignores it at <match> level,
-// so the <buffer> default of 1 s applies. FromV012 reports it in ignored so the
-// caller can warn as Fluentd does; a caller emulating a v0.12 runtime can set
-// Config.RetryWait from it. Parameters the caller should report as unused
-// are not inspected here.
-func FromV012(get Lookup) (c Config, ignored []string, err error) {
-	p := paramParser{get: get}
-	p.str("buffer_type", &c.Type)
-	p.str("buffer_path", &c.Path)
-	p.size("buffer_chunk_limit", &c.ChunkLimitSize)
-	p.int("buffer_queue_limit", &c.QueueLimitLength)
-	var s string
-	if p.str("buffer_queue_full_action", &s) {
-		switch s {
-		case "exception":
-			c.OverflowAction = OverflowThrowException
-		case "block":
-			c.OverflowAction = OverflowBlock
-		case "drop_oldest_chunk":
-			c.OverflowAction = OverflowDropOldestChunk
-		default:
-			p.fail("buffer_queue_full_action", fmt.Errorf("unknown value %q (want exception, block or drop_oldest_chunk)", s))
-		}
-	}
-	p.int("num_threads", &c.FlushThreadCount)
-	if p.dur("flush_interval", &c.FlushInterval) {
-		c.FlushMode = FlushModeInterval
-	}
-	p.dur("try_flush_interval", &c.FlushThreadInterval)
-	p.dur("queued_chunk_flush_interval", &c.FlushThreadBurstInterval)
-	p.optBool("flush_at_shutdown", &c.FlushAtShutdown)
-	p.dur("max_retry_wait", &c.RetryMaxInterval)
-	p.optInt("retry_limit", &c.RetryMaxTimes)
-	p.bool("disable_retry_limit", &c.RetryForever)
-	p.dur("slow_flush_log_threshold", &c.SlowFlushLogThreshold)
-	if _, ok := get("retry_wait"); ok {
-		ignored = append(ignored, "retry_wait")
-	}
-	return c, ignored, p.err
-}
-
-// paramParser reads typed parameters, keeping the first error.
-type paramParser struct {
-	get Lookup
-	err error
-}
-
-func (p *paramParser) fail(name string, err error) {
-	if p.err == nil {
-		p.err = fmt.Errorf("buffer: %s: %w", name, err)
-	}
-}
-
-func (p *paramParser) str(name string, dst *string) bool {
-	v, ok := p.get(name)
-	if ok {
-		*dst = strings.TrimSpace(v)
-	}
-	return ok
-}
-
-func (p *paramParser) size(name string, dst *int64) bool {
-	v, ok := p.get(name)
-	if !ok {
-		return false
-	}
-	n, err := ParseSize(v)
-	if err != nil {
-		p.fail(name, err)
-		return false
-	}
-	*dst = n
-	return true
-}
-
-func (p *paramParser) int(name string, dst *int) bool {
-	v, ok := p.get(name)
-	if !ok {
-		return false
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil {
-		p.fail(name, fmt.Errorf("%q is not an integer", v))
-		return false
-	}
-	*dst = n
-	return true
-}
-
-func (p *paramParser) optInt(name string, dst **int) {
-	var n int
-	if p.int(name, &n) {
-		*dst = &n
-	}
-}
-
-func (p *paramParser) float(name string, dst *float64) bool {
-	v, ok := p.get(name)
-	if !ok {
-		return false
-	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil {
-		p.fail(name, fmt.Errorf("%q is not a number", v))
-		return false
-	}
-	*dst = f
-	return true
-}
-
-func (p *paramParser) dur(name string, dst *time.Duration) bool {
-	v, ok := p.get(name)
-	if !ok {
-		return false
-	}
-	d, err := ParseDuration(v)
-	if err != nil {
-		p.fail(name, err)
-		return false
-	}
-	*dst = d
-	return true
-}
-
-func (p *paramParser) bool(name string, dst *bool) bool {
-	v, ok := p.get(name)
-	if !ok {
-		return false
-	}
-	b, err := ParseBool(v)
-	if err != nil {
-		p.fail(name, err)
-		return false
-	}
-	*dst = b
-	return true
-}
-
-func (p *paramParser) optBool(name string, dst **bool) {
-	var b bool
-	if p.bool(name, &b) {
-		*dst = &b
-	}
-}
-
-// ParseSize parses a Fluentd size literal: an integer or decimal number of
-// bytes with an optional case-insensitive suffix k, m, g or t (powers of 1024):
-// "2M" = 2097152, "512k", "1.5g", "1000". (Fluentd's own parser reads only the
-// digits just before the suffix, so it would take "1.5g" as 5 GiB; logship
-// reads the whole number.)
-func ParseSize(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	if t == "" {
-		return 0, fmt.Errorf("empty size")
-	}
-	mult := 1.0
-	switch t[len(t)-1] {
-	case 'k', 'K':
-		mult = 1 << 10
-	case 'm', 'M':
-		mult = 1 << 20
-	case 'g', 'G':
-		mult = 1 << 30
-	case 't', 'T':
-		mult = 1 << 40
-	}
-	if mult != 1 {
-		t = t[:len(t)-1]
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 || f*mult > 1<<62 {
-		return 0, fmt.Errorf("%q is not a size", s)
-	}
-	return int64(f * mult), nil
-}
-
-// ParseDuration parses a Fluentd time literal: a number of seconds (integer
-// or decimal) with an optional suffix s, m, h or d: "10s", "30", "0.5", "1h".
-func ParseDuration(s string) (time.Duration, error) {
-	t := strings.TrimSpace(s)
-	if t == "" {
-		return 0, fmt.Errorf("empty time")
-	}
-	mult := float64(time.Second)
-	switch t[len(t)-1] {
-	case 's':
-		t = t[:len(t)-1]
-	case 'm':
-		mult = float64(time.Minute)
-		t = t[:len(t)-1]
-	case 'h':
-		mult = float64(time.Hour)
-		t = t[:len(t)-1]
-	case 'd':
-		mult = float64(24 * time.Hour)
-		t = t[:len(t)-1]
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 || f*mult > 1<<62 {
-		return 0, fmt.Errorf("%q is not a time", s)
-	}
-	return time.Duration(f * mult), nil
-}
-
-// ParseBool parses a Fluentd boolean: "true", "yes" or "" (a bare key) are
-// true, "false" and "no" false.
-func ParseBool(s string) (bool, error) {
-	switch strings.TrimSpace(s) {
-	case "", "true", "yes":
-		return true, nil
-	case "false", "no":
-		return false, nil
-	}
-	return false, fmt.Errorf("%q is not a boolean", s)
+	return min(d.TotalLimitSize, d.ChunkLimitSize*int64(3*d.FlushThreadCount+2))
 }

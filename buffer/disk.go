@@ -232,6 +232,9 @@ type disk struct {
 	// dirty is set when files were removed since the directory was last
 	// fsynced.
 	dirty atomic.Bool
+	// writeHook, if set (tests), is called before each segment write with
+	// the bytes to write; an error fails the write as the filesystem would.
+	writeHook func(id string, n int) error
 }
 
 // lock takes an exclusive, non-blocking flock on <dir>/.lock, so two
@@ -272,6 +275,15 @@ func (d *disk) path(id string) string { return filepath.Join(d.dir, id+segSuffix
 // write appends bufs to the chunk's segment, creating it with hdr first when
 // create is set, then fsyncs it (and the directory for a new file).
 func (d *disk) write(id string, create bool, hdr []byte, bufs [][]byte) (err error) {
+	if d.writeHook != nil {
+		n := len(hdr)
+		for _, b := range bufs {
+			n += len(b)
+		}
+		if err := d.writeHook(id, n); err != nil {
+			return fmt.Errorf("write segment: %w", err)
+		}
+	}
 	flag := os.O_WRONLY | os.O_APPEND
 	if create {
 		flag |= os.O_CREATE | os.O_EXCL

@@ -112,11 +112,32 @@ func TestDecodeSegment_Damage(t *testing.T) {
 	}
 }
 
+// TestArena_Room: blocks grow by doubling but never past the room the owner
+// has left, so a full chunk's arena holds little more than the chunk.
+func TestArena_Room(t *testing.T) {
+	const limit = 1 << 20
+	for _, size := range []int{100, 700, 5000} {
+		var a arena
+		used := 0
+		for used+size <= limit {
+			a.alloc(size, limit-used)
+			used += size
+		}
+		capacity := 0
+		for _, blk := range a.blocks {
+			capacity += cap(blk)
+		}
+		if capacity > limit+minBlock {
+			t.Errorf("records of %d bytes: arena capacity %d for %d bytes used, want at most %d", size, capacity, used, limit+minBlock)
+		}
+	}
+}
+
 func TestArena_StableSlices(t *testing.T) {
 	var a arena
 	var got [][]byte
 	for i := range 5000 {
-		b := a.alloc(i % 300)
+		b := a.alloc(i%300, 1<<20)
 		for j := range b {
 			b[j] = byte(i)
 		}

@@ -44,23 +44,3 @@ func ExampleBuffer() {
 	// ack source 7 offset 16
 	// ack source 7 offset 32
 }
-
-func ExampleFromV012() {
-	// The seed's flat v0.12 parameters, as the config package would look them up.
-	params := map[string]string{
-		"buffer_chunk_limit": "2M", "buffer_queue_limit": "32", "flush_interval": "10s",
-		"max_retry_wait": "30", "disable_retry_limit": "", "num_threads": "8",
-	}
-	cfg, ignored, err := buffer.FromV012(func(name string) (string, bool) {
-		v, ok := params[name]
-		return v, ok
-	})
-	if err != nil {
-		panic(err)
-	}
-	n := cfg.Normalized()
-	fmt.Println(n.ChunkLimitSize, n.TotalLimitSize, n.FlushMode, n.FlushInterval, n.FlushThreadCount,
-		n.RetryMaxInterval, n.RetryForever, n.OverflowAction, len(ignored))
-	// Output:
-	// 2097152 67108864 interval 10s 8 30s true block 0
-}

@@ -8,3 +8,11 @@ func (b *Buffer) Crash() {
 		b.disk.unlock()
 	}
 }
+
+// SetWriteHook makes every segment write of b call f first; an error from f
+// fails the write (as ENOSPC from the filesystem would).
+func (b *Buffer) SetWriteHook(f func(id string, n int) error) {
+	if b.disk != nil {
+		b.disk.writeHook = f
+	}
+}

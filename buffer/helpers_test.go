@@ -229,3 +229,32 @@ func chunkSizes(cs []sent) []int {
 	}
 	return out
 }
+
+// stepUntil waits until done is closed (true) or a goroutine waits on a
+// timer, which it then fires by advancing the clock to it (false). A 10 s
+// real-time guard fails the test if neither happens.
+func (c *fakeClock) stepUntil(t *testing.T, done <-chan struct{}) bool {
+	t.Helper()
+	for {
+		c.mu.Lock()
+		var next time.Time
+		for _, w := range c.waiters {
+			if next.IsZero() || w.at.Before(next) {
+				next = w.at
+			}
+		}
+		added, now := c.added, c.now
+		c.mu.Unlock()
+		if !next.IsZero() {
+			c.Advance(next.Sub(now))
+			return false
+		}
+		select {
+		case <-done:
+			return true
+		case <-added:
+		case <-time.After(10 * time.Second):
+			t.Fatal("neither done nor waiting for a timer within 10s")
+		}
+	}
+}

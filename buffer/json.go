@@ -7,10 +7,14 @@ import (
 )
 
 // The encoder writes what fluent-plugin-cloudwatch-logs sends with its default
-// json_handler yajl (shared/reference/fluentd-dropin.md §2.3): compact JSON, keys
+// json_handler yajl (out_cloudwatch_logs.rb, v0.15.0,
+// https://github.com/fluent-plugins-nursery/fluent-plugin-cloudwatch-logs/blob/v0.15.0/lib/fluent/plugin/out_cloudwatch_logs.rb;
+// the encoder is yajl-ruby's ext/yajl/yajl_encode.c,
+// https://github.com/brianmario/yajl-ruby/blob/master/ext/yajl/yajl_encode.c): compact JSON, keys
 // in insertion order, non-ASCII written raw as UTF-8, '/' and HTML characters not
 // escaped, control characters as \b \f \n \r \t or \u00XX (upper-case hex, as
-// yajl's encoder writes them), invalid UTF-8 replaced by U+FFFD.
+// yajl's encoder writes them), invalid UTF-8 replaced by U+FFFD, one per
+// maximal subpart as Ruby's String#scrub does (see maximalSubpart).
 
 // AppendJSON appends the compact JSON object of f to dst.
 func (f Fields) AppendJSON(dst []byte) []byte {
@@ -109,7 +113,7 @@ func appendJSONText[T string | []byte](dst []byte, s T) []byte {
 			}
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, "\uFFFD"...)
-			i++
+			i += maximalSubpart(s[i:])
 			start = i
 			continue
 		}
@@ -154,21 +158,71 @@ func appendEscape(dst []byte, c byte) []byte {
 	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 }
 
-// AppendValidUTF8 appends b with every invalid UTF-8 sequence replaced by U+FFFD.
+// AppendValidUTF8 appends b with invalid UTF-8 replaced by U+FFFD, one per
+// maximal subpart (see maximalSubpart).
 func AppendValidUTF8(dst, b []byte) []byte {
 	if utf8.Valid(b) {
 		return append(dst, b...)
 	}
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, "\uFFFD"...)
-		} else {
-			dst = append(dst, b[:size]...)
+	start := 0
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			i++
+			continue
 		}
-		b = b[size:]
+		if n := validRuneLen(b[i:]); n > 0 {
+			i += n
+			continue
+		}
+		dst = append(dst, b[start:i]...)
+		dst = append(dst, "\uFFFD"...)
+		i += maximalSubpart(b[i:])
+		start = i
 	}
-	return dst
+	return append(dst, b[start:]...)
+}
+
+// maximalSubpart returns the length of the maximal subpart at the start of
+// s, which starts with an ill-formed UTF-8 sequence: the longest prefix of a
+// well-formed sequence (Unicode Table 3-7), or 1 when s[0] cannot start one.
+// Replacing each maximal subpart with one U+FFFD is the practice the Unicode
+// Standard recommends (§3.9, "U+FFFD Substitution of Maximal Subparts",
+// https://www.unicode.org/versions/Unicode15.0.0/ch03.pdf#G66453; the W3C
+// Encoding Standard's UTF-8 decoder does the same,
+// https://encoding.spec.whatwg.org/#utf-8-decoder), and what Ruby's
+// String#scrub writes, which fluent-plugin-cloudwatch-logs applies to every
+// string (out_cloudwatch_logs.rb, scrub_record!): "\xe2\x82" is one
+// subpart, one U+FFFD; "\xc3\x28" is "\xc3" then "(".
+func maximalSubpart[T string | []byte](s T) int {
+	c := s[0]
+	lo, hi := byte(0x80), byte(0xBF) // the range of the second byte
+	var n int
+	switch {
+	case c >= 0xC2 && c <= 0xDF:
+		n = 2
+	case c == 0xE0:
+		n, lo = 3, 0xA0
+	case c >= 0xE1 && c <= 0xEC, c == 0xEE, c == 0xEF:
+		n = 3
+	case c == 0xED:
+		n, hi = 3, 0x9F
+	case c == 0xF0:
+		n, lo = 4, 0x90
+	case c >= 0xF1 && c <= 0xF3:
+		n = 4
+	case c == 0xF4:
+		n, hi = 4, 0x8F
+	default: // 0x80–0xC1, 0xF5–0xFF: never the start of a sequence
+		return 1
+	}
+	i := 1
+	for ; i < n && i < len(s); i++ {
+		if b := s[i]; b < lo || b > hi {
+			break
+		}
+		lo, hi = 0x80, 0xBF
+	}
+	return i
 }
 
 // ErrSyntax is returned (wrapped) by ParseJSON for malformed input.

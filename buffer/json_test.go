@@ -1,8 +1,11 @@
 package buffer_test
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"os"
+	"strings"
 	"testing"
 
 	"logship/buffer"
@@ -24,7 +27,7 @@ func TestFields_AppendJSON(t *testing.T) {
 		}, `{"log":"a\"b\\c\n\t\u0001/<>&é"}`},
 		{"invalid utf8", buffer.Fields{
 			{Key: "k\xff", Value: buffer.Str([]byte("x\xffy\xe2\x82"))},
-		}, "{\"k\uFFFD\":\"x\uFFFDy\uFFFD\uFFFD\"}"},
+		}, "{\"k\uFFFD\":\"x\uFFFDy\uFFFD\"}"},
 		{"nested", buffer.Fields{
 			{Key: "m", Value: buffer.Value{Kind: buffer.Map, Kids: buffer.Fields{
 				{Key: "a", Value: buffer.Value{Kind: buffer.Array, Kids: buffer.Fields{
@@ -103,5 +106,67 @@ func BenchmarkFields_AppendJSON(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		dst = f.AppendJSON(dst[:0])
+	}
+}
+
+// TestAppendValidUTF8_MaximalSubparts checks the replacement of invalid UTF-8:
+// one U+FFFD per maximal subpart, with the examples of the Unicode Standard
+// §3.9 (Tables 3-8 to 3-11) and the bytes seen in the Fluentd comparison.
+func TestAppendValidUTF8_MaximalSubparts(t *testing.T) {
+	const R = "\uFFFD"
+	tests := []struct{ in, want string }{
+		{"\xff\xfe\xc3\x28 \xe2\x82", R + R + R + "( " + R},
+		{"a\xF1\x80\x80\xE1\x80\xC2b\x80c\x80\xBFd", "a" + R + R + R + "b" + R + "c" + R + R + "d"},
+		{"\xC0\xAF\xE0\x80\xBF\xF0\x81\x82A", R + R + R + R + R + R + R + R + "A"},
+		{"\xED\xA0\x80\xED\xBF\xBF\xED\xAFA", R + R + R + R + R + R + R + R + "A"},
+		{"\xF4\x91\x92\x93\xFFA\x80\xBFB", R + R + R + R + R + "A" + R + R + "B"},
+		{"\xE1\x80\xE2\xF0\x91\x92\xF1\xBFA", R + R + R + R + "A"},
+		{"\xf0\x9f", R},
+		{"\xf0\x9f\x98", R},
+		{"\xf0\x9f\x98\x80", "😀"},
+		{"é\xe9t\xe9", "é" + R + "t" + R},
+		{"valid é世😀", "valid é世😀"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := string(buffer.AppendValidUTF8(nil, []byte(tt.in))); got != tt.want {
+			t.Errorf("AppendValidUTF8(%+q)=%+q, want %+q", tt.in, got, tt.want)
+		}
+		want, _ := json.Marshal(tt.want)
+		if got := string(buffer.AppendJSONString(nil, tt.in)); got != string(want) {
+			t.Errorf("AppendJSONString(%+q)=%s, want %s", tt.in, got, want)
+		}
+	}
+}
+
+// TestAppendValidUTF8_Ruby compares the replacement with Ruby's String#scrub
+// on random byte strings (testdata/scrub-ruby.txt, written by Ruby 3.1.2 with
+// testdata/scrub-ruby.rb).
+func TestAppendValidUTF8_Ruby(t *testing.T) {
+	data, err := os.ReadFile("testdata/scrub-ruby.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for line := range strings.Lines(string(data)) {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		in, err1 := hex.DecodeString(f[0])
+		want, err2 := hex.DecodeString(f[1])
+		if len(f) != 2 || err1 != nil || err2 != nil {
+			t.Fatalf("bad line %q", line)
+		}
+		if got := buffer.AppendValidUTF8(nil, in); string(got) != string(want) {
+			t.Errorf("AppendValidUTF8(%x)=%x, Ruby's scrub %x", in, got, want)
+		}
+		if got := buffer.AppendJSONBytes(nil, in); string(got) != `"`+string(want)+`"` {
+			t.Errorf("AppendJSONBytes(%x)=%x, want Ruby's scrub %x quoted", in, got, want)
+		}
+		n++
+	}
+	if n < 1000 {
+		t.Fatalf("%d cases read, want the whole file", n)
 	}
 }

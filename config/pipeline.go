@@ -309,7 +309,12 @@ func (b *builder) tailSource(s *Section) *TailSource {
 		return nil
 	}
 	ts.Line.Parse = parse
-	if parse.Type == "cri" || (parse.Type == "json" && containerPaths(tc.Paths)) {
+	if parse.Type == "cri" || parse.Type == "json" {
+		// The tailer recognises docker json-file and CRI files by content
+		// (whatever the paths: a node's logs may be mounted elsewhere) and
+		// joins their runtime pieces (docker's 16 KiB pieces, CRI P/F);
+		// other files' lines are flagged tail.FlagPlain and go through the
+		// json parser as in Fluentd.
 		ts.Line.Container = true
 		tc.Format = tail.FormatAuto
 	} else {
@@ -318,18 +323,6 @@ func (b *builder) tailSource(s *Section) *TailSource {
 	tag := ParseTailTag(ts.Tag)
 	ts.Line.Tag = tag.Expand
 	return ts
-}
-
-// containerPaths reports whether every glob names container log files
-// (docker json-file or CRI), which the tailer frames itself.
-func containerPaths(paths []string) bool {
-	for _, p := range paths {
-		if !strings.HasPrefix(p, "/var/log/containers/") && !strings.HasPrefix(p, "/var/log/pods/") &&
-			!strings.HasPrefix(p, "/var/lib/docker/containers/") {
-			return false
-		}
-	}
-	return len(paths) > 0
 }
 
 // positionsFile names logship's own positions file for a tail source: under
@@ -568,7 +561,7 @@ func (b *builder) output(s *Section) *Output {
 				prm.MarkUsed()
 			}
 		}
-		for _, k := range buffer.V012Params() {
+		for _, k := range bufferV012Names() {
 			s.Param(k)
 		}
 	default:
@@ -698,39 +691,22 @@ func (b *builder) cloudwatch(s *Section) *cloudwatch.Config {
 	return cw
 }
 
-// buffer maps an output's <buffer> section, or its v0.12 flat parameters.
+// buffer maps an output's <buffer> section, or its v0.12 flat parameters
+// (bufferFromOutput), and fills logship's state-directory paths.
 func (b *builder) buffer(s *Section, id string) *buffer.Config {
-	lookup := func(sec *Section) buffer.Lookup {
-		return func(name string) (string, bool) {
-			p := sec.Param(name)
-			if !p.Set() {
-				return "", false
-			}
-			return p.Value, true
-		}
-	}
-	var bc buffer.Config
-	var err error
+	bc, ignored, errs := bufferFromOutput(s)
 	if bs := s.Section("buffer"); bs != nil {
-		bc, err = buffer.FromV1(lookup(bs))
 		accept(bs, "chunk_keys", "timekey", "timekey_wait", "timekey_use_utc", "timekey_zone", "compress",
-			"delayed_commit_timeout", "overflow_action")
-		if err != nil {
-			b.d.Add(bs.Pos, err)
-			return nil
-		}
-	} else {
-		var ignored []string
-		bc, ignored, err = buffer.FromV012(lookup(s))
-		if err != nil {
+			"delayed_commit_timeout")
+	}
+	if len(errs) > 0 {
+		for _, err := range errs {
 			b.d.Add(s.Pos, err)
-			return nil
 		}
-		for _, name := range ignored {
-			if p := s.Param(name); p != nil {
-				b.d.Warnf(p.Pos, "%s in %s has no effect in Fluentd v1 either (the <buffer> default retry_wait 1s applies)", name, s.Header())
-			}
-		}
+		return nil
+	}
+	for _, p := range ignored {
+		b.d.Warnf(p.Pos, "%s in %s has no effect in Fluentd v1 either (the <buffer> default retry_wait 1s applies)", p.Key, s.Header())
 	}
 	if bc.Type == "file" && bc.Path == "" {
 		bc.Path = filepath.Join(b.opts.StateDir, "buffer", sanitize(id))

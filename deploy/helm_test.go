@@ -24,6 +24,7 @@ import (
 	psapi "k8s.io/pod-security-admission/api"
 	"sigs.k8s.io/yaml"
 
+	"logship/buffer"
 	"logship/config"
 )
 
@@ -67,11 +68,16 @@ func loadChart(t *testing.T) *chartv2.Chart {
 // dry-run mode (what 'helm template' and 'helm install --dry-run=client' do):
 // schema validation, templates, no cluster.
 func helmTemplate(ch *chartv2.Chart, vals map[string]any) (string, error) {
+	return helmTemplateAs(ch, "logship", helmNamespace, vals)
+}
+
+// helmTemplateAs is helmTemplate with a release name and namespace.
+func helmTemplateAs(ch *chartv2.Chart, release, namespace string, vals map[string]any) (string, error) {
 	cfg := action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler))
 	inst := action.NewInstall(cfg)
 	inst.DryRunStrategy = action.DryRunClient
-	inst.ReleaseName = "logship"
-	inst.Namespace = helmNamespace
+	inst.ReleaseName = release
+	inst.Namespace = namespace
 	kv, err := common.ParseKubeVersion(helmKubeVersion)
 	if err != nil {
 		return "", err
@@ -97,6 +103,21 @@ func helmRender(t *testing.T, vals map[string]any) ([]object, []*unstructured.Un
 	if err != nil {
 		t.Fatalf("render: %v", err)
 	}
+	return decodeManifestIn(t, manifest, helmNamespace)
+}
+
+// decodeManifest decodes a rendered manifest as helmRender does, with objects
+// in whatever namespace their DaemonSet is in; custom resources are dropped.
+func decodeManifest(t *testing.T, manifest string) []object {
+	t.Helper()
+	objs, _ := decodeManifestIn(t, manifest, "")
+	return objs
+}
+
+// decodeManifestIn strictly decodes every document of manifest; namespaced
+// objects must be in ns (when not empty).
+func decodeManifestIn(t *testing.T, manifest, ns string) ([]object, []*unstructured.Unstructured) {
+	t.Helper()
 	docs, err := splitYAML([]byte(manifest))
 	if err != nil {
 		t.Fatal(err)
@@ -117,8 +138,8 @@ func helmRender(t *testing.T, vals map[string]any) ([]object, []*unstructured.Un
 			t.Errorf("%v", err)
 			continue
 		}
-		if u.GetNamespace() != helmNamespace && o.Kind != "ClusterRole" && o.Kind != "ClusterRoleBinding" {
-			t.Errorf("%s: namespace %q, want the release namespace %q", o, u.GetNamespace(), helmNamespace)
+		if ns != "" && u.GetNamespace() != ns && o.Kind != "ClusterRole" && o.Kind != "ClusterRoleBinding" {
+			t.Errorf("%s: namespace %q, want the release namespace %q", o, u.GetNamespace(), ns)
 		}
 		objs = append(objs, o)
 	}
@@ -152,10 +173,24 @@ const (
 	fileBufferBoundMiB = 208
 )
 
+// bufferMemoryLimitMiB is the memory limit the rule gives for the render's
+// mounted configuration, derived from the buffer logship builds from it: a
+// memory buffer's bound is its normalised TotalLimitSize (where
+// queue_limit_length × chunk_limit_size replaces total_limit_size, Fluentd's
+// rule), a file buffer's is fileBufferBoundMiB; plus fixedBudgetMiB.
+func bufferMemoryLimitMiB(t *testing.T, objs []object) int64 {
+	t.Helper()
+	b := onlyOutput(t, agentPipeline(t, fluentConf(t, objs))).Buffer.Normalized()
+	if b.Type == buffer.TypeMemory {
+		return b.TotalLimitSize>>20 + fixedBudgetMiB
+	}
+	return fileBufferBoundMiB + fixedBudgetMiB
+}
+
 var helmToggles = []helmToggle{
 	{"defaults", nil, func(t *testing.T, objs []object, custom []*unstructured.Unstructured) {
-		if got := memoryLimitMiB(t, objs); got != fileBufferBoundMiB+fixedBudgetMiB {
-			t.Errorf("memory limit %d MiB, want file-buffer bound %d + %d", got, fileBufferBoundMiB, fixedBudgetMiB)
+		if got, want := memoryLimitMiB(t, objs), bufferMemoryLimitMiB(t, objs); got != want || want != fileBufferBoundMiB+fixedBudgetMiB {
+			t.Errorf("memory limit %d MiB, want %d (file-buffer bound %d + %d)", got, want, fileBufferBoundMiB, fixedBudgetMiB)
 		}
 		if len(custom) != 0 {
 			t.Errorf("ServiceMonitor rendered by default")
@@ -219,19 +254,26 @@ var helmToggles = []helmToggle{
 		}},
 	{"memory buffer bound", map[string]any{"buffer": map[string]any{"type": "memory", "totalLimitSizeMiB": 256, "queueLimitLength": 8}},
 		func(t *testing.T, objs []object, _ []*unstructured.Unstructured) {
-			// Fluentd's bound: min(total_limit_size, queue_limit_length × 1 MiB chunks).
-			if got, want := memoryLimitMiB(t, objs), int64(min(256, 8*1)+fixedBudgetMiB); got != want {
-				t.Errorf("memory limit %d MiB, want %d", got, want)
+			// Fluentd's bound: queue_limit_length × 1 MiB chunks, replacing total_limit_size.
+			if got, want := memoryLimitMiB(t, objs), bufferMemoryLimitMiB(t, objs); got != want || want != 8+fixedBudgetMiB {
+				t.Errorf("memory limit %d MiB, want %d (8 × 1 MiB + %d)", got, want, fixedBudgetMiB)
 			}
 			b := onlyOutput(t, agentPipeline(t, fluentConf(t, objs))).Buffer
 			if b == nil || b.Type != "memory" || b.TotalLimitSize != 256<<20 || b.QueueLimitLength != 8 {
 				t.Errorf("buffer %+v, want memory 256 MiB × queue 8", b)
 			}
 		}},
+	{"memory buffer queue above total", map[string]any{"buffer": map[string]any{"type": "memory", "totalLimitSizeMiB": 64, "queueLimitLength": 128}},
+		func(t *testing.T, objs []object, _ []*unstructured.Unstructured) {
+			// The buffer holds up to 128 × 1 MiB: total_limit_size does not cap it.
+			if got, want := memoryLimitMiB(t, objs), bufferMemoryLimitMiB(t, objs); got != want || want != 128+fixedBudgetMiB {
+				t.Errorf("memory limit %d MiB, want %d (128 × 1 MiB + %d)", got, want, fixedBudgetMiB)
+			}
+		}},
 	{"memory buffer total only", map[string]any{"buffer": map[string]any{"type": "memory", "totalLimitSizeMiB": 64}},
 		func(t *testing.T, objs []object, _ []*unstructured.Unstructured) {
-			if got, want := memoryLimitMiB(t, objs), int64(64+fixedBudgetMiB); got != want {
-				t.Errorf("memory limit %d MiB, want %d", got, want)
+			if got, want := memoryLimitMiB(t, objs), bufferMemoryLimitMiB(t, objs); got != want || want != 64+fixedBudgetMiB {
+				t.Errorf("memory limit %d MiB, want %d (64 MiB + %d)", got, want, fixedBudgetMiB)
 			}
 		}},
 	{"memoryBoundMiB", map[string]any{"buffer": map[string]any{"memoryBoundMiB": 400}},
@@ -471,6 +513,10 @@ func TestHelm_Render(t *testing.T) {
 			ds := agentDaemonSet(t, objs)
 			for _, err := range checkDaemonSet(ds, chartAgentExpect(t, objs)) {
 				t.Errorf("DaemonSet: %v", err)
+			}
+			// The API server refuses a request above the limit.
+			if r := agentContainer(t, objs).Resources; r.Requests.Memory().Cmp(*r.Limits.Memory()) > 0 {
+				t.Errorf("memory request %s above the limit %s", r.Requests.Memory(), r.Limits.Memory())
 			}
 			baseline, err := pssForbidden(psapi.LevelBaseline, &ds.Spec.Template.ObjectMeta, &ds.Spec.Template.Spec)
 			if err != nil {

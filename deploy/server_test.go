@@ -79,6 +79,28 @@ func (a *applier) apply(ctx context.Context, u *unstructured.Unstructured, dryRu
 	return out, a.warn.take(), err
 }
 
+// newApplier connects an applier and a clientset to c as its admin.
+func newApplier(t *testing.T, c *kubetest.Cluster) (*applier, kubernetes.Interface) {
+	t.Helper()
+	w := &warnings{}
+	cfg := c.Config()
+	cfg.WarningHandler = w
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &applier{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)), warn: w}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, cs
+}
+
 // renderUnstructured renders a kustomization into unstructured objects,
 // namespaces first (namespaced objects need them to exist).
 func renderUnstructured(t *testing.T, dir string) []*unstructured.Unstructured {
@@ -118,23 +140,7 @@ func TestServerSide(t *testing.T) {
 	c := kubetest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-
-	w := &warnings{}
-	cfg := c.Config()
-	cfg.WarningHandler = w
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &applier{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)), warn: w}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, cs := newApplier(t, c)
 
 	for _, dir := range kustomizations {
 		t.Run(dir, func(t *testing.T) {

@@ -57,7 +57,9 @@ func NewConverter(cfg LineConfig) (*Converter, error) {
 		return nil, fmt.Errorf("line converter: no tag function")
 	}
 	c := &Converter{cfg: cfg}
-	if !cfg.Container || (cfg.Parse.Type != "cri" && cfg.Parse.Type != "json") {
+	if !cfg.Container || cfg.Parse.Type != "cri" {
+		// With json on container files the parser is for lines the tailer
+		// did not frame as container records (tail.FlagPlain).
 		p, err := NewParser(cfg.Parse)
 		if err != nil {
 			return nil, err
@@ -97,7 +99,7 @@ func (c *Converter) Convert(recs []buffer.Record, l *tail.Line) ([]buffer.Record
 	r := &recs[len(recs)-1]
 	r.Fields = c.newFields()
 	switch {
-	case c.parser == nil && c.cfg.Parse.Type == "json" && l.Flags&tail.FlagMalformed == 0:
+	case c.cfg.Container && c.cfg.Parse.Type == "json" && l.Flags&(tail.FlagMalformed|tail.FlagPlain) == 0:
 		// Docker json-file line parsed by Fluentd's json parser: {"log", "stream"}
 		// with "time" taken out as the event time. The log text keeps its
 		// trailing newline, as in the file.
@@ -126,7 +128,7 @@ func (c *Converter) Convert(recs []buffer.Record, l *tail.Line) ([]buffer.Record
 			buffer.Field{Key: "time", Value: buffer.Str(l.TimeText)})
 	default:
 		p := c.parser
-		if p == nil { // a malformed container line: keep it as a plain message
+		if p == nil || c.cfg.Container && l.Flags&tail.FlagMalformed != 0 { // a malformed container line: keep it as a plain message
 			p = &noneParser{key: "message", timeSetter: timeSetter{cfg: ParseConfig{Now: time.Now}}}
 		}
 		if err := p.Parse(l.Text, r); err != nil {
@@ -136,7 +138,7 @@ func (c *Converter) Convert(recs []buffer.Record, l *tail.Line) ([]buffer.Record
 			}
 			r.Fields = append(r.Fields[:0], buffer.Field{Key: "unmatched_line", Value: buffer.Str(l.Text)})
 		}
-		if l.Time != 0 && c.cfg.Container {
+		if l.Time != 0 && c.cfg.Container && l.Flags&tail.FlagPlain == 0 {
 			r.Time = l.Time
 		}
 	}

@@ -371,16 +371,26 @@ func TestPodCache_FakeClientset(t *testing.T) {
 	}
 
 	// The pod list and watch are field-selected on the node.
+	// The informer's watch starts after the list that marks it synced, so
+	// wait for it rather than read the actions once.
 	var selectors []string
-	for _, a := range client.Actions() {
-		if a.GetResource().Resource == "pods" {
-			if lw, ok := a.(k8stesting.ListAction); ok {
-				selectors = append(selectors, a.GetVerb()+" "+lw.GetListRestrictions().Fields.String())
-			}
-			if w, ok := a.(k8stesting.WatchAction); ok {
-				selectors = append(selectors, a.GetVerb()+" "+w.GetWatchRestrictions().Fields.String())
+	podRequests := func() []string {
+		var sel []string
+		for _, a := range client.Actions() {
+			if a.GetResource().Resource == "pods" {
+				if lw, ok := a.(k8stesting.ListAction); ok {
+					sel = append(sel, a.GetVerb()+" "+lw.GetListRestrictions().Fields.String())
+				}
+				if w, ok := a.(k8stesting.WatchAction); ok {
+					sel = append(sel, a.GetVerb()+" "+w.GetWatchRestrictions().Fields.String())
+				}
 			}
 		}
+		return sel
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for selectors = podRequests(); !slices.Contains(selectors, "watch spec.nodeName=node-a") && time.Now().Before(deadline); selectors = podRequests() {
+		time.Sleep(10 * time.Millisecond)
 	}
 	if !slices.Contains(selectors, "list spec.nodeName=node-a") || !slices.Contains(selectors, "watch spec.nodeName=node-a") {
 		t.Fatalf("pod requests %q, want list and watch with spec.nodeName=node-a", selectors)

@@ -2,7 +2,6 @@ package tail
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -128,15 +127,23 @@ func TestCatalogue_40_PowerLossDuringSave(t *testing.T) {
 	h.cycle()
 	check(t, "previous checkpoint used", h.col.take(), more)
 
-	// A damaged positions file is an error, never read as empty.
+	// A damaged positions file is never read as empty (that would skip
+	// nothing but lose the position): it is moved aside and every file is
+	// read again from its start (TestPositions_CorruptAtStart).
 	for name, data := range map[string]string{"empty": "", "torn": "logship-tail-positions\t1\nf\t1\t2"} {
 		t.Run(name, func(t *testing.T) {
 			if err := os.WriteFile(h.cfg.PositionsFile, []byte(data), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			h.crash()
-			if err := h.w.Sync(context.Background()); !errors.Is(err, ErrPositionsCorrupt) {
-				t.Fatalf("Sync() = %v, want ErrPositionsCorrupt", err)
+			if err := h.w.Sync(context.Background()); err != nil {
+				t.Fatalf("Sync() = %v, want a start despite the corrupt file", err)
+			}
+			if s := h.w.Stats(); s.PositionsCorrupt != 1 {
+				t.Fatalf("PositionsCorrupt = %d, want 1", s.PositionsCorrupt)
+			}
+			if _, err := os.Stat(h.cfg.PositionsFile + ".bad"); err != nil {
+				t.Fatalf("corrupt file not kept aside: %v", err)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package tail
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -80,4 +81,58 @@ func FuzzParseDocker(f *testing.F) {
 			t.Fatalf("log %q, encoding/json says %q (input %q)", r.content, want, orig)
 		}
 	})
+}
+
+// TestFollower_DockerPiecesBounded: docker json-file pieces (no trailing
+// "\n" in "log") are joined into one line, bounded by MaxLineSize like CRI
+// joins: a longer logical line is emitted as FlagSplit pieces, the last one
+// unflagged, nothing lost.
+func TestFollower_DockerPiecesBounded(t *testing.T) {
+	dir := t.TempDir()
+	wr := newWriter(t, dir+"/0.log", "docker")
+	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, MaxLineSize: 20000})
+	text := strings.Repeat("0123456789", 4500) // 45,000 bytes
+	wr.raw("stdout", "F", "before")
+	for off := 0; off < len(text); off += 16 << 10 {
+		end := min(off+16<<10, len(text))
+		tag := "P"
+		if end == len(text) {
+			tag = "F"
+		}
+		wr.raw("stdout", tag, text[off:end])
+	}
+	wr.raw("stdout", "F", "after")
+	h.cycle()
+	lines := h.col.take()
+	if len(lines) != 5 {
+		t.Fatalf("got %d lines %v, want before, 3 pieces, after", len(lines), lines)
+	}
+	if lines[0].Text != "before" || lines[4].Text != "after" || lines[0].Flags != 0 || lines[4].Flags != 0 {
+		t.Fatalf("neighbours %v %v", lines[0], lines[4])
+	}
+	joined := lines[1].Text + lines[2].Text + lines[3].Text
+	if joined != text || len(lines[1].Text) != 20000 || len(lines[2].Text) != 20000 {
+		t.Fatalf("pieces %d+%d+%d bytes, want 20000+20000+5000 of the text", len(lines[1].Text), len(lines[2].Text), len(lines[3].Text))
+	}
+	if lines[1].Flags != FlagSplit || lines[2].Flags != FlagSplit || lines[3].Flags != 0 {
+		t.Fatalf("flags %b %b %b, want split, split, last", lines[1].Flags, lines[2].Flags, lines[3].Flags)
+	}
+}
+
+// TestFollower_AutoPlainJSON: with FormatAuto, a file of JSON lines that are
+// not docker json-file records is plain: lines as written, FlagPlain.
+func TestFollower_AutoPlainJSON(t *testing.T) {
+	dir := t.TempDir()
+	appendFile(t, dir+"/app.log", `{"log":"not docker","level":"info"}`+"\n"+`{"msg":"x"}`+"\n")
+	h := newHarness(t, dir, Config{Paths: []string{"app.log"}, ReadFromHead: true})
+	h.cycle()
+	lines := h.col.take()
+	if len(lines) != 2 || lines[0].Text != `{"log":"not docker","level":"info"}` || lines[1].Text != `{"msg":"x"}` {
+		t.Fatalf("got %v", lines)
+	}
+	for _, l := range lines {
+		if l.Flags != FlagPlain {
+			t.Fatalf("flags %b, want FlagPlain", l.Flags)
+		}
+	}
 }

@@ -57,6 +57,11 @@ type file struct {
 	start int
 	end   int
 	head  []byte // first bytes of the file (fingerprint), up to fingerprintSize
+	// prev holds the prevLen bytes just before buf[0] (from the previous
+	// read block), so a rotated copy can be checked against the bytes
+	// before the read offset (copytruncate.go).
+	prev    [markerSize]byte
+	prevLen int
 
 	size       atomic.Int64 // last size seen by fstat
 	state      fileState
@@ -65,6 +70,8 @@ type file struct {
 	deleted    bool // seen with no links: its inode may be reused once closed
 	retired    bool // an old generation kept only for late acks
 	pollGen    uint64
+	capGen     uint64 // capSize applies while capGen is the poll generation
+	capSize    int64  // read at most up to here in this poll (pollLineage)
 	quietSince time.Time
 	deletedAt  time.Time
 	readTime   int64
@@ -201,6 +208,9 @@ func (w *Watcher) read(ctx context.Context, f *file, budget int) (int, error) {
 			total += n
 			w.stats.bytesRead.Add(int64(n))
 			f.readTime = w.now().UnixNano()
+			if len(f.head) < fingerprintSize {
+				w.growHead(f)
+			}
 			w.frame(f)
 			if err := w.flush(ctx, f); err != nil {
 				return total, err
@@ -219,6 +229,25 @@ func (w *Watcher) read(ctx context.Context, f *file, budget int) (int, error) {
 	return total, nil
 }
 
+// growHead extends f's head fingerprint with the bytes just read, so the
+// head always covers what was read of the first fingerprintSize bytes (a
+// short head, taken when the file was nearly empty, would match any content
+// starting with the same timestamp digits).
+func (w *Watcher) growHead(f *file) {
+	blockStart := f.off - int64(f.end)
+	h := int64(len(f.head))
+	if blockStart > h {
+		return
+	}
+	upto := min(f.off, fingerprintSize)
+	if upto <= h {
+		return
+	}
+	w.mu.Lock()
+	f.head = append(f.head[:h:h], f.buf[h-blockStart:upto-blockStart]...)
+	w.mu.Unlock()
+}
+
 // newBlock gives f a fresh read block holding its unframed bytes. Blocks are
 // never reused, because lines handed out point into them. An unframed record
 // longer than the read limit is cut first (cutOversize).
@@ -227,6 +256,9 @@ func (w *Watcher) newBlock(f *file) {
 	if pending >= w.physLimit() {
 		w.cutOversize(f)
 		pending = f.end - f.start
+	}
+	if f.buf != nil {
+		f.keepPrev(pending)
 	}
 	size := w.cfg.ReadBufferSize
 	for size < 2*pending {
@@ -280,7 +312,7 @@ func (w *Watcher) cutOversize(f *file) {
 	start, end := base+int64(f.start), f.off
 	if !f.cont.active {
 		if f.format == formatAuto {
-			f.format = detectFormat(data, w.cfg.Format)
+			f.format = detectFormat(data, w.cfg.Format, true)
 		}
 		f.cont = contState{active: true, start: start}
 		switch f.format {
@@ -314,8 +346,9 @@ func (w *Watcher) cutOversize(f *file) {
 	f.start = f.end
 }
 
-// detectFormat guesses a file's format from its first record.
-func detectFormat(data []byte, configured string) format {
+// detectFormat guesses a file's format from its first record (cut: only the
+// start of a record longer than the read limit).
+func detectFormat(data []byte, configured string, cut bool) format {
 	switch configured {
 	case FormatCRI:
 		return formatCRI
@@ -324,8 +357,20 @@ func detectFormat(data []byte, configured string) format {
 	case FormatNone:
 		return formatNone
 	}
-	if len(data) > 0 && data[0] == '{' {
+	if cut && bytes.HasPrefix(data, []byte(`{"log":"`)) {
+		// The start of an oversize docker record (docker writes "log"
+		// first, then "stream" and "time").
 		return formatDocker
+	}
+	if len(data) > 0 && data[0] == '{' {
+		// A docker json-file record: a JSON object with "log", "stream" and
+		// a valid "time" (docker's jsonfilelog driver writes all three,
+		// moby daemon/logger/jsonfilelog). Other JSON lines (an application
+		// log read with <parse> @type json) are plain.
+		if r := parseDocker(bytes.Clone(data)); !r.bad && !r.badTime && r.stream != StreamNone {
+			return formatDocker
+		}
+		return formatNone
 	}
 	if r := parseCRI(data); !r.bad && !r.badTime {
 		return formatCRI
@@ -350,7 +395,7 @@ func (w *Watcher) record(f *file, data []byte, start, end int64) {
 		return
 	}
 	if f.format == formatAuto {
-		f.format = detectFormat(data, w.cfg.Format)
+		f.format = detectFormat(data, w.cfg.Format, false)
 	}
 	var r record
 	switch f.format {
@@ -390,6 +435,9 @@ func (w *Watcher) assemble(f *file, r *record, start, end int64) {
 	}
 	if r.badTime {
 		flags |= FlagBadTime
+	}
+	if f.format == formatNone && w.cfg.Format == FormatAuto {
+		flags |= FlagPlain
 	}
 	if len(st.frags) == 0 && !r.partial && len(r.content) <= w.cfg.MaxLineSize {
 		// The common case: one full record is one line, no copy.

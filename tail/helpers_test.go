@@ -85,11 +85,16 @@ func (c *collector) take() []got {
 	return out
 }
 
-// ackAll acknowledges the given lines.
+// ackAll acknowledges the given lines in one batch (AckAll), so a saver
+// running meanwhile sees all of them or none.
 func (c *collector) ackAll(lines []got) {
-	for _, l := range lines {
-		c.w.Ack(l.Source, l.Offset)
-	}
+	c.w.AckAll(func(yield func(uint64, int64) bool) {
+		for _, l := range lines {
+			if !yield(l.Source, l.Offset) {
+				return
+			}
+		}
+	})
 }
 
 type harness struct {

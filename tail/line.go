@@ -100,6 +100,12 @@ const (
 	// format (not a CRI record, not a docker JSON object). Text is the raw
 	// record and Time the read time; nothing is dropped.
 	FlagMalformed
+	// FlagPlain marks a line of a file that Config.Format FormatAuto found to
+	// be neither CRI nor docker json-file (its first record decided): Text is
+	// the physical line as is and Time the read time, for the source's own
+	// parser (for example an application's JSON lines read with
+	// <parse> @type json).
+	FlagPlain
 )
 
 // Handler consumes lines. The Watcher calls Handle from its Run goroutine with

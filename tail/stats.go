@@ -30,6 +30,7 @@ type Stats struct {
 	NotifyOverflows      int64 // inotify queue overflows (each triggered a rescan)
 	NotifyDisabled       int64 // 1 when inotify could not be used: polling only
 	PositionsSaved       int64
+	PositionsCorrupt     int64 // positions files found corrupt at start (moved aside to .bad, files re-read)
 	HandlerErrors        int64
 }
 
@@ -40,6 +41,7 @@ type counters struct {
 	oversizeDropped, oversizeDroppedBytes, nulRuns, nulBytes, malformed, badTime atomic.Int64
 	partialFlushed, givenUpFiles, givenUpBytes, gaps, gapBytes                   atomic.Int64
 	notifyOverflows, notifyDisabled, positionsSaved, handlerErrors               atomic.Int64
+	positionsCorrupt                                                             atomic.Int64
 }
 
 // Stats returns a snapshot of the counters. It is safe to call concurrently.
@@ -56,5 +58,6 @@ func (w *Watcher) Stats() Stats {
 		Gaps: c.gaps.Load(), GapBytes: c.gapBytes.Load(),
 		NotifyOverflows: c.notifyOverflows.Load(), NotifyDisabled: c.notifyDisabled.Load(),
 		PositionsSaved: c.positionsSaved.Load(), HandlerErrors: c.handlerErrors.Load(),
+		PositionsCorrupt: c.positionsCorrupt.Load(),
 	}
 }

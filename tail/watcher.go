@@ -61,24 +61,28 @@ type Watcher struct {
 	now     func() time.Time
 
 	// Owned by the goroutine calling Sync/Poll/Run.
-	lineages map[string]*lineage
-	lins     []*lineage
-	byIno    map[devIno]*file
-	byPath   map[string]*file // realPath -> open file, for notifications
-	started  bool
-	saved    []posEntry       // positions loaded at the first Sync
-	savedIdx map[uint64][]int // saved entries by inode
-	takeover map[devIno]int64 // Fluentd pos_file start offsets (first Sync)
-	knownLin map[string]bool  // lineages with a saved position (first Sync)
-	batch    []Line
-	regs     []reg
-	dirty    []*lineage // lineages whose unfinished lines changed since the last flush
-	notify   *fsnotify.Watcher
-	watched  map[string]bool
-	patDirs  []string
-	scratch  [fingerprintSize]byte
-	snap     []*file // Poll's snapshot of a lineage's files
-	pollGen  uint64
+	lineages  map[string]*lineage
+	lins      []*lineage
+	byIno     map[devIno]*file
+	copies    map[devIno]int64 // rotated copies never to be read (copytruncate.go), by size when checked
+	byPath    map[string]*file // realPath -> open file, for notifications
+	started   bool
+	saved     []posEntry       // positions loaded at the first Sync
+	savedIdx  map[uint64][]int // saved entries by inode
+	takeover  map[devIno]int64 // Fluentd pos_file start offsets (first Sync)
+	savedRead bool             // the positions file was read (first Sync)
+	haveSaved bool             // it existed and was valid
+	fromHead  bool             // it was corrupt: files without a Fluentd position start at 0
+	knownLin  map[string]bool  // lineages with a saved position (first Sync)
+	batch     []Line
+	regs      []reg
+	dirty     []*lineage // lineages whose unfinished lines changed since the last flush
+	notify    *fsnotify.Watcher
+	watched   map[string]bool
+	patDirs   []string
+	scratch   [fingerprintSize]byte
+	snap      []*file // Poll's snapshot of a lineage's files
+	pollGen   uint64
 
 	newNotify func() (*fsnotify.Watcher, error)
 	debugf    func(format string, args ...any) // tests only
@@ -97,6 +101,8 @@ type Watcher struct {
 	saveMu   sync.Mutex                           // serialises SavePositions (snapshot and write)
 	after    func(time.Duration) <-chan time.Time // the saver's timer (tests inject one)
 	onSaved  func()                               // tests only: called after each successful save
+	onRead   func(f *file)                        // tests only: called after each file's read in a poll
+	capHit   bool                                 // a capped file had data past its cap (pollLineage)
 
 	stats counters
 }
@@ -218,8 +224,8 @@ func (w *Watcher) runSaver(ctx context.Context) {
 			}
 		}
 		w.ackDirty.Store(false) // acks from now on signal the next save
+		last = w.now()          // saves start at most every SaveCoalesce
 		err := w.SavePositions()
-		last = w.now()
 		switch {
 		case err != nil && !failing:
 			w.log.Error("save positions", zap.String("file", w.cfg.PositionsFile), zap.Error(err))
@@ -269,6 +275,10 @@ func (l *lineage) committed() []fileCommit {
 	for _, f := range l.files {
 		_, seen, holds := f.committed()
 		for s := range holds {
+			if f.retired {
+				// Nothing of a retired generation can be re-read.
+				continue
+			}
 			if held[s] {
 				holds[s] = 0
 			} else if holds[s] >= 0 {
@@ -374,6 +384,17 @@ func (w *Watcher) discover() ([]candidate, error) {
 		d := filepath.Dir(lin.key)
 		dirs[d] = append(dirs[d], filepath.Base(lin.key))
 	}
+	if !w.started {
+		for _, e := range w.saved {
+			key := lineageKey(e.realPath)
+			if _, ok := byReal[key]; ok {
+				continue
+			}
+			byReal[key] = e.path
+			d := filepath.Dir(key)
+			dirs[d] = append(dirs[d], filepath.Base(key))
+		}
+	}
 	for dir, bases := range dirs {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
@@ -450,6 +471,9 @@ func (w *Watcher) syncLineage(f *file) {
 			g.current = current
 			continue
 		}
+		if !current && w.copyHandled(c) {
+			continue
+		}
 		fresh = append(fresh, c)
 	}
 	sort.SliceStable(fresh, func(i, j int) bool {
@@ -494,13 +518,22 @@ func statCandidate(path string) (candidate, bool) {
 // real path, closed files that grew again are reopened, and state for files
 // gone from disk is dropped.
 func (w *Watcher) Sync(ctx context.Context) error {
+	first := !w.started
+	if first && !w.savedRead {
+		// Before discovery, so the logs of saved entries are searched
+		// for rotated siblings even when their current file is missing
+		// (renamed, not recreated yet, when logship was stopped).
+		if err := w.loadSaved(); err != nil {
+			return err
+		}
+		w.savedRead = true
+	}
 	cands, err := w.discover()
 	if err != nil {
 		return err
 	}
-	first := !w.started
 	if first {
-		if err := w.loadPositions(cands); err != nil {
+		if err := w.loadFluentd(cands); err != nil {
 			return err
 		}
 	}
@@ -532,12 +565,26 @@ func (w *Watcher) Sync(ctx context.Context) error {
 		if c.current && w.cfg.LimitRecentlyModified > 0 && now.Sub(c.mtime) > w.cfg.LimitRecentlyModified {
 			continue
 		}
+		if !c.current && w.copyHandled(c) {
+			continue
+		}
 		start, skip, holds, ok := w.startOffset(c, first)
 		if !ok {
 			continue
 		}
 		if f := w.open(c, start, skip, holds); f != nil {
 			f.discovered, f.current = true, c.current
+		}
+	}
+	if len(w.copies) > 0 {
+		present := make(map[devIno]bool, len(cands))
+		for _, c := range cands {
+			present[devIno{c.dev, c.ino}] = true
+		}
+		for k := range w.copies {
+			if !present[k] {
+				delete(w.copies, k)
+			}
 		}
 	}
 	if first {
@@ -611,10 +658,15 @@ func (w *Watcher) startOffset(c candidate, first bool) (start, skip int64, holds
 		w.log.Info("saved position rejected, reading from 0", zap.String("path", c.realPath), zap.String("reason", why), zap.Int64("saved", e.pos))
 		return 0, 0, holds, true
 	}
+	if !c.current {
+		if e, ok := w.copyEntry(c); ok {
+			return e.pos, max(e.seen, e.pos), e.holds, true
+		}
+	}
 	if pos, ok := w.takeover[devIno{c.dev, c.ino}]; ok {
 		return pos, pos, holds, true
 	}
-	if w.knownLin[lineageKey(c.realPath)] || w.cfg.ReadFromHead {
+	if w.knownLin[lineageKey(c.realPath)] || w.cfg.ReadFromHead || w.fromHead {
 		return 0, 0, holds, true
 	}
 	return c.size, c.size, holds, true
@@ -672,33 +724,57 @@ func (w *Watcher) reportGaps() {
 	}
 }
 
-// loadPositions reads the positions file, or takes the Fluentd pos_file over
-// when there is none.
-func (w *Watcher) loadPositions(cands []candidate) error {
+// loadSaved reads the positions file. A corrupt one (torn by outside
+// damage, overwritten) does not stop the start: it is moved aside to
+// <file>.bad, counted (PositionsCorrupt) and logged once with its path, and
+// every file is read from its start (or from the Fluentd pos_file, when one
+// is configured): duplicates, never a loss.
+func (w *Watcher) loadSaved() error {
 	w.knownLin = map[string]bool{}
-	if w.cfg.PositionsFile != "" {
-		entries, exists, err := readPositions(w.cfg.PositionsFile)
-		if err != nil {
-			return err
-		}
-		if exists {
-			w.saved = entries
-			for _, e := range entries {
-				w.knownLin[lineageKey(e.realPath)] = true
-			}
+	if w.cfg.PositionsFile == "" {
+		return nil
+	}
+	entries, exists, err := readPositions(w.cfg.PositionsFile)
+	if errors.Is(err, ErrPositionsCorrupt) {
+		w.stats.positionsCorrupt.Add(1)
+		w.fromHead = true
+		bad := w.cfg.PositionsFile + ".bad"
+		if rerr := os.Rename(w.cfg.PositionsFile, bad); rerr != nil {
+			w.log.Error("positions file corrupt and could not be moved aside; reading every file from its start (lines may be sent twice)",
+				zap.String("file", w.cfg.PositionsFile), zap.Error(err), zap.NamedError("rename", rerr))
 			return nil
 		}
+		w.log.Error("positions file corrupt; moved aside, reading every file from its start or the Fluentd pos_file (lines may be sent twice)",
+			zap.String("file", w.cfg.PositionsFile), zap.String("moved_to", bad), zap.Error(err))
+		return nil
 	}
-	if w.cfg.FluentdPosFile != "" {
-		entries, err := readFluentdPos(w.cfg.FluentdPosFile)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
+	if err != nil {
+		return err
+	}
+	if exists {
+		w.saved = entries
+		w.haveSaved = true
+		for _, e := range entries {
+			w.knownLin[lineageKey(e.realPath)] = true
 		}
-		w.takeover = w.planTakeover(entries, cands)
 	}
+	return nil
+}
+
+// loadFluentd takes the Fluentd pos_file over when logship has no positions
+// of its own.
+func (w *Watcher) loadFluentd(cands []candidate) error {
+	if w.haveSaved || w.cfg.FluentdPosFile == "" {
+		return nil
+	}
+	entries, err := readFluentdPos(w.cfg.FluentdPosFile)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	w.takeover = w.planTakeover(entries, cands)
 	return nil
 }
 
@@ -731,12 +807,13 @@ func (w *Watcher) open(c candidate, start, skip int64, holds [3]int64) *file {
 	key := lineageKey(c.realPath)
 	lin := w.lineages[key]
 	f := &file{dev: c.dev, ino: c.ino, path: c.path, realPath: c.realPath, fd: fd, off: start}
-	f.format = detectFormat(nil, w.cfg.Format)
+	f.format = detectFormat(nil, w.cfg.Format, false)
 	if w.cfg.Format == FormatAuto {
 		f.format = formatAuto
 	}
 	f.size.Store(fi.Size())
 	f.head = readHead(fd, fi.Size())
+	f.loadPrev()
 	f.tr.done, f.seen, f.skipUntil, f.skipHold, f.asmHold = max(start, skip), max(start, skip), skip, holds, [3]int64{-1, -1, -1}
 	if skip > start {
 		// Until the skipped range is read again, the saved holds stand.
@@ -769,6 +846,9 @@ func (w *Watcher) open(c candidate, start, skip int64, holds [3]int64) *file {
 	if w.debugf != nil {
 		w.debugf("open %d %s at %d (index %d of %d, current %v)", f.id, c.realPath, start, at, len(lin.files), c.current)
 	}
+	// Opened during a poll (a rotation found by check): read only what is
+	// there now in this poll, after the older files (pollLineage).
+	f.capSize, f.capGen = fi.Size(), w.pollGen
 	w.stats.filesOpened.Add(1)
 	w.stats.filesOpen.Add(1)
 	w.log.Debug("following", zap.String("path", c.path), zap.String("real_path", c.realPath), zap.Int64("offset", start))
@@ -883,7 +963,58 @@ func (w *Watcher) Poll(ctx context.Context) error {
 }
 
 // pollLineage polls the open files of one log, oldest first.
+//
+// Order across a rotation: the writer's late writes into a renamed file
+// precede its first write into the new one, but reading the old file, then
+// the new one, could see a new-file line written after the old file was read.
+// So when a log has several open files, their sizes are taken newest first
+// before any is read, and each is read only up to that size in this round:
+// everything in a newer file up to its cap was written before the older files
+// were read, hence after every late write into them that they then show. A
+// round that left data past a cap is followed by another (at most
+// maxOrderRounds; the rest waits for the next poll).
 func (w *Watcher) pollLineage(ctx context.Context, lin *lineage, now time.Time) error {
+	for round := 0; ; round++ {
+		w.capHit = false
+		w.capLineage(lin)
+		if err := w.pollLineageOnce(ctx, lin, now); err != nil {
+			return err
+		}
+		if !w.capHit || round+1 >= maxOrderRounds {
+			return nil
+		}
+		w.pollGen++
+	}
+}
+
+// maxOrderRounds bounds the rounds of one pollLineage.
+const maxOrderRounds = 4
+
+// capLineage records, newest first, the size of every open file of lin but
+// the oldest, when more than one is open.
+func (w *Watcher) capLineage(lin *lineage) {
+	open := 0
+	for _, f := range lin.files {
+		if f.fd != nil {
+			open++
+		}
+	}
+	if open < 2 {
+		return
+	}
+	for i := len(lin.files) - 1; i >= 0 && open > 1; i-- {
+		f := lin.files[i]
+		if f.fd == nil {
+			continue
+		}
+		open--
+		if fi, err := f.fd.Stat(); err == nil {
+			f.capSize, f.capGen = fi.Size(), w.pollGen
+		}
+	}
+}
+
+func (w *Watcher) pollLineageOnce(ctx context.Context, lin *lineage, now time.Time) error {
 	wait := false
 	// Files opened or forgotten while polling (a rotation found by check)
 	// change lin.files: poll a snapshot, then the newcomers.
@@ -934,8 +1065,20 @@ func (w *Watcher) pollFile(ctx context.Context, f *file, now time.Time) (int, er
 	}
 	n := 0
 	var err error
-	if f.size.Load() > f.off {
-		n, err = w.read(ctx, f, w.cfg.ReadBudget)
+	budget := w.cfg.ReadBudget
+	if f.capGen == w.pollGen {
+		// Read only what was there when the log's newer files were
+		// sized (pollLineage).
+		if f.size.Load() > f.capSize {
+			w.capHit = true
+		}
+		budget = int(min(int64(budget), max(f.capSize-f.off, 0)))
+	}
+	if f.size.Load() > f.off && budget > 0 {
+		n, err = w.read(ctx, f, budget)
+	}
+	if w.onRead != nil {
+		w.onRead(f)
 	}
 	if err != nil {
 		if errors.Is(err, errHandler) || ctx.Err() != nil {
@@ -965,11 +1108,9 @@ func (w *Watcher) check(f *file, now time.Time) {
 	}
 	size := fi.Size()
 	st := fi.Sys().(*syscall.Stat_t)
-	switch {
-	case size < f.off:
-		w.truncated(f, "size below offset")
-	case size != f.size.Load() && !w.headOK(f, size):
-		w.truncated(f, "head changed")
+	if why := w.truncation(f, size); why != "" {
+		// From here on f is the new generation of the inode.
+		f = w.truncated(f, why, size)
 	}
 	f.size.Store(size)
 	if st.Nlink == 0 {
@@ -1031,40 +1172,6 @@ func (w *Watcher) headOK(f *file, size int64) bool {
 		w.mu.Unlock()
 	}
 	return true
-}
-
-// truncated starts a new generation of f at offset 0: the old Source keeps
-// its tracker (late acks are harmless) and the new one starts empty.
-func (w *Watcher) truncated(f *file, why string) {
-	w.stats.truncations.Add(1)
-	if w.debugf != nil {
-		w.debugf("truncated %d %s: %s", f.id, f.realPath, why)
-	}
-	w.log.Info("file truncated, reading from 0", zap.String("path", f.realPath), zap.String("reason", why), zap.Int64("offset", f.off))
-	w.mu.Lock()
-	shell := &file{id: f.id, lin: f.lin, realPath: f.realPath, path: f.path, retired: true, state: stateClosed}
-	shell.tr = f.tr
-	w.files[f.id] = shell
-	w.nextID++
-	f.id = w.nextID
-	f.tr = tracker{}
-	f.markPos = -1
-	f.seen = 0
-	f.asmHold = [3]int64{-1, -1, -1}
-	w.files[f.id] = f
-	f.head = readHead(f.fd, f.size.Load())
-	w.mu.Unlock()
-	f.off, f.buf, f.start, f.end, f.inNUL, f.cont, f.skipUntil = 0, nil, 0, 0, false, contState{}, 0
-	w.touch(f.lin)
-	// Fragments of the old content can never be completed.
-	for i := range f.lin.streams {
-		st := &f.lin.streams[i]
-		st.frags = slices.DeleteFunc(st.frags, func(fr frag) bool { return fr.f == f })
-		if len(st.frags) == 0 && (st.size > 0 || st.discard || st.timeText != nil) {
-			st.f0()
-		}
-	}
-	f.lin.recount()
 }
 
 // recount recomputes pending after fragments were dropped.

@@ -12,25 +12,31 @@ func TestSetMemoryLimit(t *testing.T) {
 	file := func(s string, err error) func(string) ([]byte, error) {
 		return func(string) ([]byte, error) { return []byte(s), err }
 	}
+	const bound = 8 << 20
 	tests := []struct {
-		name string
-		env  string
-		file string
-		err  error
-		want int64
+		name  string
+		env   string
+		file  string
+		err   error
+		bound int64
+		want  int64
+		from  string
 	}{
-		{"limit", "", "268435456\n", nil, 268435456 / 10 * 9},
-		{"GOMEMLIMIT wins", "100MiB", "268435456\n", nil, 0},
-		{"no limit", "", "max\n", nil, 0},
-		{"no cgroup", "", "", errors.New("no file"), 0},
-		{"garbage", "", "lots\n", nil, 0},
+		{"cgroup limit", "", "268435456\n", nil, bound, 268435456 / 10 * 9, "cgroup"},
+		{"GOMEMLIMIT wins", "100MiB", "268435456\n", nil, bound, 0, ""},
+		{"no cgroup limit: the buffers' bound", "", "max\n", nil, bound, bound + memoryBudget(bound), "buffers"},
+		{"no cgroup: the buffers' bound", "", "", errors.New("no file"), bound, bound + memoryBudget(bound), "buffers"},
+		{"garbage: the buffers' bound", "", "lots\n", nil, bound, bound + memoryBudget(bound), "buffers"},
+		{"no cgroup, no buffers", "", "max\n", nil, 0, 0, ""},
 	}
 	for _, tt := range tests {
-		if got := setMemoryLimit(env(tt.env), file(tt.file, tt.err)); got != tt.want {
-			t.Errorf("%s: setMemoryLimit=%d, want %d", tt.name, got, tt.want)
+		debug.SetMemoryLimit(1 << 62)
+		got, from := setMemoryLimit(env(tt.env), file(tt.file, tt.err), tt.bound)
+		if got != tt.want || from != tt.from {
+			t.Errorf("%s: setMemoryLimit=%d, %q; want %d, %q", tt.name, got, from, tt.want, tt.from)
 		}
-	}
-	if got := debug.SetMemoryLimit(-1); got != 268435456/10*9 {
-		t.Errorf("runtime limit=%d after the first case, want it set", got)
+		if rt := debug.SetMemoryLimit(-1); tt.want > 0 && rt != tt.want {
+			t.Errorf("%s: runtime limit=%d, want %d", tt.name, rt, tt.want)
+		}
 	}
 }

@@ -81,7 +81,11 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer os.RemoveAll(tmp)
 	*pf.stateDir = tmp
-	_, p, err := loadPipeline(pf, os.LookupEnv)
+	env := os.LookupEnv
+	if *pf.config == "" && (*to != "cloudwatch" || *dryRun) {
+		env = replayEnv(os.LookupEnv)
+	}
+	_, p, err := loadPipeline(pf, env)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
@@ -144,6 +148,25 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		printEmulatorSummary(stdout, emu)
 	}
 	return nil
+}
+
+// replayPlaceholderGroup is the log group the built-in configuration names
+// when replay sends nowhere near CloudWatch (--to stdout, --to emulator,
+// --dry-run) and LOG_GROUP_NAME is unset.
+const replayPlaceholderGroup = "logship-replay"
+
+// replayEnv wraps env for a replay with the built-in configuration that does
+// not reach CloudWatch: LOG_GROUP_NAME, required by the built-in
+// configuration's cloudwatch_logs output, defaults to a placeholder, so
+// --to stdout and --dry-run need no AWS or group settings (issue 11 item 6).
+func replayEnv(env func(string) (string, bool)) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		v, ok := env(name)
+		if name == "LOG_GROUP_NAME" && (!ok || v == "") {
+			return replayPlaceholderGroup, true
+		}
+		return v, ok
+	}
 }
 
 // The kinds of files replay reads.

@@ -122,3 +122,85 @@ func TestReplay_FluentdChunk(t *testing.T) {
 		t.Fatalf("replay --to emulator of a Fluentd chunk: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// unsetAWS clears LOG_GROUP_NAME and every AWS setting for the test, so the
+// built-in configuration runs as on a laptop with nothing configured.
+func unsetAWS(t *testing.T) {
+	t.Helper()
+	for _, name := range []string{"LOG_GROUP_NAME", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
+		"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"} {
+		t.Setenv(name, "")
+		os.Unsetenv(name)
+	}
+	dir := t.TempDir()
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "missing-config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "missing-credentials"))
+}
+
+// writeUniqueCRI writes n CRI lines "replay-<tag>-<i>" with recent
+// timestamps into a kubelet-named file and returns its path.
+func writeUniqueCRI(t *testing.T, dir, tag string, n int) string {
+	t.Helper()
+	path := filepath.Join(dir, "web-"+tag+"_default_app-"+strings.Repeat(tag, 64/len(tag))[:64]+".log")
+	var b strings.Builder
+	start := time.Now().Add(-time.Minute)
+	for i := 0; i < n; i++ {
+		b.WriteString(start.Add(time.Duration(i) * time.Millisecond).UTC().Format("2006-01-02T15:04:05.000000000Z"))
+		b.WriteString(" stdout F replay-" + tag + "-" + strconv.Itoa(i) + "-end\n")
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestReplay_BuiltinNoSettings is issue 11 item 6: with the built-in
+// configuration, no --config, no LOG_GROUP_NAME and no AWS settings,
+// --to stdout prints every line exactly once and --dry-run plans every line.
+func TestReplay_BuiltinNoSettings(t *testing.T) {
+	unsetAWS(t)
+	dir := t.TempDir()
+	const n = 250
+	files := []string{writeUniqueCRI(t, dir, "a", n), writeUniqueCRI(t, dir, "b", n)}
+
+	t.Run("stdout", func(t *testing.T) {
+		code, out, errOut := runCmd(t, append([]string{"replay", "--to", "stdout"}, files...)...)
+		if code != 0 {
+			t.Fatalf("replay --to stdout: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		seen := map[string]int{}
+		for _, m := range regexp.MustCompile(`replay-[ab]-\d+-end`).FindAllString(out, -1) {
+			seen[m]++
+		}
+		for _, tag := range []string{"a", "b"} {
+			for i := 0; i < n; i++ {
+				key := "replay-" + tag + "-" + strconv.Itoa(i) + "-end"
+				if got := seen[key]; got != 1 {
+					t.Fatalf("line %s printed %d times, want once\n%s", key, got, errOut)
+				}
+			}
+		}
+		if got, want := len(seen), 2*n; got != want {
+			t.Fatalf("distinct lines printed = %d, want %d", got, want)
+		}
+	})
+	t.Run("dry-run", func(t *testing.T) {
+		code, out, errOut := runCmd(t, append([]string{"replay", "--dry-run"}, files...)...)
+		if code != 0 {
+			t.Fatalf("replay --dry-run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		m := regexp.MustCompile(`(?m)^(\d+) requests, (\d+) events$`).FindStringSubmatch(out)
+		if m == nil || m[2] != strconv.Itoa(2*n) {
+			t.Fatalf("dry run should plan %d events:\n%s", 2*n, out)
+		}
+		if !strings.Contains(out, `group="`+replayPlaceholderGroup+`"`) {
+			t.Fatalf("dry run should name the placeholder group %q:\n%s", replayPlaceholderGroup, out)
+		}
+	})
+	t.Run("cloudwatch still needs a group", func(t *testing.T) {
+		code, _, errOut := runCmd(t, append([]string{"replay", "--to", "cloudwatch"}, files...)...)
+		if code == 0 || !strings.Contains(errOut, "log_group_name") {
+			t.Fatalf("replay --to cloudwatch without LOG_GROUP_NAME: exit %d, want the group error\n%s", code, errOut)
+		}
+	})
+}

@@ -125,8 +125,15 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if limit := setMemoryLimit(os.Getenv, os.ReadFile); limit > 0 {
-		log.Info("soft memory limit from the container's cgroup", zap.Int64("bytes", limit))
+	var bound int64
+	for _, o := range p.Outputs {
+		if o.Buffer != nil {
+			bound += o.Buffer.MemoryBound()
+		}
+	}
+	if limit, from := setMemoryLimit(os.Getenv, os.ReadFile, bound); limit > 0 {
+		log.Info("soft memory limit (GOMEMLIMIT) set", zap.Int64("bytes", limit), zap.String("from", from),
+			zap.Int64("buffer_bound_bytes", bound))
 	}
 	log.Info("logship starting", zap.String("version", version), zap.String("config", configName(*pf.config)),
 		zap.String("state_dir", *pf.stateDir), zap.String("node", nodeName(os.LookupEnv)))

@@ -41,6 +41,9 @@ const (
 	// EnvRequire=1 fails, instead of skipping, when the peer, ruby or
 	// mount namespaces are missing.
 	EnvRequire = "LOGSHIP_FIDELITY_REQUIRE"
+	// EnvAdvisory=1 logs unlisted differences instead of failing (.ci/run
+	// sets it until the open differences are closed).
+	EnvAdvisory = "LOGSHIP_FIDELITY_ADVISORY"
 	// EnvFluentd is the peer directory (default ../shared/peers/fluentd).
 	EnvFluentd = "LOGSHIP_FLUENTD"
 	// EnvLogship is a prebuilt logship binary (default: go build).

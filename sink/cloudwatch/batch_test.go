@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -405,4 +406,50 @@ func TestCut_Deterministic(t *testing.T) {
 		t.Fatalf("reused plan %v, fresh %v", shape(&reused), shape(&fresh))
 	}
 	checkPlan(t, recs, nowMs, lim, &reused)
+}
+
+// TestMillis_Fluentd checks event timestamps against Ruby's arithmetic
+// (testdata/millis-ruby.txt, written by testdata/millis-ruby.rb) and that
+// they differ from exact truncation only by one millisecond, rarely.
+func TestMillis_Fluentd(t *testing.T) {
+	data, err := os.ReadFile("testdata/millis-ruby.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, diff := 0, 0
+	for line := range strings.Lines(string(data)) {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		var sec, nsec, want int64
+		if _, err := fmt.Sscan(line, &sec, &nsec, &want); err != nil {
+			t.Fatalf("bad line %q: %v", line, err)
+		}
+		ns := sec*1e9 + nsec
+		if got := millis(ns); got != want {
+			t.Errorf("millis(%d.%09d)=%d, Ruby %d", sec, nsec, got, want)
+		}
+		if exact := ns / 1e6; want != exact {
+			if want-exact != 1 && want-exact != -1 {
+				t.Errorf("%d.%09d: Ruby %d, exact %d: more than 1 ms apart", sec, nsec, want, exact)
+			}
+			diff++
+		}
+		n++
+	}
+	if n < 4000 || diff == 0 {
+		t.Fatalf("%d cases, %d differing from truncation; want 4000 and some", n, diff)
+	}
+	// Monotone: a later time never gets an earlier timestamp.
+	prev := millis(1_765_000_000_123_999_000)
+	for ns := int64(1_765_000_000_123_999_000); ns < 1_765_000_000_124_001_000; ns++ {
+		m := millis(ns)
+		if m < prev {
+			t.Fatalf("millis(%d)=%d < millis(%d)=%d", ns, m, ns-1, prev)
+		}
+		prev = m
+	}
+	if millis(-1) != -1 || millis(0) != 0 {
+		t.Errorf("millis(-1)=%d millis(0)=%d, want -1 0", millis(-1), millis(0))
+	}
 }

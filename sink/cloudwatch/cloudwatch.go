@@ -26,8 +26,10 @@
 // Send sorts the chunk's records by timestamp (stable) in place, cuts them
 // into as few requests as the limits allow, and sends them in order. After
 // each successful request it advances chunk.Sent past the records that
-// request completed. A record too large for one event is split into several
-// events; when those straddle two requests and only the first succeeds, Send
+// request completed. The Formatter splits a JSON record too large for one
+// event into whole-record pieces (split.go); a message still too large
+// (message_keys text, records from elsewhere) is cut here into several
+// events at character boundaries; when those straddle two requests and only the first succeeds, Send
 // shortens that record's Message to the part not yet delivered, so the retry
 // sends only the rest (and remembers the rest's length by chunk ID, in case a
 // file buffer reads the chunk back from disk before the retry). Records the sink cannot send (empty, outside AWS's

@@ -2,11 +2,13 @@ package cloudwatch_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,10 +44,17 @@ func newPipeline(t *testing.T, cfg cloudwatch.Config, perChunk int) *pipeline {
 	return &pipeline{t: t, f: f, perChunk: perChunk, open: map[buffer.StreamKey]*buffer.Chunk{}, want: map[buffer.StreamKey][]buffer.Record{}}
 }
 
-func (p *pipeline) add(r buffer.Record) {
-	if err := p.f.Format(&r); err != nil {
-		p.t.Fatalf("Format: %v", err)
+func (p *pipeline) add(in buffer.Record) {
+	_, out, err := p.f.AppendRecords(nil, nil, &in)
+	if err != nil {
+		p.t.Fatalf("AppendRecords: %v", err)
 	}
+	for _, r := range out {
+		p.addFormatted(r)
+	}
+}
+
+func (p *pipeline) addFormatted(r buffer.Record) {
 	r.Message = slices.Clone(r.Message)
 	ch := p.open[r.Key]
 	if ch == nil || len(ch.Records) == p.perChunk {
@@ -172,12 +181,87 @@ func TestCloudWatch_Emulator(t *testing.T) {
 			}
 		}
 		st := s.Stats()
-		if st.GroupsCreated != 1 || st.StreamsCreated != 2 || st.Split != 2 || st.Errors.Permanent != 0 {
-			t.Errorf("Stats() = %+v", st)
+		if st.GroupsCreated != 1 || st.StreamsCreated != 2 || st.Split != 0 || st.Errors.Permanent != 0 {
+			t.Errorf("Stats() = %+v (the formatter splits, the sink has nothing left to cut)", st)
+		}
+		if fs := p.f.Stats(); fs.Split != 1 || fs.Pieces != 3 {
+			t.Errorf("formatter Stats() = %+v, want 1 record split into 3 pieces", fs)
 		}
 		out, err := env.Client.DescribeLogGroups(context.Background(), &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(group)})
 		if err != nil || len(out.LogGroups) != 1 || aws.ToInt32(out.LogGroups[0].RetentionInDays) != 7 {
 			t.Errorf("DescribeLogGroups = %+v, %v; want the group with 7 days retention", out, err)
+		}
+	})
+
+	t.Run("2 MiB lines: every event a whole record, pieces in order", func(t *testing.T) {
+		for _, maxEvent := range []int{cloudwatch.MaxEventSize, cloudwatch.LegacyMaxEventSize} {
+			env := emulatortest.Start(t, emulator.Config{MaxEventSize: maxEvent})
+			cfg := cloudwatch.Config{LogGroupName: group, LogStreamName: "big", AutoCreateStream: true, MaxEventSize: maxEvent}
+			s, err := cloudwatch.New(cfg, env.Client, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := newPipeline(t, cfg, 4)
+			base := time.Now().Add(-time.Minute).UnixNano()
+			var lines [][]byte
+			for i := range 3 {
+				line := append(fmt.Appendf(nil, "line %d ", i), bigText(2<<20)...)
+				if i == 1 {
+					line = append(line, "ÿâ end"...)
+				}
+				lines = append(lines, line)
+				p.add(buffer.Record{Time: base + int64(i)*1e6, Tag: "app", Fields: kubeFields(line)})
+				p.add(buffer.Record{Time: base + int64(i)*1e6, Tag: "app", Fields: kubeFields(fmt.Appendf(nil, "small %d", i))})
+			}
+			sendAll(t, s, p.chunks, 60*time.Second)
+			got := env.Messages(group, "big")
+			// Reassemble: pieces of one id in ordinal order, with the
+			// same other fields; small lines between the big ones.
+			var texts []string
+			var cur strings.Builder
+			var id any
+			ord := 0
+			for i, m := range got {
+				var rec map[string]any
+				if err := json.Unmarshal([]byte(m), &rec); err != nil {
+					t.Fatalf("max event %d: event %d is not a JSON object: %v", maxEvent, i, err)
+				}
+				if rec["stream"] != "stdout" || rec["kubernetes"].(map[string]any)["pod_name"] != "web-1" {
+					t.Fatalf("max event %d: event %d lost fields: %.200s", maxEvent, i, m)
+				}
+				if rec["partial_id"] == nil {
+					if ord != 0 {
+						t.Fatalf("max event %d: event %d (unsplit) inside a split record", maxEvent, i)
+					}
+					texts = append(texts, rec["log"].(string))
+					continue
+				}
+				if ord == 0 {
+					id = rec["partial_id"]
+				}
+				ord++
+				if rec["partial_id"] != id || rec["partial_ordinal"] != strconv.Itoa(ord) {
+					t.Fatalf("max event %d: event %d: piece %v/%v, want %v/%d", maxEvent, i, rec["partial_id"], rec["partial_ordinal"], id, ord)
+				}
+				cur.WriteString(rec["log"].(string))
+				if rec["partial_last"] == "true" {
+					texts = append(texts, cur.String())
+					cur.Reset()
+					ord = 0
+				}
+			}
+			var want []string
+			for i, l := range lines {
+				want = append(want, string(buffer.AppendValidUTF8(nil, l)), fmt.Sprintf("small %d", i))
+			}
+			if !slices.Equal(texts, want) {
+				t.Fatalf("max event %d: %d lines reassembled from %d events, want %d (first difference at %d)", maxEvent, len(texts), len(got), len(want), firstDiff(texts, want))
+			}
+			fs := p.f.Stats()
+			if es := env.Server.Stats(); es.Errors["InvalidParameterException"] != 0 || fs.Split != 3 || int(fs.Pieces) != len(got)-3 {
+				t.Errorf("max event %d: emulator errors %v, formatter %+v, %d events", maxEvent, es.Errors, fs, len(got))
+			}
+			t.Logf("max event %d: 3 lines of 2 MiB as %d pieces", maxEvent, fs.Pieces)
 		}
 	})
 

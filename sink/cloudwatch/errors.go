@@ -13,8 +13,9 @@ import (
 )
 
 // class is what the sink does about an API error. One classifier (classify)
-// decides it for every call; shared/reference/cloudwatch-api.md §2.5 is the
-// policy table.
+// decides it for every call, from the error codes the API reference lists
+// (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html#API_PutLogEvents_Errors,
+// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/CommonErrors.html).
 type class uint8
 
 const (

@@ -11,7 +11,9 @@ import (
 
 // Config is the cloudwatch_logs output: the parameters of
 // fluent-plugin-cloudwatch-logs that apply to logship
-// (shared/reference/fluentd-dropin.md §2.2), plus the sink's own limits. The
+// (its README and lib/fluent/plugin/out_cloudwatch_logs.rb, v0.15.0:
+// https://github.com/fluent-plugins-nursery/fluent-plugin-cloudwatch-logs),
+// plus the sink's own limits. The
 // Fluentd-only parameters (json_handler, put_log_events_retry_*, concurrency,
 // STS and web-identity sections, http_proxy) have no field: the SDK chain,
 // the buffer and HTTPS_PROXY cover them.
@@ -241,13 +243,20 @@ type FormatStats struct {
 	NoGroup      uint64
 	NoStream     uint64
 	EmptyMessage uint64
-	// Truncated counts messages cut to MaxMessageLength.
+	// Truncated counts messages cut to MaxMessageLength, and oversize
+	// records of which OversizeTruncate kept only the first piece.
 	Truncated uint64
+	// Split counts records larger than an event that AppendRecords split
+	// into whole-record pieces; Pieces counts the pieces made of them.
+	Split  uint64
+	Pieces uint64
 }
 
 // Formatter is the output stage of cloudwatch_logs: it resolves each record's
 // destination and renders its message exactly as fluent-plugin-cloudwatch-logs
-// does (shared/reference/fluentd-dropin.md §2.3, §2.4).
+// does (out_cloudwatch_logs.rb, v0.15.0, write: the record's to_json through
+// the json_handler, or the message_keys values joined by a space;
+// https://github.com/fluent-plugins-nursery/fluent-plugin-cloudwatch-logs/blob/v0.15.0/lib/fluent/plugin/out_cloudwatch_logs.rb).
 //
 // A Formatter is not safe for concurrent use: each pipeline goroutine owns
 // one. Stats may be called from any goroutine.
@@ -265,6 +274,9 @@ type Formatter struct {
 	timeBuf []byte
 	timeSec int64
 	timeOK  bool
+
+	cut   bool       // the last message was cut to MaxMessageLength
+	split splitState // scratch of AppendRecords
 
 	stats formatCounters
 }
@@ -296,9 +308,45 @@ func (f *Formatter) Format(r *buffer.Record) error {
 // way instead of copying every message out of the Formatter's buffer. On
 // error dst is returned unchanged.
 func (f *Formatter) AppendFormat(dst []byte, r *buffer.Record) ([]byte, error) {
+	dst, _, _, err := f.appendFormat(dst, r)
+	return dst, err
+}
+
+// AppendRecords formats r as AppendFormat does and appends the result to
+// out: r itself, or, when its JSON message is larger than an event
+// (Config.MaxEventSize), its pieces (see split.go), each a whole record. The
+// messages are appended to dst, which is returned extended; the records'
+// Messages alias it. r is not modified. On error dst and out are returned
+// unchanged.
+//
+// A message that cannot be split that way (message_keys text, a message cut
+// by MaxMessageLength, a record with no string field to split or whose other
+// fields fill an event) is appended whole; the sink then cuts it into
+// consecutive events at character boundaries.
+func (f *Formatter) AppendRecords(dst []byte, out []buffer.Record, r *buffer.Record) ([]byte, []buffer.Record, error) {
+	rec := *r
+	dst, removeA, removeB, err := f.appendFormat(dst, &rec)
+	if err != nil {
+		return dst, out, err
+	}
+	if len(rec.Message) <= f.cfg.MaxEventSize-EventOverhead || len(f.cfg.MessageKeys) > 0 || f.cut {
+		return dst, append(out, rec), nil
+	}
+	start := len(dst) - len(rec.Message)
+	rec.Fields = r.Fields
+	if d, o, ok := f.appendPieces(dst[:start], out, &rec, removeA, removeB); ok {
+		return d, o, nil
+	}
+	rec.Fields = nil
+	return dst, append(out, rec), nil
+}
+
+// appendFormat is AppendFormat; it also returns the name fields left out of
+// the message.
+func (f *Formatter) appendFormat(dst []byte, r *buffer.Record) (_ []byte, removeA, removeB string, _ error) {
 	cfg := &f.cfg
 	var key buffer.StreamKey
-	var removeA, removeB string // field names left out of the message
+	f.cut = false
 	if cfg.IncludeTimeKey {
 		f.formatTime(r.Time) // before the names: a name key may be the time key
 	}
@@ -310,7 +358,7 @@ func (f *Formatter) AppendFormat(dst []byte, r *buffer.Record) ([]byte, error) {
 		name, ok := f.fieldName(r, cfg.LogGroupNameKey, &f.lastGroup)
 		if !ok {
 			f.stats.noGroup.Add(1)
-			return dst, ErrNoGroup
+			return dst, "", "", ErrNoGroup
 		}
 		key.Group = name
 		if cfg.RemoveLogGroupNameKey {
@@ -326,7 +374,7 @@ func (f *Formatter) AppendFormat(dst []byte, r *buffer.Record) ([]byte, error) {
 		name, ok := f.fieldName(r, cfg.LogStreamNameKey, &f.lastStream)
 		if !ok {
 			f.stats.noStream.Add(1)
-			return dst, ErrNoStream
+			return dst, "", "", ErrNoStream
 		}
 		key.Stream = name
 		if cfg.RemoveLogStreamNameKey {
@@ -345,19 +393,20 @@ func (f *Formatter) AppendFormat(dst []byte, r *buffer.Record) ([]byte, error) {
 	msg := dst[start:]
 	if len(msg) == 0 {
 		f.stats.emptyMessage.Add(1)
-		return dst[:start], ErrEmptyMessage
+		return dst[:start], "", "", ErrEmptyMessage
 	}
 	if cfg.MaxMessageLength > 0 && len(msg) > cfg.MaxMessageLength {
 		if n := runePrefix(msg, cfg.MaxMessageLength); n < len(msg) {
 			dst = dst[:start+n]
 			f.stats.truncated.Add(1)
+			f.cut = true
 		}
 	}
 	r.Key = key
 	r.Message = dst[start:len(dst):len(dst)]
 	r.Fields = nil
 	f.stats.formatted.Add(1)
-	return dst, nil
+	return dst, removeA, removeB, nil
 }
 
 // Stats returns a snapshot of the counters.
@@ -368,6 +417,8 @@ func (f *Formatter) Stats() FormatStats {
 		NoStream:     f.stats.noStream.Load(),
 		EmptyMessage: f.stats.emptyMessage.Load(),
 		Truncated:    f.stats.truncated.Load(),
+		Split:        f.stats.split.Load(),
+		Pieces:       f.stats.pieces.Load(),
 	}
 }
 

@@ -10,8 +10,9 @@ import (
 )
 
 // CloudWatch Logs limits. Every value is from the PutLogEvents, CreateLogGroup
-// and CreateLogStream API references and the service quotas page (see
-// shared/reference/cloudwatch-api.md §2.1–§2.4). None of them is adjustable.
+// and CreateLogStream API references (URLs at each constant) and the service
+// quotas page, https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html.
+// None of them is adjustable.
 
 // MaxBatchEvents is the most log events one PutLogEvents request may carry.
 // https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html

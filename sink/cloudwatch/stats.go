@@ -18,7 +18,7 @@ type Stats struct {
 	// PayloadBytes is the sum of their UTF-8 message bytes; QuotaBytes adds
 	// EventOverhead per event, as AWS counts the batch size. Billing is on
 	// ingested bytes: PayloadBytes is the lower bound, QuotaBytes the upper
-	// (shared/reference/cloudwatch-api.md §7).
+	// (https://aws.amazon.com/cloudwatch/pricing/, "Data Ingestion").
 	PayloadBytes uint64
 	QuotaBytes   uint64
 	// Split counts the events beyond the first that oversized messages were
@@ -93,7 +93,7 @@ type counters struct {
 
 // formatCounters are the live counters behind FormatStats.
 type formatCounters struct {
-	formatted, noGroup, noStream, emptyMessage, truncated atomic.Uint64
+	formatted, noGroup, noStream, emptyMessage, truncated, split, pieces atomic.Uint64
 }
 
 func (c *counters) drops(d drops) {

@@ -39,19 +39,20 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 
 {{/*
 The bytes, in MiB, the buffer may hold in memory (README "Memory limit"):
-buffer.memoryBoundMiB when set; a memory buffer's Fluentd bound,
-min(total_limit_size, queue_limit_length × 1 MiB chunks); 208 for a file buffer.
+buffer.memoryBoundMiB when set; a memory buffer's Fluentd bound, which is
+queue_limit_length × chunk_limit_size (1 MiB) when queue_limit_length is set
+(it replaces total_limit_size, as in Fluentd's lib/fluent/plugin/buffer.rb),
+else total_limit_size; 208 for a file buffer.
 */}}
 {{- define "logship.bufferMemoryMiB" -}}
 {{- $b := .Values.buffer -}}
 {{- if $b.memoryBoundMiB -}}
 {{- int $b.memoryBoundMiB -}}
 {{- else if eq $b.type "memory" -}}
-{{- $total := int $b.totalLimitSizeMiB -}}
 {{- if gt (int $b.queueLimitLength) 0 -}}
-{{- min $total (int $b.queueLimitLength) -}}
+{{- int $b.queueLimitLength -}}
 {{- else -}}
-{{- $total -}}
+{{- int $b.totalLimitSizeMiB -}}
 {{- end -}}
 {{- else -}}
 208
@@ -66,6 +67,21 @@ min(total_limit_size, queue_limit_length × 1 MiB chunks); 208 for a file buffer
 {{- . -}}
 {{- else -}}
 {{- printf "%dMi" (add (int (include "logship.bufferMemoryMiB" .)) (int (include "logship.fixedBudgetMiB" .))) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The memory request: resources.requests.memory when set; else 64Mi, lowered to
+the derived limit when that is smaller (a request above the limit is invalid).
+*/}}
+{{- define "logship.memoryRequest" -}}
+{{- $req := dig "memory" "" (.Values.resources.requests | default dict) -}}
+{{- if $req -}}
+{{- $req -}}
+{{- else if .Values.resources.limits.memory -}}
+64Mi
+{{- else -}}
+{{- printf "%dMi" (min 64 (add (int (include "logship.bufferMemoryMiB" .)) (int (include "logship.fixedBudgetMiB" .)))) -}}
 {{- end -}}
 {{- end -}}
 

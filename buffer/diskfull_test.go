@@ -1,0 +1,121 @@
+package buffer_test
+
+import (
+	"context"
+	"reflect"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"logship/buffer"
+)
+
+// TestBuffer_DiskFull: while segment writes fail with ENOSPC and the
+// destination is down, the file buffer keeps chunks in memory only up to its
+// memory bound and then blocks Add (back-pressure to the reader) instead of
+// growing; it logs one error for the whole episode, shows DiskFull in Stats,
+// acknowledges nothing that is not durable or delivered, and resumes once the
+// memory-only chunks are delivered and writes succeed again. Nothing is lost
+// or sent twice, and the order holds.
+func TestBuffer_DiskFull(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	var full, down atomic.Bool
+	full.Store(true)
+	down.Store(true)
+	snd := &fakeSender{fn: func(context.Context, *buffer.Chunk) error {
+		if down.Load() {
+			return errFlaky
+		}
+		return nil
+	}}
+	ack := &fakeAcker{}
+	cfg := buffer.Config{Type: buffer.TypeFile, Path: t.TempDir(), ChunkLimitSize: 1000, FlushThreadCount: 1,
+		FlushMode: buffer.FlushModeLazy, RetryForever: true}
+	b, err := buffer.New(cfg, snd, ack, zap.New(core), newFakeClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.SetWriteHook(func(string, int) error {
+		if full.Load() {
+			return syscall.ENOSPC
+		}
+		return nil
+	})
+	bound := b.Config().MemoryBound()
+	if bound != 5000 {
+		t.Fatalf("MemoryBound=%d, want 5 chunks of 1000 (3 per flush thread + 2)", bound)
+	}
+
+	all := recs(keyA, "m", 200, 100)
+	added := make(chan int, len(all))
+	addErr := make(chan error, 1)
+	go func() {
+		for i := range all {
+			if err := b.Add(context.Background(), all[i:i+1]); err != nil {
+				addErr <- err
+				return
+			}
+			added <- i
+		}
+		addErr <- nil
+	}()
+	// Wait until Add blocks on the memory bound.
+	deadline := time.Now().Add(10 * time.Second)
+	for b.Stats().DiskFullBlocks == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("Add never blocked: %d added, stats %+v", len(added), b.Stats())
+		}
+		b.EnqueueAll() // enqueue the staged chunk: its write fails too
+		b.FlushReady(context.Background())
+	}
+	st := b.Stats()
+	if !st.DiskFull || st.MemoryOnlyBytes > bound || st.MemoryOnlyBytes < bound/2 {
+		t.Fatalf("blocked with %+v; want DiskFull and memory-only bytes near, not over, %d", st, bound)
+	}
+	if n := len(added); n == len(all) || n == 0 {
+		t.Fatalf("%d of %d records accepted before blocking", n, len(all))
+	}
+	if got := len(ack.acked()); got != 0 {
+		t.Fatalf("%d records acknowledged while neither durable nor delivered", got)
+	}
+	if got := logs.FilterMessageSnippet("segment write failed").FilterLevelExact(zap.ErrorLevel).Len(); got != 1 {
+		t.Fatalf("%d error lines for %d failed writes, want 1", got, st.DiskErrors)
+	}
+
+	// Space returns and the destination is back.
+	full.Store(false)
+	down.Store(false)
+	for {
+		_ = b.Flush(context.Background()) // ignores the retry times; ErrUndelivered while Add adds
+		select {
+		case err := <-addErr:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := snd.messages(), msgs(all); !reflect.DeepEqual(got, want) {
+				t.Fatalf("delivered %d records (want %d, each once, in order)", len(got), len(want))
+			}
+			if got := len(ack.acked()); got != len(all) {
+				t.Fatalf("acknowledged %d, want %d", got, len(all))
+			}
+			if st := b.Stats(); st.DiskFull || st.MemoryOnlyBytes != 0 {
+				t.Fatalf("after recovery: %+v", st)
+			}
+			if logs.FilterMessage("buffer: segment writes succeed again").Len() != 1 {
+				t.Fatal("no log line on recovery")
+			}
+			return
+		default:
+		}
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			t.Fatalf("Add did not resume: stats %+v", b.Stats())
+		}
+	}
+}

@@ -1,0 +1,199 @@
+package cloudwatch
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"strconv"
+	"unicode/utf8"
+
+	"logship/buffer"
+)
+
+// Oversize records: a record whose JSON message is larger than one event
+// (Config.MaxEventSize − EventOverhead) is split by the Formatter into
+// pieces, each a whole record: the same fields, in the same order, with the
+// text field (log, else message, else the longest top-level string) holding
+// one piece of the text, and four markers appended as Docker's fluentd log
+// driver writes them for the pieces of a long line (all strings):
+//
+//	"partial_message":"true", "partial_id":"<32 hex>",
+//	"partial_ordinal":"1"…"n", "partial_last":"false"…"true"
+//
+// (moby daemon/logger/fluentd/fluentd.go, Log: data["partial_message"] =
+// "true", data["partial_id"], data["partial_ordinal"] = strconv.Itoa(…),
+// data["partial_last"] = strconv.FormatBool(…); https://github.com/moby/moby/blob/v28.0.0/daemon/logger/fluentd/fluentd.go).
+// fluent-plugin-concat's use_partial_metadata (partial_metadata_format
+// docker-fluentd) and Fluent Bit's docker multiline parser join pieces
+// marked this way. The text is cut only at UTF-8 character boundaries, after
+// invalid UTF-8 was replaced, so the pieces' texts concatenated are the
+// original text exactly as a single event would have carried it.
+//
+// partial_id is derived from the record (tag, file offset, time and text)
+// rather than drawn at random, so a piece sent again after a crash carries
+// the same id as before, and a reader can tell a re-sent piece from a new
+// line.
+//
+// Every piece but the last has Source 0: acknowledging it moves no file
+// position, so the line's position is acknowledged only with its last piece
+// (which the per-stream ordering delivers after the others).
+
+// Marker field names.
+const (
+	partialMessageKey = "partial_message"
+	partialIDKey      = "partial_id"
+	partialOrdinalKey = "partial_ordinal"
+	partialLastKey    = "partial_last"
+)
+
+// textKeys are the fields tried, in order, as the text to split.
+var textKeys = [...]string{"log", "message"}
+
+// splitState is the Formatter's scratch for splitting.
+type splitState struct {
+	fields buffer.Fields // the record's fields with markers
+	text   []byte        // the sanitised text, when it had invalid UTF-8
+	id     [32]byte      // partial_id text
+	ord    []byte        // partial_ordinal text
+	base   []byte        // the record without its text, measured
+}
+
+// appendPieces appends the pieces of r (its fields intact; Key set) to out,
+// their messages to dst. ok is false, with dst and out unchanged, when no
+// split can make every piece fit: no string field to split, or the rest of
+// the record alone fills an event.
+func (f *Formatter) appendPieces(dst []byte, out []buffer.Record, r *buffer.Record, removeA, removeB string) ([]byte, []buffer.Record, bool) {
+	maxMsg := f.cfg.MaxEventSize - EventOverhead
+	ti := textField(r.Fields, removeA, removeB)
+	if ti < 0 {
+		return dst, out, false
+	}
+	s := &f.split
+	text := r.Fields[ti].Value.Bytes
+	if !utf8.Valid(text) {
+		s.text = buffer.AppendValidUTF8(s.text[:0], text)
+		text = s.text
+	}
+	s.fields = append(s.fields[:0], r.Fields...)
+	f.partialID(r, text)
+	// The base size: the record with a one-byte text (an empty one may be
+	// dropped by DropEmptyTopLevel) and the widest markers.
+	s.fields[ti].Value = buffer.Str([]byte{'x'})
+	s.ord = strconv.AppendInt(s.ord[:0], int64(len(text)), 10) // ≥ the piece count
+	s.fields = setMarkers(s.fields, s.id[:], s.ord, false)
+	rec := *r
+	rec.Fields = s.fields
+	s.base = f.appendJSON(s.base[:0], &rec, removeA, removeB)
+	base := len(s.base) - 1
+	budget := maxMsg - base
+	if budget < 2*utf8.UTFMax { // room for at least one escaped character
+		return dst, out, false
+	}
+	n0 := len(out)
+	ord := 0
+	for off := 0; off < len(text); {
+		n := escapedPrefix(text[off:], budget)
+		ord++
+		last := off+n == len(text)
+		s.fields[ti].Value = buffer.Str(text[off : off+n])
+		s.ord = strconv.AppendInt(s.ord[:0], int64(ord), 10)
+		s.fields = setMarkers(s.fields, s.id[:], s.ord, last)
+		rec.Fields = s.fields
+		ms := len(dst)
+		dst = f.appendJSON(dst, &rec, removeA, removeB)
+		p := *r
+		p.Fields = nil
+		p.Message = dst[ms:len(dst):len(dst)]
+		if !last {
+			p.Source, p.Offset = 0, 0
+		}
+		out = append(out, p)
+		off += n
+		if f.cfg.OversizeAction == OversizeTruncate && !last {
+			f.stats.truncated.Add(1)
+			break
+		}
+	}
+	f.stats.split.Add(1)
+	f.stats.pieces.Add(uint64(len(out) - n0))
+	clear(s.fields) // no references to record memory kept
+	return dst, out, true
+}
+
+// textField returns the index of the field to split in fs: "log", else
+// "message", when it is a string, else the longest top-level string; -1 when
+// there is none (removed name fields do not count).
+func textField(fs buffer.Fields, removeA, removeB string) int {
+	for _, k := range textKeys {
+		if i := fs.Index(k); i >= 0 && fs[i].Value.Kind == buffer.String && len(fs[i].Value.Bytes) > 0 {
+			return i
+		}
+	}
+	best, n := -1, 0
+	for i := range fs {
+		if k := fs[i].Key; k == removeA || k == removeB {
+			continue
+		}
+		if v := &fs[i].Value; v.Kind == buffer.String && len(v.Bytes) > n {
+			best, n = i, len(v.Bytes)
+		}
+	}
+	return best
+}
+
+// setMarkers sets the four piece markers in fs (replacing fields of the same
+// names, else appending them in this order).
+func setMarkers(fs buffer.Fields, id, ord []byte, last bool) buffer.Fields {
+	lastText := "false"
+	if last {
+		lastText = "true"
+	}
+	fs = fs.Set(partialMessageKey, buffer.Str([]byte("true")))
+	fs = fs.Set(partialIDKey, buffer.Str(id))
+	fs = fs.Set(partialOrdinalKey, buffer.Str(ord))
+	return fs.Set(partialLastKey, buffer.Str([]byte(lastText)))
+}
+
+// partialID sets f.split.id to 32 hex digits of SHA-256 over the record's
+// tag, file offset, time and (sanitised) text.
+func (f *Formatter) partialID(r *buffer.Record, text []byte) {
+	h := sha256.New()
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], uint64(r.Offset))
+	binary.LittleEndian.PutUint64(b[8:], uint64(r.Time))
+	h.Write([]byte(r.Tag))
+	h.Write(b[:])
+	h.Write(text)
+	var sum [sha256.Size]byte
+	hex.Encode(f.split.id[:], h.Sum(sum[:0])[:16])
+}
+
+// escapedPrefix returns the length of the longest prefix of valid UTF-8 text
+// b that ends at a character boundary and takes at most budget bytes once
+// escaped as a JSON string (buffer.AppendJSONString's escapes); at least one
+// character.
+func escapedPrefix(b []byte, budget int) int {
+	cost := 0
+	i := 0
+	for i < len(b) {
+		c := b[i]
+		var n, w int
+		switch {
+		case c >= utf8.RuneSelf:
+			_, n = utf8.DecodeRune(b[i:])
+			w = n
+		case c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t':
+			n, w = 1, 2
+		case c < 0x20:
+			n, w = 1, 6
+		default:
+			n, w = 1, 1
+		}
+		if cost+w > budget && i > 0 {
+			break
+		}
+		cost += w
+		i += n
+	}
+	return i
+}

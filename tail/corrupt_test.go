@@ -1,0 +1,163 @@
+package tail
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+// TestPositions_CorruptAtStart: a positions file truncated to half or
+// overwritten with random bytes does not stop the start; one error names the
+// file, the file is kept aside as .bad, every line is read again (duplicates
+// allowed, nothing lost, also without ReadFromHead), PositionsCorrupt counts
+// it, and the next save writes a good file.
+func TestPositions_CorruptAtStart(t *testing.T) {
+	damage := map[string]func([]byte) []byte{
+		"truncated to half": func(b []byte) []byte { return b[:len(b)/2] },
+		"random bytes": func(b []byte) []byte {
+			r := rand.New(rand.NewPCG(7, 8))
+			out := make([]byte, len(b))
+			for i := range out {
+				out[i] = byte(r.UintN(256))
+			}
+			return out
+		},
+	}
+	for name, f := range damage {
+		for _, fromHead := range []bool{true, false} {
+			t.Run(name+map[bool]string{true: ", read_from_head", false: ""}[fromHead], func(t *testing.T) {
+				dir := t.TempDir()
+				wr := newWriter(t, dir+"/0.log", "containerd")
+				h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
+				first := wr.lines(5)
+				h.cycle()
+				check(t, "first run", h.col.take(), first)
+				h.restart()
+				good, err := os.ReadFile(h.cfg.PositionsFile)
+				if err != nil {
+					t.Fatal(err)
+				}
+				h.w.Close()
+				bad := f(good)
+				if err := os.WriteFile(h.cfg.PositionsFile, bad, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				more := wr.lines(3) // written while down
+				h.cfg.ReadFromHead = fromHead
+				core, logs := observer.New(zapcore.ErrorLevel)
+				w, err := New(h.cfg, h.col, zap.New(core))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer w.Close()
+				w.SetClock(h.clk.now)
+				h.col.w, h.w = w, w
+				h.cycle()
+				check(t, "everything again", h.col.take(), append(append([]got(nil), first...), more...))
+				if s := w.Stats(); s.PositionsCorrupt != 1 {
+					t.Fatalf("PositionsCorrupt = %d, want 1", s.PositionsCorrupt)
+				}
+				if n := logs.Len(); n != 1 {
+					t.Fatalf("%d error logs, want 1: %v", n, logs.All())
+				}
+				if e := logs.All()[0]; e.ContextMap()["file"] != h.cfg.PositionsFile {
+					t.Fatalf("error log %q %v does not name the file", e.Message, e.ContextMap())
+				}
+				kept, err := os.ReadFile(h.cfg.PositionsFile + ".bad")
+				if err != nil || !bytes.Equal(kept, bad) {
+					t.Fatalf("bad file not kept aside unchanged: %v", err)
+				}
+				if err := w.SavePositions(); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := readPositions(h.cfg.PositionsFile); err != nil {
+					t.Fatalf("next save: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// TestPositions_CorruptWithFluentdPos: with a Fluentd pos_file configured, a
+// corrupt positions file falls back to the Fluentd positions.
+func TestPositions_CorruptWithFluentdPos(t *testing.T) {
+	dir := t.TempDir()
+	wr := newWriter(t, dir+"/0.log", "containerd")
+	old := wr.lines(4)
+	fi, err := os.Stat(wr.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fpos := filepath.Join(dir, "fluentd.pos")
+	writePosFile(t, fpos, posLine(wr.path, old[1].Offset, fi.Sys().(*syscall.Stat_t).Ino))
+	if err := os.WriteFile(filepath.Join(dir, "pos"), []byte("logship-tail-positions\t1\nf\t1\t2"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, PositionsFile: "pos", FluentdPosFile: fpos})
+	h.cycle()
+	check(t, "from the Fluentd position", h.col.take(), old[2:])
+	if s := h.w.Stats(); s.PositionsCorrupt != 1 {
+		t.Fatalf("PositionsCorrupt = %d", s.PositionsCorrupt)
+	}
+}
+
+// TestPositions_CorruptRun: Run starts (no error) on a corrupt positions file.
+func TestPositions_CorruptRun(t *testing.T) {
+	dir := t.TempDir()
+	wr := newWriter(t, dir+"/0.log", "containerd")
+	want := wr.lines(3)
+	pos := filepath.Join(dir, "pos")
+	if err := os.WriteFile(pos, []byte("\x00\x01garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	col := &collector{ack: true}
+	w, err := New(Config{Paths: []string{wr.path}, PositionsFile: pos, PollInterval: 10 * time.Millisecond, DisableNotify: true}, col, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	col.w = w
+	defer w.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	waitFor(t, func() bool { return len(col.snapshot()) >= len(want) })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	check(t, "read from the start", col.take(), want)
+}
+
+// TestPositions_RotatedWhileCurrentMissing: stopped between the kubelet's
+// rename and the new file's creation: the renamed file is found at the first
+// start through its saved entry's log and resumes at its position; when the
+// new file appears it is read from 0; nothing is read twice.
+func TestPositions_RotatedWhileCurrentMissing(t *testing.T) {
+	dir := t.TempDir()
+	wr := newWriter(t, dir+"/0.log", "containerd")
+	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	first := wr.lines(4)
+	h.cycle()
+	check(t, "first", h.col.take(), first)
+	h.restart()
+	h.w.Close()
+	tail := wr.lines(2)
+	wr.rotate("20260102-030405")
+	h.start()
+	h.cycle()
+	h.poll()
+	check(t, "the renamed file from its position", h.col.take(), tail)
+	fresh := wr.lines(3)
+	h.cycle()
+	h.poll()
+	check(t, "the new file", h.col.take(), fresh)
+}
