@@ -70,6 +70,12 @@ type chunk struct {
 	acked   int      // records [0:acked] acknowledged
 	pendAck []Record // records to acknowledge when the chunk leaves (degraded file chunks)
 
+	// Memory buffer: the records as stored (Records is built from them to
+	// send or acknowledge), and the distinct tags they refer to.
+	slim    []slimRec
+	tags    []string
+	lastTag uint32 // index of the last tag used, a cache for tagIndex
+
 	// File buffer only.
 	ioMu       sync.Mutex
 	synced     int  // records written and fsynced
@@ -78,6 +84,34 @@ type chunk struct {
 	pin        bool // a ready chunk kept resident (counted in Buffer.pinned)
 	recovered  bool // loaded from disk at Recover: never acknowledged
 	diskFailed bool // writing failed: the chunk lives on in memory only
+}
+
+// slimRec is a record of a memory chunk without pointers: its message is
+// arena.blocks[blk][off:off+n], its tag chunk.tags[tag], its key the chunk's.
+type slimRec struct {
+	time   int64
+	source uint64
+	offset int64
+	blk    uint32
+	off    uint32
+	n      uint32
+	tag    uint32
+}
+
+// tagIndex returns the index of tag in ch.tags, adding it if new.
+func (ch *chunk) tagIndex(tag string) uint32 {
+	if int(ch.lastTag) < len(ch.tags) && ch.tags[ch.lastTag] == tag {
+		return ch.lastTag
+	}
+	for i, t := range ch.tags {
+		if t == tag {
+			ch.lastTag = uint32(i)
+			return ch.lastTag
+		}
+	}
+	ch.tags = append(ch.tags, tag)
+	ch.lastTag = uint32(len(ch.tags) - 1)
+	return ch.lastTag
 }
 
 // arena is chunk-owned storage for record bytes: records are copied into
@@ -99,11 +133,17 @@ const (
 // the owner may still add) unless n is; block sizes are powers of two, taken
 // from pool when it has one (pool may be nil).
 func (a *arena) alloc(n, room int, pool *blockPool) []byte {
+	b, _, _ := a.allocAt(n, room, pool)
+	return b
+}
+
+// allocAt is alloc, also returning where the bytes are: blocks[blk][off:].
+func (a *arena) allocAt(n, room int, pool *blockPool) (_ []byte, index, off int) {
 	if k := len(a.blocks); k > 0 {
 		last := a.blocks[k-1]
 		if l := len(last); cap(last)-l >= n {
 			a.blocks[k-1] = last[:l+n]
-			return last[l : l+n : l+n]
+			return last[l : l+n : l+n], k - 1, l
 		}
 	}
 	size := minBlock
@@ -120,7 +160,7 @@ func (a *arena) alloc(n, room int, pool *blockPool) []byte {
 	}
 	blk = blk[:n]
 	a.blocks = append(a.blocks, blk)
-	return blk[:n:n]
+	return blk[:n:n], len(a.blocks) - 1, 0
 }
 
 func floorPow2(n int) int { return 1 << (bits.Len(uint(n)) - 1) }
