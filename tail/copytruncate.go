@@ -247,6 +247,17 @@ func (f *file) loadPrev() {
 // An empty new sibling is not opened yet: it has no content to recognise
 // (a copy being created); the next Sync looks at it again.
 func (w *Watcher) copyHandled(c candidate) bool {
+	if w.isCopy(c) {
+		if fd := w.takePinned(c); fd != nil {
+			fd.Close() // pinned while the Handler blocked; the copy has its own fd or is never read
+		}
+		return true
+	}
+	return false
+}
+
+// isCopy is copyHandled without the pinned-fd cleanup.
+func (w *Watcher) isCopy(c candidate) bool {
 	if fi, err := os.Stat(c.realPath); err == nil && fi.Sys().(*syscall.Stat_t).Ino == c.ino {
 		c.size = fi.Size() // discovery's size may be older (a copy still being written then)
 	}

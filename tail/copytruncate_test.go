@@ -36,11 +36,13 @@ func copyTruncate(t *testing.T, path, to string) int64 {
 // not read again from its copy; the lines written after the last read (before
 // the copy) are read from the copy, and the truncated original from 0.
 func TestCopytruncate_ReadsOnlyPastTheOffset(t *testing.T) {
-	for _, order := range []string{"poll first", "sync first"} {
-		t.Run(order, func(t *testing.T) {
+	for _, tc := range []struct{ order, glob string }{{"poll first", "0.log"}, {"sync first", "0.log"}, {"poll first", "0.log*"}, {"sync first", "0.log*"}} {
+		order := tc.order
+		t.Run(order+" "+tc.glob, func(t *testing.T) {
 			dir := t.TempDir()
 			wr := newWriter(t, dir+"/0.log", "containerd")
-			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
+			// 0.log* also matches the copy itself (a glob some configs use).
+			h := newHarness(t, dir, Config{Paths: []string{tc.glob}, ReadFromHead: true})
 			first := wr.lines(5)
 			h.cycle()
 			check(t, "before", h.col.take(), first)
@@ -87,9 +89,15 @@ func TestCopytruncate_ReadsOnlyPastTheOffset(t *testing.T) {
 // TestCopytruncate_CopyOfAnIntactFile: a copy of a file that was not truncated
 // (logrotate copy, or the truncate not done yet) is never read.
 func TestCopytruncate_CopyOfAnIntactFile(t *testing.T) {
+	for _, glob := range []string{"0.log", "0.log*"} {
+		t.Run(glob, func(t *testing.T) { testCopyOfAnIntactFile(t, glob) })
+	}
+}
+
+func testCopyOfAnIntactFile(t *testing.T, glob string) {
 	dir := t.TempDir()
 	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
+	h := newHarness(t, dir, Config{Paths: []string{glob}, ReadFromHead: true})
 	want := wr.lines(4)
 	h.cycle()
 	check(t, "before", h.col.take(), want)

@@ -138,6 +138,7 @@ func TestCrash_PositionsFollowAcks(t *testing.T) {
 	// Quiet: wait for a save after the last line, past the coalescing
 	// window of its ack (a save may have snapshot before the ack), then kill.
 	time.Sleep(3 * DefaultSaveCoalesce)
+	deadline = time.Now().Add(30 * time.Second) // its own wait: the delivery may have used most of the first one on a loaded machine
 	for {
 		ls := read()
 		if ls[len(ls)-1] == "#save" {

@@ -214,7 +214,7 @@ func (w *Watcher) takePinned(c candidate) *os.File {
 	return pf.fd
 }
 
-// pinnedCandidates returns, oldest pin first, the pinned files that
+// pinnedCandidates returns, oldest (last written) first, the pinned files that
 // discovery did not find (deleted or renamed away meanwhile), as candidates
 // for Sync, and reports the files seen but not pinned that are gone now
 // (lost: counted and logged). Run goroutine.
@@ -241,13 +241,12 @@ func (w *Watcher) pinnedCandidates(cands []candidate) []candidate {
 		}
 		pins = append(pins, pf)
 	}
-	slices.SortFunc(pins, func(a, b *pinnedFile) int { return int(a.seq - b.seq) })
 	var out []candidate
 	for _, pf := range pins {
 		c := pf.c
 		c.current = false
 		if fi, err := pf.fd.Stat(); err == nil {
-			c.size = fi.Size()
+			c.size, c.mtime = fi.Size(), fi.ModTime()
 		}
 		if c.size == 0 {
 			pf.fd.Close() // nothing to read, and gone from its path
@@ -256,6 +255,10 @@ func (w *Watcher) pinnedCandidates(cands []candidate) []candidate {
 		}
 		out = append(out, c)
 	}
+	// Oldest first, by the last write: the kubelet deletes the oldest
+	// rotated files, and a renamed file's late writes precede the new
+	// file's first write.
+	slices.SortStableFunc(out, func(a, b candidate) int { return a.mtime.Compare(b.mtime) })
 	for k, r := range p.skipped {
 		delete(p.skipped, k)
 		if found[k] || w.byIno[k] != nil {

@@ -100,7 +100,7 @@ func kubeletRotate(t *testing.T, path string, from, n, keep int, rotated *[]stri
 // TestPin_RotatedAndDeletedWhileBlocked: while the Handler blocks, the
 // kubelet rotates the log 8 times and deletes all but one rotated file each
 // time; files created, rotated and deleted within the block are held open
-// and read when the Handler returns: nothing lost.
+// and read when the Handler returns: nothing lost, in order.
 func TestPin_RotatedAndDeletedWhileBlocked(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "0.log")
@@ -131,6 +131,22 @@ func TestPin_RotatedAndDeletedWhileBlocked(t *testing.T) {
 			t.Fatalf("line %d seen %d times", i, c)
 		}
 	}
+	// In the writer's order: the files pinned while blocked are read oldest
+	// first, before the log's files still on disk.
+	b.mu.Lock()
+	prev := -1
+	for _, s := range b.texts {
+		var n int
+		if _, err := fmt.Sscanf(s, "line %d", &n); err != nil {
+			continue
+		}
+		if n < prev {
+			b.mu.Unlock()
+			t.Fatalf("line %d after line %d: out of order", n, prev)
+		}
+		prev = n
+	}
+	b.mu.Unlock()
 	s := b.w.Stats()
 	t.Logf("pinned %d files, lost %d", s.FilesPinned, s.LostFiles)
 	if s.FilesPinned == 0 || s.LostFiles != 0 {

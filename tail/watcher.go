@@ -372,7 +372,10 @@ func (w *Watcher) discover() ([]candidate, error) {
 			if !ok {
 				continue
 			}
-			c.current = true
+			// A glob such as 0.log* also matches rotated files: they are
+			// siblings of their log (older than its current file, and
+			// possibly copies of it), not current files.
+			c.current = lineageKey(c.realPath) == c.realPath
 			add(c)
 			dirs[filepath.Dir(c.realPath)] = append(dirs[filepath.Dir(c.realPath)], filepath.Base(c.realPath))
 		}
@@ -540,7 +543,9 @@ func (w *Watcher) Sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cands = append(cands, w.pinnedCandidates(cands)...)
+	// Pinned files gone from their paths are older than the log's files
+	// still on disk: opened first, so they are read first.
+	cands = append(w.pinnedCandidates(cands), cands...)
 	if first {
 		if err := w.loadFluentd(cands); err != nil {
 			return err
