@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test vet build bench microbench torture torture-short clean
+.PHONY: test vet build bench microbench torture torture-short fidelity clean
 
 # test is what CI runs (.ci/run): vet, then every test with the race detector.
 test: vet
@@ -38,6 +38,14 @@ torture:
 # 10 min in all); .ci/run calls it after test.
 torture-short:
 	LOGSHIP_TORTURE_FORM=short LOGSHIP_TORTURE_OUT=$(TORTURE_OUT) $(GO) test -tags torture -count=1 -v -timeout 30m ./internal/torture/
+
+# fidelity is the differential suite against the real Fluentd
+# (../shared/peers/fluentd; install its ruby packages once with its
+# install-deps.sh, as root): the same generated kubelet logs through both,
+# every CloudWatch event compared. It skips with the reason when the peer,
+# ruby or mount namespaces are missing (LOGSHIP_FIDELITY_REQUIRE=1 fails).
+fidelity:
+	LOGSHIP_FIDELITY=1 $(GO) test -count=1 -timeout 60m -v -run 'TestFidelity|TestCompare' ./internal/fidelity/
 
 # microbench runs the Go micro-benchmarks of every package (not part of test).
 microbench:

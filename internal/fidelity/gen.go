@@ -13,16 +13,15 @@ import (
 
 // Line classes the generator mixes into every container log.
 const (
-	ClassJSON      = "json"
-	ClassPlain     = "plain"
-	ClassEscapes   = "escapes"
-	ClassUnicode   = "unicode"
-	ClassInvalid   = "invalid-utf8"
-	ClassEmpty     = "empty"
-	ClassLong      = "long"
-	ClassPartial   = "partial"
-	ClassGlogLine  = "glog"
-	ClassStderrMix = "stderr"
+	ClassJSON     = "json"
+	ClassPlain    = "plain"
+	ClassEscapes  = "escapes"
+	ClassUnicode  = "unicode"
+	ClassInvalid  = "invalid-utf8"
+	ClassEmpty    = "empty"
+	ClassLong     = "long"
+	ClassPartial  = "partial"
+	ClassGlogLine = "glog"
 	// ClassWholeSecond lines have a time on a whole second, which
 	// RFC3339Nano writes without a fraction ("…:05Z").
 	ClassWholeSecond = "whole-second"
@@ -266,12 +265,16 @@ func appendLine(b []byte, c *Container, l Line) []byte {
 // etcd (format none), the apiserver audit log (multi-line) and the docker
 // daemon log (logfmt-like regexp). Each file gets one line before the agent
 // starts (never shipped); appends hold the rest. Paths are under /var/log.
-func (g *Gen) NodeLogs(n int) (lines []Line, initial, appends map[string][]byte) {
+// Without audit the audit log is left out (the v0.12-era images have no
+// such source).
+func (g *Gen) NodeLogs(n int, audit bool) (lines []Line, initial, appends map[string][]byte) {
 	initial, appends = map[string][]byte{}, map[string][]byte{}
 	r := rand.New(rand.NewPCG(g.Seed, 77))
 	add := func(path string, b []byte) { appends[path] = append(appends[path], b...) }
 	for _, p := range []string{"kubelet.log", "etcd.log", "kubernetes/kube-apiserver-audit.log", "docker.log"} {
-		initial["/var/log/"+p] = []byte("old line, before the agent started\n")
+		if audit || p != "kubernetes/kube-apiserver-audit.log" {
+			initial["/var/log/"+p] = []byte("old line, before the agent started\n")
+		}
 	}
 	for i := range n {
 		g.seq++
@@ -279,7 +282,11 @@ func (g *Gen) NodeLogs(n int) (lines []Line, initial, appends map[string][]byte)
 		ns := int64(g.seq)*int64(2*time.Millisecond) + 1 + r.Int64N(int64(time.Millisecond))
 		ts := g.Start.Add(time.Duration(ns)).UTC()
 		lines = append(lines, Line{ID: id, Class: ClassGlogLine, Time: ts})
-		switch i % 4 {
+		kind := i % 4
+		if kind == 2 && !audit {
+			kind = 0
+		}
+		switch kind {
 		case 0:
 			sev := "IWEF"[r.IntN(4)]
 			b := fmt.Appendf(nil, "%c%s    4242 kubelet.go:%d] %s SyncLoop (ADD, \"api\"): \"web-7d9f\" é\n", sev, ts.Format("0102 15:04:05.000000"), 1000+r.IntN(999), id)
