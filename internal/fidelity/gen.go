@@ -178,8 +178,15 @@ func (g *Gen) lines(c *Container) []Line {
 			}
 			l.Text = fill(fmt.Appendf(l.Text, "%s piece 2 ", id), 2*partialPiece+1000+r.IntN(500), 'p')
 		case i%173 == 11:
+			// Docker splits every line over 16 KiB (the partial class);
+			// containerd writes longer ones whole when
+			// max_container_log_line_size is -1.
 			l.Class = ClassLong
-			l.Text = fill([]byte(id+" long "), long, 'z')
+			n := long
+			if c.Docker {
+				n = min(n, partialPiece-64)
+			}
+			l.Text = fill([]byte(id+" long "), n, 'z')
 		case p < 40:
 			l.Class = ClassJSON
 			l.Text = fmt.Appendf(nil, `{"level":"info","id":"%s","msg":"request served","status":%d,"path":"/api/v1/items/%d","lat_ms":%d.%03d}`, id, 200+r.IntN(3)*100, r.IntN(1000), r.IntN(500), r.IntN(1000))
