@@ -307,6 +307,8 @@ func classifyOne(f, l Event) []Diff {
 		add(ClassTimestamp, "fluentd stamps the read time, logship the line's", "read time", fmt.Sprint(l.Timestamp))
 	case l.Timestamp == ReadTime:
 		add(ClassTimestamp, "logship stamps the read time, fluentd the line's", fmt.Sprint(f.Timestamp), "read time")
+	case l.Timestamp%1000 == 0 && l.Timestamp/1000 == f.Timestamp/1000:
+		add(ClassTimestamp, "logship truncated to the second", fmt.Sprint(f.Timestamp), fmt.Sprint(l.Timestamp))
 	default:
 		add(ClassTimestamp, tsDetail(l.Timestamp-f.Timestamp), fmt.Sprint(f.Timestamp), fmt.Sprint(l.Timestamp))
 	}
