@@ -21,13 +21,19 @@ type Event struct {
 }
 
 // Key returns the line an event belongs to: the first line ID in the
-// message, else the line whose time is the event's (lines without an ID:
-// empty lines, records of sources without IDs), else "".
+// message, else the line without an ID (an empty line) whose time is the
+// event's — to the millisecond (±1), else to the second when it is the only
+// one in that second (an agent that keeps whole seconds) — else "".
 func Key(ev Event, byTime map[int64]string) string {
 	if m := FindID(ev.Message); m != "" {
 		return m
 	}
-	if id, ok := byTime[ev.Timestamp]; ok {
+	for _, d := range []int64{0, -1, 1} {
+		if id, ok := byTime[ev.Timestamp+d]; ok {
+			return id
+		}
+	}
+	if id, ok := byTime[-(ev.Timestamp/1000)-1]; ok && id != "" && ev.Timestamp%1000 == 0 {
 		return id
 	}
 	return ""
@@ -127,7 +133,16 @@ func Compare(fluentd, logship []Event, lines []Line) *Report {
 	byTime, class := map[int64]string{}, map[string]string{}
 	for _, l := range lines {
 		if l.Class == ClassEmpty { // the only lines without their ID in the text
-			byTime[l.Time.UnixMilli()] = l.ID
+			ms := l.Time.UnixMilli()
+			byTime[ms] = l.ID
+			// Negative keys index whole seconds; "" marks a second
+			// holding two such lines.
+			sec := -(ms / 1000) - 1
+			if _, dup := byTime[sec]; dup {
+				byTime[sec] = ""
+			} else {
+				byTime[sec] = l.ID
+			}
 		}
 		class[l.ID] = l.Class
 	}

@@ -15,6 +15,7 @@ func TestCompare(t *testing.T) {
 		{ID: "L000001", Time: at.Add(1 * time.Millisecond)},
 		{ID: "L000002", Time: at.Add(2 * time.Millisecond), Class: fidelity.ClassEmpty},
 		{ID: "L000009", Time: at, Class: fidelity.ClassWholeSecond},
+		{ID: "L000011", Time: at.Add(3500 * time.Millisecond), Class: fidelity.ClassEmpty},
 	}
 	ev := func(stream string, ts int64, msg string) fidelity.Event {
 		return fidelity.Event{Group: "g", Stream: stream, Timestamp: ts, Message: msg}
@@ -31,6 +32,7 @@ func TestCompare(t *testing.T) {
 		ev("s", ms+7, `{"message":"L000007 <"}`),
 		ev("s", ms+8, `{"message":"L000008"}`),
 		ev("s", fidelity.ReadTime, `{"message":"L000010 read"}`),
+		ev("s", ms+3500, `{"log":"\n"}`),
 	}
 	l := []fidelity.Event{
 		ev("s", ms+1, `{"message":"L000001 same","kubernetes":{"pod_name":"p"}}`),
@@ -43,9 +45,10 @@ func TestCompare(t *testing.T) {
 		ev("t", ms+8, `{"message":"L000008"}`),
 		ev("s", ms, `{"message":"L000009 whole second"}`),
 		ev("s", fidelity.ReadTime, `{"message":"L000010 read"}`),
+		ev("s", ms+3000, `{"log":"\n"}`), // an empty line, kept to the second
 	}
 	r := fidelity.Compare(f, l, lines)
-	if got, want := r.Compared, 10; got != want {
+	if got, want := r.Compared, 11; got != want {
 		t.Errorf("Compared=%d, want %d", got, want)
 	}
 	if got, want := r.Identical, 3; got != want { // L000001, the empty line, L000010
@@ -59,6 +62,7 @@ func TestCompare(t *testing.T) {
 		fidelity.ClassEscaping,
 		fidelity.ClassStream,
 		fidelity.ClassWholeSecondKept,
+		fidelity.ClassTimestamp + ": logship truncated to the second",
 	} {
 		if r.Counts[name] != 1 {
 			t.Errorf("Counts[%q]=%d, want 1 (counts %v)", name, r.Counts[name], r.Counts)
