@@ -15,9 +15,15 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/logship ./cmd/logship
 
 # bench is the end-to-end benchmark: ~2,000,000 CRI lines through the real
-# agent into the emulator (separate processes), reporting lines/s, CPU and RSS.
+# agent (a separate process) into a count-only emulator, for two buffer
+# shapes (chunk_limit_size 1m x queue_limit_length 8 and 256), reporting
+# lines/CPU-s, MB/CPU-s, peak RSS (VmHWM) and the buffer's high-water.
+# BENCH_PEER=/path/to/fluent-bit (or fluentd; BENCH_PEER_KIND if the name
+# says neither) runs that agent on the same files in the same run, with a
+# generated config, and prints the ratios. BENCH_ARGS passes more flags
+# (--runs 3 for a range, --lines, --cpuprofile FILE).
 bench: build
-	./bin/logship bench
+	./bin/logship bench $(BENCH_ARGS)
 
 # torture runs the torture suite (internal/torture, build tag torture): the
 # real logship binary as a separate process against the CloudWatch Logs

@@ -158,6 +158,8 @@ type Buffer struct {
 	recovered bool
 	scratch   []*chunk
 	seenKeys  map[StreamKey]struct{} // takeLocked's scratch
+	blocks    blockPool              // arena blocks of delivered chunks (memory buffer)
+	spare     []Record               // records slice of a delivered chunk, cleared (memory buffer)
 	seq       uint32                 // chunk id suffix: random start, then counting
 	st        Stats
 }
@@ -202,6 +204,7 @@ func New(cfg Config, s Sender, ack Acker, log *zap.Logger, clock Clock) (*Buffer
 		b.disk = &disk{dir: cfg.Path}
 	} else {
 		b.overhead = max(cfg.RecordOverhead, 0)
+		b.blocks.limit = int(min(cfg.ChunkLimitSize, maxBlock*8))
 	}
 	return b, nil
 }
@@ -385,9 +388,9 @@ func (b *Buffer) appendLocked(ch *chunk, r *Record, cost int64) {
 	room := int(max(b.cfg.ChunkLimitSize-ch.cost, 0))
 	var msg []byte
 	if b.disk != nil {
-		msg = putFrame(ch.arena.alloc(int(cost), room), r)
+		msg = putFrame(ch.arena.alloc(int(cost), room, nil), r)
 	} else {
-		msg = ch.arena.alloc(len(r.Message), room)
+		msg = ch.arena.alloc(len(r.Message), room, &b.blocks)
 		copy(msg, r.Message)
 	}
 	if n := len(ch.c.Records); n == cap(ch.c.Records) {
@@ -415,7 +418,12 @@ func (b *Buffer) growRecords(ch *chunk, n int) []Record {
 	if lim := b.cfg.ChunkLimitRecords; lim > 0 {
 		want = max(n+1, min(want, lim))
 	}
-	grown := make([]Record, n, want)
+	var grown []Record
+	if c := cap(b.spare); c >= want && c <= 2*want {
+		grown, b.spare = b.spare[:n], nil
+	} else {
+		grown = make([]Record, n, want)
+	}
 	copy(grown, ch.c.Records)
 	return grown
 }
@@ -477,6 +485,16 @@ func (b *Buffer) removeLocked(ch *chunk) {
 func (b *Buffer) release(ch *chunk) {
 	b.ackUpTo(ch, -1)
 	if b.disk == nil {
+		// Nothing refers to the chunk's records any more (Sender and Acker
+		// do not keep them): keep its storage for the next chunks.
+		b.mu.Lock()
+		b.blocks.put(&ch.arena)
+		if recs := ch.c.Records; cap(recs) > cap(b.spare) {
+			clear(recs[:cap(recs)])
+			b.spare = recs[:0]
+		}
+		ch.c.Records = nil
+		b.mu.Unlock()
 		return
 	}
 	ch.ioMu.Lock()

@@ -3,6 +3,7 @@ package buffer
 import (
 	"context"
 	"errors"
+	"math/bits"
 	"sync"
 	"time"
 )
@@ -95,8 +96,9 @@ const (
 
 // alloc returns n bytes of fresh storage at the end of the arena. A new block
 // doubles the last one (up to maxBlock) but is no larger than room (the bytes
-// the owner may still add) unless n is.
-func (a *arena) alloc(n, room int) []byte {
+// the owner may still add) unless n is; block sizes are powers of two, taken
+// from pool when it has one (pool may be nil).
+func (a *arena) alloc(n, room int, pool *blockPool) []byte {
 	if k := len(a.blocks); k > 0 {
 		last := a.blocks[k-1]
 		if l := len(last); cap(last)-l >= n {
@@ -108,10 +110,75 @@ func (a *arena) alloc(n, room int) []byte {
 	if k := len(a.blocks); k > 0 {
 		size = min(2*cap(a.blocks[k-1]), maxBlock)
 	}
-	size = max(min(size, max(room, minBlock)), n)
-	blk := make([]byte, n, size)
+	size = max(min(size, floorPow2(max(room, minBlock))), ceilPow2(n))
+	var blk []byte
+	if size <= maxBlock {
+		blk = pool.get(size)
+	}
+	if blk == nil {
+		blk = make([]byte, 0, size)
+	}
+	blk = blk[:n]
 	a.blocks = append(a.blocks, blk)
 	return blk[:n:n]
+}
+
+func floorPow2(n int) int { return 1 << (bits.Len(uint(n)) - 1) }
+
+func ceilPow2(n int) int {
+	if n <= 1 {
+		return 1
+	}
+	return 1 << bits.Len(uint(n-1))
+}
+
+// blockPool keeps arena blocks of delivered chunks for the next chunks, so a
+// steady flow of chunks does not turn into garbage (and collections) at the
+// rate of the input. It holds at most limit bytes. Guarded by Buffer.mu.
+type blockPool struct {
+	free  [blockClasses][][]byte // by size class: minBlock << i
+	bytes int
+	limit int
+}
+
+const blockClasses = 9 // minBlock (4 KiB) … maxBlock (1 MiB)
+
+func blockClass(size int) int {
+	if size < minBlock || size > maxBlock || size&(size-1) != 0 {
+		return -1
+	}
+	return bits.Len(uint(size/minBlock)) - 1
+}
+
+// get returns an empty block of capacity size, or nil.
+func (p *blockPool) get(size int) []byte {
+	if p == nil {
+		return nil
+	}
+	c := blockClass(size)
+	if c < 0 || len(p.free[c]) == 0 {
+		return nil
+	}
+	l := p.free[c]
+	blk := l[len(l)-1]
+	l[len(l)-1] = nil
+	p.free[c] = l[:len(l)-1]
+	p.bytes -= cap(blk)
+	return blk[:0]
+}
+
+// put keeps the blocks of a's arena (which must no longer be used) while
+// the pool has room.
+func (p *blockPool) put(a *arena) {
+	for _, blk := range a.blocks {
+		c := blockClass(cap(blk))
+		if c < 0 || p.bytes+cap(blk) > p.limit {
+			continue
+		}
+		p.free[c] = append(p.free[c], blk[:0])
+		p.bytes += cap(blk)
+	}
+	*a = arena{}
 }
 
 // takeUnwritten appends to dst the bytes not yet written out and marks them

@@ -8,7 +8,7 @@ import (
 )
 
 // Tests named TestCatalogue_NN_* implement case NN of the edge-case catalogue
-// in shared/reference/tailing.md §9 (see design.md for the table).
+// in design.md §7.
 
 var criStyles = []string{"containerd", "conmon"}
 

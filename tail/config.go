@@ -28,7 +28,8 @@ const (
 	DefaultRotateWait      = 5 * time.Second
 	DefaultPartialFlush    = 5 * time.Second
 	DefaultMaxLineSize     = 1 << 20 // CloudWatch Logs' event limit is 1 MiB
-	DefaultMaxDeletedFiles = 100
+	DefaultMaxDeletedFiles = 1000
+	DefaultMaxDeletedBytes = 1 << 30
 	DefaultMaxDeletedAge   = 30 * time.Minute
 	DefaultSaveInterval    = 5 * time.Second
 	DefaultSaveCoalesce    = 200 * time.Millisecond
@@ -37,7 +38,8 @@ const (
 )
 
 // Config configures a Watcher. It maps in_tail's parameters
-// (fluentd-dropin.md §4.1); the config layer splits in_tail's comma lists.
+// (https://docs.fluentd.org/input/tail); the config layer splits in_tail's
+// comma lists.
 type Config struct {
 	// Paths are the glob patterns to tail (filepath.Match syntax), as in
 	// in_tail's path. Required.
@@ -84,6 +86,11 @@ type Config struct {
 	// beyond it the oldest is given up (counted and logged). Zero means
 	// DefaultMaxDeletedFiles; negative means no bound.
 	MaxDeletedFiles int
+	// MaxDeletedBytes bounds the total size in bytes of the deleted files held
+	// open (disk space they keep allocated); beyond it the oldest are given
+	// up (counted and logged). Zero means DefaultMaxDeletedBytes; negative
+	// means no bound.
+	MaxDeletedBytes int64
 	// MaxDeletedAge bounds how long a deleted file is held open; then it is
 	// given up (counted and logged). Zero means DefaultMaxDeletedAge;
 	// negative means no bound.
@@ -133,6 +140,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxDeletedFiles == 0 {
 		c.MaxDeletedFiles = DefaultMaxDeletedFiles
+	}
+	if c.MaxDeletedBytes == 0 {
+		c.MaxDeletedBytes = DefaultMaxDeletedBytes
 	}
 	if c.ReadBufferSize == 0 {
 		c.ReadBufferSize = DefaultReadBufferSize

@@ -64,6 +64,7 @@ func (w *Watcher) truncated(f *file, why string, size int64) *file {
 	if takeover {
 		f.fd, f.dev, f.ino, f.realPath = copyFd, copyC.dev, copyC.ino, copyC.realPath
 		f.markPos = -1
+		f.capGen = 0 // the original's read cap does not apply to the copy, which is read before n
 	} else {
 		f.fd = nil
 		f.retired = true
@@ -246,6 +247,9 @@ func (f *file) loadPrev() {
 // An empty new sibling is not opened yet: it has no content to recognise
 // (a copy being created); the next Sync looks at it again.
 func (w *Watcher) copyHandled(c candidate) bool {
+	if fi, err := os.Stat(c.realPath); err == nil && fi.Sys().(*syscall.Stat_t).Ino == c.ino {
+		c.size = fi.Size() // discovery's size may be older (a copy still being written then)
+	}
 	if c.size == 0 {
 		return true
 	}
@@ -253,7 +257,13 @@ func (w *Watcher) copyHandled(c candidate) bool {
 	if size, ok := w.copies[k]; ok && size == c.size {
 		return true
 	}
-	if lin := w.lineages[lineageKey(c.realPath)]; lin != nil {
+	// A truncation of a followed file of c's log, found now, makes
+	// findCopy look at c (taking it over or remembering it).
+	detect := func() bool {
+		lin := w.lineages[lineageKey(c.realPath)]
+		if lin == nil {
+			return false
+		}
 		for _, g := range slices.Clone(lin.files) {
 			if g.fd == nil || g.retired || g.state == stateDeleted {
 				continue
@@ -269,12 +279,18 @@ func (w *Watcher) copyHandled(c candidate) bool {
 		if g := w.byIno[k]; g != nil && g.fd != nil {
 			return true
 		}
-		if size, ok := w.copies[k]; ok && size == c.size {
-			return true
-		}
+		_, ok := w.copies[k]
+		return ok
+	}
+	if detect() {
+		return true
 	}
 	if w.prefixCopy(c) {
 		w.noteCopy(c)
+		return true
+	}
+	// The original may have been truncated while it was compared.
+	if detect() {
 		return true
 	}
 	if w.debugf != nil {

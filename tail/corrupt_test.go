@@ -5,6 +5,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -160,4 +161,68 @@ func TestPositions_RotatedWhileCurrentMissing(t *testing.T) {
 	h.cycle()
 	h.poll()
 	check(t, "the new file", h.col.take(), fresh)
+}
+
+// TestCrash_CorruptPositionsRealProcess: a real child process (the one of
+// TestCrash_PositionsFollowAcks) tails and acks; it is SIGKILLed, its
+// positions file is truncated to half, and a new child must start anyway,
+// keep running, move the file aside and deliver every line (duplicates
+// allowed, nothing lost).
+func TestCrash_CorruptPositionsRealProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-process test")
+	}
+	dir := t.TempDir()
+	var cmd *exec.Cmd
+	exited := make(chan error, 1)
+	start := func() {
+		cmd = exec.Command(os.Args[0], "-test.run=^TestHelperProcess_AckSave$")
+		cmd.Env = append(os.Environ(), ackCrashEnv+"="+dir)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		c := cmd
+		go func() { exited <- c.Wait() }()
+	}
+	kill := func() {
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+	}
+	delivered := func(want string) bool {
+		data, _ := os.ReadFile(filepath.Join(dir, "out"))
+		return bytes.Contains(data, []byte("\n"+want+"\n"))
+	}
+	wr := newWriter(t, filepath.Join(dir, "0.log"), "containerd")
+	start()
+	first := wr.lines(500)
+	waitFor(t, func() bool { return delivered(first[len(first)-1].Text) })
+	pos := filepath.Join(dir, "pos")
+	waitFor(t, func() bool { _, err := os.Stat(pos); return err == nil })
+	kill()
+	data, err := os.ReadFile(pos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pos, data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	more := wr.lines(500) // written while down
+	start()
+	waitFor(t, func() bool { return delivered(more[len(more)-1].Text) })
+	select {
+	case err := <-exited:
+		t.Fatalf("child exited on a corrupt positions file: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	kill()
+	if _, err := os.Stat(pos + ".bad"); err != nil {
+		t.Fatalf("corrupt positions not kept aside: %v", err)
+	}
+	out, _ := os.ReadFile(filepath.Join(dir, "out"))
+	for _, l := range append(first, more...) {
+		if !bytes.Contains(out, []byte("\n"+l.Text+"\n")) {
+			t.Fatalf("%q lost", l.Text)
+		}
+	}
+	t.Logf("%d lines written, %d delivered lines in all (re-read after the corrupt start)", len(first)+len(more), bytes.Count(out, []byte("\nline ")))
 }

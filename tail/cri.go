@@ -17,7 +17,8 @@ type record struct {
 //
 //	<RFC3339 timestamp> SP <stdout|stderr> SP <tag>[:<tag>...] SP <content>
 //
-// as containerd and CRI-O (conmon) write it (tailing.md §1.2). Like the
+// as containerd and CRI-O (conmon) write it (tags from kubernetes
+// staging/src/k8s.io/cri-api/pkg/apis/runtime/v1/constants.go, v1.31). Like the
 // kubelet's reader it splits at the first three spaces and looks only at the
 // first tag: "P" is partial, anything else is full. A record whose stream
 // field is not stdout/stderr is not CRI: bad is set and content is the whole

@@ -6,8 +6,9 @@ import "unicode/utf8"
 //
 //	{"log":"<text, \n-terminated when complete>","stream":"stdout","time":"<RFC3339Nano>"}
 //
-// with keys in any order and unknown keys (such as "attrs") skipped
-// (tailing.md §1.3). The "log" string is decoded IN PLACE in line (a decoded
+// with keys in any order and unknown keys (such as "attrs") skipped (moby
+// daemon/logger/jsonfilelog writes them; docker's log copier cuts lines at
+// 16 KiB, daemon/logger/copier.go). The "log" string is decoded IN PLACE in line (a decoded
 // JSON string is never longer than its encoding), so line must be writable and
 // not yet shared; it is written only after the whole object and the string's
 // escapes were validated, so a malformed line (bad set) is returned unchanged as

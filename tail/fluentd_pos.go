@@ -2,9 +2,11 @@ package tail
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"time"
 
@@ -12,7 +14,8 @@ import (
 )
 
 // fluentdUnwatched is in_tail's UNWATCHED_POSITION: the path was dropped
-// from the watch list (tailing.md §3.1).
+// from the watch list (fluentd lib/fluent/plugin/in_tail/position_file.rb,
+// UNWATCHED_POSITION).
 const fluentdUnwatched = 0xffffffffffffffff
 
 // fluentdEntry is one pos_file line: path TAB pos TAB inode (16 hex digits
@@ -31,7 +34,8 @@ type fluentdPos struct {
 	mtime   time.Time
 }
 
-// readFluentdPos parses a Fluentd in_tail pos_file (fluentd-dropin.md §4.4):
+// readFluentdPos parses a Fluentd in_tail pos_file
+// (https://docs.fluentd.org/input/tail#pos_file):
 // unparsable lines and unwatched (ffffffffffffffff) entries are skipped, and
 // for a path listed twice the last entry wins.
 func readFluentdPos(path string) (fluentdPos, error) {
@@ -81,7 +85,7 @@ func readFluentdPos(path string) (fluentdPos, error) {
 }
 
 // planTakeover maps Fluentd's positions onto the discovered files
-// (tailing.md §3.3). For each entry:
+// (design.md §4 F1). For each entry:
 //   - the path's current file has the entry's inode: start there at pos;
 //   - otherwise the file rotated while Fluentd stopped: the sibling with that
 //     inode starts at pos and the current file at 0; if no sibling has it
@@ -205,4 +209,64 @@ func (w *Watcher) validFluentdPos(c candidate, pos int64) int64 {
 		end = start
 	}
 	return 0
+}
+
+// Writing the pos_file (rollback to Fluentd). Fluentd's in_tail pos_file
+// has one line per watched path, "<path>\t<pos>\t<inode>\n", position and
+// inode as 16 lower-case hex digits (Fluentd in_tail documentation, pos_file:
+// https://docs.fluentd.org/input/tail#pos_file; fluentd
+// lib/fluent/plugin/in_tail/position_file.rb, POSITION_FILE_ENTRY_FORMAT,
+// v1.14+). On start in_tail
+// resumes a path at that position when the file at the path still has that
+// inode, and reads it from the head otherwise. So for each log logship writes
+// its current file (the one at the path) with its acknowledged position:
+// a node rolled back to Fluentd re-sends at most what logship had in flight
+// and skips nothing of the current files. Rotated files still being drained
+// are not listed (in_tail without follow_inodes tracks one file per path):
+// their unacknowledged tail would be a gap after a rollback.
+
+// appendFluentdEntry appends the pos_file entry of one log: its current file
+// (else its newest file) at its committed position. Called with Watcher.mu
+// held.
+func appendFluentdEntry(dst []fluentdEntry, commits []fileCommit) []fluentdEntry {
+	pick := -1
+	for i, c := range commits {
+		if c.f.retired {
+			continue
+		}
+		if c.f.current || pick < 0 || !commits[pick].f.current {
+			pick = i
+		}
+	}
+	if pick < 0 {
+		return dst
+	}
+	c := commits[pick]
+	for i := range dst {
+		if dst[i].path == c.f.path {
+			if c.f.current {
+				dst[i] = fluentdEntry{path: c.f.path, pos: uint64(c.pos), ino: c.f.ino}
+			}
+			return dst
+		}
+	}
+	return append(dst, fluentdEntry{path: c.f.path, pos: uint64(c.pos), ino: c.f.ino})
+}
+
+// writeFluentdPos writes entries as a Fluentd pos_file, atomically, when it
+// changed since the last write. Called with saveMu held.
+func (w *Watcher) writeFluentdPos(entries []fluentdEntry) error {
+	sort.Slice(entries, func(i, j int) bool { return entries[i].path < entries[j].path })
+	var b bytes.Buffer
+	for _, e := range entries {
+		fmt.Fprintf(&b, "%s\t%016x\t%016x\n", e.path, e.pos, e.ino)
+	}
+	if w.fluentdLast != nil && bytes.Equal(b.Bytes(), w.fluentdLast) {
+		return nil
+	}
+	if err := writeFileAtomic(w.cfg.FluentdPosFile, b.Bytes()); err != nil {
+		return fmt.Errorf("fluentd pos_file: %w", err)
+	}
+	w.fluentdLast = b.Bytes()
+	return nil
 }

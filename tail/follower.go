@@ -13,7 +13,7 @@ import (
 	"go.uber.org/zap"
 )
 
-// fileState is where a followed file is in its life (tailing.md §8.2).
+// fileState is where a followed file is in its life (design.md §4).
 type fileState uint8
 
 const (
@@ -678,7 +678,9 @@ func (w *Watcher) flush(ctx context.Context, f *file) error {
 		return err
 	}
 	w.stats.linesRead.Add(int64(len(w.batch)))
+	w.handleSince.Store(w.now().UnixNano()) // the pinner holds new files while this blocks (pin.go)
 	err := w.handler.Handle(ctx, w.batch)
+	w.handleSince.Store(0)
 	w.batch = w.batch[:0] // not cleared: stale pointers live at most one batch
 	if err != nil {
 		return fmt.Errorf("%w: %w", errHandler, err)

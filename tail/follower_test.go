@@ -102,7 +102,7 @@ func TestFollower_AckLowWaterMark(t *testing.T) {
 }
 
 func TestFollower_UnackedReshippedAfterCrash(t *testing.T) {
-	// tailing.md §9 case 39: kill -9 after reading, before the ack.
+	// Catalogue case 39 (design.md §7): kill -9 after reading, before the ack.
 	dir := t.TempDir()
 	wr := newWriter(t, dir+"/0.log", "containerd")
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})

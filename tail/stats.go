@@ -25,6 +25,10 @@ type Stats struct {
 	PartialFlushed       int64 // unfinished lines emitted flagged FlagPartial
 	GivenUpFiles         int64 // deleted files closed with unread data (bounds)
 	GivenUpBytes         int64 // unread bytes of those files
+	FilesPinned          int64 // files opened while the Handler blocked, before any Sync saw them
+	LostFiles            int64 // files lost with unread data (given up, or deleted unseen beyond the bounds); see LostFiles()
+	LostBytes            int64 // their unread bytes
+	LostLines            int64 // their unread complete lines (where the file could still be read)
 	Gaps                 int64 // gaps detected at start (a saved file gone with unread data)
 	GapBytes             int64 // lower bound of the bytes lost in those gaps
 	NotifyOverflows      int64 // inotify queue overflows (each triggered a rescan)
@@ -41,7 +45,7 @@ type counters struct {
 	oversizeDropped, oversizeDroppedBytes, nulRuns, nulBytes, malformed, badTime atomic.Int64
 	partialFlushed, givenUpFiles, givenUpBytes, gaps, gapBytes                   atomic.Int64
 	notifyOverflows, notifyDisabled, positionsSaved, handlerErrors               atomic.Int64
-	positionsCorrupt                                                             atomic.Int64
+	positionsCorrupt, filesPinned, lostFiles, lostBytes, lostLines               atomic.Int64
 }
 
 // Stats returns a snapshot of the counters. It is safe to call concurrently.
@@ -58,6 +62,7 @@ func (w *Watcher) Stats() Stats {
 		Gaps: c.gaps.Load(), GapBytes: c.gapBytes.Load(),
 		NotifyOverflows: c.notifyOverflows.Load(), NotifyDisabled: c.notifyDisabled.Load(),
 		PositionsSaved: c.positionsSaved.Load(), HandlerErrors: c.handlerErrors.Load(),
-		PositionsCorrupt: c.positionsCorrupt.Load(),
+		PositionsCorrupt: c.positionsCorrupt.Load(), FilesPinned: c.filesPinned.Load(),
+		LostFiles: c.lostFiles.Load(), LostBytes: c.lostBytes.Load(), LostLines: c.lostLines.Load(),
 	}
 }

@@ -105,6 +105,14 @@ type Watcher struct {
 	capHit   bool                                 // a capped file had data past its cap (pollLineage)
 
 	stats counters
+
+	// Holding files while the Handler blocks (pin.go).
+	pins             pinState
+	handleSince      atomic.Int64 // start of the Handle call in progress (UnixNano), 0 when none
+	heldDeletedBytes atomic.Int64 // sizes of the held deleted files at the last poll
+	lostMu           sync.Mutex
+	lostList         []LostFile
+	fluentdLast      []byte // the Fluentd pos_file as last written (under saveMu)
 }
 
 type devIno struct{ dev, ino uint64 }
@@ -532,6 +540,7 @@ func (w *Watcher) Sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cands = append(cands, w.pinnedCandidates(cands)...)
 	if first {
 		if err := w.loadFluentd(cands); err != nil {
 			return err
@@ -595,6 +604,8 @@ func (w *Watcher) Sync(ctx context.Context) error {
 	}
 	w.prune()
 	w.updateWatches()
+	w.dropPinnedFollowed()
+	w.publishPins()
 	return ctx.Err()
 }
 
@@ -627,8 +638,8 @@ func (w *Watcher) sameHead(f *file, path string) bool {
 	return n == len(f.head) && string(buf) == string(f.head)
 }
 
-// startOffset decides where a newly found file starts (fluentd-dropin.md
-// §4.5): a saved position whose identity checks pass; the Fluentd takeover;
+// startOffset decides where a newly found file starts (design.md §3): a
+// saved position whose identity checks pass; the Fluentd takeover;
 // 0 for files found after the first Sync, for files of a log we already had
 // positions for, and with ReadFromHead; otherwise the end of the file.
 func (w *Watcher) startOffset(c candidate, first bool) (start, skip int64, holds [3]int64, ok bool) {
@@ -783,10 +794,13 @@ func (w *Watcher) loadFluentd(cands []candidate) error {
 // read in an earlier run and are consumed without being emitted, unless they
 // are at or after their stream's hold (a line not acknowledged then).
 func (w *Watcher) open(c candidate, start, skip int64, holds [3]int64) *file {
-	fd, err := os.Open(c.realPath)
-	if err != nil {
-		w.log.Warn("open", zap.String("path", c.realPath), zap.Error(err))
-		return nil
+	fd := w.takePinned(c) // opened while the Handler blocked (pin.go)
+	if fd == nil {
+		var err error
+		if fd, err = os.Open(c.realPath); err != nil {
+			w.log.Warn("open", zap.String("path", c.realPath), zap.Error(err))
+			return nil
+		}
 	}
 	fi, err := fd.Stat()
 	if err != nil {
@@ -1215,30 +1229,48 @@ func (w *Watcher) closeFile(ctx context.Context, f *file, giveUp bool) error {
 	return nil
 }
 
-// enforceDeleted gives up deleted files held too long or beyond the count.
+// enforceDeleted gives up deleted files held too long or beyond the count
+// or bytes bound (oldest first); each is counted and logged as lost, with its
+// unread bytes and lines.
 func (w *Watcher) enforceDeleted(now time.Time) {
 	var held []*file
+	var bytes int64
 	for _, lin := range w.lins {
 		for _, f := range lin.files {
 			if f.fd != nil && f.state == stateDeleted {
 				held = append(held, f)
+				bytes += f.size.Load()
 			}
 		}
 	}
 	sort.Slice(held, func(i, j int) bool { return held[i].deletedAt.Before(held[j].deletedAt) })
 	for i, f := range held {
 		over := w.cfg.MaxDeletedFiles >= 0 && len(held)-i > w.cfg.MaxDeletedFiles
+		big := w.cfg.MaxDeletedBytes >= 0 && bytes > w.cfg.MaxDeletedBytes
 		old := w.cfg.MaxDeletedAge >= 0 && now.Sub(f.deletedAt) > w.cfg.MaxDeletedAge
-		if !over && !old {
+		if !over && !big && !old {
 			continue
 		}
-		lost := f.size.Load() - f.off + int64(f.end-f.start)
-		w.stats.givenUpFiles.Add(1)
-		w.stats.givenUpBytes.Add(max(lost, 0))
-		w.log.Warn("giving up deleted file with unread data", zap.String("path", f.path), zap.String("real_path", f.realPath),
-			zap.Int64("unread_bytes", lost), zap.Duration("held", now.Sub(f.deletedAt)), zap.Bool("over_count", over))
+		framed := f.off - int64(f.end-f.start)
+		size := f.size.Load()
+		lost := max(size-framed, 0)
+		if lost > 0 {
+			lines := countLines(f.fd, framed, size)
+			w.stats.givenUpFiles.Add(1)
+			w.stats.givenUpBytes.Add(lost)
+			why := "held longer than the deleted-file age bound"
+			switch {
+			case over:
+				why = "beyond the held deleted-file count bound"
+			case big:
+				why = "beyond the held deleted-file bytes bound"
+			}
+			w.lost(f.path, f.realPath, lost, lines, why)
+		}
+		bytes -= size
 		_ = w.closeFile(context.Background(), f, true)
 	}
+	w.heldDeletedBytes.Store(max(bytes, 0))
 }
 
 // flushPartials emits unfinished lines older than PartialFlush.
@@ -1277,8 +1309,13 @@ func (w *Watcher) SavePositions() error {
 	defer w.saveMu.Unlock()
 	w.mu.Lock()
 	entries := make([]posEntry, 0, len(w.files))
+	var fluentd []fluentdEntry
 	for _, lin := range w.lins {
-		for _, c := range lin.committed() {
+		commits := lin.committed()
+		if w.cfg.FluentdPosFile != "" {
+			fluentd = appendFluentdEntry(fluentd, commits)
+		}
+		for _, c := range commits {
 			f := c.f
 			if f.retired {
 				continue
@@ -1308,6 +1345,11 @@ func (w *Watcher) SavePositions() error {
 	if err := writePositions(w.cfg.PositionsFile, entries); err != nil {
 		return err
 	}
+	if w.cfg.FluentdPosFile != "" {
+		if err := w.writeFluentdPos(fluentd); err != nil {
+			return err
+		}
+	}
 	w.stats.positionsSaved.Add(1)
 	if w.onSaved != nil {
 		w.onSaved()
@@ -1318,6 +1360,7 @@ func (w *Watcher) SavePositions() error {
 // Close closes every open file. Call it after Run returned and the final
 // SavePositions.
 func (w *Watcher) Close() error {
+	w.closePins()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, f := range w.files {
@@ -1403,6 +1446,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 		}
 		return err
 	}
+	stopPinner := make(chan struct{})
+	var pinner sync.WaitGroup
+	pinner.Go(func() { w.runPinner(stopPinner) })
+	defer func() { close(stopPinner); pinner.Wait() }()
 	if w.cfg.SaveCoalesce > 0 && w.cfg.PositionsFile != "" {
 		saveCtx, stopSaver := context.WithCancel(ctx)
 		var saver sync.WaitGroup

@@ -1,0 +1,358 @@
+package tail
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Holding files while reading is blocked (design.md R7).
+//
+// While the Handler blocks (the pipeline's buffer is full during an outage)
+// the Run goroutine does nothing: no Sync, no Poll. The kubelet keeps
+// rotating, and deletes the oldest rotated files beyond containerLogMaxFiles;
+// a file created, rotated and deleted within the outage would never be seen.
+// The pinner, a second goroutine running only while a Handle call is in
+// progress, looks at the followed logs' directories and the globs every
+// PollInterval and opens (pins) every file not followed yet, within the
+// deleted-file bounds; the Run goroutine takes the pinned fds over at its next
+// Sync (also for files deleted meanwhile), so they are read like any other.
+
+// pinnedFile is a file opened by the pinner.
+type pinnedFile struct {
+	fd  *os.File
+	c   candidate
+	seq uint64 // pin order: older files were pinned first
+	at  time.Time
+}
+
+// pinState is shared by the pinner and the Run goroutine; mu guards all.
+type pinState struct {
+	mu      sync.Mutex
+	known   map[devIno]bool // files the Run goroutine follows (published at each Sync)
+	keys    []pinKey        // followed logs (published at each Sync)
+	pinned  map[devIno]*pinnedFile
+	skipped map[devIno]skipRec // seen but not pinned (a bound was reached)
+	seq     uint64
+}
+
+type pinKey struct{ key, path string }
+
+// skipRec is a file the pinner saw but could not hold: its size and complete
+// lines when last seen.
+type skipRec struct {
+	c     candidate
+	lines int64
+}
+
+// publishPins gives the pinner the followed files and logs. Run goroutine.
+func (w *Watcher) publishPins() {
+	known := make(map[devIno]bool, len(w.byIno))
+	for k, f := range w.byIno {
+		if f.fd != nil || f.discovered {
+			known[k] = true
+		}
+	}
+	keys := make([]pinKey, 0, len(w.lins))
+	for _, l := range w.lins {
+		if len(l.files) > 0 {
+			keys = append(keys, pinKey{key: l.key, path: l.files[len(l.files)-1].path})
+		}
+	}
+	p := &w.pins
+	p.mu.Lock()
+	p.known, p.keys = known, keys
+	p.mu.Unlock()
+}
+
+// runPinner pins new files every PollInterval while a Handle call is in
+// progress, until stop is closed.
+func (w *Watcher) runPinner(stop <-chan struct{}) {
+	t := time.NewTicker(w.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		if since := w.handleSince.Load(); since != 0 && w.now().UnixNano()-since >= int64(w.cfg.PollInterval) {
+			w.pinNew()
+		}
+	}
+}
+
+// pinNew opens the files of the globs and of the followed logs' directories
+// that are neither followed nor pinned, while the deleted-file bounds allow.
+func (w *Watcher) pinNew() {
+	p := &w.pins
+	p.mu.Lock()
+	keys := p.keys
+	p.mu.Unlock()
+	var cands []candidate
+	for _, pat := range w.cfg.Paths {
+		matches, _ := filepath.Glob(pat)
+		for _, m := range matches {
+			if w.excluded(m) {
+				continue
+			}
+			if c, ok := statCandidate(m); ok {
+				c.current = true
+				cands = append(cands, c)
+				keys = append(keys, pinKey{key: c.realPath, path: m})
+			}
+		}
+	}
+	seenDir := map[string]bool{}
+	for _, k := range keys {
+		dir, base := filepath.Dir(k.key), filepath.Base(k.key)
+		if seenDir[k.key] {
+			continue
+		}
+		seenDir[k.key] = true
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			name := e.Name()
+			if name != base && !(len(name) > len(base) && strings.HasPrefix(name, base) && rotatedSuffix.MatchString(name[len(base):])) {
+				continue
+			}
+			if c, ok := statCandidate(filepath.Join(dir, name)); ok {
+				c.path, c.current = k.path, name == base
+				cands = append(cands, c)
+			}
+		}
+	}
+	now := w.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range cands {
+		k := devIno{c.dev, c.ino}
+		if p.known[k] || p.pinned[k] != nil {
+			continue
+		}
+		if !w.pinRoom(c.size) {
+			if p.skipped == nil {
+				p.skipped = map[devIno]skipRec{}
+			}
+			prev, ok := p.skipped[k]
+			if ok && prev.c.size == c.size && prev.c.realPath == c.realPath {
+				continue
+			}
+			if ok && c.size < prev.c.size {
+				// The inode was freed and reused: the file seen before is gone.
+				w.lost(prev.c.path, prev.c.realPath, prev.c.size, prev.lines, "deleted while reading was blocked, beyond the held-file bounds")
+			}
+			rec := skipRec{c: c, lines: -1}
+			if fd, err := os.Open(c.realPath); err == nil {
+				rec.lines = countLines(fd, 0, c.size)
+				fd.Close()
+			}
+			p.skipped[k] = rec
+			continue
+		}
+		fd, err := os.Open(c.realPath)
+		if err != nil {
+			continue
+		}
+		if fi, err := fd.Stat(); err != nil || fi.Sys().(*syscall.Stat_t).Ino != c.ino {
+			fd.Close()
+			continue
+		}
+		if p.pinned == nil {
+			p.pinned = map[devIno]*pinnedFile{}
+		}
+		p.seq++
+		p.pinned[k] = &pinnedFile{fd: fd, c: c, seq: p.seq, at: now}
+		w.stats.filesPinned.Add(1)
+		if w.debugf != nil {
+			w.debugf("pinned %s (%d bytes) while the handler blocks", c.realPath, c.size)
+		}
+	}
+}
+
+// pinRoom reports whether one more file of size bytes may be pinned within
+// the held-deleted bounds (the files already held deleted count, as they
+// stood at the last poll). Called with pins.mu held.
+func (w *Watcher) pinRoom(size int64) bool {
+	n := w.stats.filesDeletedHeld.Load() + int64(len(w.pins.pinned)) + 1
+	if w.cfg.MaxDeletedFiles >= 0 && n > int64(w.cfg.MaxDeletedFiles) {
+		return false
+	}
+	if w.cfg.MaxDeletedBytes >= 0 {
+		bytes := w.heldDeletedBytes.Load() + size
+		for _, pf := range w.pins.pinned {
+			bytes += pf.c.size
+		}
+		if bytes > w.cfg.MaxDeletedBytes {
+			return false
+		}
+	}
+	return true
+}
+
+// takePinned returns the pinned fd of c's file, if any, removing it.
+// Run goroutine.
+func (w *Watcher) takePinned(c candidate) *os.File {
+	p := &w.pins
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := devIno{c.dev, c.ino}
+	pf := p.pinned[k]
+	if pf == nil {
+		return nil
+	}
+	delete(p.pinned, k)
+	return pf.fd
+}
+
+// pinnedCandidates returns, oldest pin first, the pinned files that
+// discovery did not find (deleted or renamed away meanwhile), as candidates
+// for Sync, and reports the files seen but not pinned that are gone now
+// (lost: counted and logged). Run goroutine.
+func (w *Watcher) pinnedCandidates(cands []candidate) []candidate {
+	p := &w.pins
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.pinned) == 0 && len(p.skipped) == 0 {
+		return nil
+	}
+	found := make(map[devIno]bool, len(cands))
+	for _, c := range cands {
+		found[devIno{c.dev, c.ino}] = true
+	}
+	var pins []*pinnedFile
+	for k, pf := range p.pinned {
+		if found[k] {
+			continue
+		}
+		if g := w.byIno[k]; g != nil && g.fd != nil {
+			pf.fd.Close() // followed meanwhile under another name
+			delete(p.pinned, k)
+			continue
+		}
+		pins = append(pins, pf)
+	}
+	slices.SortFunc(pins, func(a, b *pinnedFile) int { return int(a.seq - b.seq) })
+	var out []candidate
+	for _, pf := range pins {
+		c := pf.c
+		c.current = false
+		if fi, err := pf.fd.Stat(); err == nil {
+			c.size = fi.Size()
+		}
+		if c.size == 0 {
+			pf.fd.Close() // nothing to read, and gone from its path
+			delete(p.pinned, devIno{c.dev, c.ino})
+			continue
+		}
+		out = append(out, c)
+	}
+	for k, r := range p.skipped {
+		delete(p.skipped, k)
+		if found[k] || w.byIno[k] != nil {
+			continue
+		}
+		w.lost(r.c.path, r.c.realPath, r.c.size, r.lines, "deleted while reading was blocked, beyond the held-file bounds")
+	}
+	return out
+}
+
+// dropPinnedFollowed closes pinned fds of files the Run goroutine follows
+// (it opened them itself meanwhile). Run goroutine.
+func (w *Watcher) dropPinnedFollowed() {
+	p := &w.pins
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, pf := range p.pinned {
+		if g := w.byIno[k]; g != nil && g.fd != nil {
+			pf.fd.Close()
+			delete(p.pinned, k)
+		}
+	}
+}
+
+// closePins closes every pinned fd (Close).
+func (w *Watcher) closePins() {
+	p := &w.pins
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, pf := range p.pinned {
+		pf.fd.Close()
+		delete(p.pinned, k)
+	}
+}
+
+// LostFile is a file whose unread content was lost: given up beyond the held
+// deleted-file bounds, or deleted unseen while reading was blocked.
+type LostFile struct {
+	Path     string    // as discovered (the /var/log/containers name)
+	RealPath string    // the file itself
+	Bytes    int64     // unread bytes lost
+	Lines    int64     // complete lines among them (-1: not known, the file was never opened)
+	At       time.Time // when it was found lost
+	Reason   string
+}
+
+// maxLostFiles is how many LostFile records LostFiles keeps (newest).
+const maxLostFiles = 256
+
+// lost counts and logs a lost file. Any goroutine.
+func (w *Watcher) lost(path, realPath string, bytes, lines int64, why string) {
+	w.stats.lostFiles.Add(1)
+	w.stats.lostBytes.Add(max(bytes, 0))
+	if lines > 0 {
+		w.stats.lostLines.Add(lines)
+	}
+	w.log.Error("file lost with unread data", zap.String("path", path), zap.String("real_path", realPath),
+		zap.Int64("bytes", bytes), zap.Int64("lines", lines), zap.String("reason", why))
+	w.lostMu.Lock()
+	w.lostList = append(w.lostList, LostFile{Path: path, RealPath: realPath, Bytes: bytes, Lines: lines, At: w.now(), Reason: why})
+	if len(w.lostList) > maxLostFiles {
+		w.lostList = slices.Delete(w.lostList, 0, len(w.lostList)-maxLostFiles)
+	}
+	w.lostMu.Unlock()
+}
+
+// LostFiles returns the most recent lost files (at most 256), oldest first.
+// Safe to call concurrently.
+func (w *Watcher) LostFiles() []LostFile {
+	w.lostMu.Lock()
+	defer w.lostMu.Unlock()
+	return slices.Clone(w.lostList)
+}
+
+// countLines counts the '\n' in fd from off to size (the unread part of a
+// file given up), reading at most maxCount bytes; -1 if not read.
+func countLines(fd *os.File, off, size int64) int64 {
+	const maxCount = 64 << 20
+	if size <= off {
+		return 0
+	}
+	if size-off > maxCount {
+		return -1
+	}
+	buf := make([]byte, 256<<10)
+	var n int64
+	for off < size {
+		m, err := fd.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		for _, b := range buf[:m] {
+			if b == '\n' {
+				n++
+			}
+		}
+		off += int64(m)
+		if err != nil || m == 0 {
+			break
+		}
+	}
+	return n
+}

@@ -1,0 +1,187 @@
+package tail
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// blockedRun runs a Watcher over dir/0.log whose Handler blocks on its first
+// call until release is closed, then records line texts and acks.
+type blockedRun struct {
+	w       *Watcher
+	mu      sync.Mutex
+	texts   []string
+	blocked chan struct{} // closed when the first Handle call blocks
+	release chan struct{}
+	done    chan error
+	cancel  context.CancelFunc
+}
+
+func startBlocked(t *testing.T, cfg Config) *blockedRun {
+	t.Helper()
+	b := &blockedRun{blocked: make(chan struct{}), release: make(chan struct{}), done: make(chan error, 1)}
+	first := true
+	h := HandlerFunc(func(ctx context.Context, ls []Line) error {
+		if first {
+			first = false
+			close(b.blocked)
+			select {
+			case <-b.release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		b.mu.Lock()
+		for _, l := range ls {
+			b.texts = append(b.texts, string(l.Text))
+		}
+		b.mu.Unlock()
+		b.w.AckAll(func(yield func(uint64, int64) bool) {
+			for _, l := range ls {
+				if !yield(l.Source, l.Offset) {
+					return
+				}
+			}
+		})
+		return nil
+	})
+	w, err := New(cfg, h, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.w = w
+	ctx, cancel := context.WithCancel(context.Background())
+	b.cancel = cancel
+	go func() { b.done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-b.done
+		w.Close()
+	})
+	return b
+}
+
+func (b *blockedRun) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.texts)
+}
+
+// kubeletRotate writes n lines into path, then rotates it kubelet-style and
+// deletes the rotated files beyond keep (oldest first).
+func kubeletRotate(t *testing.T, path string, from, n, keep int, rotated *[]string, stamp int) {
+	t.Helper()
+	var b []byte
+	for i := from; i < from+n; i++ {
+		b = fmt.Appendf(b, "2026-01-02T03:04:05.%09dZ stdout F line %d\n", i, i)
+	}
+	appendFile(t, path, string(b))
+	to := fmt.Sprintf("%s.20260102-0304%02d", path, stamp)
+	if err := os.Rename(path, to); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, path, "")
+	*rotated = append(*rotated, to)
+	for len(*rotated) > keep {
+		if err := os.Remove((*rotated)[0]); err != nil {
+			t.Fatal(err)
+		}
+		*rotated = (*rotated)[1:]
+	}
+}
+
+// TestPin_RotatedAndDeletedWhileBlocked: while the Handler blocks, the
+// kubelet rotates the log 8 times and deletes all but one rotated file each
+// time; files created, rotated and deleted within the block are held open
+// and read when the Handler returns: nothing lost.
+func TestPin_RotatedAndDeletedWhileBlocked(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	appendFile(t, path, "2026-01-02T03:04:05.000000000Z stdout F first\n")
+	b := startBlocked(t, Config{Paths: []string{path}, ReadFromHead: true, Format: FormatCRI, PollInterval: 10 * time.Millisecond, RotateWait: 200 * time.Millisecond})
+	<-b.blocked
+	var rotated []string
+	const per, rotations = 50, 8
+	for r := 0; r < rotations; r++ {
+		kubeletRotate(t, path, r*per, per, 1, &rotated, r)
+		time.Sleep(50 * time.Millisecond) // the pinner's period is PollInterval
+	}
+	close(b.release)
+	want := 1 + per*rotations
+	waitFor(t, func() bool { return b.count() >= want })
+	time.Sleep(100 * time.Millisecond)
+	if n := b.count(); n != want {
+		t.Fatalf("%d lines, want %d", n, want)
+	}
+	seen := map[string]int{}
+	b.mu.Lock()
+	for _, s := range b.texts {
+		seen[s]++
+	}
+	b.mu.Unlock()
+	for i := 0; i < per*rotations; i++ {
+		if c := seen[fmt.Sprintf("line %d", i)]; c != 1 {
+			t.Fatalf("line %d seen %d times", i, c)
+		}
+	}
+	s := b.w.Stats()
+	t.Logf("pinned %d files, lost %d", s.FilesPinned, s.LostFiles)
+	if s.FilesPinned == 0 || s.LostFiles != 0 {
+		t.Fatalf("pinned %d, lost %d: want files held while blocked and none lost", s.FilesPinned, s.LostFiles)
+	}
+}
+
+// TestPin_LostBeyondBoundsCounted: with a bound of 2 held deleted files, the
+// files beyond it are lost, and each loss is counted with its bytes and lines
+// (LostFiles) — never silent; the lines delivered plus the lines counted
+// lost account for every line written.
+func TestPin_LostBeyondBoundsCounted(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	appendFile(t, path, "2026-01-02T03:04:05.000000000Z stdout F first\n")
+	b := startBlocked(t, Config{Paths: []string{path}, ReadFromHead: true, Format: FormatCRI, PollInterval: 10 * time.Millisecond,
+		RotateWait: 200 * time.Millisecond, MaxDeletedFiles: 2})
+	<-b.blocked
+	var rotated []string
+	const per, rotations = 50, 8
+	for r := 0; r < rotations; r++ {
+		kubeletRotate(t, path, r*per, per, 1, &rotated, r)
+		time.Sleep(50 * time.Millisecond)
+	}
+	close(b.release)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		s := b.w.Stats()
+		if int64(b.count())+s.LostLines >= 1+per*rotations {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	s := b.w.Stats()
+	lost := b.w.LostFiles()
+	t.Logf("delivered %d, lost files %d (%d bytes, %d lines): %+v", b.count(), s.LostFiles, s.LostBytes, s.LostLines, lost)
+	if s.LostFiles == 0 || int64(len(lost)) != s.LostFiles {
+		t.Fatalf("lost files %d, records %d: a loss beyond the bound must be counted", s.LostFiles, len(lost))
+	}
+	var lines int64
+	for _, l := range lost {
+		if l.RealPath == "" || l.Bytes <= 0 {
+			t.Fatalf("lost record without path or bytes: %+v", l)
+		}
+		if l.Lines < 0 {
+			t.Fatalf("lost record without a line count (file was held): %+v", l)
+		}
+		lines += l.Lines
+	}
+	if got := int64(b.count()) + lines; got != 1+per*rotations {
+		t.Fatalf("delivered %d + lost %d = %d lines, want %d written", b.count(), lines, got, 1+per*rotations)
+	}
+}
