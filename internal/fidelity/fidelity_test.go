@@ -112,7 +112,7 @@ func TestFidelity_V119(t *testing.T) {
 // (multiline: an application log with stack traces).
 func TestFidelity_Plugins(t *testing.T) {
 	fd, logship := setup(t)
-	for _, name := range []string{"record_transformer", "grep", "parser", "concat", "rewrite_tag_filter", "multiline"} {
+	for _, name := range []string{"record_transformer", "grep", "parser", "concat", "concat_separator", "rewrite_tag_filter", "multiline"} {
 		t.Run(name, func(t *testing.T) {
 			conf, err := filepath.Abs(filepath.Join("testdata", name+".conf"))
 			if err != nil {
