@@ -22,8 +22,7 @@ type Event struct {
 
 // Key returns the line an event belongs to: the first line ID in the
 // message, else the line without an ID (an empty line) whose time is the
-// event's — to the millisecond (±1), else to the second when it is the only
-// one in that second (an agent that keeps whole seconds) — else "".
+// event's to the millisecond (±1), else "".
 func Key(ev Event, byTime map[int64]string) string {
 	if m := FindID(ev.Message); m != "" {
 		return m
@@ -33,10 +32,25 @@ func Key(ev Event, byTime map[int64]string) string {
 			return id
 		}
 	}
-	if id, ok := byTime[-(ev.Timestamp/1000)-1]; ok && id != "" && ev.Timestamp%1000 == 0 {
-		return id
-	}
 	return ""
+}
+
+// keyBySecond finds the empty line of an event an agent stamped with a whole
+// second: the only one of that second in the event's container.
+func keyBySecond(ev Event, bySec map[int64][]Line) string {
+	if ev.Timestamp%1000 != 0 {
+		return ""
+	}
+	id := ""
+	for _, l := range bySec[ev.Timestamp/1000] {
+		if l.Container != "" && strings.Contains(ev.Stream, l.Container) {
+			if id != "" {
+				return ""
+			}
+			id = l.ID
+		}
+	}
+	return id
 }
 
 // FindID returns the first line ID ("L" and six digits) in s, or "".
@@ -130,23 +144,15 @@ type Report struct {
 // lines (to match events without an ID by time, and to name what a line
 // was).
 func Compare(fluentd, logship []Event, lines []Line) *Report {
-	byTime, class := map[int64]string{}, map[string]string{}
+	byTime, bySec, class := map[int64]string{}, map[int64][]Line{}, map[string]string{}
 	for _, l := range lines {
 		if l.Class == ClassEmpty { // the only lines without their ID in the text
-			ms := l.Time.UnixMilli()
-			byTime[ms] = l.ID
-			// Negative keys index whole seconds; "" marks a second
-			// holding two such lines.
-			sec := -(ms / 1000) - 1
-			if _, dup := byTime[sec]; dup {
-				byTime[sec] = ""
-			} else {
-				byTime[sec] = l.ID
-			}
+			byTime[l.Time.UnixMilli()] = l.ID
+			bySec[l.Time.Unix()] = append(bySec[l.Time.Unix()], l)
 		}
 		class[l.ID] = l.Class
 	}
-	f, l := group(fluentd, byTime), group(logship, byTime)
+	f, l := group(fluentd, byTime, bySec), group(logship, byTime, bySec)
 	keys := map[string]bool{}
 	for k := range f {
 		keys[k] = true
@@ -260,10 +266,13 @@ func clip(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-func group(evs []Event, byTime map[int64]string) map[string][]Event {
+func group(evs []Event, byTime map[int64]string, bySec map[int64][]Line) map[string][]Event {
 	m := map[string][]Event{}
 	for i, ev := range evs {
 		k := Key(ev, byTime)
+		if k == "" {
+			k = keyBySecond(ev, bySec)
+		}
 		if k == "" {
 			k = fmt.Sprintf("?%s/%s@%d#%d", ev.Group, ev.Stream, ev.Timestamp, i)
 		}

@@ -60,6 +60,9 @@ type Line struct {
 	Text   []byte
 	Stream string // stdout or stderr
 	Time   time.Time
+	// Container is the container ID for container logs (it is part of the
+	// log stream name the kubernetes.* tag makes).
+	Container string
 }
 
 // Gen generates kubelet container logs, deterministic for a seed.
@@ -153,7 +156,7 @@ func (g *Gen) lines(c *Container) []Line {
 		// Nanosecond times with a random fraction, 1-3 ms apart; never on
 		// a whole second (the images' time formats need a fraction).
 		ns := int64(g.seq)*int64(2*time.Millisecond) + 1 + r.Int64N(int64(time.Millisecond))
-		l := Line{ID: id, Stream: "stdout", Time: g.Start.Add(time.Duration(ns)).UTC()}
+		l := Line{ID: id, Stream: "stdout", Time: g.Start.Add(time.Duration(ns)).UTC(), Container: c.ID}
 		if r.IntN(10) == 0 {
 			l.Stream = "stderr"
 		}
