@@ -36,21 +36,19 @@ func Key(ev Event, byTime map[int64]string) string {
 }
 
 // keyBySecond finds the empty line of an event an agent stamped with a whole
-// second: the only one of that second in the event's container.
-func keyBySecond(ev Event, bySec map[int64][]Line) string {
+// second: the next one not yet taken of that second in the event's
+// container (events of a stream are in line order).
+func keyBySecond(ev Event, bySec map[int64][]Line, taken map[string]bool) string {
 	if ev.Timestamp%1000 != 0 {
 		return ""
 	}
-	id := ""
 	for _, l := range bySec[ev.Timestamp/1000] {
-		if l.Container != "" && strings.Contains(ev.Stream, l.Container) {
-			if id != "" {
-				return ""
-			}
-			id = l.ID
+		if l.Container != "" && strings.Contains(ev.Stream, l.Container) && !taken[l.ID] {
+			taken[l.ID] = true
+			return l.ID
 		}
 	}
-	return id
+	return ""
 }
 
 // FindID returns the first line ID ("L" and six digits) in s, or "".
@@ -268,10 +266,11 @@ func clip(s string) string {
 
 func group(evs []Event, byTime map[int64]string, bySec map[int64][]Line) map[string][]Event {
 	m := map[string][]Event{}
+	taken := map[string]bool{}
 	for i, ev := range evs {
 		k := Key(ev, byTime)
 		if k == "" {
-			k = keyBySecond(ev, bySec)
+			k = keyBySecond(ev, bySec, taken)
 		}
 		if k == "" {
 			k = fmt.Sprintf("?%s/%s@%d#%d", ev.Group, ev.Stream, ev.Timestamp, i)
