@@ -44,8 +44,8 @@ torture-short:
 # install-deps.sh, as root): the same generated kubelet logs through both,
 # every CloudWatch event compared. It skips with the reason when the peer,
 # ruby or mount namespaces are missing (LOGSHIP_FIDELITY_REQUIRE=1 fails).
-fidelity:
-	LOGSHIP_FIDELITY=1 $(GO) test -count=1 -timeout 60m -v -run 'TestFidelity|TestCompare' ./internal/fidelity/
+fidelity: build
+	LOGSHIP_FIDELITY=1 LOGSHIP_BIN=$(CURDIR)/bin/logship $(GO) test -count=1 -timeout 60m -v -run 'TestFidelity|TestCompare' ./internal/fidelity/
 
 # microbench runs the Go micro-benchmarks of every package (not part of test).
 microbench:

@@ -21,14 +21,32 @@ type Event struct {
 }
 
 // Key returns the line an event belongs to: the first line ID in the
-// message, else the line whose time is the event's (lines without an ID:
-// empty lines, records of sources without IDs), else "".
+// message, else the line without an ID (an empty line) whose time is the
+// event's to the millisecond (±1), else "".
 func Key(ev Event, byTime map[int64]string) string {
 	if m := FindID(ev.Message); m != "" {
 		return m
 	}
-	if id, ok := byTime[ev.Timestamp]; ok {
-		return id
+	for _, d := range []int64{0, -1, 1} {
+		if id, ok := byTime[ev.Timestamp+d]; ok {
+			return id
+		}
+	}
+	return ""
+}
+
+// keyBySecond finds the empty line of an event an agent stamped with a whole
+// second: the next one not yet taken of that second in the event's
+// container (events of a stream are in line order).
+func keyBySecond(ev Event, bySec map[int64][]Line, taken map[string]bool) string {
+	if ev.Timestamp%1000 != 0 {
+		return ""
+	}
+	for _, l := range bySec[ev.Timestamp/1000] {
+		if l.Container != "" && strings.Contains(ev.Stream, l.Container) && !taken[l.ID] {
+			taken[l.ID] = true
+			return l.ID
+		}
 	}
 	return ""
 }
@@ -124,14 +142,15 @@ type Report struct {
 // lines (to match events without an ID by time, and to name what a line
 // was).
 func Compare(fluentd, logship []Event, lines []Line) *Report {
-	byTime, class := map[int64]string{}, map[string]string{}
+	byTime, bySec, class := map[int64]string{}, map[int64][]Line{}, map[string]string{}
 	for _, l := range lines {
 		if l.Class == ClassEmpty { // the only lines without their ID in the text
 			byTime[l.Time.UnixMilli()] = l.ID
+			bySec[l.Time.Unix()] = append(bySec[l.Time.Unix()], l)
 		}
 		class[l.ID] = l.Class
 	}
-	f, l := group(fluentd, byTime), group(logship, byTime)
+	f, l := group(fluentd, byTime, bySec), group(logship, byTime, bySec)
 	keys := map[string]bool{}
 	for k := range f {
 		keys[k] = true
@@ -245,10 +264,14 @@ func clip(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-func group(evs []Event, byTime map[int64]string) map[string][]Event {
+func group(evs []Event, byTime map[int64]string, bySec map[int64][]Line) map[string][]Event {
 	m := map[string][]Event{}
+	taken := map[string]bool{}
 	for i, ev := range evs {
 		k := Key(ev, byTime)
+		if k == "" {
+			k = keyBySecond(ev, bySec, taken)
+		}
 		if k == "" {
 			k = fmt.Sprintf("?%s/%s@%d#%d", ev.Group, ev.Stream, ev.Timestamp, i)
 		}
@@ -307,6 +330,8 @@ func classifyOne(f, l Event) []Diff {
 		add(ClassTimestamp, "fluentd stamps the read time, logship the line's", "read time", fmt.Sprint(l.Timestamp))
 	case l.Timestamp == ReadTime:
 		add(ClassTimestamp, "logship stamps the read time, fluentd the line's", fmt.Sprint(f.Timestamp), "read time")
+	case l.Timestamp%1000 == 0 && l.Timestamp/1000 == f.Timestamp/1000:
+		add(ClassTimestamp, "logship truncated to the second", fmt.Sprint(f.Timestamp), fmt.Sprint(l.Timestamp))
 	default:
 		add(ClassTimestamp, tsDetail(l.Timestamp-f.Timestamp), fmt.Sprint(f.Timestamp), fmt.Sprint(l.Timestamp))
 	}

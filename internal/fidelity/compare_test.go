@@ -15,6 +15,8 @@ func TestCompare(t *testing.T) {
 		{ID: "L000001", Time: at.Add(1 * time.Millisecond)},
 		{ID: "L000002", Time: at.Add(2 * time.Millisecond), Class: fidelity.ClassEmpty},
 		{ID: "L000009", Time: at, Class: fidelity.ClassWholeSecond},
+		{ID: "L000011", Time: at.Add(3500 * time.Millisecond), Class: fidelity.ClassEmpty, Container: "c1"},
+		{ID: "L000012", Time: at.Add(3600 * time.Millisecond), Class: fidelity.ClassEmpty, Container: "c2"},
 	}
 	ev := func(stream string, ts int64, msg string) fidelity.Event {
 		return fidelity.Event{Group: "g", Stream: stream, Timestamp: ts, Message: msg}
@@ -31,6 +33,8 @@ func TestCompare(t *testing.T) {
 		ev("s", ms+7, `{"message":"L000007 <"}`),
 		ev("s", ms+8, `{"message":"L000008"}`),
 		ev("s", fidelity.ReadTime, `{"message":"L000010 read"}`),
+		ev("k.c1.log", ms+3500, `{"log":"\n"}`),
+		ev("k.c2.log", ms+3600, `{"log":"\n"}`),
 	}
 	l := []fidelity.Event{
 		ev("s", ms+1, `{"message":"L000001 same","kubernetes":{"pod_name":"p"}}`),
@@ -43,9 +47,11 @@ func TestCompare(t *testing.T) {
 		ev("t", ms+8, `{"message":"L000008"}`),
 		ev("s", ms, `{"message":"L000009 whole second"}`),
 		ev("s", fidelity.ReadTime, `{"message":"L000010 read"}`),
+		ev("k.c1.log", ms+3000, `{"log":"\n"}`), // empty lines, kept to the second
+		ev("k.c2.log", ms+3000, `{"log":"\n"}`),
 	}
 	r := fidelity.Compare(f, l, lines)
-	if got, want := r.Compared, 10; got != want {
+	if got, want := r.Compared, 12; got != want {
 		t.Errorf("Compared=%d, want %d", got, want)
 	}
 	if got, want := r.Identical, 3; got != want { // L000001, the empty line, L000010
@@ -63,6 +69,9 @@ func TestCompare(t *testing.T) {
 		if r.Counts[name] != 1 {
 			t.Errorf("Counts[%q]=%d, want 1 (counts %v)", name, r.Counts[name], r.Counts)
 		}
+	}
+	if got := r.Counts[fidelity.ClassTimestamp+": logship truncated to the second"]; got != 2 {
+		t.Errorf("second-truncated empty lines matched: %d, want 2 (counts %v)", got, r.Counts)
 	}
 	if r.Counts[fidelity.ClassKeyOrder] != 0 {
 		t.Errorf("key order counted although a field differs too: %v", r.Counts)

@@ -112,7 +112,7 @@ func TestFidelity_V119(t *testing.T) {
 // (multiline: an application log with stack traces).
 func TestFidelity_Plugins(t *testing.T) {
 	fd, logship := setup(t)
-	for _, name := range []string{"record_transformer", "grep", "parser", "concat", "rewrite_tag_filter", "multiline"} {
+	for _, name := range []string{"record_transformer", "grep", "parser", "concat", "concat_separator", "rewrite_tag_filter", "multiline"} {
 		t.Run(name, func(t *testing.T) {
 			conf, err := filepath.Abs(filepath.Join("testdata", name+".conf"))
 			if err != nil {
@@ -161,6 +161,35 @@ func appLog(start time.Time, n int) func(root string) (*fidelity.Inputs, error) 
 		in.Sizes["/var/log/app/app.log"] = int64(len(b))
 		return in, nil
 	}
+}
+
+// TestFidelity_V119Switches records which of the v1.19 image's switches
+// the peer can run: the journald sources (FLUENTD_SYSTEMD_CONF unset) need
+// the systemd-journal gem's native shim, which the peer build lacks, and
+// the prometheus source needs Fluentd's http_server helper, which its
+// compat shim disables; the differential runs use
+// FLUENTD_SYSTEMD_CONF=disable and FLUENTD_PROMETHEUS_CONF=disable.
+func TestFidelity_V119Switches(t *testing.T) {
+	fd, _ := setup(t)
+	conf := fixtures.Path(t, v119)
+	env := []string{"LOG_GROUP_NAME=fidelity", "FLUENT_FILTER_KUBERNETES_URL=", "FLUENTD_PROMETHEUS_CONF=disable"}
+	argv, renv, err := fd.Command(t.TempDir(), "--dry-run", "-c", conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "FLUENTD_SYSTEMD_CONF=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(append(cmd.Env, renv...), env...)
+	out, _ := cmd.CombinedOutput()
+	if i := strings.Index(string(out), "[error]"); i >= 0 {
+		msg, _, _ := strings.Cut(string(out[i:]), "\n")
+		t.Skipf("the peer cannot run the v1.19 journald sources (FLUENTD_SYSTEMD_CONF unset): %s", msg)
+	}
+	t.Fatalf("the peer now loads the journald sources: add a FLUENTD_SYSTEMD_CONF run to TestFidelity_V119\n%s", out)
 }
 
 // seedImageConf is the configuration baked into the seed's image (v0.12

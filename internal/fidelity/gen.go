@@ -60,6 +60,9 @@ type Line struct {
 	Text   []byte
 	Stream string // stdout or stderr
 	Time   time.Time
+	// Container is the container ID for container logs (it is part of the
+	// log stream name the kubernetes.* tag makes).
+	Container string
 }
 
 // Gen generates kubelet container logs, deterministic for a seed.
@@ -153,7 +156,7 @@ func (g *Gen) lines(c *Container) []Line {
 		// Nanosecond times with a random fraction, 1-3 ms apart; never on
 		// a whole second (the images' time formats need a fraction).
 		ns := int64(g.seq)*int64(2*time.Millisecond) + 1 + r.Int64N(int64(time.Millisecond))
-		l := Line{ID: id, Stream: "stdout", Time: g.Start.Add(time.Duration(ns)).UTC()}
+		l := Line{ID: id, Stream: "stdout", Time: g.Start.Add(time.Duration(ns)).UTC(), Container: c.ID}
 		if r.IntN(10) == 0 {
 			l.Stream = "stderr"
 		}
@@ -178,8 +181,15 @@ func (g *Gen) lines(c *Container) []Line {
 			}
 			l.Text = fill(fmt.Appendf(l.Text, "%s piece 2 ", id), 2*partialPiece+1000+r.IntN(500), 'p')
 		case i%173 == 11:
+			// Docker splits every line over 16 KiB (the partial class);
+			// containerd writes longer ones whole when
+			// max_container_log_line_size is -1.
 			l.Class = ClassLong
-			l.Text = fill([]byte(id+" long "), long, 'z')
+			n := long
+			if c.Docker {
+				n = min(n, partialPiece-64)
+			}
+			l.Text = fill([]byte(id+" long "), n, 'z')
 		case p < 40:
 			l.Class = ClassJSON
 			l.Text = fmt.Appendf(nil, `{"level":"info","id":"%s","msg":"request served","status":%d,"path":"/api/v1/items/%d","lat_ms":%d.%03d}`, id, 200+r.IntN(3)*100, r.IntN(1000), r.IntN(500), r.IntN(1000))

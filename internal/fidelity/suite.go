@@ -117,6 +117,8 @@ func Run(t *testing.T, fd *Fluentd, logship string, c Case) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = pf.Stop(10 * time.Second) }) // after a failure
+
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := time.Now()
@@ -160,6 +162,8 @@ func Run(t *testing.T, fd *Fluentd, logship string, c Case) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = pl.Stop(10 * time.Second) })
+
 	start = time.Now()
 	winL := [2]int64{start.UnixMilli(), 0}
 	if len(in.Appends) > 0 {
