@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test vet build bench microbench torture torture-short clean
+.PHONY: test vet build bench microbench torture torture-short fidelity clean
 
 # test is what CI runs (.ci/run): vet, then every test with the race detector.
 test: vet
@@ -15,9 +15,15 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/logship ./cmd/logship
 
 # bench is the end-to-end benchmark: ~2,000,000 CRI lines through the real
-# agent into the emulator (separate processes), reporting lines/s, CPU and RSS.
+# agent (a separate process) into a count-only emulator, for two buffer
+# shapes (chunk_limit_size 1m x queue_limit_length 8 and 256), reporting
+# lines/CPU-s, MB/CPU-s, peak RSS (VmHWM) and the buffer's high-water.
+# BENCH_PEER=/path/to/fluent-bit (or fluentd; BENCH_PEER_KIND if the name
+# says neither) runs that agent on the same files in the same run, with a
+# generated config, and prints the ratios. BENCH_ARGS passes more flags
+# (--runs 3 for a range, --lines, --cpuprofile FILE).
 bench: build
-	./bin/logship bench
+	./bin/logship bench $(BENCH_ARGS)
 
 # torture runs the torture suite (internal/torture, build tag torture): the
 # real logship binary as a separate process against the CloudWatch Logs
@@ -32,6 +38,14 @@ torture:
 # 10 min in all); .ci/run calls it after test.
 torture-short:
 	LOGSHIP_TORTURE_FORM=short LOGSHIP_TORTURE_OUT=$(TORTURE_OUT) $(GO) test -tags torture -count=1 -v -timeout 30m ./internal/torture/
+
+# fidelity is the differential suite against the real Fluentd
+# (../shared/peers/fluentd; install its ruby packages once with its
+# install-deps.sh, as root): the same generated kubelet logs through both,
+# every CloudWatch event compared. It skips with the reason when the peer,
+# ruby or mount namespaces are missing (LOGSHIP_FIDELITY_REQUIRE=1 fails).
+fidelity: build
+	LOGSHIP_FIDELITY=1 LOGSHIP_BIN=$(CURDIR)/bin/logship $(GO) test -count=1 -timeout 60m -v -run 'TestFidelity|TestCompare' ./internal/fidelity/
 
 # microbench runs the Go micro-benchmarks of every package (not part of test).
 microbench:

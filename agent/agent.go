@@ -468,7 +468,7 @@ type tailSource struct {
 	last  uint64 // last tailer source id noted in a.paths
 	// unmatched counts lines the parser rejected (read by metrics).
 	unmatched atomic.Uint64
-	// lag estimates the age of the oldest unacknowledged line.
+	// lag measures the age of the oldest unacknowledged line.
 	lag lagTracker
 }
 
@@ -510,7 +510,6 @@ func (s *tailSource) run(ctx context.Context) error {
 
 // ack acknowledges records of this source (Source carries the index).
 func (s *tailSource) ack(recs []buffer.Record) {
-	s.lag.ack(len(recs))
 	s.w.AckAll(func(yield func(uint64, int64) bool) {
 		for i := range recs {
 			if !yield(recs[i].Source&(1<<sourceShift-1), recs[i].Offset) {
@@ -522,7 +521,6 @@ func (s *tailSource) ack(recs []buffer.Record) {
 
 // ackRaw acknowledges records whose Source is the tailer's own id.
 func (s *tailSource) ackRaw(recs []buffer.Record) {
-	s.lag.ack(len(recs))
 	s.w.AckAll(func(yield func(uint64, int64) bool) {
 		for i := range recs {
 			if !yield(recs[i].Source, recs[i].Offset) {

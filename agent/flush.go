@@ -36,7 +36,7 @@ const DefaultFlushTick = time.Second
 // record per line.
 func (s *tailSource) handleLines(ctx context.Context, lines []tail.Line) error {
 	s.conv.Reset()
-	s.lag.emit(len(lines), time.Now())
+	s.lag.emit(lines, time.Now(), s.w.Position)
 	recs := s.recs[:0]
 	drops := s.drops[:0]
 	for i := range lines {

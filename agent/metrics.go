@@ -1,6 +1,11 @@
 package agent
 
 import (
+	"bufio"
+	"bytes"
+	"os"
+	"runtime/metrics"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +30,18 @@ var (
 	descUnrouted      = prometheus.NewDesc("logship_router_unmatched_records_total", "Records no <match> took.", nil, nil)
 	descQueueChunks   = prometheus.NewDesc("logship_buffer_queue_length", "Chunks queued (in flight and retrying included).", []string{"output"}, nil)
 	descQueueBytes    = prometheus.NewDesc("logship_buffer_total_bytes", "Bytes staged and queued.", []string{"output"}, nil)
+	descBufStaged     = prometheus.NewDesc("logship_buffer_staged_bytes", "Bytes of staged chunks, as counted against the limits.", []string{"output"}, nil)
+	descBufQueued     = prometheus.NewDesc("logship_buffer_queued_bytes", "Bytes of queued chunks, as counted against the limits.", []string{"output"}, nil)
+	descBufLimit      = prometheus.NewDesc("logship_buffer_limit_bytes", "total_limit_size (chunk_limit_size × queue_limit_length where set).", []string{"output"}, nil)
+	descBufMemBound   = prometheus.NewDesc("logship_buffer_memory_bound_bytes", "Most memory the buffer's records may hold by its configuration.", []string{"output"}, nil)
+	descDiskFull      = prometheus.NewDesc("logship_buffer_disk_full", "1 while the file buffer's segment writes fail (ENOSPC, …): chunks are held in memory up to the memory bound, then reading blocks.", []string{"output"}, nil)
+	descMemOnly       = prometheus.NewDesc("logship_buffer_memory_only_bytes", "Bytes of file-buffer chunks held in memory only (their segment could not be written).", []string{"output"}, nil)
+	descDiskErrors    = prometheus.NewDesc("logship_buffer_disk_errors_total", "Failed segment writes of the file buffer.", []string{"output"}, nil)
+	descBlocked       = prometheus.NewDesc("logship_buffer_blocked_total", "Hand-offs to the buffer that had to wait (back-pressure to reading), by reason.", []string{"output", "reason"}, nil)
+	descRSS           = prometheus.NewDesc("logship_process_resident_memory_bytes", "Resident set size of the process (VmRSS).", nil, nil)
+	descPeakRSS       = prometheus.NewDesc("logship_process_resident_memory_peak_bytes", "Peak resident set size of the process (VmHWM).", nil, nil)
+	descHeap          = prometheus.NewDesc("logship_go_heap_objects_bytes", "Bytes of live and not yet swept heap objects (runtime/metrics /memory/classes/heap/objects:bytes).", nil, nil)
+	descMemLimit      = prometheus.NewDesc("logship_go_memory_limit_bytes", "The Go runtime's soft memory limit (GOMEMLIMIT).", nil, nil)
 	descRetries       = prometheus.NewDesc("logship_buffer_retries_total", "Chunk retries scheduled.", []string{"output"}, nil)
 	descFlushErrors   = prometheus.NewDesc("logship_buffer_send_errors_total", "Failed chunk sends.", []string{"output"}, nil)
 	descDeadChunks    = prometheus.NewDesc("logship_buffer_dead_letter_chunks_total", "Chunks written to the dead-letter directory.", []string{"output"}, nil)
@@ -45,7 +62,8 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descLinesRead, descBytesRead, descFilesOpen, descRotations, descTruncations,
 		descGivenUp, descGaps, descLag, descUnmatched, descUnrouted, descQueueChunks, descQueueBytes, descRetries, descFlushErrors,
 		descDeadChunks, descDropped, descRecordsOut, descRequests, descEvents, descEventBytes, descRejected,
-		descSinkDropped, descAPIErrors, descBillable, descFormatSkipped, descOversizeSplit} {
+		descSinkDropped, descAPIErrors, descBillable, descFormatSkipped, descBufStaged, descBufQueued, descBufLimit,
+		descBufMemBound, descDiskFull, descMemOnly, descDiskErrors, descBlocked, descRSS, descPeakRSS, descHeap, descMemLimit, descOversizeSplit} {
 		ch <- d
 	}
 }
@@ -68,7 +86,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descGivenUp, float64(st.GivenUpBytes), name)
 		counter(descGaps, float64(st.GapBytes), name)
 		counter(descUnmatched, float64(s.unmatched.Load()), name)
-		gauge(descLag, s.lag.lag(time.Now()).Seconds(), name)
+		gauge(descLag, s.lag.lag(time.Now(), s.w.Position).Seconds(), name)
 	}
 	if c.a.router != nil {
 		counter(descUnrouted, float64(c.a.router.Unmatched()))
@@ -79,6 +97,20 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			st := o.buf.Stats()
 			gauge(descQueueChunks, float64(st.QueuedChunks), id)
 			gauge(descQueueBytes, float64(st.TotalBytes), id)
+			gauge(descBufStaged, float64(st.StagedBytes), id)
+			gauge(descBufQueued, float64(st.QueuedBytes), id)
+			bc := o.buf.Config()
+			gauge(descBufLimit, float64(bc.TotalLimitSize), id)
+			gauge(descBufMemBound, float64(bc.MemoryBound()), id)
+			diskFull := 0.0
+			if st.DiskFull {
+				diskFull = 1
+			}
+			gauge(descDiskFull, diskFull, id)
+			gauge(descMemOnly, float64(st.MemoryOnlyBytes), id)
+			counter(descDiskErrors, float64(st.DiskErrors), id)
+			counter(descBlocked, float64(st.OverflowEvents), id, "full")
+			counter(descBlocked, float64(st.DiskFullBlocks), id, "disk_full")
 			counter(descRetries, float64(st.Retries), id)
 			counter(descFlushErrors, float64(st.SendErrors), id)
 			counter(descDeadChunks, float64(st.DeadLetterChunks), id)
@@ -113,6 +145,40 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			counter(descFormatSkipped, float64(fs.EmptyMessage), id, "empty_message")
 			counter(descOversizeSplit, float64(fs.Split), id, "records")
 			counter(descOversizeSplit, float64(fs.Pieces), id, "pieces")
+		}
+	}
+	collectMemory(gauge)
+}
+
+// collectMemory reports the process's resident memory (Linux /proc; absent
+// elsewhere) and the Go heap and soft limit.
+func collectMemory(gauge func(d *prometheus.Desc, v float64, labels ...string)) {
+	if data, err := os.ReadFile("/proc/self/status"); err == nil {
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			line := sc.Bytes()
+			var d *prometheus.Desc
+			switch {
+			case bytes.HasPrefix(line, []byte("VmRSS:")):
+				d = descRSS
+			case bytes.HasPrefix(line, []byte("VmHWM:")):
+				d = descPeakRSS
+			default:
+				continue
+			}
+			f := bytes.Fields(line)
+			if len(f) == 3 && string(f[2]) == "kB" {
+				if kb, err := strconv.ParseInt(string(f[1]), 10, 64); err == nil {
+					gauge(d, float64(kb)*1024)
+				}
+			}
+		}
+	}
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(samples)
+	for i, d := range []*prometheus.Desc{descHeap, descMemLimit} {
+		if samples[i].Value.Kind() == metrics.KindUint64 {
+			gauge(d, float64(samples[i].Value.Uint64()))
 		}
 	}
 }

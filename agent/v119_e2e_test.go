@@ -335,6 +335,8 @@ func v119Fluentd(t *testing.T, conf string, vars map[string]string, nodeRoot str
 		if err != nil {
 			t.Fatal(err)
 		}
+		p := proc
+		t.Cleanup(func() { _ = p.Stop(10 * time.Second) }) // after a failure
 		return func() {
 			if err := proc.Stop(2 * time.Minute); err != nil {
 				t.Fatal(err)

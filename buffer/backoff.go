@@ -6,7 +6,8 @@ import (
 )
 
 // retryPolicy is the per-chunk form of Fluentd v1's retry state machine
-// (shared/reference/fluentd-dropin.md §3.5, retry_state.rb): the first retry
+// (fluent/fluentd v1.16 lib/fluent/plugin_helper/retry_state.rb; parameters in
+// https://docs.fluentd.org/configuration/buffer-section#retries-parameters): the first retry
 // waits retry_wait; retry n+1 waits R(min(retry_wait·base^n,
 // retry_max_interval)) where R multiplies by U(0.875, 1.125) when randomised
 // (the cap applies before the jitter, as in v1); a periodic policy waits

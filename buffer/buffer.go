@@ -158,6 +158,9 @@ type Buffer struct {
 	recovered bool
 	scratch   []*chunk
 	seenKeys  map[StreamKey]struct{} // takeLocked's scratch
+	blocks    blockPool              // arena blocks of delivered chunks (memory buffer)
+	spare     []Record               // records slice of a delivered chunk, cleared (memory buffer)
+	spareSlim []slimRec              // slim records slice of a delivered chunk
 	seq       uint32                 // chunk id suffix: random start, then counting
 	st        Stats
 }
@@ -202,6 +205,7 @@ func New(cfg Config, s Sender, ack Acker, log *zap.Logger, clock Clock) (*Buffer
 		b.disk = &disk{dir: cfg.Path}
 	} else {
 		b.overhead = max(cfg.RecordOverhead, 0)
+		b.blocks.limit = int(min(cfg.ChunkLimitSize, maxBlock*8))
 	}
 	return b, nil
 }
@@ -383,13 +387,12 @@ func (b *Buffer) appendLocked(ch *chunk, r *Record, cost int64) {
 	// The arena grows by blocks no larger than what the chunk may still
 	// take, so its capacity stays close to ChunkLimitSize.
 	room := int(max(b.cfg.ChunkLimitSize-ch.cost, 0))
-	var msg []byte
-	if b.disk != nil {
-		msg = putFrame(ch.arena.alloc(int(cost), room), r)
-	} else {
-		msg = ch.arena.alloc(len(r.Message), room)
-		copy(msg, r.Message)
+	if b.disk == nil {
+		b.appendSlimLocked(ch, r, room)
+		ch.cost += cost
+		return
 	}
+	msg := putFrame(ch.arena.alloc(int(cost), room, nil), r)
 	if n := len(ch.c.Records); n == cap(ch.c.Records) {
 		ch.c.Records = b.growRecords(ch, n)
 	}
@@ -401,11 +404,69 @@ func (b *Buffer) appendLocked(ch *chunk, r *Record, cost int64) {
 	ch.nrec++
 }
 
-// growRecords returns ch's records in a larger slice: room for the records
-// the chunk may still take at its average record size (an eighth more for
-// variance), at most twice as many as now, so that a full chunk's slice is
-// not mostly empty (append would grow by 1.25×, copying too often).
-func (b *Buffer) growRecords(ch *chunk, n int) []Record {
+// appendSlimLocked stores r in a memory chunk: its message in the arena, the
+// rest in a pointer-free slimRec, so that the garbage collector does not
+// scan the queued records (Records is built only to send them).
+func (b *Buffer) appendSlimLocked(ch *chunk, r *Record, room int) {
+	msg, blk, off := ch.arena.allocAt(len(r.Message), room, &b.blocks)
+	copy(msg, r.Message)
+	if n := len(ch.slim); n == cap(ch.slim) {
+		want := b.growTarget(ch, n)
+		var grown []slimRec
+		if c := cap(b.spareSlim); c >= want && c <= 2*want {
+			grown, b.spareSlim = b.spareSlim[:n], nil
+		} else {
+			grown = make([]slimRec, n, want)
+		}
+		copy(grown, ch.slim)
+		ch.slim = grown
+	}
+	ch.slim = append(ch.slim, slimRec{time: r.Time, source: r.Source, offset: r.Offset,
+		blk: uint32(blk), off: uint32(off), n: uint32(len(msg)), tag: ch.tagIndex(r.Tag)})
+	ch.c.Bytes += len(msg)
+	ch.nrec++
+}
+
+// materializeLocked builds the Records of a memory chunk from its slim
+// records (nothing to do if they exist).
+func (b *Buffer) materializeLocked(ch *chunk) {
+	if b.disk != nil || ch.c.Records != nil || len(ch.slim) == 0 {
+		return
+	}
+	var recs []Record
+	if cap(b.spare) >= len(ch.slim) {
+		recs, b.spare = b.spare[:len(ch.slim)], nil
+	} else {
+		recs = make([]Record, len(ch.slim))
+	}
+	for i := range ch.slim {
+		sr := &ch.slim[i]
+		blk := ch.arena.blocks[sr.blk]
+		recs[i] = Record{Time: sr.time, Tag: ch.tags[sr.tag], Key: ch.c.Key, Source: sr.source, Offset: sr.offset,
+			Message: blk[sr.off : sr.off+sr.n : sr.off+sr.n]}
+	}
+	ch.c.Records = recs
+}
+
+// unmaterializeLocked drops the Records of a memory chunk that no attempt
+// delivered in part (a retry builds them again, in the original order).
+func (b *Buffer) unmaterializeLocked(ch *chunk) {
+	if b.disk != nil || ch.c.Sent > 0 || ch.c.Records == nil {
+		return
+	}
+	b.keepSpareLocked(ch.c.Records)
+	ch.c.Records = nil
+}
+
+func (b *Buffer) keepSpareLocked(recs []Record) {
+	if cap(recs) > cap(b.spare) {
+		clear(recs[:cap(recs)])
+		b.spare = recs[:0]
+	}
+}
+
+// growTarget is the capacity a chunk's record slice grows to from n.
+func (b *Buffer) growTarget(ch *chunk, n int) int {
 	want := max(16, 2*n)
 	if n > 0 && ch.cost > 0 {
 		per := max(ch.cost/int64(n), 1)
@@ -415,7 +476,15 @@ func (b *Buffer) growRecords(ch *chunk, n int) []Record {
 	if lim := b.cfg.ChunkLimitRecords; lim > 0 {
 		want = max(n+1, min(want, lim))
 	}
-	grown := make([]Record, n, want)
+	return want
+}
+
+// growRecords returns ch's records in a larger slice: room for the records
+// the chunk may still take at its average record size (an eighth more for
+// variance), at most twice as many as now, so that a full chunk's slice is
+// not mostly empty (append would grow by 1.25×, copying too often).
+func (b *Buffer) growRecords(ch *chunk, n int) []Record {
+	grown := make([]Record, n, b.growTarget(ch, n))
 	copy(grown, ch.c.Records)
 	return grown
 }
@@ -477,6 +546,19 @@ func (b *Buffer) removeLocked(ch *chunk) {
 func (b *Buffer) release(ch *chunk) {
 	b.ackUpTo(ch, -1)
 	if b.disk == nil {
+		// Nothing refers to the chunk's records any more (Sender and Acker
+		// do not keep them): keep its storage for the next chunks.
+		b.mu.Lock()
+		b.blocks.put(&ch.arena)
+		if ch.c.Records != nil {
+			b.keepSpareLocked(ch.c.Records)
+			ch.c.Records = nil
+		}
+		if cap(ch.slim) > cap(b.spareSlim) {
+			b.spareSlim = ch.slim[:0]
+		}
+		ch.slim, ch.tags = nil, nil
+		b.mu.Unlock()
 		return
 	}
 	ch.ioMu.Lock()
@@ -504,6 +586,7 @@ func (b *Buffer) ackUpTo(ch *chunk, n int) {
 	}
 	var recs, pend []Record
 	if n > ch.acked {
+		b.materializeLocked(ch)
 		recs = ch.c.Records[ch.acked:n]
 		ch.acked = n
 	}
@@ -821,6 +904,11 @@ func (b *Buffer) flushRound(ctx context.Context, ignoreWait bool) int {
 
 // attempt sends one chunk that the caller marked in flight, and settles it.
 func (b *Buffer) attempt(ctx context.Context, ch *chunk) {
+	if b.disk == nil {
+		b.mu.Lock()
+		b.materializeLocked(ch)
+		b.mu.Unlock()
+	}
 	if !ch.resident {
 		if err := b.load(ch); err != nil {
 			b.mu.Lock()
@@ -925,12 +1013,16 @@ func (b *Buffer) requeueLocked(ch *chunk, at time.Time) {
 	if !ch.pin {
 		b.dropRecordsLocked(ch)
 	}
+	b.unmaterializeLocked(ch)
 	b.notifyLocked()
 }
 
 // deadLetter writes a removed chunk's undelivered records to the dead-letter
 // directory, then releases it.
 func (b *Buffer) deadLetter(ch *chunk, cause error, now time.Time) {
+	b.mu.Lock()
+	b.materializeLocked(ch)
+	b.mu.Unlock()
 	recs := ch.c.Records[min(ch.c.Sent, len(ch.c.Records)):]
 	var path string
 	err := errors.New("no dead-letter directory configured")

@@ -3,6 +3,7 @@ package buffer
 import (
 	"context"
 	"errors"
+	"math/bits"
 	"sync"
 	"time"
 )
@@ -69,6 +70,12 @@ type chunk struct {
 	acked   int      // records [0:acked] acknowledged
 	pendAck []Record // records to acknowledge when the chunk leaves (degraded file chunks)
 
+	// Memory buffer: the records as stored (Records is built from them to
+	// send or acknowledge), and the distinct tags they refer to.
+	slim    []slimRec
+	tags    []string
+	lastTag uint32 // index of the last tag used, a cache for tagIndex
+
 	// File buffer only.
 	ioMu       sync.Mutex
 	synced     int  // records written and fsynced
@@ -77,6 +84,34 @@ type chunk struct {
 	pin        bool // a ready chunk kept resident (counted in Buffer.pinned)
 	recovered  bool // loaded from disk at Recover: never acknowledged
 	diskFailed bool // writing failed: the chunk lives on in memory only
+}
+
+// slimRec is a record of a memory chunk without pointers: its message is
+// arena.blocks[blk][off:off+n], its tag chunk.tags[tag], its key the chunk's.
+type slimRec struct {
+	time   int64
+	source uint64
+	offset int64
+	blk    uint32
+	off    uint32
+	n      uint32
+	tag    uint32
+}
+
+// tagIndex returns the index of tag in ch.tags, adding it if new.
+func (ch *chunk) tagIndex(tag string) uint32 {
+	if int(ch.lastTag) < len(ch.tags) && ch.tags[ch.lastTag] == tag {
+		return ch.lastTag
+	}
+	for i, t := range ch.tags {
+		if t == tag {
+			ch.lastTag = uint32(i)
+			return ch.lastTag
+		}
+	}
+	ch.tags = append(ch.tags, tag)
+	ch.lastTag = uint32(len(ch.tags) - 1)
+	return ch.lastTag
 }
 
 // arena is chunk-owned storage for record bytes: records are copied into
@@ -95,23 +130,95 @@ const (
 
 // alloc returns n bytes of fresh storage at the end of the arena. A new block
 // doubles the last one (up to maxBlock) but is no larger than room (the bytes
-// the owner may still add) unless n is.
-func (a *arena) alloc(n, room int) []byte {
+// the owner may still add) unless n is; block sizes are powers of two, taken
+// from pool when it has one (pool may be nil).
+func (a *arena) alloc(n, room int, pool *blockPool) []byte {
+	b, _, _ := a.allocAt(n, room, pool)
+	return b
+}
+
+// allocAt is alloc, also returning where the bytes are: blocks[blk][off:].
+func (a *arena) allocAt(n, room int, pool *blockPool) (_ []byte, index, off int) {
 	if k := len(a.blocks); k > 0 {
 		last := a.blocks[k-1]
 		if l := len(last); cap(last)-l >= n {
 			a.blocks[k-1] = last[:l+n]
-			return last[l : l+n : l+n]
+			return last[l : l+n : l+n], k - 1, l
 		}
 	}
 	size := minBlock
 	if k := len(a.blocks); k > 0 {
 		size = min(2*cap(a.blocks[k-1]), maxBlock)
 	}
-	size = max(min(size, max(room, minBlock)), n)
-	blk := make([]byte, n, size)
+	size = max(min(size, floorPow2(max(room, minBlock))), ceilPow2(n))
+	var blk []byte
+	if size <= maxBlock {
+		blk = pool.get(size)
+	}
+	if blk == nil {
+		blk = make([]byte, 0, size)
+	}
+	blk = blk[:n]
 	a.blocks = append(a.blocks, blk)
-	return blk[:n:n]
+	return blk[:n:n], len(a.blocks) - 1, 0
+}
+
+func floorPow2(n int) int { return 1 << (bits.Len(uint(n)) - 1) }
+
+func ceilPow2(n int) int {
+	if n <= 1 {
+		return 1
+	}
+	return 1 << bits.Len(uint(n-1))
+}
+
+// blockPool keeps arena blocks of delivered chunks for the next chunks, so a
+// steady flow of chunks does not turn into garbage (and collections) at the
+// rate of the input. It holds at most limit bytes. Guarded by Buffer.mu.
+type blockPool struct {
+	free  [blockClasses][][]byte // by size class: minBlock << i
+	bytes int
+	limit int
+}
+
+const blockClasses = 9 // minBlock (4 KiB) … maxBlock (1 MiB)
+
+func blockClass(size int) int {
+	if size < minBlock || size > maxBlock || size&(size-1) != 0 {
+		return -1
+	}
+	return bits.Len(uint(size/minBlock)) - 1
+}
+
+// get returns an empty block of capacity size, or nil.
+func (p *blockPool) get(size int) []byte {
+	if p == nil {
+		return nil
+	}
+	c := blockClass(size)
+	if c < 0 || len(p.free[c]) == 0 {
+		return nil
+	}
+	l := p.free[c]
+	blk := l[len(l)-1]
+	l[len(l)-1] = nil
+	p.free[c] = l[:len(l)-1]
+	p.bytes -= cap(blk)
+	return blk[:0]
+}
+
+// put keeps the blocks of a's arena (which must no longer be used) while
+// the pool has room.
+func (p *blockPool) put(a *arena) {
+	for _, blk := range a.blocks {
+		c := blockClass(cap(blk))
+		if c < 0 || p.bytes+cap(blk) > p.limit {
+			continue
+		}
+		p.free[c] = append(p.free[c], blk[:0])
+		p.bytes += cap(blk)
+	}
+	*a = arena{}
 }
 
 // takeUnwritten appends to dst the bytes not yet written out and marks them

@@ -68,9 +68,10 @@ const (
 	DefaultMemoryTotalLimitSize = 512 << 20
 	DefaultFileTotalLimitSize   = 64 << 30
 	DefaultChunkFullThreshold   = 0.95
-	// DefaultRecordOverhead is a Record (120 bytes on 64-bit) and the
-	// tailer's pending-acknowledgement entry with its slice's slack (64).
-	DefaultRecordOverhead              = 184
+	// DefaultRecordOverhead is a memory chunk's record without its message
+	// (40 bytes, and an eighth for its slice's slack) and the tailer's
+	// pending-acknowledgement entry with its slice's slack (64).
+	DefaultRecordOverhead              = 109
 	DefaultFlushInterval               = 60 * time.Second
 	DefaultFlushThreadCount            = 1
 	DefaultFlushThreadInterval         = time.Second
@@ -119,7 +120,7 @@ type Config struct {
 	TotalLimitSize int64
 	// RecordOverhead is what each record of the memory buffer counts against
 	// TotalLimitSize on top of its message bytes: the memory the agent holds
-	// per buffered record besides the message (the Record itself, the
+	// per buffered record besides the message (the buffer's own record, the
 	// tailer's pending acknowledgement). 0 means DefaultRecordOverhead;
 	// negative means none. Ignored by the file buffer, whose limit is disk.
 	RecordOverhead int64

@@ -120,16 +120,38 @@ func TestArena_Room(t *testing.T) {
 		var a arena
 		used := 0
 		for used+size <= limit {
-			a.alloc(size, limit-used)
+			a.alloc(size, limit-used, nil)
 			used += size
 		}
 		capacity := 0
 		for _, blk := range a.blocks {
 			capacity += cap(blk)
 		}
-		if capacity > limit+minBlock {
-			t.Errorf("records of %d bytes: arena capacity %d for %d bytes used, want at most %d", size, capacity, used, limit+minBlock)
+		if slack := limit/32 + max(minBlock, ceilPow2(size)); capacity > limit+slack {
+			t.Errorf("records of %d bytes: arena capacity %d for %d bytes used, want at most %d", size, capacity, used, limit+slack)
 		}
+	}
+}
+
+// TestBlockPool: blocks of a released arena are reused by size, up to the
+// pool's limit.
+func TestBlockPool(t *testing.T) {
+	p := &blockPool{limit: 3 * minBlock}
+	var a arena
+	first := a.alloc(100, 1<<20, p)
+	a.alloc(minBlock, 1<<20, p)   // a second block of 8 KiB
+	a.alloc(3*minBlock, 1<<20, p) // 16 KiB: over the limit once the others are in
+	p.put(&a)
+	if p.bytes != 3*minBlock || len(a.blocks) != 0 {
+		t.Fatalf("pool holds %d bytes (arena %d blocks), want 4 KiB + 8 KiB", p.bytes, len(a.blocks))
+	}
+	var b arena
+	again := b.alloc(10, 1<<20, p)
+	if &again[:1][0] != &first[:1][0] {
+		t.Fatal("the 4 KiB block was not reused")
+	}
+	if p.bytes != 2*minBlock {
+		t.Fatalf("pool holds %d bytes after reuse, want 8 KiB", p.bytes)
 	}
 }
 
@@ -137,7 +159,7 @@ func TestArena_StableSlices(t *testing.T) {
 	var a arena
 	var got [][]byte
 	for i := range 5000 {
-		b := a.alloc(i%300, 1<<20)
+		b := a.alloc(i%300, 1<<20, nil)
 		for j := range b {
 			b[j] = byte(i)
 		}

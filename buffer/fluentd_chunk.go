@@ -10,11 +10,14 @@ import (
 )
 
 // Fluentd file-buffer chunks. fluent-plugin-cloudwatch-logs buffers each event
-// as the msgpack array [tag, time, record] (v0.12 BufferedOutput and v1
-// alike; fluentd-dropin.md §2.3, §3.3, §3.7), concatenated in a chunk file
-// (buffer.b<id>.log / buffer.q<id>.log, and the v0.12 <prefix>.<key>.b<id>.log).
-// time is an integer (v0.12: whole seconds), a float, or Fluentd's EventTime
-// (msgpack ext type 0: 4-byte seconds and 4-byte nanoseconds, big-endian).
+// as the msgpack array [tag, time, record] (its format method,
+// fluent-plugins-nursery/fluent-plugin-cloudwatch-logs
+// lib/fluent/plugin/out_cloudwatch_logs.rb; v0.12
+// BufferedOutput and v1 alike), concatenated in a chunk file (buffer.b<id>.log /
+// buffer.q<id>.log, https://docs.fluentd.org/buffer/file, and the v0.12
+// <prefix>.<key>.b<id>.log). time is an integer (v0.12: whole seconds), a
+// float, or Fluentd's EventTime (msgpack ext type 0: 4-byte seconds and 4-byte
+// nanoseconds, big-endian; https://github.com/fluent/fluentd/wiki/Forward-Protocol-Specification-v1#eventtime-ext-format).
 // ReadFluentdChunk reads such a file so that `logship replay` can send what a
 // stopped Fluentd left in its buffer.
 

@@ -3,6 +3,7 @@ package buffer
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -101,6 +102,17 @@ func appendJSONText[T string | []byte](dst []byte, s T) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) {
+			// Eight bytes at a time while none needs a look: jump to the
+			// first that does (the lowest flagged byte is always a true
+			// match).
+			m := specialMask(load64(s[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		}
 		c := s[i]
 		if noEscape[c] {
 			i++
@@ -118,7 +130,11 @@ func appendJSONText[T string | []byte](dst []byte, s T) []byte {
 			continue
 		}
 		dst = append(dst, s[start:i]...)
-		dst = appendEscape(dst, c)
+		if c == '"' || c == '\\' {
+			dst = append(dst, '\\', c)
+		} else {
+			dst = appendEscape(dst, c)
+		}
 		i++
 		start = i
 	}
@@ -126,16 +142,61 @@ func appendJSONText[T string | []byte](dst []byte, s T) []byte {
 	return append(dst, '"')
 }
 
+// specialMask returns, for the little-endian word w, a mask with the high
+// bit set in the bytes that are not copied as they are: control characters,
+// '"', '\\' and bytes ≥ 0x80 (checked as UTF-8). A byte below n sets its high
+// bit in (w - n) &^ w; borrows run upwards only, so the lowest flagged byte
+// is always a true match (higher ones may be false), and the mask is zero
+// exactly when no byte is special.
+func specialMask(w uint64) uint64 {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	q := w ^ (lsb * '"')
+	b := w ^ (lsb * '\\')
+	return ((w-lsb*0x20)&^w | (q-lsb)&^q | (b-lsb)&^b | w) & msb
+}
+
+// load64 returns the first eight bytes of s (len(s) ≥ 8), little-endian.
+func load64[T string | []byte](s T) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
 // validRuneLen returns the length of the valid UTF-8 sequence at the start of
-// s (which starts with a byte ≥ 0x80), or 0 when it is invalid.
+// s (which starts with a byte ≥ 0x80), or 0 when it is invalid. The ranges
+// are Unicode's Table 3-7 (well-formed UTF-8 byte sequences), as in
+// maximalSubpart.
 func validRuneLen[T string | []byte](s T) int {
-	var b [utf8.UTFMax]byte
-	n := copy(b[:], s[:min(len(s), utf8.UTFMax)])
-	r, size := utf8.DecodeRune(b[:n])
-	if r == utf8.RuneError && size == 1 {
+	c := s[0]
+	lo, hi := byte(0x80), byte(0xBF) // the range of the second byte
+	var n int
+	switch {
+	case c >= 0xC2 && c <= 0xDF:
+		if len(s) >= 2 && s[1]&0xC0 == 0x80 {
+			return 2
+		}
+		return 0
+	case c >= 0xE0 && c <= 0xEF:
+		n = 3
+		if c == 0xE0 {
+			lo = 0xA0
+		} else if c == 0xED {
+			hi = 0x9F
+		}
+	case c >= 0xF0 && c <= 0xF4:
+		n = 4
+		if c == 0xF0 {
+			lo = 0x90
+		} else if c == 0xF4 {
+			hi = 0x8F
+		}
+	default:
 		return 0
 	}
-	return size
+	if len(s) < n || s[1] < lo || s[1] > hi || s[2]&0xC0 != 0x80 || n == 4 && s[3]&0xC0 != 0x80 {
+		return 0
+	}
+	return n
 }
 
 func appendEscape(dst []byte, c byte) []byte {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"logship/buffer"
 )
@@ -169,4 +170,63 @@ func TestAppendValidUTF8_Ruby(t *testing.T) {
 	if n < 1000 {
 		t.Fatalf("%d cases read, want the whole file", n)
 	}
+}
+
+// BenchmarkAppendJSONBytes measures the string escaper on log lines: plain
+// text (one escape, the newline), a JSON application line (a quote every
+// few bytes) and non-ASCII text.
+func BenchmarkAppendJSONBytes(b *testing.B) {
+	lines := []struct{ name, s string }{
+		{"plain", `10.0.1.7 - - [01/Jun/2026:12:00:00 +0000] GET /api/v1/items?id=42 HTTP/1.1 200 512 - curl/8.0 ` + strings.Repeat("x", 100) + "\n"},
+		{"json", `{"level":"info","logger":"http","msg":"request served","seq":1234,"container":"app","path":"/api/v1/items/237","status":200,"pad":"` + strings.Repeat("x", 70) + `"}`},
+		{"unicode", strings.Repeat("héllo wörld 世界 ", 12)},
+	}
+	for _, l := range lines {
+		b.Run(l.name, func(b *testing.B) {
+			src := []byte(l.s)
+			dst := make([]byte, 0, 2*len(src)+2)
+			b.SetBytes(int64(len(src)))
+			b.ReportAllocs()
+			for b.Loop() {
+				dst = buffer.AppendJSONBytes(dst[:0], src)
+			}
+		})
+	}
+}
+
+// FuzzAppendJSONBytes checks the escaper and the U+FFFD replacement against
+// the standard library: valid UTF-8 is kept byte for byte, the output is
+// valid UTF-8 and valid JSON decoding to the replaced text, and the
+// replacement never makes more U+FFFD than invalid bytes (nor fewer than
+// utf8's runs of invalid bytes).
+func FuzzAppendJSONBytes(f *testing.F) {
+	for _, s := range []string{"", "plain", "\xff\xfe\xc3\x28 \xe2\x82", "é世😀\"\\\n\x01\x7f", "12345678\xf0\x9f\x98\x80abcdefgh\xed\xa0\x80"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		v := buffer.AppendValidUTF8(nil, in)
+		if !utf8.Valid(v) {
+			t.Fatalf("AppendValidUTF8(%q)=%q: invalid UTF-8", in, v)
+		}
+		if utf8.Valid(in) && string(v) != string(in) {
+			t.Fatalf("AppendValidUTF8(%q)=%q: valid input changed", in, v)
+		}
+		js := buffer.AppendJSONBytes(nil, in)
+		var dec string
+		if err := json.Unmarshal(js, &dec); err != nil || dec != string(v) {
+			t.Fatalf("AppendJSONBytes(%q)=%s decodes to %q (%v), want %q", in, js, dec, err, v)
+		}
+		bad := 0
+		for b := in; len(b) > 0; {
+			r, n := utf8.DecodeRune(b)
+			if r == utf8.RuneError && n == 1 {
+				bad++
+			}
+			b = b[n:]
+		}
+		added := strings.Count(string(v), "\uFFFD") - strings.Count(string(in), "\uFFFD")
+		if added > bad || (bad > 0) != (added > 0) {
+			t.Fatalf("AppendValidUTF8(%q): %d U+FFFD added for %d invalid bytes", in, added, bad)
+		}
+	})
 }

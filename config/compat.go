@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// This file applies Fluentd's compat_parameters helper (reference
-// fluentd-dropin.md §3.6): v0.12 configurations write buffer, parser and
+// This file applies Fluentd's compat_parameters helper (Fluentd v1.19.3
+// lib/fluent/plugin_helper/compat_parameters.rb): v0.12 configurations write buffer, parser and
 // inject parameters at the directive level; v1 plugins read them from
 // <buffer>, <parse> and <inject> sections. Each Compat… method adds the
 // section Fluentd would synthesize, with the parameters renamed and their

@@ -2,8 +2,9 @@
 // v0.12 also uses by default) into a tree of sections and parameters, and
 // routes tags the way Fluentd does.
 //
-// The language follows Fluentd's config/v1_parser.rb and literal_parser.rb
-// (reference fluentd-dropin.md, Appendix A): <section arg> … </section>
+// The language follows Fluentd v1.19.3's lib/fluent/config/v1_parser.rb and
+// literal_parser.rb (https://docs.fluentd.org/configuration/config-file):
+// <section arg> … </section>
 // elements, "key value" parameters, @include with globs relative to the
 // including file, single-, double-quoted and bare values, multi-line JSON
 // arrays and hashes, and "#{…}" embedded Ruby in double-quoted strings, of

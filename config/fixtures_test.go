@@ -112,8 +112,9 @@ func TestConfigMap_Extract(t *testing.T) {
 	}
 }
 
-// v119Env is the environment of the upstream DaemonSet (fluentd-dropin.md
-// §6.2) inside a cluster.
+// v119Env is the environment of the upstream DaemonSet inside a cluster: the
+// variables the configuration of fluent/fluentd-kubernetes-daemonset@849b9e1
+// docker-image/v1.19/debian-cloudwatch/conf/*.conf reads.
 func v119Env() map[string]string {
 	return map[string]string{
 		"LOG_GROUP_NAME":          "/eks/demo/containers",

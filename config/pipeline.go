@@ -170,8 +170,8 @@ func Build(c *Config, opts BuildOptions) (*Pipeline, error) {
 }
 
 // isV012 reports whether the configuration is written for Fluentd v0.12
-// (reference fluentd-dropin.md §8: `type` without '@', buffer parameters at
-// <match> level, `format` at <source> level, merge_json_log).
+// (`type` without '@', buffer parameters at <match> level, `format` at
+// <source> level, merge_json_log; see docs/fluentd-compat.md, "Dialects").
 func isV012(root *Section) bool {
 	v012 := false
 	var walk func(s *Section)
@@ -735,8 +735,9 @@ func (p *Pipeline) Describe() []string {
 }
 
 // Differences lists, one line each, where this pipeline deliberately behaves
-// differently from Fluentd (reference fluentd-dropin.md §1.3 R1.1–R1.6, §2.9,
-// §7): the known Fluentd flaws logship fixes.
+// differently from Fluentd: the known Fluentd flaws logship fixes
+// (docs/fluentd-compat.md, "Deliberate differences", names the Fluentd and
+// plugin code and the public issues behind each).
 func (p *Pipeline) Differences() []string {
 	var out []string
 	d := func(s string) { out = append(out, "differs from Fluentd: "+s) }
@@ -750,7 +751,7 @@ func (p *Pipeline) Differences() []string {
 	}
 	if hasTail {
 		d("positions advance only when lines are delivered (memory buffer) or fsynced (file buffer), so a restart or crash re-reads instead of losing buffered lines")
-		d("a full buffer blocks reading (back-pressure); the tail-to-buffer hand-off is atomic per batch, so nothing is emitted twice (Fluentd re-emits the batch, R1.4)")
+		d("a full buffer blocks reading (back-pressure); the tail-to-buffer hand-off is atomic per batch, so nothing is emitted twice (Fluentd re-emits the whole batch)")
 		d("rotated files are read to a quiescent end, not dropped after rotate_wait; rotated siblings are found and drained, also after a restart")
 		d("CRI partial lines (P) and docker 16 KiB pieces are joined into one record (Fluentd's cri parser emits each fragment)")
 		d(`a container log time on a whole second, which RFC3339Nano writes without a fraction ("…:05Z"), is parsed; Fluentd's time_format "…%S.%N…" rejects it and drops the line`)
@@ -764,7 +765,7 @@ func (p *Pipeline) Differences() []string {
 		d("rejected events (too old/new, expired) are counted by reason and logged with their index ranges")
 	}
 	if hasHTTP {
-		d("the http source answers 200 even when the outputs are backed up, so the liveness probe never restarts the agent (R1.1)")
+		d("the http source answers 200 even when the outputs are backed up, so the liveness probe never restarts the agent")
 	}
 	out = append(out, p.pluginDifferences()...)
 	return out

@@ -11,7 +11,9 @@ import (
 // Fluentd evaluates the code with instance_eval and interpolates the result
 // with to_s (nil becomes ""). logship implements the subset that real
 // configurations use and refuses everything else with an error naming the
-// expression and its position (reference fluentd-dropin.md §8.1 C3):
+// expression and its position (Fluentd v1.19.3
+// lib/fluent/config/literal_parser.rb evaluates "#{…}" in double-quoted
+// strings; docs/fluentd-compat.md, "Embedded Ruby", says why a subset):
 //
 //	literals      'single', "double", true, false, nil
 //	environment   ENV['X'], ENV["X"], ENV.fetch('X'), ENV.fetch('X', d),

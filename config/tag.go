@@ -2,8 +2,10 @@ package config
 
 import "strings"
 
-// TailTag is the tag parameter of an in_tail source, split for expansion
-// (reference fluentd-dropin.md §4.3).
+// TailTag is the tag parameter of an in_tail source, split for expansion: at
+// the first '*', which stands for the file's path with '/' turned into '.'
+// (Fluentd v1.19.3 lib/fluent/plugin/in_tail.rb, TailWatcher#tag;
+// https://docs.fluentd.org/input/tail#tag).
 type TailTag struct {
 	prefix, suffix string
 	wild           bool

@@ -33,7 +33,8 @@ func pssForbidden(level psapi.Level, meta *metav1.ObjectMeta, spec *corev1.PodSp
 var agentBaselineAllowed = []string{"hostPath volumes"}
 
 // agentRestrictedAllowed is what a root hostPath log agent cannot avoid at
-// Restricted (it reads root-owned 0640 files as uid 0; deploy.md §4.4). Any
+// Restricted (it reads root-owned 0640 files as uid 0; docs/deploy-design.md,
+// "Why uid 0"). Any
 // other Restricted finding is a hardening gap.
 var agentRestrictedAllowed = []string{"restricted volume types", "runAsNonRoot != true", "runAsUser=0"}
 
@@ -109,8 +110,8 @@ func hostPathMounts(spec *corev1.PodSpec, c *corev1.Container) map[*corev1.Volum
 	return out
 }
 
-// daemonSetChecks are the agent's must-have DaemonSet fields (issue 7,
-// deploy.md §4.3 and §9.2 item 5).
+// daemonSetChecks are the agent's must-have DaemonSet fields (issue 7;
+// docs/deploy-design.md, "The DaemonSet", gives the reason for each).
 var daemonSetChecks = []daemonSetCheck{
 	{"priorityClassName system-node-critical", func(ds *appsv1.DaemonSet, _ *corev1.Container, _ agentExpect) error {
 		if got := ds.Spec.Template.Spec.PriorityClassName; got != "system-node-critical" {
@@ -313,7 +314,7 @@ func checkDaemonSet(ds *appsv1.DaemonSet, want agentExpect) []error {
 	return errs
 }
 
-// Least-privilege RBAC for the agent (deploy.md §4.5).
+// Least-privilege RBAC for the agent (docs/deploy-design.md, "RBAC").
 var (
 	rbacAllowedVerbs     = []string{"get", "list", "watch"}
 	rbacAllowedResources = []string{"pods", "namespaces"}

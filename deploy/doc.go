@@ -10,8 +10,9 @@
 // Standards on every pod template, asserts the DaemonSet's must-have fields,
 // least privilege in RBAC and IAM, and the key properties of the
 // CloudFormation templates (parsed with goformation). Each check is also run
-// on the 2017 AWS workshop's manifests (shared/fixtures/seed-workshop-2017),
+// on the 2017 AWS workshop's manifests (aws-samples/aws-workshop-for-kubernetes
+// at 7632fb5, found through internal/fixtures; skipped when absent),
 // which it must reject; the tests log what each check rejected.
 //
-// Reference: shared/reference/deploy.md (§3, §4, §5, §6, §9).
+// Design notes, with the sources of each rule: docs/deploy-design.md.
 package deploy

@@ -175,14 +175,19 @@ const (
 
 // bufferMemoryLimitMiB is the memory limit the rule gives for the render's
 // mounted configuration, derived from the buffer logship builds from it: a
-// memory buffer's bound is its normalised TotalLimitSize (where
-// queue_limit_length × chunk_limit_size replaces total_limit_size, Fluentd's
-// rule), a file buffer's is fileBufferBoundMiB; plus fixedBudgetMiB.
+// memory buffer's bound is buffer.Config.MemoryBound (its total_limit_size,
+// or queue_limit_length × chunk_limit_size when that is set, Fluentd's rule);
+// a file buffer reserves fileBufferBoundMiB, which must cover its
+// MemoryBound (the chunks it keeps resident); plus fixedBudgetMiB.
 func bufferMemoryLimitMiB(t *testing.T, objs []object) int64 {
 	t.Helper()
-	b := onlyOutput(t, agentPipeline(t, fluentConf(t, objs))).Buffer.Normalized()
-	if b.Type == buffer.TypeMemory {
-		return b.TotalLimitSize>>20 + fixedBudgetMiB
+	b := onlyOutput(t, agentPipeline(t, fluentConf(t, objs))).Buffer
+	bound := b.MemoryBound() >> 20
+	if b.Normalized().Type == buffer.TypeMemory {
+		return bound + fixedBudgetMiB
+	}
+	if bound > fileBufferBoundMiB {
+		t.Errorf("file buffer keeps %d MiB resident, above the chart's %d MiB reservation", bound, fileBufferBoundMiB)
 	}
 	return fileBufferBoundMiB + fixedBudgetMiB
 }

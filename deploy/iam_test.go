@@ -168,5 +168,6 @@ func logGroupOf(arn string) (string, bool) {
 // shipperActions are the only actions the agent calls (sink: PutLogEvents,
 // and on ResourceNotFound CreateLogStream, or CreateLogGroup with
 // PutRetentionPolicy and tags when auto-creating). PutLogEvents ignores
-// sequence tokens now, so no Describe* is needed (deploy.md §5.3).
+// sequence tokens since January 2023, so no Describe* is needed
+// (https://aws.amazon.com/about-aws/whats-new/2023/01/amazon-cloudwatch-logs-log-stream-transaction-quota-sequencetoken-requirement/).
 var shipperActions = []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource"}

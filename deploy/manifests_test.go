@@ -109,8 +109,8 @@ type lifecycle interface {
 }
 
 // deniedAPIVersions are apiVersions that are no longer served for the kinds
-// manifests use (deploy.md §1.3, §9.2 item 2); a backstop for types that lack
-// lifecycle metadata.
+// manifests use (https://kubernetes.io/docs/reference/using-api/deprecation-guide/);
+// a backstop for types that lack lifecycle metadata.
 var deniedAPIVersions = map[string]string{
 	"extensions/v1beta1":                "removed in Kubernetes 1.16 (workloads) and 1.22; use apps/v1 or networking.k8s.io/v1",
 	"apps/v1beta1":                      "removed in Kubernetes 1.16; use apps/v1",

@@ -9,7 +9,9 @@ import (
 )
 
 // Dialect selects the record shape of a fluent-plugin-kubernetes_metadata_filter
-// generation (reference: fluentd-dropin.md §5.3).
+// generation, as lib/fluent/plugin/filter_kubernetes_metadata.rb of
+// fabric8io/fluent-plugin-kubernetes_metadata_filter builds it: tag v0.29.0
+// for Legacy, v3.7.1 (commit c5047ca) for Current.
 type Dialect uint8
 
 const (
@@ -352,7 +354,9 @@ func (k *Kubernetes) annotationWanted(key string) bool {
 // mergeJSONLog implements merge_json_log: a "log" value that, stripped of
 // white space, starts with '{' and ends with '}' is parsed; its members come
 // first and the record's own fields are merged over them (originals win).
-// Parse errors leave the record unchanged (reference: fluentd-dropin.md §5.4).
+// Parse errors leave the record unchanged (fluent-plugin-kubernetes_metadata_filter
+// v0.29.0 lib/fluent/plugin/filter_kubernetes_metadata.rb, merge_json_log;
+// the option was removed in 2.1.0).
 func (k *Kubernetes) mergeJSONLog(r *buffer.Record) {
 	v, ok := r.Fields.Get("log")
 	if !ok || v.Kind != buffer.String {

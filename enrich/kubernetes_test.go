@@ -131,7 +131,8 @@ func TestKubernetes_Apply(t *testing.T) {
 			want: `{"log":"x","docker":{"container_id":"cid"},"kubernetes":{"container_name":"nginx","namespace_name":"default","pod_name":"web-7d9f","pod_id":"uid-1","pod_ip":"10.0.0.7","host":"node-a"}}`,
 		},
 		{
-			// The seed's record (reference fluentd-dropin.md §1.4).
+			// The record the 2017 AWS workshop's Fluentd sends (aws-samples/aws-workshop-for-kubernetes@8b98373
+			// cluster-logging/templates/fluentd-configmap.yaml: merge_json_log, preserve_json_log).
 			name: "legacy merge_json_log",
 			cfg: enrich.KubernetesConfig{Dialect: enrich.Legacy, MasterURL: "https://10.100.0.1:443/api", DeDot: true,
 				MergeJSONLog: true, PreserveJSONLog: true},

@@ -3,7 +3,9 @@ package enrich
 // The kubernetes parser is the custom plugin the Fluentd Kubernetes images
 // ship (coreos parser_kubernetes.rb for v0.12, fluentd-kubernetes-daemonset's
 // plugins for v1): glog lines of the kubelet, kube-proxy, the control plane
-// and kube-system containers. Reference: fluentd-dropin.md §1.3 step 6, §4.8.
+// and kube-system containers (coreos/fluentd-kubernetes-daemonset@c0b8ee7
+// plugins/v0.12/shared/parser_kubernetes.rb; fluent/fluentd-kubernetes-daemonset@849b9e1
+// docker-image/v1.19/debian-cloudwatch/plugins/parser_kubernetes.rb).
 const (
 	// GlogFirstLine marks the first line of a glog record (format_firstline).
 	GlogFirstLine = `^\w\d{4}`

@@ -9,7 +9,8 @@ import (
 // DefaultTagRegexp is fluent-plugin-kubernetes_metadata_filter's default
 // tag_to_kubernetes_name_regexp (≥ 2.9.3): the /var/log/pods form or the
 // /var/log/containers form, searched (not anchored at the start) in the tag,
-// written in RE2 syntax (reference: fluentd-dropin.md §5.2).
+// written in RE2 syntax (fabric8io/fluent-plugin-kubernetes_metadata_filter@c5047ca
+// lib/fluent/plugin/filter_kubernetes_metadata.rb).
 const DefaultTagRegexp = `(var\.log\.pods\.(?P<namespace>[^_]+)_(?P<pod_name>[^_]+)_(?P<pod_uuid>[a-z0-9-]*)\.(?P<container_name>.+)\..*\.log$)|(var\.log\.containers\.(?P<pod_name>[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)_(?P<namespace>[^_]+)_(?P<container_name>.+)-(?P<docker_id>[a-z0-9]{64})\.log$)`
 
 // LegacyTagRegexp is the 0.27–1.x default: the /var/log/containers form only.

@@ -26,7 +26,9 @@ import (
 
 // DefaultDeleteGrace is how long a deleted pod's metadata is kept, so that
 // the last lines of a finished pod, still being read, keep their metadata.
-// Vector and Filebeat keep 60 s (reference: tailing.md §5.3).
+// Vector keeps 60 s (delay_deletion_ms, vectordotdev/vector
+// src/sources/kubernetes_logs/mod.rs), as does Filebeat (cleanup_timeout,
+// elastic/beats libbeat/processors/add_kubernetes_metadata/docs/add_kubernetes_metadata.asciidoc).
 const DefaultDeleteGrace = 60 * time.Second
 
 // DefaultWatchTimeout is the shortest life of one watch request; each watch
@@ -36,7 +38,9 @@ const DefaultDeleteGrace = 60 * time.Second
 const DefaultWatchTimeout = 30 * time.Minute
 
 // ErrNoNodeName is returned by NewPodCache without a node name: a cluster-wide
-// pod watch from every node is what overloads API servers (tailing.md §5.4).
+// pod watch from every node is what overloads API servers
+// (https://github.com/kubernetes/kubernetes/issues/77733,
+// https://github.com/fluent-plugins-nursery/fluent-plugin-kubernetes_metadata_filter/pull/189).
 var ErrNoNodeName = errors.New("kubernetes: node name unknown (set NODE_NAME or K8S_NODE_NAME)")
 
 // PodsConfig configures a PodCache.

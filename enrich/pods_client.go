@@ -26,7 +26,8 @@ var ErrNoAPIServer = errors.New("kubernetes: no API server (no kubeconfig, kuber
 
 // ClientConfig says how to reach the API server. Its fields are the
 // kubernetes_metadata filter's options, so an existing filter section works
-// as written (reference: fluentd-dropin.md §5.5). The zero value is the
+// as written (fluent-plugin-kubernetes_metadata_filter v3.7.1 README.md,
+// "Configuration"). The zero value is the
 // in-cluster configuration.
 type ClientConfig struct {
 	// Kubeconfig is a kubeconfig file; when set, the other fields are ignored.

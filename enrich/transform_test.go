@@ -34,7 +34,7 @@ func TestRecordTransformer(t *testing.T) {
 			Record: []enrich.TemplateField{{"kubernetes_namespace_container_name", `${record["kubernetes"]["namespace_name"]}.${record["kubernetes"]["container_name"]}`}}},
 			"kubernetes.x", kube,
 			`{"log":"hi\n","stream":"stdout","kubernetes":{"namespace_name":"default","container_name":"nginx"},"n":5,"kubernetes_namespace_container_name":"default.nginx"}`},
-		{"missing hash makes nil (R1.6)", enrich.RecordTransformerConfig{EnableRuby: true,
+		{"missing hash makes nil (so the workshop's rewrite_tag_filter drops the record)", enrich.RecordTransformerConfig{EnableRuby: true,
 			Record: []enrich.TemplateField{{"k", `${record["kubernetes"]["namespace_name"]}.${record["kubernetes"]["container_name"]}`}}},
 			"t", `{"log":"x"}`, `{"log":"x","k":null}`},
 		{"missing leaf is empty", enrich.RecordTransformerConfig{EnableRuby: true,

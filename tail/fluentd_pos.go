@@ -234,7 +234,7 @@ func appendFluentdEntry(dst []fluentdEntry, commits []fileCommit) []fluentdEntry
 		if c.f.retired {
 			continue
 		}
-		if c.f.current || pick < 0 || !commits[pick].f.current {
+		if c.f.savedCurrent || pick < 0 || !commits[pick].f.savedCurrent {
 			pick = i
 		}
 	}
@@ -244,7 +244,7 @@ func appendFluentdEntry(dst []fluentdEntry, commits []fileCommit) []fluentdEntry
 	c := commits[pick]
 	for i := range dst {
 		if dst[i].path == c.f.path {
-			if c.f.current {
+			if c.f.savedCurrent {
 				dst[i] = fluentdEntry{path: c.f.path, pos: uint64(c.pos), ino: c.f.ino}
 			}
 			return dst

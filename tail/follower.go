@@ -63,24 +63,25 @@ type file struct {
 	prev    [markerSize]byte
 	prevLen int
 
-	size       atomic.Int64 // last size seen by fstat
-	state      fileState
-	discovered bool // matched by the latest Sync
-	current    bool // matched by a glob itself (not as a rotated sibling)
-	deleted    bool // seen with no links: its inode may be reused once closed
-	retired    bool // an old generation kept only for late acks
-	pollGen    uint64
-	capGen     uint64 // capSize applies while capGen is the poll generation
-	capSize    int64  // read at most up to here in this poll (pollLineage)
-	quietSince time.Time
-	deletedAt  time.Time
-	readTime   int64
-	inNUL      bool
-	seen       int64    // records before it were framed (fed to the assembler); guarded by Watcher.mu
-	skipUntil  int64    // records ending at or before it were read before a restart...
-	skipHold   [3]int64 // ...and are skipped unless at or after their stream's hold (-1: none)
-	asmHold    [3]int64 // per stream, first fragment of an unfinished line in the assembler (-1: none); guarded by Watcher.mu
-	cont       contState
+	size         atomic.Int64 // last size seen by fstat
+	state        fileState
+	discovered   bool // matched by the latest Sync
+	current      bool // matched by a glob itself (not as a rotated sibling)
+	savedCurrent bool // current as of the last Sync, written under Watcher.mu for the saver
+	deleted      bool // seen with no links: its inode may be reused once closed
+	retired      bool // an old generation kept only for late acks
+	pollGen      uint64
+	capGen       uint64 // capSize applies while capGen is the poll generation
+	capSize      int64  // read at most up to here in this poll (pollLineage)
+	quietSince   time.Time
+	deletedAt    time.Time
+	readTime     int64
+	inNUL        bool
+	seen         int64    // records before it were framed (fed to the assembler); guarded by Watcher.mu
+	skipUntil    int64    // records ending at or before it were read before a restart...
+	skipHold     [3]int64 // ...and are skipped unless at or after their stream's hold (-1: none)
+	asmHold      [3]int64 // per stream, first fragment of an unfinished line in the assembler (-1: none); guarded by Watcher.mu
+	cont         contState
 
 	// The marker of the last save (hash of the bytes before markPos),
 	// reused while the position stays; guarded by Watcher.mu.

@@ -611,6 +611,14 @@ func (w *Watcher) Sync(ctx context.Context) error {
 	w.updateWatches()
 	w.dropPinnedFollowed()
 	w.publishPins()
+	// The saver (another goroutine) reads which file is current for the
+	// Fluentd pos_file; it gets a copy taken under mu, as Sync and Poll
+	// write current without it.
+	w.mu.Lock()
+	for _, f := range w.byIno {
+		f.savedCurrent = f.current
+	}
+	w.mu.Unlock()
 	return ctx.Err()
 }
 

@@ -51,7 +51,9 @@ func indexName(prefix string, ms int64) string {
 // payload order. The document has @id, @timestamp (ISO 8601, milliseconds,
 // UTC), @message, @owner, @log_group and @log_stream, then the event's
 // extracted fields, or else the members of the JSON object that starts at the
-// message's first '{' (shared/reference/cloudwatch-api.md §5.3). The index
+// message's first '{', as the console's LogsToElasticsearch function does
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_OpenSearch_Stream.html
+// creates it). The index
 // action carries _id = the event id, so a re-delivered payload overwrites the
 // same documents; there is no _type (removed in Elasticsearch 8 and
 // OpenSearch 2).

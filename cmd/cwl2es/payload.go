@@ -12,7 +12,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// Message types of a subscription payload (cloudwatch-api.md §5.2).
+// Message types of a subscription payload
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html;
+// aws-lambda-go events/cloudwatch_logs.go).
 const (
 	messageData    = "DATA_MESSAGE"
 	messageControl = "CONTROL_MESSAGE"

@@ -16,18 +16,66 @@ import (
 	"syscall"
 	"time"
 
+	"go.uber.org/zap"
+
 	"logship/internal/kubelog"
+	"logship/sink/emulator"
 )
 
 // benchConfig is the agent configuration of the end-to-end benchmark: CRI
-// files from the head, path metadata, the cloudwatch_logs output into the
-// emulator (count-only) over loopback.
+// files from the head, path metadata ({{METADATA}}: the kubernetes_metadata
+// filter, or nothing with --metadata=false), the cloudwatch_logs output into the
+// emulator (count-only) over loopback, with a memory buffer of
+// chunk_limit_size 1m × queue_limit_length {{QUEUE}} (Fluentd's bound:
+// {{QUEUE}} MiB).
 const benchConfig = `
 <source>
   @type tail
   @id bench
   path {{ROOT}}/var/log/containers/*.log
-  pos_file {{ROOT}}/fluentd-containers.log.pos
+  pos_file {{STATE}}/fluentd-containers.log.pos
+  tag kubernetes.*
+  read_from_head true
+  <parse>
+    @type cri
+  </parse>
+</source>
+{{METADATA}}
+<match **>
+  @type cloudwatch_logs
+  log_group_name bench
+  use_tag_as_stream true
+  auto_create_stream true
+  region us-east-1
+  endpoint {{URL}}
+  aws_key_id AKIDBENCH
+  aws_sec_key bench-secret
+  <buffer>
+    flush_interval 1s
+    flush_thread_count 2
+    chunk_limit_size 1m
+    queue_limit_length {{QUEUE}}
+    retry_forever true
+    retry_max_interval 2s
+  </buffer>
+</match>
+`
+
+// fluentdPeerConfig is the same pipeline for a real Fluentd (v1 syntax,
+// fluent-plugin-cloudwatch-logs, kubernetes_metadata path only, parser-cri).
+const fluentdPeerConfig = `
+<system>
+  log_level warn
+</system>
+<label @FLUENT_LOG>
+  <match fluent.**>
+    @type null
+  </match>
+</label>
+<source>
+  @type tail
+  path {{ROOT}}/var/log/containers/*.log
+  pos_file {{STATE}}/fluentd-containers.log.pos
   tag kubernetes.*
   read_from_head true
   <parse>
@@ -44,34 +92,106 @@ const benchConfig = `
   auto_create_stream true
   region us-east-1
   endpoint {{URL}}
-  aws_key_id AKIDBENCH
-  aws_sec_key bench-secret
   <buffer>
     flush_interval 1s
     flush_thread_count 2
     chunk_limit_size 1m
-    total_limit_size 8m
-    queued_chunks_limit_size 64
+    queue_limit_length {{QUEUE}}
     retry_forever true
     retry_max_interval 2s
   </buffer>
 </match>
 `
 
+// fluentBitPeerConfig is the pipeline for Fluent Bit (classic format): tail
+// with the cri multiline parser, no kubernetes filter (it needs an API
+// server), the cloudwatch_logs output at the emulator (endpoint host plus
+// port, TLS off), Mem_Buf_Limit set to the same bound.
+// https://docs.fluentbit.io/manual/pipeline/inputs/tail,
+// https://docs.fluentbit.io/manual/pipeline/outputs/cloudwatch
+const fluentBitPeerConfig = `
+[SERVICE]
+    Flush        1
+    Log_Level    warn
+[INPUT]
+    Name              tail
+    Path              {{ROOT}}/var/log/containers/*.log
+    multiline.parser  cri
+    Tag               kube.*
+    Read_from_Head    true
+    Refresh_Interval  1
+    DB                {{STATE}}/fluent-bit.db
+    Mem_Buf_Limit     {{QUEUE}}MB
+[OUTPUT]
+    Name               cloudwatch_logs
+    Match              *
+    region             us-east-1
+    log_group_name     bench
+    log_stream_prefix  fb-
+    auto_create_group  true
+    endpoint           127.0.0.1
+    port               {{PORT}}
+    tls                off
+`
+
+// benchResult is what one run of an agent (logship or the peer) measured.
+type benchResult struct {
+	name       string
+	queue      int           // queue_limit_length (MiB of buffer bound)
+	wall       time.Duration // start to the last line delivered
+	cpu        time.Duration // user + system of the agent process
+	user, sys  time.Duration
+	hwm        int64   // VmHWM, bytes
+	bufHW      float64 // logship_buffer_total_bytes, highest sample (-1: none)
+	lines      int64   // lines the run had to deliver
+	inputBytes int64
+	lag        time.Duration // delivery lag of live lines (0: not measured)
+	events     float64
+	eventBytes float64
+	requests   float64
+}
+
 // runBench implements 'logship bench' (make bench): it generates container
-// logs, runs the emulator and the agent as separate processes, and reports
-// the agent's throughput and cost.
+// logs once, then for each buffer shape runs the agent (and the peer given
+// by --peer or BENCH_PEER, on the same files) as separate processes against
+// an emulator in this process, and reports each run's cost side by side.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", stderr)
 	lines := fs.Int("lines", 2_000_000, "CRI lines to generate")
 	containers := fs.Int("containers", 50, "containers")
 	size := fs.Int("size", 200, "bytes per application line")
 	keep := fs.Bool("keep", false, "keep the generated files")
+	shapes := fs.String("queues", "8,256", "comma-separated queue_limit_length values to run (chunk_limit_size 1m each)")
+	runs := fs.Int("runs", 1, "runs of each configuration (the report gives the range)")
+	metadata := fs.Bool("metadata", true, "add path metadata with the kubernetes_metadata filter (false: the message is the record alone)")
+	peer := fs.String("peer", os.Getenv("BENCH_PEER"), "`path` of a peer agent binary (fluent-bit, or fluentd) run on the same files (default $BENCH_PEER)")
+	peerKind := fs.String("peer-kind", os.Getenv("BENCH_PEER_KIND"), "the peer's kind, fluent-bit or fluentd (default: from its file name)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first logship run while it drains to this `file` (go tool pprof FILE)")
+	profileSecs := fs.Int("profile-seconds", 8, "length of the --cpuprofile profile in seconds")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *lines < *containers || *containers < 1 {
 		return usageError{errors.New("need at least one line per container")}
+	}
+	var queues []int
+	for _, f := range strings.Split(*shapes, ",") {
+		q, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || q < 1 {
+			return usageError{fmt.Errorf("--queues: %q is not a positive number", f)}
+		}
+		queues = append(queues, q)
+	}
+	kind := *peerKind
+	if *peer != "" && kind == "" {
+		switch base := filepath.Base(*peer); {
+		case strings.Contains(base, "fluent-bit"), strings.Contains(base, "fluentbit"):
+			kind = "fluent-bit"
+		case strings.Contains(base, "fluentd"):
+			kind = "fluentd"
+		default:
+			return usageError{fmt.Errorf("peer %s: set --peer-kind (fluent-bit or fluentd)", *peer)}
+		}
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -85,7 +205,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer os.RemoveAll(dir)
 	}
 
-	// 1. Input.
+	// 1. Input, once for every run.
 	fmt.Fprintf(stdout, "generating %d CRI lines of ~%d bytes across %d containers in %s\n", *lines, *size, *containers, dir)
 	node := &kubelog.Node{Root: filepath.Join(dir, "var", "log"), Start: time.Now().Add(-time.Hour)}
 	var ctrs []*kubelog.Container
@@ -107,41 +227,117 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		inputBytes += b
 		ctrs = append(ctrs, c)
 	}
+	total := int64(*lines)
 
-	// 2. The emulator, counting only, in its own process.
-	emu := exec.CommandContext(ctx, exe, "emulate", "--listen", "127.0.0.1:0", "--count-only", "--log-level", "warn")
-	emu.Stderr = stderr
-	emuOut, err := emu.StdoutPipe()
-	if err != nil {
-		return err
+	var results []benchResult
+	for run := 0; run < *runs; run++ {
+		for qi, q := range queues {
+			first := run == 0 && qi == 0
+			r := benchRun{exe: exe, dir: dir, queue: q, lines: total, inputBytes: inputBytes, stderr: stderr, metadata: *metadata}
+			if first {
+				r.cpuProfile, r.profileSecs = *cpuProfile, *profileSecs
+				// Delivery lag, once: lines appended while the agent is
+				// caught up. They stay in the files for the later runs.
+				r.live = func() (int64, error) {
+					node.Start = time.Now()
+					return node.Write(ctrs[0], benchLive, *size)
+				}
+			}
+			res, err := r.logship(ctx)
+			if err != nil {
+				return fmt.Errorf("logship, queue_limit_length %d: %w", q, err)
+			}
+			if first {
+				total += benchLive
+				inputBytes = res.inputBytes
+			}
+			results = append(results, res)
+			if *peer != "" {
+				r := benchRun{exe: *peer, dir: dir, queue: q, lines: total, inputBytes: inputBytes, stderr: stderr}
+				res, err := r.peer(ctx, kind)
+				if err != nil {
+					return fmt.Errorf("peer %s, queue %d: %w", *peer, q, err)
+				}
+				results = append(results, res)
+			}
+		}
 	}
-	if err := emu.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = emu.Process.Signal(syscall.SIGTERM); _ = emu.Wait() }()
-	endpoint, err := readEndpoint(emuOut)
-	if err != nil {
-		return fmt.Errorf("emulator: %w", err)
-	}
-	go io.Copy(io.Discard, emuOut)
+	printBench(stdout, results, *containers, *peer != "")
+	return nil
+}
 
-	// 3. The agent, in its own process, so its CPU and memory are its own.
-	cfgPath := filepath.Join(dir, "bench.conf")
-	cfg := strings.NewReplacer("{{ROOT}}", dir, "{{URL}}", endpoint).Replace(benchConfig)
+// benchLive is the number of lines the first run appends live.
+const benchLive = 1000
+
+// benchRun is one run of an agent over the generated files.
+type benchRun struct {
+	exe, dir    string
+	queue       int
+	metadata    bool  // the kubernetes_metadata filter
+	lines       int64 // lines in the files when the run starts
+	inputBytes  int64
+	stderr      io.Writer
+	cpuProfile  string
+	profileSecs int
+	live        func() (int64, error) // appends live lines after the drain; nil: none
+}
+
+// startBenchEmulator runs a count-only emulator in this process on a free
+// loopback port until ctx is done.
+func startBenchEmulator(ctx context.Context) (*emulator.Server, string, func(), error) {
+	srv, err := emulator.New(emulator.Config{CountOnly: true}, zap.NewNop())
+	if err != nil {
+		return nil, "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Run(ctx, ln)
+	}()
+	return srv, ln.Addr().String(), func() { cancel(); <-done }, nil
+}
+
+// logship runs the agent once: fresh state, reading every file from the head.
+func (r benchRun) logship(ctx context.Context) (benchResult, error) {
+	res := benchResult{name: "logship", queue: r.queue, lines: r.lines, inputBytes: r.inputBytes, bufHW: -1}
+	srv, addr, stop, err := startBenchEmulator(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer stop()
+	state, err := os.MkdirTemp(r.dir, "state-")
+	if err != nil {
+		return res, err
+	}
+	cfgPath := filepath.Join(state, "bench.conf")
+	meta := ""
+	if r.metadata {
+		meta = "<filter kubernetes.**>\n  @type kubernetes_metadata\n</filter>"
+	}
+	cfg := strings.NewReplacer("{{ROOT}}", r.dir, "{{STATE}}", state, "{{URL}}", "http://"+addr, "{{QUEUE}}", strconv.Itoa(r.queue),
+		"{{METADATA}}", meta).Replace(benchConfig)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		return err
+		return res, err
 	}
 	opsPort, err := freePort()
 	if err != nil {
-		return err
+		return res, err
 	}
 	ops := "127.0.0.1:" + strconv.Itoa(opsPort)
-	agent := exec.CommandContext(ctx, exe, "run", "--config", cfgPath, "--state-dir", filepath.Join(dir, "state"),
-		"--listen", ops, "--log-level", "warn")
-	agent.Stderr = stderr
+	agentArgs := []string{"run", "--config", cfgPath, "--state-dir", state, "--listen", ops, "--log-level", "warn"}
+	if r.cpuProfile != "" {
+		agentArgs = append(agentArgs, "--pprof")
+	}
+	agent := exec.CommandContext(ctx, r.exe, agentArgs...)
+	agent.Stderr = r.stderr
 	start := time.Now()
 	if err := agent.Start(); err != nil {
-		return err
+		return res, err
 	}
 	stopped := false
 	defer func() {
@@ -150,77 +346,225 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			_ = agent.Wait()
 		}
 	}()
-
-	want := int64(*lines)
-	if err := waitMetric(ctx, ops, "logship_cloudwatch_events_total", want, 15*time.Minute); err != nil {
-		return err
+	profDone := make(chan error, 1)
+	if r.cpuProfile != "" {
+		go func() { profDone <- fetchProfile(ctx, ops, r.cpuProfile, r.profileSecs) }()
+	} else {
+		profDone <- nil
 	}
-	drain := time.Since(start)
-
-	// 4. Delivery lag: lines appended while the agent is caught up.
-	const live = 1000
-	liveStart := time.Now()
-	node.Start = time.Now()
-	if _, err := node.Write(ctrs[0], live, *size); err != nil {
-		return err
+	hw := &res.bufHW
+	if err := waitEvents(ctx, srv, ops, r.lines, 15*time.Minute, hw); err != nil {
+		return res, err
 	}
-	if err := waitMetric(ctx, ops, "logship_cloudwatch_events_total", want+live, time.Minute); err != nil {
-		return err
+	res.wall = time.Since(start)
+	if r.live != nil {
+		liveStart := time.Now()
+		n, err := r.live()
+		if err != nil {
+			return res, err
+		}
+		res.inputBytes += n
+		if err := waitEvents(ctx, srv, ops, r.lines+benchLive, time.Minute, hw); err != nil {
+			return res, err
+		}
+		res.lag = time.Since(liveStart)
+		res.lines += benchLive
 	}
-	lag := time.Since(liveStart)
-	events, _ := scrapeMetric(ops, "logship_cloudwatch_events_total")
-	eventBytes, _ := scrapeMetric(ops, "logship_cloudwatch_event_bytes_total")
-	requests, _ := scrapeMetric(ops, "logship_cloudwatch_requests_total")
-
-	// 5. Stop the agent and read its resource usage.
+	if err := <-profDone; err != nil {
+		return res, fmt.Errorf("cpu profile: %w", err)
+	}
+	res.events, _ = scrapeMetric(ops, "logship_cloudwatch_events_total")
+	res.eventBytes, _ = scrapeMetric(ops, "logship_cloudwatch_event_bytes_total")
+	res.requests, _ = scrapeMetric(ops, "logship_cloudwatch_requests_total")
+	res.hwm = vmHWM(agent.Process.Pid)
 	if err := agent.Process.Signal(syscall.SIGTERM); err != nil {
-		return err
+		return res, err
 	}
 	werr := agent.Wait()
 	stopped = true
 	if werr != nil {
-		return fmt.Errorf("agent: %w", werr)
+		return res, fmt.Errorf("agent: %w", werr)
 	}
-	ru, ok := agent.ProcessState.SysUsage().(*syscall.Rusage)
+	return res, fillUsage(agent, &res)
+}
+
+// peer runs the peer agent once on the same files, with its own state.
+func (r benchRun) peer(ctx context.Context, kind string) (benchResult, error) {
+	res := benchResult{name: filepath.Base(r.exe), queue: r.queue, lines: r.lines, inputBytes: r.inputBytes, bufHW: -1}
+	srv, addr, stop, err := startBenchEmulator(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer stop()
+	state, err := os.MkdirTemp(r.dir, "peer-")
+	if err != nil {
+		return res, err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	var tmpl string
+	var args []string
+	cfgPath := filepath.Join(state, "peer.conf")
+	switch kind {
+	case "fluent-bit":
+		tmpl, args = fluentBitPeerConfig, []string{"-c", cfgPath}
+	case "fluentd":
+		tmpl, args = fluentdPeerConfig, []string{"-c", cfgPath, "--no-supervisor"}
+	default:
+		return res, fmt.Errorf("unknown peer kind %q", kind)
+	}
+	cfg := strings.NewReplacer("{{ROOT}}", r.dir, "{{STATE}}", state, "{{URL}}", "http://"+addr, "{{PORT}}", port, "{{QUEUE}}", strconv.Itoa(r.queue)).Replace(tmpl)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		return res, err
+	}
+	cmd := exec.CommandContext(ctx, r.exe, args...)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDBENCH", "AWS_SECRET_ACCESS_KEY=bench-secret", "AWS_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true")
+	cmd.Stderr, cmd.Stdout = r.stderr, r.stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return res, err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}()
+	if err := waitEvents(ctx, srv, "", r.lines, 30*time.Minute, nil); err != nil {
+		return res, err
+	}
+	res.wall = time.Since(start)
+	st := srv.Stats()
+	res.events, res.eventBytes = float64(st.EventsAccepted), float64(st.BytesAccepted)
+	res.requests = float64(st.Requests["PutLogEvents"])
+	res.hwm = vmHWM(cmd.Process.Pid)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait() // a peer's exit status on SIGTERM varies
+	stopped = true
+	return res, fillUsage(cmd, &res)
+}
+
+// fillUsage fills the CPU figures from the exited process.
+func fillUsage(cmd *exec.Cmd, res *benchResult) error {
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !ok {
 		return errors.New("no resource usage for the agent process")
 	}
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	gb := float64(inputBytes) / 1e9
-
-	fmt.Fprintf(stdout, "\nlogship end-to-end benchmark (agent process only; emulator in its own process)\n")
-	fmt.Fprintf(stdout, "  lines                 %d (%d containers, %.1f MB of CRI input)\n", *lines, *containers, float64(inputBytes)/1e6)
-	fmt.Fprintf(stdout, "  wall time to deliver  %s\n", drain.Round(time.Millisecond))
-	fmt.Fprintf(stdout, "  lines/s               %.0f\n", float64(*lines)/drain.Seconds())
-	fmt.Fprintf(stdout, "  input MB/s            %.1f\n", float64(inputBytes)/1e6/drain.Seconds())
-	fmt.Fprintf(stdout, "  agent CPU             %s (user %s, sys %s)\n", cpu.Round(time.Millisecond),
-		time.Duration(ru.Utime.Nano()).Round(time.Millisecond), time.Duration(ru.Stime.Nano()).Round(time.Millisecond))
-	fmt.Fprintf(stdout, "  CPU seconds per GB    %.2f\n", cpu.Seconds()/gb)
-	fmt.Fprintf(stdout, "  lines per CPU-second  %.0f\n", float64(*lines+live)/cpu.Seconds())
-	fmt.Fprintf(stdout, "  peak RSS              %.1f MiB\n", float64(ru.Maxrss)/1024)
-	if events > 0 {
-		fmt.Fprintf(stdout, "  request bytes/event   %.1f (message bytes + 26; %.0f events in %.0f requests)\n", eventBytes/events+26, events, requests)
+	res.user, res.sys = time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
+	res.cpu = res.user + res.sys
+	if res.hwm == 0 {
+		res.hwm = ru.Maxrss * 1024
 	}
-	fmt.Fprintf(stdout, "  delivery lag          %s (%d lines appended live until delivered; flush_interval 1s)\n", lag.Round(time.Millisecond), live)
 	return nil
 }
 
-// readEndpoint reads the emulator's start line for its URL.
-func readEndpoint(r io.Reader) (string, error) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		line := sc.Text()
-		if i := strings.Index(line, "endpoint "); i >= 0 {
-			f := strings.Fields(line[i+len("endpoint "):])
+// vmHWM returns the peak resident set size (VmHWM of /proc/PID/status) of a
+// running process in bytes, 0 if unknown.
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
 			if len(f) > 0 {
-				return f[0], nil
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb * 1024
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return "", err
+	return 0
+}
+
+// waitEvents waits until the emulator has accepted want events. With ops,
+// it samples the agent's buffer bytes on each poll into *hw.
+func waitEvents(ctx context.Context, srv *emulator.Server, ops string, want int64, limit time.Duration, hw *float64) error {
+	deadline := time.Now().Add(limit)
+	for {
+		if ops != "" && hw != nil {
+			if v, err := scrapeMetric(ops, "logship_buffer_total_bytes"); err == nil && v > *hw {
+				*hw = v
+			}
+		}
+		got := srv.Stats().EventsAccepted
+		if got >= want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d events delivered within %s", got, want, limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pollInterval):
+		}
 	}
-	return "", errors.New("no endpoint line")
+}
+
+// printBench writes the report: one row per run, and per buffer shape the
+// ratio of logship to the peer.
+func printBench(w io.Writer, rs []benchResult, containers int, peer bool) {
+	fmt.Fprintf(w, "\nend-to-end benchmark: each agent a separate process reading the same %d files from the head\n", containers)
+	fmt.Fprintf(w, "(path metadata, cloudwatch_logs, memory buffer chunk_limit_size 1m × queue_limit_length Q; emulator count-only in the bench process)\n")
+	fmt.Fprintf(w, "CPU is the agent process's user+sys; the machine may be shared, so figures vary from run to run.\n\n")
+	fmt.Fprintf(w, "%-12s %5s %10s %12s %10s %9s %10s %11s %9s %8s\n", "agent", "Q", "lines", "lines/CPU-s", "MB/CPU-s", "CPU-s", "wall", "peak RSS", "buf HW", "lag")
+	for _, r := range rs {
+		buf := "-"
+		if r.bufHW >= 0 {
+			buf = fmt.Sprintf("%.1fMiB", r.bufHW/(1<<20))
+		}
+		lag := "-"
+		if r.lag > 0 {
+			lag = r.lag.Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(w, "%-12s %5d %10d %12.0f %10.1f %9.2f %10s %8.1fMiB %9s %8s\n", r.name, r.queue, r.lines,
+			float64(r.lines)/r.cpu.Seconds(), float64(r.inputBytes)/1e6/r.cpu.Seconds(), r.cpu.Seconds(),
+			r.wall.Round(time.Millisecond), float64(r.hwm)/(1<<20), buf, lag)
+	}
+	// Ranges and ratios per shape.
+	type key struct {
+		name  string
+		queue int
+	}
+	lo, hi := map[key]float64{}, map[key]float64{}
+	rss := map[key]float64{}
+	var order []key
+	for _, r := range rs {
+		k := key{r.name, r.queue}
+		v := float64(r.lines) / r.cpu.Seconds()
+		if _, ok := lo[k]; !ok {
+			lo[k], hi[k] = v, v
+			order = append(order, k)
+		}
+		lo[k], hi[k] = min(lo[k], v), max(hi[k], v)
+		rss[k] = max(rss[k], float64(r.hwm))
+	}
+	fmt.Fprintln(w)
+	for _, k := range order {
+		fmt.Fprintf(w, "%-12s Q=%-4d lines/CPU-s %.0f–%.0f, peak RSS up to %.1f MiB\n", k.name, k.queue, lo[k], hi[k], rss[k]/(1<<20))
+	}
+	if peer {
+		for _, k := range order {
+			if k.name != "logship" {
+				continue
+			}
+			for _, p := range order {
+				if p.name == "logship" || p.queue != k.queue {
+					continue
+				}
+				fmt.Fprintf(w, "ratio logship/%s Q=%d: lines/CPU-s %.2f× (by mid-range), peak RSS %.2f×\n", p.name, k.queue,
+					(lo[k]+hi[k])/(lo[p]+hi[p]), rss[k]/rss[p])
+			}
+		}
+	}
+	for _, r := range rs {
+		if r.name == "logship" && r.events > 0 {
+			fmt.Fprintf(w, "logship request bytes/event %.1f (message bytes + 26; %.0f events in %.0f requests)\n", r.eventBytes/r.events+26, r.events, r.requests)
+			break
+		}
+	}
 }
 
 func freePort() (int, error) {
@@ -234,7 +578,14 @@ func freePort() (int, error) {
 
 // scrapeMetric sums the samples of a metric on the agent's /metrics.
 func scrapeMetric(addr, name string) (float64, error) {
-	resp, err := http.Get("http://" + addr + "/metrics")
+	// Uncompressed: the agent's CPU is what the bench measures, and gzip of
+	// every scrape would be part of it.
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -266,21 +617,36 @@ func scrapeMetric(addr, name string) (float64, error) {
 	return sum, sc.Err()
 }
 
-// waitMetric polls until the metric reaches want.
-func waitMetric(ctx context.Context, addr, name string, want int64, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
+// pollInterval is how often the bench scrapes the agent's /metrics while it
+// waits: each scrape costs the agent CPU (its collectors read /proc), so
+// not too often; the wall-clock figures are accurate to about this much.
+const pollInterval = 200 * time.Millisecond
+
+// fetchProfile saves a CPU profile of secs seconds from the agent's pprof
+// endpoint, waiting for the endpoint to come up.
+func fetchProfile(ctx context.Context, addr, path string, secs int) error {
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs)
 	for {
-		v, _ := scrapeMetric(addr, name)
-		if int64(v) >= want {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s reached %.0f of %d within %s", name, v, want, limit)
+		resp, err := http.Get(url)
+		if err == nil {
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s: %s", url, resp.Status)
+			}
+			f, err := os.Create(path)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(f, resp.Body); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }

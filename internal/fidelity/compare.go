@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"strings"
 )
+
+// ReadTime is Event.Timestamp for an event stamped with the time its agent
+// read the line.
+const ReadTime = -1
 
 // Event is one CloudWatch event as an emulator stored it.
 type Event struct {
@@ -18,24 +21,61 @@ type Event struct {
 }
 
 // Key returns the line an event belongs to: the first line ID in the
-// message, else the line whose time is the event's (lines without an ID:
-// empty lines, records of sources without IDs), else "".
+// message, else the line without an ID (an empty line) whose time is the
+// event's to the millisecond (±1), else "".
 func Key(ev Event, byTime map[int64]string) string {
-	if m := idRE.FindString(ev.Message); m != "" {
+	if m := FindID(ev.Message); m != "" {
 		return m
 	}
-	if id, ok := byTime[ev.Timestamp]; ok {
-		return id
+	for _, d := range []int64{0, -1, 1} {
+		if id, ok := byTime[ev.Timestamp+d]; ok {
+			return id
+		}
 	}
 	return ""
 }
 
-var idRE = regexp.MustCompile(`L[0-9]{6}`)
+// keyBySecond finds the empty line of an event an agent stamped with a whole
+// second: the next one not yet taken of that second in the event's
+// container (events of a stream are in line order).
+func keyBySecond(ev Event, bySec map[int64][]Line, taken map[string]bool) string {
+	if ev.Timestamp%1000 != 0 {
+		return ""
+	}
+	for _, l := range bySec[ev.Timestamp/1000] {
+		if l.Container != "" && strings.Contains(ev.Stream, l.Container) && !taken[l.ID] {
+			taken[l.ID] = true
+			return l.ID
+		}
+	}
+	return ""
+}
+
+// FindID returns the first line ID ("L" and six digits) in s, or "".
+func FindID(s string) string {
+	for i := strings.IndexByte(s, 'L'); i >= 0 && i+7 <= len(s); {
+		ok := true
+		for _, c := range []byte(s[i+1 : i+7]) {
+			if c < '0' || c > '9' {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return s[i : i+7]
+		}
+		j := strings.IndexByte(s[i+1:], 'L')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return ""
+}
 
 // Class names of differences. Each is either in Allowed (a deliberate
 // difference that logship check-config prints) or fails the suite.
 const (
-	ClassIdentical       = "identical"
 	ClassMissing         = "missing in logship"
 	ClassExtra           = "only in logship"
 	ClassGroup           = "log group differs"
@@ -48,7 +88,8 @@ const (
 	ClassEscaping        = "JSON escaping differs (same values)"
 	ClassNotJSON         = "message bytes differ (not JSON)"
 	ClassReplacement     = "invalid UTF-8 replaced differently (U+FFFD count)"
-	ClassWholeSecondKept = "line with a whole-second time: Fluentd drops it, logship ships it"
+	ClassWholeSecondKept = "line with a whole-second time (no fraction) dropped by Fluentd, shipped by logship"
+	ClassMergedJSON      = "JSON log line merged into the record (kubernetes_metadata 0.2x merge_json_log)"
 	ClassFieldExtra      = "field only in logship"
 	ClassFieldMissing    = "field missing in logship"
 	ClassFieldValue      = "field value differs"
@@ -101,12 +142,15 @@ type Report struct {
 // lines (to match events without an ID by time, and to name what a line
 // was).
 func Compare(fluentd, logship []Event, lines []Line) *Report {
-	byTime, class := map[int64]string{}, map[string]string{}
+	byTime, bySec, class := map[int64]string{}, map[int64][]Line{}, map[string]string{}
 	for _, l := range lines {
-		byTime[l.Time.UnixMilli()] = l.ID
+		if l.Class == ClassEmpty { // the only lines without their ID in the text
+			byTime[l.Time.UnixMilli()] = l.ID
+			bySec[l.Time.Unix()] = append(bySec[l.Time.Unix()], l)
+		}
 		class[l.ID] = l.Class
 	}
-	f, l := group(fluentd, byTime), group(logship, byTime)
+	f, l := group(fluentd, byTime, bySec), group(logship, byTime, bySec)
 	keys := map[string]bool{}
 	for k := range f {
 		keys[k] = true
@@ -165,7 +209,14 @@ func (r *Report) Print(w io.Writer, title string) {
 		fmt.Fprintf(w, "  %-10s %5d  %s\n", tag, r.Counts[n], n)
 		ex := r.Examples[n]
 		if ex.FluentdValue != "" || ex.LogshipValue != "" {
-			fmt.Fprintf(w, "             line %s: fluentd %s, logship %s\n", ex.Key, clip(ex.FluentdValue), clip(ex.LogshipValue))
+			fv, lv := ex.FluentdValue, ex.LogshipValue
+			at := ""
+			if i := firstDiff(fv, lv); i > 60 {
+				// Show where they part, not the common start.
+				at = fmt.Sprintf(" (from byte %d)", i-40)
+				fv, lv = fv[i-40:], lv[i-40:]
+			}
+			fmt.Fprintf(w, "             line %s%s: fluentd %s, logship %s\n", ex.Key, at, clip(fv), clip(lv))
 			continue
 		}
 		for _, e := range ex.Fluentd {
@@ -175,6 +226,31 @@ func (r *Report) Print(w io.Writer, title string) {
 			fmt.Fprintf(w, "             logship %s/%s @%d %s\n", e.Group, clip(e.Stream), e.Timestamp, clip(e.Message))
 		}
 	}
+}
+
+// tsDetail buckets a timestamp difference (logship minus Fluentd, ms).
+func tsDetail(d int64) string {
+	switch {
+	case d == 1 || d == -1:
+		return fmt.Sprintf("logship %+d ms", d)
+	case d < 0 && d > -1000:
+		return "logship earlier by 2-999 ms"
+	case d > 0 && d < 1000:
+		return "logship later by 2-999 ms"
+	case d < 0:
+		return "logship earlier by 1 s or more"
+	default:
+		return "logship later by 1 s or more"
+	}
+}
+
+// firstDiff returns the index of the first byte where a and b differ.
+func firstDiff(a, b string) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return i
 }
 
 func clip(s string) string {
@@ -188,10 +264,14 @@ func clip(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-func group(evs []Event, byTime map[int64]string) map[string][]Event {
+func group(evs []Event, byTime map[int64]string, bySec map[int64][]Line) map[string][]Event {
 	m := map[string][]Event{}
+	taken := map[string]bool{}
 	for i, ev := range evs {
 		k := Key(ev, byTime)
+		if k == "" {
+			k = keyBySecond(ev, bySec, taken)
+		}
 		if k == "" {
 			k = fmt.Sprintf("?%s/%s@%d#%d", ev.Group, ev.Stream, ev.Timestamp, i)
 		}
@@ -244,9 +324,16 @@ func classifyOne(f, l Event) []Diff {
 	if f.Stream != l.Stream {
 		add(ClassStream, "", f.Stream, l.Stream)
 	}
-	if f.Timestamp != l.Timestamp {
-		add(ClassTimestamp, fmt.Sprintf("logship %+d ms", l.Timestamp-f.Timestamp),
-			fmt.Sprint(f.Timestamp), fmt.Sprint(l.Timestamp))
+	switch {
+	case f.Timestamp == l.Timestamp:
+	case f.Timestamp == ReadTime:
+		add(ClassTimestamp, "fluentd stamps the read time, logship the line's", "read time", fmt.Sprint(l.Timestamp))
+	case l.Timestamp == ReadTime:
+		add(ClassTimestamp, "logship stamps the read time, fluentd the line's", fmt.Sprint(f.Timestamp), "read time")
+	case l.Timestamp%1000 == 0 && l.Timestamp/1000 == f.Timestamp/1000:
+		add(ClassTimestamp, "logship truncated to the second", fmt.Sprint(f.Timestamp), fmt.Sprint(l.Timestamp))
+	default:
+		add(ClassTimestamp, tsDetail(l.Timestamp-f.Timestamp), fmt.Sprint(f.Timestamp), fmt.Sprint(l.Timestamp))
 	}
 	if f.Message == l.Message {
 		return out
@@ -269,8 +356,19 @@ func classifyOne(f, l Event) []Diff {
 		lm[kv[0]] = kv[1]
 	}
 	n := len(out)
+	merged := jsonLogKeys(f.Message)
+	mergedSeen := false
 	for _, kv := range lp {
 		if _, ok := fm[kv[0]]; !ok {
+			top, _, _ := strings.Cut(kv[0], ".")
+			top, _, _ = strings.Cut(top, "[")
+			if merged[top] {
+				if !mergedSeen {
+					add(ClassMergedJSON, "", "", "")
+					mergedSeen = true
+				}
+				continue
+			}
 			add(ClassFieldExtra, kv[0], "", kv[1])
 		}
 	}
@@ -297,6 +395,26 @@ func classifyOne(f, l Event) []Diff {
 	}
 	add(ClassEscaping, "", "", "")
 	return out
+}
+
+// jsonLogKeys returns the top-level keys of the JSON object a record's "log"
+// value holds (nil when it holds none).
+func jsonLogKeys(msg string) map[string]bool {
+	var rec struct {
+		Log string `json:"log"`
+	}
+	if json.Unmarshal([]byte(msg), &rec) != nil || rec.Log == "" {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal([]byte(rec.Log), &obj) != nil {
+		return nil
+	}
+	keys := map[string]bool{}
+	for k := range obj {
+		keys[k] = true
+	}
+	return keys
 }
 
 func stripFFFD(s string) string { return strings.ReplaceAll(s, "\uFFFD", "") }

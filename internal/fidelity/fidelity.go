@@ -41,6 +41,9 @@ const (
 	// EnvRequire=1 fails, instead of skipping, when the peer, ruby or
 	// mount namespaces are missing.
 	EnvRequire = "LOGSHIP_FIDELITY_REQUIRE"
+	// EnvAdvisory=1 logs unlisted differences instead of failing (.ci/run
+	// sets it until the open differences are closed).
+	EnvAdvisory = "LOGSHIP_FIDELITY_ADVISORY"
 	// EnvFluentd is the peer directory (default ../shared/peers/fluentd).
 	EnvFluentd = "LOGSHIP_FLUENTD"
 	// EnvLogship is a prebuilt logship binary (default: go build).
@@ -201,6 +204,24 @@ func (p *Proc) Sample() {
 			}
 		}
 	}
+}
+
+// ReadBytes returns the bytes the process has read so far (rchar of
+// /proc/PID/io: every read(2), files and sockets alike), or -1.
+func (p *Proc) ReadBytes() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", p.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "rchar: "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return -1
 }
 
 // Exited reports whether the process has ended.

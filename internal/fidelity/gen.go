@@ -13,16 +13,15 @@ import (
 
 // Line classes the generator mixes into every container log.
 const (
-	ClassJSON      = "json"
-	ClassPlain     = "plain"
-	ClassEscapes   = "escapes"
-	ClassUnicode   = "unicode"
-	ClassInvalid   = "invalid-utf8"
-	ClassEmpty     = "empty"
-	ClassLong      = "long"
-	ClassPartial   = "partial"
-	ClassGlogLine  = "glog"
-	ClassStderrMix = "stderr"
+	ClassJSON     = "json"
+	ClassPlain    = "plain"
+	ClassEscapes  = "escapes"
+	ClassUnicode  = "unicode"
+	ClassInvalid  = "invalid-utf8"
+	ClassEmpty    = "empty"
+	ClassLong     = "long"
+	ClassPartial  = "partial"
+	ClassGlogLine = "glog"
 	// ClassWholeSecond lines have a time on a whole second, which
 	// RFC3339Nano writes without a fraction ("…:05Z").
 	ClassWholeSecond = "whole-second"
@@ -61,6 +60,9 @@ type Line struct {
 	Text   []byte
 	Stream string // stdout or stderr
 	Time   time.Time
+	// Container is the container ID for container logs (it is part of the
+	// log stream name the kubernetes.* tag makes).
+	Container string
 }
 
 // Gen generates kubelet container logs, deterministic for a seed.
@@ -154,7 +156,7 @@ func (g *Gen) lines(c *Container) []Line {
 		// Nanosecond times with a random fraction, 1-3 ms apart; never on
 		// a whole second (the images' time formats need a fraction).
 		ns := int64(g.seq)*int64(2*time.Millisecond) + 1 + r.Int64N(int64(time.Millisecond))
-		l := Line{ID: id, Stream: "stdout", Time: g.Start.Add(time.Duration(ns)).UTC()}
+		l := Line{ID: id, Stream: "stdout", Time: g.Start.Add(time.Duration(ns)).UTC(), Container: c.ID}
 		if r.IntN(10) == 0 {
 			l.Stream = "stderr"
 		}
@@ -179,8 +181,15 @@ func (g *Gen) lines(c *Container) []Line {
 			}
 			l.Text = fill(fmt.Appendf(l.Text, "%s piece 2 ", id), 2*partialPiece+1000+r.IntN(500), 'p')
 		case i%173 == 11:
+			// Docker splits every line over 16 KiB (the partial class);
+			// containerd writes longer ones whole when
+			// max_container_log_line_size is -1.
 			l.Class = ClassLong
-			l.Text = fill([]byte(id+" long "), long, 'z')
+			n := long
+			if c.Docker {
+				n = min(n, partialPiece-64)
+			}
+			l.Text = fill([]byte(id+" long "), n, 'z')
 		case p < 40:
 			l.Class = ClassJSON
 			l.Text = fmt.Appendf(nil, `{"level":"info","id":"%s","msg":"request served","status":%d,"path":"/api/v1/items/%d","lat_ms":%d.%03d}`, id, 200+r.IntN(3)*100, r.IntN(1000), r.IntN(500), r.IntN(1000))
@@ -266,12 +275,16 @@ func appendLine(b []byte, c *Container, l Line) []byte {
 // etcd (format none), the apiserver audit log (multi-line) and the docker
 // daemon log (logfmt-like regexp). Each file gets one line before the agent
 // starts (never shipped); appends hold the rest. Paths are under /var/log.
-func (g *Gen) NodeLogs(n int) (lines []Line, initial, appends map[string][]byte) {
+// Without audit the audit log is left out (the v0.12-era images have no
+// such source).
+func (g *Gen) NodeLogs(n int, audit bool) (lines []Line, initial, appends map[string][]byte) {
 	initial, appends = map[string][]byte{}, map[string][]byte{}
 	r := rand.New(rand.NewPCG(g.Seed, 77))
 	add := func(path string, b []byte) { appends[path] = append(appends[path], b...) }
 	for _, p := range []string{"kubelet.log", "etcd.log", "kubernetes/kube-apiserver-audit.log", "docker.log"} {
-		initial["/var/log/"+p] = []byte("old line, before the agent started\n")
+		if audit || p != "kubernetes/kube-apiserver-audit.log" {
+			initial["/var/log/"+p] = []byte("old line, before the agent started\n")
+		}
 	}
 	for i := range n {
 		g.seq++
@@ -279,7 +292,11 @@ func (g *Gen) NodeLogs(n int) (lines []Line, initial, appends map[string][]byte)
 		ns := int64(g.seq)*int64(2*time.Millisecond) + 1 + r.Int64N(int64(time.Millisecond))
 		ts := g.Start.Add(time.Duration(ns)).UTC()
 		lines = append(lines, Line{ID: id, Class: ClassGlogLine, Time: ts})
-		switch i % 4 {
+		kind := i % 4
+		if kind == 2 && !audit {
+			kind = 0
+		}
+		switch kind {
 		case 0:
 			sev := "IWEF"[r.IntN(4)]
 			b := fmt.Appendf(nil, "%c%s    4242 kubelet.go:%d] %s SyncLoop (ADD, \"api\"): \"web-7d9f\" é\n", sev, ts.Format("0102 15:04:05.000000"), 1000+r.IntN(999), id)

@@ -31,10 +31,6 @@ type Case struct {
 	// and returns the lines written and, for every file an agent must
 	// read to the end, its path under /var/log → final size.
 	Setup func(root string) (*Inputs, error)
-	// ReadTime names the streams whose events are stamped with the time
-	// they were read (format none): their timestamps are not compared,
-	// since the agents run one after the other.
-	ReadTime map[string]bool
 	// Settle is how long to wait after the inputs were read before
 	// stopping (multi-line sources flush after multiline_flush_interval).
 	Settle time.Duration
@@ -76,8 +72,13 @@ func Run(t *testing.T, fd *Fluentd, logship string, c Case) *Result {
 	if out, err := exec.Command("cp", "-a", rootF+"/.", rootL).CombinedOutput(); err != nil {
 		t.Fatalf("copy inputs: %v: %s", err, out)
 	}
+	// input is what an agent reads: whole files, but only the appended
+	// part of files tailed from their end.
 	var input int64
-	for _, n := range sizes {
+	for p, n := range sizes {
+		if a, ok := in.Appends[p]; ok {
+			n = int64(len(a))
+		}
 		input += n
 	}
 
@@ -116,9 +117,12 @@ func Run(t *testing.T, fd *Fluentd, logship string, c Case) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(func() { _ = pf.Stop(10 * time.Second) }) // after a failure
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := time.Now()
+	winF := [2]int64{start.UnixMilli(), 0}
 	if len(in.Appends) > 0 {
 		watch := map[string]int64{}
 		for p := range in.Appends {
@@ -143,6 +147,7 @@ func Run(t *testing.T, fd *Fluentd, logship string, c Case) *Result {
 		t.Fatalf("%v\n%s", err, tail(filepath.Join(tmp, "fluentd.log")))
 	}
 	t.Logf("fluentd stopped %v after start", time.Since(start))
+	winF[1] = time.Now().UnixMilli()
 	res.Fluentd = pf.Usage()
 	fevs := events(t, envF)
 	if len(fevs) == 0 {
@@ -157,7 +162,10 @@ func Run(t *testing.T, fd *Fluentd, logship string, c Case) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = pl.Stop(10 * time.Second) })
+
 	start = time.Now()
+	winL := [2]int64{start.UnixMilli(), 0}
 	if len(in.Appends) > 0 {
 		// logship finds existing files at start-up; give it a moment.
 		time.Sleep(3 * time.Second)
@@ -165,15 +173,20 @@ func Run(t *testing.T, fd *Fluentd, logship string, c Case) *Result {
 			t.Fatal(err)
 		}
 	}
+	// Its memory buffer flushes every flush_interval (60 s by default)
+	// and at shutdown, so wait until it has read at least the inputs (it
+	// reads other files too: a lower bound), give it settle, then SIGTERM.
 	var last int64
-	lastChange := time.Now()
-	err = pl.WaitFor(ctx, "its events to stop arriving", func() bool {
-		n := envL.Server.Stats().EventsAccepted
-		if n != last {
-			last, lastChange = n, time.Now()
-		}
-		return n > 0 && time.Since(lastChange) > settle+2*time.Second
+	err = pl.WaitFor(ctx, "it to read the inputs", func() bool {
+		last = pl.ReadBytes()
+		return last >= input
 	})
+	if err == nil {
+		time.Sleep(settle + time.Second)
+	}
+	if err != nil {
+		err = fmt.Errorf("%w (read %d of %d bytes)", err, last, input)
+	}
 	if serr := pl.Stop(time.Minute); serr != nil && err == nil {
 		err = serr
 	}
@@ -182,11 +195,17 @@ func Run(t *testing.T, fd *Fluentd, logship string, c Case) *Result {
 	}
 	t.Logf("logship stopped %v after start", time.Since(start))
 	res.Logship = pl.Usage()
+	winL[1] = time.Now().UnixMilli()
 	levs := events(t, envL)
-	for _, evs := range [][]Event{fevs, levs} {
-		for i := range evs {
-			if c.ReadTime[evs[i].Stream] {
-				evs[i].Timestamp = 0
+	// Events stamped with the time they were read (format none, a parsed
+	// record without a time key) cannot match, since the agents run one
+	// after the other: both sides show ReadTime instead. The generated
+	// lines are an hour old, outside both windows.
+	for i, evs := range [][]Event{fevs, levs} {
+		w := [][2]int64{winF, winL}[i]
+		for j := range evs {
+			if evs[j].Timestamp >= w[0] && evs[j].Timestamp <= w[1] {
+				evs[j].Timestamp = ReadTime
 			}
 		}
 	}

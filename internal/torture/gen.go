@@ -77,6 +77,10 @@ type GenConfig struct {
 	CopyWindow  int
 	// PieceSize is the split size of long lines; zero means DefaultPieceSize.
 	PieceSize int
+	// LongEvery and LongSize, when both positive, make every LongEvery-th
+	// line of a container LongSize bytes long (mixed sizes; long ones are
+	// written in pieces when over PieceSize).
+	LongEvery, LongSize int
 	// Now is the clock of line timestamps; nil means time.Now.
 	Now func() time.Time
 }
@@ -274,6 +278,7 @@ func (g *Generator) writeTo(c *Container, f *os.File, n int, lost bool) error {
 	g.buf = g.buf[:0]
 	first := c.seq
 	times := make([]int64, n)
+	sizes := make([]int, n)
 	for i := 0; i < n; i++ {
 		t := g.cfg.Now().UnixNano()
 		if t <= c.lastTime {
@@ -281,7 +286,8 @@ func (g *Generator) writeTo(c *Container, f *os.File, n int, lost bool) error {
 		}
 		c.lastTime = t
 		times[i] = t
-		g.pay = AppendPayload(g.pay[:0], c.Name, c.seq, g.cfg.LineSize)
+		sizes[i] = g.lineSize(c.seq)
+		g.pay = AppendPayload(g.pay[:0], c.Name, c.seq, sizes[i])
 		g.buf = g.appendLine(g.buf, t, g.pay)
 		c.seq++
 	}
@@ -292,9 +298,17 @@ func (g *Generator) writeTo(c *Container, f *os.File, n int, lost bool) error {
 		return fmt.Errorf("write %s: %w", c.Path, err)
 	}
 	for i := 0; i < n; i++ {
-		g.ledger.Add(c.Name, Written{Time: times[i], Size: g.cfg.LineSize, Lost: lost})
+		g.ledger.Add(c.Name, Written{Time: times[i], Size: sizes[i], Lost: lost})
 	}
 	return nil
+}
+
+// lineSize is the payload size of line seq.
+func (g *Generator) lineSize(seq int) int {
+	if g.cfg.LongEvery > 0 && g.cfg.LongSize > 0 && seq%g.cfg.LongEvery == g.cfg.LongEvery-1 {
+		return max(g.cfg.LongSize, MinPayload)
+	}
+	return g.cfg.LineSize
 }
 
 // appendLine appends one logical line in the configured format, in pieces

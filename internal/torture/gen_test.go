@@ -197,3 +197,24 @@ func TestGenerator_Pieces(t *testing.T) {
 		}
 	}
 }
+
+func TestGenerator_MixedSizes(t *testing.T) {
+	g := newGen(t, GenConfig{Containers: 1, LineSize: 100, LongEvery: 4, LongSize: 40_000})
+	if err := g.WriteEach(8); err != nil {
+		t.Fatal(err)
+	}
+	ws := g.Ledger().Lines(g.Containers()[0].Name)
+	for i, w := range ws {
+		want := 100
+		if i%4 == 3 {
+			want = 40_000
+		}
+		if w.Size != want {
+			t.Fatalf("line %d size %d, want %d", i, w.Size, want)
+		}
+	}
+	r := Verify(g.Ledger(), asEvents(g.Ledger(), readBack(t, g, CRI)), VerifyOptions{})
+	if !r.Clean() || r.Delivered != 8 {
+		t.Fatalf("files on disk: %s, want 8 lines whole", r)
+	}
+}

@@ -294,6 +294,9 @@ type ConfigSpec struct {
 	Extra string
 	// PosFile is the tail's pos_file (empty: none).
 	PosFile string
+	// Jitter, when positive, puts a JitterProxy with this maximum delay
+	// between the agent and the emulator (scenario harness only).
+	Jitter time.Duration
 }
 
 // Render returns the Fluentd configuration text.

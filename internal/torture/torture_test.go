@@ -107,6 +107,14 @@ func newScenario(t *testing.T, name string, gc GenConfig, spec ConfigSpec, ec em
 		spec.Path = s.gen.ContainersGlob()
 	}
 	spec.Endpoint = s.emu.URL
+	if spec.Jitter > 0 {
+		jp, err := StartJitterProxy(s.emu.URL, spec.Jitter, uint64(time.Now().UnixNano()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { jp.Close() })
+		spec.Endpoint = jp.URL
+	}
 	if spec.PosFile != "" && !filepath.IsAbs(spec.PosFile) {
 		spec.PosFile = filepath.Join(dir, spec.PosFile)
 	}
@@ -162,7 +170,20 @@ func (s *scenario) settle(want int64, idle, limit time.Duration) time.Duration {
 }
 
 func (s *scenario) verify(opt VerifyOptions) Report {
-	return Verify(s.gen.Ledger(), s.emu.Events(Group), opt)
+	evs := s.emu.Events(Group)
+	if p := os.Getenv("LOGSHIP_TORTURE_DUMP"); p != "" {
+		// Debugging: every event, its message cut to 300 bytes.
+		var b strings.Builder
+		for _, e := range evs {
+			m := e.Message
+			if len(m) > 300 {
+				m = m[:150] + "…" + m[len(m)-150:]
+			}
+			fmt.Fprintf(&b, "%d %s %d %q\n", e.Seq, e.Stream, e.Timestamp, m)
+		}
+		_ = os.WriteFile(p+"."+s.name, []byte(b.String()), 0o644)
+	}
+	return Verify(s.gen.Ledger(), evs, opt)
 }
 
 func (s *scenario) logTail(n int) string {
@@ -186,6 +207,9 @@ var outMu sync.Mutex
 func (s *scenario) result(pass bool, figures string, why ...string) {
 	s.t.Helper()
 	viol, detail := s.emu.Violations()
+	if s.spec.Jitter > 0 {
+		figures += fmt.Sprintf(" latency_jitter=0-%s", s.spec.Jitter)
+	}
 	figures += fmt.Sprintf(" emulator_violations=%d", viol)
 	if viol > 0 {
 		figures += " (" + detail + ")"
@@ -238,8 +262,19 @@ func (c *checks) wantClean(r Report, dupOK bool) {
 	c.want(r.NotJSON == 0 && r.Foreign == 0 && r.BadPieceSets == 0, "malformed events")
 }
 
+// jitter is the random request latency of the scenarios that judge order
+// (a real endpoint's latency varies; two requests of one stream sent close
+// together may then land in either order).
+const jitter = 100 * time.Millisecond
+
 func memSpec() ConfigSpec {
 	return ConfigSpec{Parse: "cri", BufferType: "memory", ChunkLimit: "1m", TotalLimit: "256m", FlushThreads: 2}
+}
+
+func jitterSpec() ConfigSpec {
+	s := memSpec()
+	s.Jitter = jitter
+	return s
 }
 
 // runWriter writes for d in the background; the returned func waits for it
@@ -270,7 +305,7 @@ func TestTorture01KubeletRotation(t *testing.T) {
 	s := newScenario(t, "01-kubelet-rename", GenConfig{
 		Containers: 10, LineSize: 100, Rate: 20_000, Rotation: Kubelet,
 		RotateBytes: pick[int64](1<<20, 512<<10), LateWrites: 5, MaxFiles: 5,
-	}, memSpec(), emulator.Config{})
+	}, jitterSpec(), emulator.Config{})
 	s.start()
 	wait := runWriter(t, s.gen, pick(30*time.Second, 10*time.Second))
 	n, rate := wait()
@@ -287,6 +322,7 @@ func TestTorture02CopyTruncate(t *testing.T) {
 	s := newScenario(t, "02-copytruncate", GenConfig{
 		Containers: 1, LineSize: 100, Rate: 2000, Rotation: CopyTruncate,
 		RotateBytes: 256 << 10, CopyWindow: 1, MaxFiles: 5,
+		LongEvery: 500, LongSize: 40_000, // 40 KB lines in P/F pieces now and then
 	}, memSpec(), emulator.Config{})
 	s.spec.Path = s.gen.PodsGlob()
 	s.spec.Exclude = filepath.Join(s.gen.cfg.Root, "var", "log", "pods", "*", "*", "*.gz")
@@ -313,7 +349,7 @@ func TestTorture02CopyTruncate(t *testing.T) {
 // restarted at once; re-sent lines per kill against one chunk.
 func TestTorture03Kills(t *testing.T) {
 	const lineSize, chunk = 150, 1 << 20
-	spec := ConfigSpec{Parse: "cri", BufferType: "file", ChunkLimit: "1m", TotalLimit: "512m", FlushThreads: 2}
+	spec := ConfigSpec{Parse: "cri", BufferType: "file", ChunkLimit: "1m", TotalLimit: "512m", FlushThreads: 2, Jitter: jitter}
 	s := newScenario(t, "03-sigkill", GenConfig{Containers: 20, LineSize: lineSize, Rate: 5000}, spec, emulator.Config{})
 	s.start()
 	seed := uint64(time.Now().UnixNano())
@@ -360,7 +396,7 @@ func TestTorture03Kills(t *testing.T) {
 // 4. Throttling (every request ThrottlingException) then HTTP 503s.
 func TestTorture04ThrottleThen503(t *testing.T) {
 	phase := pick(10*time.Second, 5*time.Second)
-	s := newScenario(t, "04-throttle-503", GenConfig{Containers: 20, LineSize: 150, Rate: 2000}, memSpec(), emulator.Config{})
+	s := newScenario(t, "04-throttle-503", GenConfig{Containers: 20, LineSize: 150, Rate: 2000}, jitterSpec(), emulator.Config{})
 	s.start()
 	wait := runWriter(t, s.gen, 4*phase)
 	f := s.emu.Server.Faults()
@@ -429,8 +465,11 @@ func TestTorture06Oversize(t *testing.T) {
 
 // 7. 40 containers into ONE static stream with flush_thread_count 2.
 func TestTorture07OneStream(t *testing.T) {
-	spec := memSpec()
+	spec := jitterSpec()
 	spec.Stream = "node-1"
+	// Chunks of 256 KiB: several chunks of the one stream per flush, so the
+	// two flush threads have consecutive chunks of it to send at once.
+	spec.ChunkLimit = "256k"
 	s := newScenario(t, "07-one-stream", GenConfig{Containers: 40, LineSize: 120, Rate: 5000}, spec, emulator.Config{})
 	s.start()
 	n, rate := runWriter(t, s.gen, pick(30*time.Second, 10*time.Second))()

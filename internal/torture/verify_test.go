@@ -103,6 +103,38 @@ func TestVerify(t *testing.T) {
 			}
 			return out
 		}, func(r Report) bool { return r.Clean() && r.Pieces == 3 && r.Delivered == 2*n }, "pieces=3, clean"},
+		{"marked pieces with string markers", func(l *Ledger, evs []Event) []Event {
+			p := payload("c000", 7, size)
+			var out []Event
+			for _, e := range evs {
+				if e.Message != record(p) {
+					out = append(out, e)
+					continue
+				}
+				for k, part := range []string{p[:70], p[70:]} {
+					b, _ := json.Marshal(map[string]any{"message": part, "partial_message": "true", "partial_id": "ab12",
+						"partial_ordinal": strconv.Itoa(k + 1), "partial_last": strconv.FormatBool(k == 1)})
+					out = append(out, Event{Stream: e.Stream, Timestamp: e.Timestamp, Message: string(b), Seq: e.Seq + uint64(k)})
+				}
+			}
+			return out
+		}, func(r Report) bool { return r.Clean() && r.Pieces == 2 && r.Delivered == 2*n }, "pieces=2, clean"},
+		{"pieces out of ordinal order reassemble", func(l *Ledger, evs []Event) []Event {
+			p := payload("c000", 7, size)
+			var out []Event
+			for _, e := range evs {
+				if e.Message != record(p) {
+					out = append(out, e)
+					continue
+				}
+				for k, part := range []string{p[70:], p[:70]} {
+					b, _ := json.Marshal(map[string]any{"message": part, "partial_id": "ab12",
+						"partial_ordinal": 2 - k, "partial_last": k == 0})
+					out = append(out, Event{Stream: e.Stream, Timestamp: e.Timestamp, Message: string(b), Seq: e.Seq + uint64(k)})
+				}
+			}
+			return out
+		}, func(r Report) bool { return r.Delivered == 2*n && r.BadPieceSets == 0 }, "reassembled by ordinal"},
 		{"incomplete piece set", func(l *Ledger, evs []Event) []Event {
 			p := payload("c001", 4, size)
 			for i, e := range evs {

@@ -91,7 +91,9 @@ func millis(ns int64) int64 {
 func sortRecords(recs []buffer.Record) {
 	less := func(a, b *buffer.Record) int { return cmp.Compare(millis(a.Time), millis(b.Time)) }
 	for i := 1; i < len(recs); i++ {
-		if less(&recs[i-1], &recs[i]) > 0 {
+		// millis is monotone: times in order are timestamps in order, so
+		// only a time that goes back needs its timestamp computed.
+		if recs[i-1].Time > recs[i].Time && less(&recs[i-1], &recs[i]) > 0 {
 			slices.SortStableFunc(recs, func(a, b buffer.Record) int { return less(&a, &b) })
 			return
 		}

@@ -189,3 +189,43 @@ func BenchmarkFormat(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAppendRecords measures the formatter as the agent calls it, on a
+// Kubernetes record of the bench's shape and on a 2 MiB one (split into
+// whole-record pieces). MB/s counts the log text.
+func BenchmarkAppendRecords(b *testing.B) {
+	docker := []byte(`{"container_id":"5992133e7dba3a1757380f1c52198124c5dc2983251463e5e65bf56b9b57b1c5"}`)
+	kube := []byte(`{"container_name":"app","namespace_name":"default","pod_name":"svc-00-5d8f7","pod_id":"04d115e4-90f9-64fe-0ab2-65059b3bf158"}`)
+	small := []byte(`{"level":"info","logger":"http","msg":"request served","seq":1234,"container":"app","path":"/api/v1/items/237","status":200,"pad":"` + strings.Repeat("x", 70) + `"}`)
+	big := []byte(strings.Repeat(`{"k":"v \"q\" é"} `, (2<<20)/20))
+	for _, tc := range []struct {
+		name string
+		text []byte
+	}{{"bench-line", small}, {"2MiB-split", big}} {
+		b.Run(tc.name, func(b *testing.B) {
+			f, err := NewFormatter(Config{LogGroupName: "g", UseTagAsStream: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			fields := buffer.Fields{
+				{Key: "stream", Value: buffer.Str([]byte("stdout"))},
+				{Key: "logtag", Value: buffer.Str([]byte("F"))},
+				{Key: "message", Value: buffer.Str(tc.text)},
+				{Key: "time", Value: buffer.Str([]byte("2026-12-07T00:47:36.783504241Z"))},
+				{Key: "docker", Value: buffer.RawJSON(docker)},
+				{Key: "kubernetes", Value: buffer.RawJSON(kube)},
+			}
+			var dst []byte
+			var out []buffer.Record
+			b.SetBytes(int64(len(tc.text)))
+			b.ReportAllocs()
+			for b.Loop() {
+				r := buffer.Record{Tag: "kubernetes.var.log.containers.svc", Fields: fields}
+				var err error
+				if dst, out, err = f.AppendRecords(dst[:0], out[:0], &r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

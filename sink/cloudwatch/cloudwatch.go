@@ -85,7 +85,8 @@ type CloudWatch struct {
 	// when the client's credentials are not an *aws.CredentialsCache.
 	invalidate func()
 
-	plans sync.Pool // *plan
+	plans  sync.Pool // *plan
+	bodies sync.Pool // *[]byte: request bodies (protocol.go)
 
 	mu           sync.Mutex
 	knownGroups  map[string]struct{}           // exist: created, or found existing on create
@@ -137,7 +138,10 @@ func New(cfg Config, api logsAPI, log *zap.Logger) (*CloudWatch, error) {
 		}
 		if o.Protocol != nil {
 			proto := putProtocol{o.Protocol}
-			c.opts = append(c.opts, func(o *cloudwatchlogs.Options) { o.Protocol = proto })
+			c.opts = append(c.opts, func(o *cloudwatchlogs.Options) {
+				o.Protocol = proto
+				o.APIOptions = append(o.APIOptions, addPayloadHash)
+			})
 		}
 	}
 	c.plans.New = func() any { return new(plan) }
@@ -312,7 +316,12 @@ func (c *CloudWatch) put(ctx context.Context, key buffer.StreamKey, events []typ
 func (c *CloudWatch) putOnce(ctx context.Context, in *cloudwatchlogs.PutLogEventsInput) (*cloudwatchlogs.PutLogEventsOutput, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
+	slot := &bodySlot{pool: &c.bodies}
+	ctx = context.WithValue(ctx, bodySlotKey{}, slot)
 	out, err := c.api.PutLogEvents(ctx, in, c.opts...)
+	if err == nil {
+		slot.recycle()
+	}
 	if err == nil && out == nil {
 		out = &cloudwatchlogs.PutLogEventsOutput{}
 	}

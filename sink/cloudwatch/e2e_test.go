@@ -414,6 +414,35 @@ func TestCloudWatch_Emulator(t *testing.T) {
 		}
 	})
 
+	t.Run("strict signatures over many requests: reused bodies, own payload hash", func(t *testing.T) {
+		// Bodies are pooled and their SHA-256 is computed by the sink, not
+		// the SDK: the emulator recomputes the hash from the bytes it
+		// receives and checks the signature of every request.
+		env := emulatortest.Start(t, emulator.Config{AccessKeyID: "AKIDSTRICT", SecretAccessKey: "strict-secret"})
+		cfg := cloudwatch.Config{LogGroupName: group, LogStreamName: "strict", AutoCreateStream: true, MaxEventsPerBatch: 300,
+			Region: env.Region, Endpoint: env.URL, AccessKeyID: "AKIDSTRICT", SecretAccessKey: "strict-secret"}
+		s, err := cloudwatch.New(cfg, nil, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := newPipeline(t, cfg, 1000)
+		base := time.Now().Add(-time.Minute).UnixNano()
+		for i := range 6000 {
+			// Sizes vary so that a reused buffer holds older, longer bytes.
+			p.add(buffer.Record{Time: base + int64(i)*1e6, Fields: kubeFields(fmt.Appendf(nil, "%d %s", i, strings.Repeat("y\"", (i*7919)%300)))})
+		}
+		before := p.snapshot()
+		sendAll(t, s, p.chunks, 60*time.Second)
+		key := buffer.StreamKey{Group: group, Stream: "strict"}
+		want := expected(before, key, cloudwatch.MaxEventSize-cloudwatch.EventOverhead)
+		if got := env.Messages(group, "strict"); !slices.Equal(got, want) {
+			t.Errorf("%d messages stored, want %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
+		}
+		if st := s.Stats(); st.Requests < 20 || st.Errors.Permanent != 0 || st.Errors.Auth != 0 {
+			t.Errorf("Stats() = %+v, want 20 or more requests, none refused", st)
+		}
+	})
+
 	t.Run("missing stream without auto-create is permanent", func(t *testing.T) {
 		env := emulatortest.Start(t, emulator.Config{})
 		cfg := cloudwatch.Config{LogGroupName: group, LogStreamName: "s"}

@@ -3,6 +3,7 @@ package cloudwatch
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -275,8 +276,9 @@ type Formatter struct {
 	timeSec int64
 	timeOK  bool
 
-	cut   bool       // the last message was cut to MaxMessageLength
-	split splitState // scratch of AppendRecords
+	cut   bool         // the last message was cut to MaxMessageLength
+	split splitState   // scratch of AppendRecords
+	keys  [16]keyEntry // member name encodings (appendKey)
 
 	stats formatCounters
 }
@@ -537,8 +539,7 @@ func (f *Formatter) appendJSON(dst []byte, r *buffer.Record, removeA, removeB st
 		switch {
 		case tim && k == cfg.TimeKey:
 			dst, n = comma(dst, n)
-			dst = buffer.AppendJSONString(dst, k)
-			dst = append(dst, ':')
+			dst = f.appendKey(dst, k)
 			dst = buffer.AppendJSONBytes(dst, f.timeBuf)
 			tim = false
 		case tag && k == cfg.TagKey:
@@ -547,32 +548,52 @@ func (f *Formatter) appendJSON(dst []byte, r *buffer.Record, removeA, removeB st
 				continue
 			}
 			dst, n = comma(dst, n)
-			dst = buffer.AppendJSONString(dst, k)
-			dst = append(dst, ':')
+			dst = f.appendKey(dst, k)
 			dst = buffer.AppendJSONString(dst, r.Tag)
 		default:
 			if cfg.DropEmptyTopLevel && isEmptyString(fl.Value) {
 				continue
 			}
 			dst, n = comma(dst, n)
-			dst = buffer.AppendJSONString(dst, k)
-			dst = append(dst, ':')
+			dst = f.appendKey(dst, k)
 			dst = fl.Value.AppendJSON(dst)
 		}
 	}
 	if tag && !dropEmptyTag {
 		dst, n = comma(dst, n)
-		dst = buffer.AppendJSONString(dst, cfg.TagKey)
-		dst = append(dst, ':')
+		dst = f.appendKey(dst, cfg.TagKey)
 		dst = buffer.AppendJSONString(dst, r.Tag)
 	}
 	if tim {
 		dst, n = comma(dst, n)
-		dst = buffer.AppendJSONString(dst, cfg.TimeKey)
-		dst = append(dst, ':')
+		dst = f.appendKey(dst, cfg.TimeKey)
 		dst = buffer.AppendJSONBytes(dst, f.timeBuf)
 	}
 	return append(dst, '}')
+}
+
+// appendKey appends the member name k as JSON and the colon. Records of a
+// pipeline repeat the same few names, so their encodings are kept in a
+// small direct-mapped cache (the names copied: a record's name may alias
+// memory that is reused).
+func (f *Formatter) appendKey(dst []byte, k string) []byte {
+	if k == "" {
+		return append(dst, `"":`...)
+	}
+	e := &f.keys[(len(k)*31+int(k[0])+int(k[len(k)-1]))%len(f.keys)]
+	if !e.ok || e.name != k {
+		e.name = strings.Clone(k)
+		e.enc = append(buffer.AppendJSONString(e.enc[:0], k), ':')
+		e.ok = true
+	}
+	return append(dst, e.enc...)
+}
+
+// keyEntry is one cached member name encoding.
+type keyEntry struct {
+	name string
+	enc  []byte // "name":
+	ok   bool
 }
 
 // comma appends the separator before the member after the n-th.

@@ -3,7 +3,9 @@ package cloudwatch
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -163,5 +165,164 @@ func BenchmarkAppendJSONMessage(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		dst = appendJSONMessage(dst[:0], msg)
+	}
+}
+
+// TestAppendPutLogEvents_SharedAffixes checks the escaped prefix and suffix
+// cache: bodies of messages that share prefixes and suffixes in every
+// pattern (same container, containers alternating, a suffix of the cached
+// suffix, a message equal to it or shorter, prefix and suffix overlapping,
+// invalid UTF-8 in between) decode to exactly the messages.
+func TestAppendPutLogEvents_SharedAffixes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	suffixes := []string{
+		`","stream":"stdout","docker":{"container_id":"0123"},"kubernetes":{"pod_name":"web-1","namespace_name":"prod"}}`,
+		`","stream":"stderr","docker":{"container_id":"4567"},"kubernetes":{"pod_name":"api-é世","namespace_name":"prod"}}`,
+		"\t\x01\"\\ tail shared by many, long enough to be cached \u2028😀",
+	}
+	prefixes := []string{
+		`{"stream":"stdout","logtag":"F","message":"{\"level\":\"info\",\"seq\":`,
+		`{"stream":"stderr","logtag":"P","message":"é世😀 \t\n \\ \"`,
+		"\x01\x02\"\\\\\" shared start, and long enough to be cached ",
+	}
+	for round := range 300 {
+		var msgs []string
+		for i := range 1 + rng.IntN(40) {
+			var m string
+			switch rng.IntN(10) {
+			case 8:
+				m = prefixes[rng.IntN(len(prefixes))] + suffixes[rng.IntN(len(suffixes))][rng.IntN(10):]
+			case 9:
+				m = prefixes[rng.IntN(len(prefixes))][:rng.IntN(50)]
+			case 0:
+				m = suffixes[rng.IntN(len(suffixes))][rng.IntN(20):] // a suffix of a suffix
+			case 1:
+				m = "bad \xff\xe2\x82 " + suffixes[0]
+			case 2:
+				m = ""
+			default:
+				m = prefixes[(round+i/4)%len(prefixes)] + fmt.Sprintf(`line %d \"q\" %s`, i, strings.Repeat("x", rng.IntN(30))) + suffixes[(round+i/3)%len(suffixes)]
+			}
+			msgs = append(msgs, m)
+		}
+		in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s")}
+		for i := range msgs {
+			in.LogEvents = append(in.LogEvents, types.InputLogEvent{Message: &msgs[i], Timestamp: aws.Int64(int64(i))})
+		}
+		body := appendPutLogEvents(nil, in)
+		var got struct {
+			LogEvents []struct {
+				Message string `json:"message"`
+			} `json:"logEvents"`
+		}
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatalf("round %d: body does not decode: %v", round, err)
+		}
+		if len(got.LogEvents) != len(msgs) {
+			t.Fatalf("round %d: %d events, want %d", round, len(got.LogEvents), len(msgs))
+		}
+		for i, e := range got.LogEvents {
+			if want := string(buffer.AppendValidUTF8(nil, []byte(msgs[i]))); e.Message != want {
+				t.Fatalf("round %d, event %d: %q, want %q", round, i, e.Message, want)
+			}
+		}
+	}
+}
+
+// kubeMessage is a message as the bench pipeline formats it (logship bench:
+// CRI lines of a JSON application line, the v1.19 cri parser, path
+// metadata), seq-th of its container.
+func kubeMessage(seq int) string {
+	pad := strings.Repeat("x", 72-len(fmt.Sprint(seq)))
+	ua := ""
+	if seq%5 == 0 {
+		ua = `,\"user_agent\":\"curl/8.5 \\\"quoted\\\"\"`
+	}
+	return fmt.Sprintf(`{"stream":"stdout","logtag":"F","message":"{\"level\":\"info\",\"logger\":\"http\",\"msg\":\"request served\",\"seq\":%d,\"container\":\"app\",\"path\":\"/api/v1/items/%d\",\"status\":200%s,\"pad\":\"%s\"}","time":"2026-12-07T00:47:36.%09dZ","docker":{"container_id":"5992133e7dba3a1757380f1c52198124c5dc2983251463e5e65bf56b9b57b1c5"},"kubernetes":{"container_name":"app","namespace_name":"default","pod_name":"svc-00-5d8f7","pod_id":"04d115e4-90f9-64fe-0ab2-65059b3bf158"}}`,
+		seq, seq%997, ua, pad, seq*1000)
+}
+
+// BenchmarkAppendPutLogEvents measures the body writer on a 1 MiB request of
+// Kubernetes-shaped messages of one container. MB/s counts message bytes.
+func BenchmarkAppendPutLogEvents(b *testing.B) {
+	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("bench"), LogStreamName: aws.String("kubernetes.var.log.containers.svc")}
+	n := 0
+	for i := 0; n < 1<<20; i++ {
+		m := kubeMessage(i)
+		in.LogEvents = append(in.LogEvents, types.InputLogEvent{Message: &m, Timestamp: aws.Int64(int64(i))})
+		n += len(m) + EventOverhead
+	}
+	b.Run("shared-affixes", func(b *testing.B) {
+		b.SetBytes(int64(n))
+		b.ReportAllocs()
+		dst := make([]byte, 0, n*5/4)
+		for b.Loop() {
+			dst = appendPutLogEvents(dst[:0], in)
+		}
+	})
+	// The same messages each escaped in full, as the body writer did before
+	// the suffix cache: the baseline.
+	b.Run("escape-all", func(b *testing.B) {
+		b.SetBytes(int64(n))
+		b.ReportAllocs()
+		dst := make([]byte, 0, n*5/4)
+		for b.Loop() {
+			dst = dst[:0]
+			for i := range in.LogEvents {
+				dst = appendJSONMessage(dst, *in.LogEvents[i].Message)
+			}
+		}
+	})
+}
+
+// TestBodySlot_Recycle checks when a request body goes back to the pool:
+// only once read to its end after the last rewind.
+func TestBodySlot_Recycle(t *testing.T) {
+	var pool sync.Pool
+	put := func() *putBody { return &putBody{buf: append(make([]byte, 0, 64), "0123456789"...)} }
+	read := func(b *putBody, n int) {
+		p := make([]byte, n)
+		for {
+			k, err := b.Read(p)
+			if err != nil || k < n {
+				if err == nil {
+					continue
+				}
+				return
+			}
+			if n < len(b.buf) {
+				return // a partial read
+			}
+		}
+	}
+	tests := []struct {
+		name string
+		use  func(b *putBody)
+		want bool
+	}{
+		{"unread", func(*putBody) {}, false},
+		{"read in part", func(b *putBody) { read(b, 4) }, false},
+		{"read to the end", func(b *putBody) { read(b, 64) }, true},
+		{"read, then rewound", func(b *putBody) { read(b, 64); b.Seek(0, io.SeekStart) }, false},
+		{"hashed, rewound, sent", func(b *putBody) { read(b, 64); b.Seek(0, io.SeekStart); read(b, 3); read(b, 64) }, true},
+	}
+	for _, tt := range tests {
+		b := put()
+		tt.use(b)
+		s := &bodySlot{pool: &pool, body: b}
+		s.recycle()
+		if got := b.buf == nil; got != tt.want {
+			t.Errorf("%s: recycled %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	b := put()
+	if n := b.Len(); n != 10 {
+		t.Errorf("Len() = %d, want 10", n)
+	}
+	if off, err := b.Seek(-3, io.SeekEnd); off != 7 || err != nil || b.Len() != 3 {
+		t.Errorf("Seek(-3, end) = %d, %v; Len %d", off, err, b.Len())
+	}
+	if _, err := b.Seek(-1, io.SeekStart); err == nil {
+		t.Errorf("Seek(-1) succeeded")
 	}
 }

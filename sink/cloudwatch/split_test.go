@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+	"unsafe"
 
 	"logship/buffer"
 	"logship/sink/cloudwatch"
@@ -276,3 +277,50 @@ func commonPrefix(a, b string) int {
 	}
 	return i
 }
+
+// TestFormatter_KeyCache checks member names through the formatter's name
+// cache: names needing escapes, invalid UTF-8, more names than cache slots
+// (collisions), the same names again in another order, and a name whose
+// bytes are reused for another name after the record.
+func TestFormatter_KeyCache(t *testing.T) {
+	f, err := cloudwatch.NewFormatter(cloudwatch.Config{LogGroupName: "g", LogStreamName: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for i := range 40 {
+		names = append(names, fmt.Sprintf("k%d", i), fmt.Sprintf("%dk\"\\\n", i))
+	}
+	names = append(names, "é", "bad\xff", "x")
+	reused := []byte("reusedname")
+	for round := range 3 {
+		var fs buffer.Fields
+		for i, n := range names {
+			if (i+round)%3 != 0 {
+				fs = append(fs, buffer.Field{Key: n, Value: buffer.Str([]byte(n))})
+			}
+		}
+		_, out, err := f.AppendRecords(nil, nil, &buffer.Record{Fields: fs})
+		if err != nil || len(out) != 1 {
+			t.Fatalf("round %d: %d records, %v", round, len(out), err)
+		}
+		if got, want := string(out[0].Message), string(fs.AppendJSON(nil)); got != want {
+			t.Fatalf("round %d:\n got %s\nwant %s", round, got, want)
+		}
+	}
+	// A name whose bytes then hold another name of the same length, first
+	// and last byte (the same cache slot).
+	for round := range 2 {
+		fs := buffer.Fields{{Key: unsafeString(reused), Value: buffer.RawJSON([]byte("1"))}}
+		_, out, err := f.AppendRecords(nil, nil, &buffer.Record{Fields: fs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(out[0].Message), string(fs.AppendJSON(nil)); got != want {
+			t.Fatalf("reused name, round %d: got %s, want %s", round, got, want)
+		}
+		copy(reused, "r0000000xe")
+	}
+}
+
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -16,7 +16,8 @@ import (
 	"logship/sink/emulator/emulatortest"
 )
 
-// conformanceRow is one rule of cloudwatch-api.md §2 checked through the
+// conformanceRow is one rule of design.md ("Names and identifiers",
+// "PutLogEvents", "Read side") checked through the
 // real aws-sdk-go-v2 client over real HTTP. Every row gets its own emulator
 // whose clock is fixed at t0, with log group "g" and stream "s" created.
 type conformanceRow struct {
@@ -60,7 +61,7 @@ func intp(p *int32) string {
 func conformanceRows() []conformanceRow {
 	now := ms(t0)
 	return []conformanceRow{
-		// --- Log group names (§2.1) ---
+		// --- Log group names (design.md, "Names and identifiers") ---
 		{name: "group_name_empty", call: func(t *testing.T, ctx context.Context, env *emulatortest.Env) error {
 			return createGroup(ctx, env, "")
 		}, want: wantErr[invalidParam]("2 validation errors detected: Value '' at 'logGroupName' failed to satisfy constraint: " + groupPatternMsg +
@@ -126,7 +127,7 @@ func conformanceRows() []conformanceRow {
 			return err
 		}, want: wantErr[notFound]("The specified log group does not exist.")},
 
-		// --- Log stream names (§2.1) ---
+		// --- Log stream names (design.md, "Names and identifiers") ---
 		{name: "stream_group_missing", call: func(t *testing.T, ctx context.Context, env *emulatortest.Env) error {
 			return createStream(ctx, env, "nope", "s")
 		}, want: wantErr[notFound]("The specified log group does not exist.")},
@@ -153,7 +154,7 @@ func conformanceRows() []conformanceRow {
 			return err
 		}, want: wantErr[notFound]("The specified log stream does not exist.")},
 
-		// --- PutLogEvents (§2.3) ---
+		// --- PutLogEvents (design.md, "PutLogEvents") ---
 		{name: "put_group_missing", call: func(t *testing.T, ctx context.Context, env *emulatortest.Env) error {
 			_, err := put(ctx, env, "nope", "s", ev(now, "x"))
 			return err
@@ -367,7 +368,7 @@ func conformanceRows() []conformanceRow {
 				return err
 			}, want: wantOK},
 
-		// --- Retention (§2.1, §2.2) ---
+		// --- Retention (API_PutRetentionPolicy) ---
 		{name: "retention_invalid_value", call: func(t *testing.T, ctx context.Context, env *emulatortest.Env) error {
 			_, err := env.Client.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String("g"), RetentionInDays: aws.Int32(2)})
 			return err
@@ -392,7 +393,7 @@ func conformanceRows() []conformanceRow {
 			return err
 		}, want: wantErr[notFound]("The specified log group does not exist.")},
 
-		// --- Tags (§2.1, §2.2) ---
+		// --- Tags (API_TagResource; design.md, "Names and identifiers") ---
 		{name: "tag_resource_roundtrip", call: func(t *testing.T, ctx context.Context, env *emulatortest.Env) error {
 			arn := "arn:aws:logs:us-east-1:123456789012:log-group:g"
 			if _, err := env.Client.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: aws.String(arn), Tags: map[string]string{"a": "1", "b": ""}}); err != nil {
@@ -460,7 +461,7 @@ func conformanceRows() []conformanceRow {
 			return nil
 		}, want: wantOK},
 
-		// --- DescribeLogGroups / DescribeLogStreams (§2.2) ---
+		// --- DescribeLogGroups / DescribeLogStreams (design.md, "Read side") ---
 		{name: "describe_groups_arn_forms_and_paging", call: func(t *testing.T, ctx context.Context, env *emulatortest.Env) error {
 			for _, n := range []string{"p/c", "p/a", "p/b", "q"} {
 				if err := createGroup(ctx, env, n); err != nil {
@@ -586,7 +587,7 @@ func conformanceRows() []conformanceRow {
 			return err
 		}, want: wantOK},
 
-		// --- Subscription filters (§2.2, §5.1) ---
+		// --- Subscription filters (design.md, "Subscriptions") ---
 		{name: "subscription_filter_limit_2_per_group", call: func(t *testing.T, ctx context.Context, env *emulatortest.Env) error {
 			for _, n := range []string{"f1", "f2", "f1", "f3"} {
 				if err := putFilter(ctx, env, "g", n, ""); err != nil {
@@ -626,7 +627,7 @@ func conformanceRows() []conformanceRow {
 			return err
 		}, want: wantErr[notFound]("The specified subscription filter does not exist.")},
 
-		// --- GetLogEvents / FilterLogEvents (§2.2, §8 item 6) ---
+		// --- GetLogEvents / FilterLogEvents (design.md, "Read side") ---
 		{name: "get_events_forward_paging_same_token_at_end", call: func(t *testing.T, ctx context.Context, env *emulatortest.Env) error {
 			if _, err := put(ctx, env, "g", "s", evs(5, now)...); err != nil {
 				return err

@@ -16,7 +16,9 @@ import (
 )
 
 // Subscription delivery: the payload CloudWatch Logs hands a Lambda function
-// (cloudwatch-api.md §5.2), built after each accepted PutLogEvents and POSTed
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html;
+// aws-lambda-go events/cloudwatch_logs.go), built after each accepted
+// PutLogEvents and POSTed
 // to Config.SubscriptionEndpoint by Run's delivery loop, asynchronously and
 // with bounded retries, so PutLogEvents never waits for a destination.
 
@@ -87,8 +89,8 @@ func (s *Server) fanOut(b *subscriptionBatch) {
 }
 
 // sendControlMessage queues the CONTROL_MESSAGE AWS sends to check that a
-// new destination is reachable (cloudwatch-api.md §5.2, §8 item 7); its
-// shape follows the captured fixture control-message.json.
+// new destination is reachable (design.md, "Subscriptions"): owner
+// CloudwatchLogs, empty group and stream, one health-check event.
 func (s *Server) sendControlMessage(destinationArn string) {
 	if s.cfg.SubscriptionEndpoint == "" {
 		return

@@ -10,8 +10,8 @@
 //
 // It is the engine of 'logship emulate' and the test double of the sink's
 // end-to-end tests (see the emulatortest subpackage). The behaviour follows
-// shared/reference/cloudwatch-api.md §1, §2, §5 and §8; where AWS's behaviour is
-// unverified the choice made here is written next to the code.
+// the CloudWatch Logs API Reference and service model; design.md lists the
+// sources and, where AWS's behaviour is undocumented, the choice made here.
 //
 // Lifecycle: New validates the configuration and allocates; it starts no
 // goroutine and does no I/O beyond creating DataDir. Run loads persisted state,
@@ -28,7 +28,7 @@
 // DeleteSubscriptionFilter, GetLogEvents, FilterLogEvents. Any other target
 // is UnknownOperationException.
 //
-// Choices where the reference marks AWS's behaviour as unverified:
+// Choices where AWS's behaviour is undocumented (design.md explains each):
 //   - the per-event limit counts message bytes + 26 and the error reports that
 //     sum ("Log event too large: N bytes exceeds limit of M");
 //   - validation messages address list members 1-based
@@ -67,7 +67,7 @@ const (
 	DefaultAccountID = "123456789012"
 	// DefaultMaxEventSize is AWS's per-event limit since April 2025: 1 MiB,
 	// counting the message's UTF-8 bytes plus the 26-byte per-event overhead
-	// (cloudwatch-api.md §2.3 step 5).
+	// (design.md, "PutLogEvents").
 	DefaultMaxEventSize = 1 << 20
 	// LegacyMaxEventSize is the per-event limit before April 2025 (256 KiB).
 	LegacyMaxEventSize = 256 << 10

@@ -7,7 +7,8 @@ import (
 )
 
 // Error codes the emulator returns, as AWS spells them in "__type" and
-// X-Amzn-ErrorType (cloudwatch-api.md §1.4, §2.5).
+// X-Amzn-ErrorType (the service model's error shapes; design.md, "Wire
+// protocol").
 const (
 	CodeInvalidParameter      = "InvalidParameterException"
 	CodeResourceNotFound      = "ResourceNotFoundException"
@@ -27,7 +28,8 @@ const (
 	CodeAccessDenied          = "AccessDeniedException"
 )
 
-// Messages AWS returns (sources in cloudwatch-api.md §2.3 and §1.4). Clients
+// Messages AWS returns (design.md, "PutLogEvents", cites where each was
+// reported). Clients
 // such as the legacy Go plugin match on "group"/"stream" in them.
 const (
 	msgGroupNotFound   = "The specified log group does not exist."
@@ -88,17 +90,17 @@ func errThrottled() *apiError {
 }
 
 // errUnavailable is ServiceUnavailableException. It is modelled as a fault;
-// the CloudWatch Logs API reference lists HTTP 500 for it (cloudwatch-api.md
-// §2.5, §9 item 2), which the emulator uses. The SDK retries any 500.
+// the CloudWatch Logs API reference lists HTTP 500 for it, which the
+// emulator uses (design.md, "Wire protocol"). The SDK retries any 500.
 func errUnavailable() *apiError {
 	return &apiError{status: http.StatusInternalServerError, code: CodeServiceUnavailable, message: msgUnavailable}
 }
 
 // validation collects Coral-style constraint failures:
 // "N validation error(s) detected: Value '<v>' at '<path>' failed to satisfy
-// constraint: <constraint>; ..." (cloudwatch-api.md §1.4). List members are
-// addressed 1-based ("logEvents.1.member.message"), the Coral convention
-// (0/1-based is UNVERIFIED in the reference).
+// constraint: <constraint>; ..." (design.md, "Wire protocol"). List members
+// are addressed 1-based ("logEvents.1.member.message"), the Coral
+// convention (AWS does not document the base).
 type validation struct {
 	errs []string
 }

@@ -36,7 +36,8 @@ type FaultConfig struct {
 }
 
 // DefaultQuotas returns AWS's default account-wide request-rate quotas
-// (cloudwatch-api.md §2.4, §8 item 5): PutLogEvents 5,000/s, CreateLogStream
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html;
+// design.md, "Quotas and faults"): PutLogEvents 5,000/s, CreateLogStream
 // 50/s, DescribeLogStreams 25/s, DescribeLogGroups 10/s, GetLogEvents 10/s,
 // CreateLogGroup 5/s (2022 value), FilterLogEvents 5/s.
 func DefaultQuotas() map[string]float64 {
@@ -65,7 +66,7 @@ type bucket struct {
 // from the request; after authentication come connection resets
 // (ResetNext) and latency; quotas, throttling and 5xx errors are decided
 // after the request validated, just before it would change state (step 9 of
-// the PutLogEvents algorithm in cloudwatch-api.md §2.3), so an injected error
+// the PutLogEvents check order in design.md), so an injected error
 // never leaves a partial effect; DropResponseNext closes the connection after
 // the request took effect.
 //
@@ -162,8 +163,9 @@ func (f *Faults) DropResponseNext(n int) {
 }
 
 // OmitRequestIDNext makes the next n successful responses lack the
-// x-amzn-RequestId header (Fluent Bit treats such a 200 as a failure,
-// cloudwatch-api.md §1.3).
+// x-amzn-RequestId header (Fluent Bit treats such a 200 as a failure:
+// fluent/fluent-bit plugins/out_cloudwatch_logs/cloudwatch_api.c, since
+// commit b0f0b2903).
 func (f *Faults) OmitRequestIDNext(n int) {
 	f.mu.Lock()
 	f.noIDNext = max(n, 0)

@@ -7,7 +7,8 @@ import (
 )
 
 // Log group operations: CreateLogGroup, DeleteLogGroup, DescribeLogGroups,
-// PutRetentionPolicy, DeleteRetentionPolicy (cloudwatch-api.md §2.2).
+// PutRetentionPolicy, DeleteRetentionPolicy (API_<Operation>.html in
+// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/).
 
 type createLogGroupInput struct {
 	LogGroupName              *string           `json:"logGroupName"`

@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// JSON filter patterns (FilterAndPatternSyntax, cloudwatch-api.md §5.5):
+// JSON filter patterns
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html):
 // "{ $.level = "error" && ($.latency > 500 || $.code != 200) }". Supported:
 // selectors $.a.b and $.a[0]; = and != on strings (with * wildcards) and
 // numbers; <, <=, >, >= on numbers; IS NULL, IS TRUE, IS FALSE, NOT EXISTS;

@@ -8,7 +8,9 @@ import (
 	"unicode"
 )
 
-// Name and value constraints from the service model (cloudwatch-api.md §2.1).
+// Name and value constraints from the service model (boto/botocore@0e6e2404
+// botocore/data/logs/2014-03-28/service-2.json; design.md, "Names and
+// identifiers").
 const (
 	maxNameLen          = 512
 	groupNamePattern    = `[\.\-_/#A-Za-z0-9]+`

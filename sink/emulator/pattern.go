@@ -5,8 +5,9 @@ import (
 )
 
 // matcher is a compiled filter pattern. The emulator supports the plain-term
-// syntax of CloudWatch Logs filter patterns (cloudwatch-api.md §5.5,
-// FilterAndPatternSyntax): the empty pattern matches everything; terms
+// syntax of CloudWatch Logs filter patterns
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html):
+// the empty pattern matches everything; terms
 // separated by spaces must all occur in the message (case-sensitive); a
 // "quoted phrase" is one term; ?term makes a term optional such that at least
 // one ?term must occur; -term excludes messages containing it. JSON

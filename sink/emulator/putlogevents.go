@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// PutLogEvents limits (cloudwatch-api.md §2.3, from the service model
-// documentation of PutLogEvents:
-// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html).
+// PutLogEvents limits, from the service model documentation of PutLogEvents
+// (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html;
+// design.md, "PutLogEvents").
 const (
 	// maxBatchEvents is the most events one request may carry.
 	maxBatchEvents = 10000
@@ -23,7 +23,7 @@ const (
 	maxAge = 14 * 24 * time.Hour
 	// maxSpan: the accepted events of one request may span at most 24 hours.
 	// Exactly 24 hours is allowed ("cannot span more than 24 hours"; the
-	// boundary is UNVERIFIED, cloudwatch-api.md §9 item 4).
+	// boundary is undocumented; design.md, "PutLogEvents").
 	maxSpan = 24 * time.Hour
 )
 
@@ -50,7 +50,7 @@ type putLogEventsOutput struct {
 	RejectedLogEventsInfo *rejectedLogEventsInfo `json:"rejectedLogEventsInfo,omitempty"`
 }
 
-// putLogEvents implements the algorithm of cloudwatch-api.md §2.3: validate
+// putLogEvents implements the check order of design.md, "PutLogEvents": validate
 // the shape (1), find the group (2) and stream (3), check order (4), event
 // size (5) and batch size (6), classify too-old/expired/too-new events (7),
 // check the 24 h span of the rest (8), inject faults (9), store (10).
@@ -124,8 +124,8 @@ func (s *Server) putLogEvents(body []byte) (any, *apiError) {
 	// too-old event gives 1, as AWS answered in aws-for-fluent-bit#523);
 	// expiredLogEventEndIndex the exclusive end of the expired range that
 	// follows it; tooNewLogEventStartIndex the inclusive start of the
-	// too-new suffix. How AWS combines tooOld and expired is UNVERIFIED
-	// (cloudwatch-api.md §9 item 5). The window edges (exactly 14 days old,
+	// too-new suffix. How AWS combines tooOld and expired is undocumented
+	// (design.md, "PutLogEvents"). The window edges (exactly 14 days old,
 	// exactly 2 hours ahead) are accepted.
 	now := s.now()
 	oldLimit := now.Add(-maxAge).UnixMilli()

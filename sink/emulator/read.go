@@ -7,8 +7,10 @@ import (
 	"strings"
 )
 
-// Read operations: GetLogEvents and FilterLogEvents (cloudwatch-api.md §2.2,
-// §8 item 6), and the Events accessor for tests.
+// Read operations: GetLogEvents and FilterLogEvents (API_GetLogEvents.html,
+// API_FilterLogEvents.html in
+// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/;
+// design.md, "Read side"), and the Events accessor for tests.
 
 // maxReadBytes caps one read response like AWS's "as many log events as can
 // fit in a response size of 1 MB" (message bytes + 26 per event).

@@ -15,8 +15,8 @@ import (
 	"go.uber.org/zap"
 )
 
-// targetPrefix is the X-Amz-Target prefix of CloudWatch Logs
-// (cloudwatch-api.md §1.1).
+// targetPrefix is the X-Amz-Target prefix of CloudWatch Logs (the service
+// model's targetPrefix; design.md, "Wire protocol").
 const targetPrefix = "Logs_20140328."
 
 // contentType is the awsJson1_1 media type of requests and responses.

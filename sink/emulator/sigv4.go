@@ -15,8 +15,8 @@ import (
 // sigv4Algorithm is the only signing algorithm CloudWatch Logs accepts here.
 const sigv4Algorithm = "AWS4-HMAC-SHA256"
 
-// signingService is the SigV4 signing name of CloudWatch Logs
-// (cloudwatch-api.md §1.5).
+// signingService is the SigV4 signing name of CloudWatch Logs (the service
+// model's signingName; aws-sdk-go-v2 service/cloudwatchlogs/auth.go).
 const signingService = "logs"
 
 // maxClockSkew is how far X-Amz-Date may be from the server clock when
@@ -30,8 +30,8 @@ type authorization struct {
 	signature                        string
 }
 
-// authenticate checks the SigV4 Authorization header (cloudwatch-api.md
-// §1.5). Without configured keys it only requires a well-formed header scoped
+// authenticate checks the SigV4 Authorization header (design.md, "Wire
+// protocol"). Without configured keys it only requires a well-formed header scoped
 // to service "logs" and the server's region; with keys it recomputes the
 // signature. All authentication errors are HTTP 400, as AWS's JSON-protocol
 // services answer them.

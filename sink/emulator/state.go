@@ -107,7 +107,8 @@ func sortedGroupNames(st *state) []string {
 
 // eventID formats a 56-digit decimal event id from the event timestamp and
 // the global sequence number, so ids sort like (timestamp, seq). AWS's ids
-// are opaque 56-digit strings (cloudwatch-api.md §2.1).
+// are opaque 56-digit strings
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html).
 func eventID(ts int64, seq uint64) string {
 	if ts < 0 {
 		ts = 0
@@ -116,7 +117,8 @@ func eventID(ts int64, seq uint64) string {
 }
 
 // sequenceToken formats a 56-digit upload sequence token like AWS's
-// "4903985953379003985138081667586167308..." (cloudwatch-api.md §2.6).
+// "4903985953379003985138081667586167308..." (design.md, "Names and
+// identifiers").
 func sequenceToken(n uint64) string {
 	return fmt.Sprintf("49%054d", n)
 }

@@ -8,7 +8,8 @@ import (
 )
 
 // Log stream operations: CreateLogStream, DeleteLogStream,
-// DescribeLogStreams (cloudwatch-api.md §2.2).
+// DescribeLogStreams
+// (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DescribeLogStreams.html).
 
 type streamInput struct {
 	LogGroupName  *string `json:"logGroupName"`
@@ -215,7 +216,7 @@ func (s *Server) streamOut(g *logGroup, st *logStream) logStreamOut {
 		UploadSequenceToken: sequenceToken(st.uploadToken),
 		Arn: fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s:log-stream:%s",
 			s.cfg.Region, s.cfg.AccountID, g.name, st.name),
-		StoredBytes: 0, // deprecated; AWS returns 0 (cloudwatch-api.md §2.2)
+		StoredBytes: 0, // deprecated; AWS returns 0 (API_LogStream.html)
 	}
 	if st.hasEvents {
 		first, last, ing := st.firstEvent, st.lastEvent, st.lastIngestion

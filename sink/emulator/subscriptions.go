@@ -6,11 +6,12 @@ import (
 )
 
 // Subscription filter operations: PutSubscriptionFilter,
-// DescribeSubscriptionFilters, DeleteSubscriptionFilter (cloudwatch-api.md
-// §2.2, §5.1). Delivery is in delivery.go.
+// DescribeSubscriptionFilters, DeleteSubscriptionFilter
+// (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutSubscriptionFilter.html;
+// design.md, "Subscriptions"). Delivery is in delivery.go.
 
 // maxFiltersPerGroup is AWS's hard limit of subscription filters per log
-// group (cloudwatch-api.md §2.4).
+// group (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html).
 const maxFiltersPerGroup = 2
 
 // distributions are the values of PutSubscriptionFilter's distribution.

@@ -6,7 +6,8 @@ import (
 
 // Tag operations: TagResource, UntagResource, ListTagsForResource and the
 // deprecated TagLogGroup, UntagLogGroup, ListTagsLogGroup
-// (cloudwatch-api.md §2.1, §2.2). Only log group ARNs are taggable here; the
+// (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_TagResource.html).
+// Only log group ARNs are taggable here; the
 // ARN must be the form without ":*" (logGroupArn).
 
 type tagResourceInput struct {

@@ -17,7 +17,7 @@ import (
 // certificate (ECDSA P-256, valid for a year from now) for the given host
 // names and IP addresses, for serving HTTPS to clients that cannot speak
 // plain HTTP or verify nothing (Fluent Bit with tls.verify off,
-// cloudwatch-api.md §1.7). Wrap Run's listener with tls.NewListener. The
+// https://github.com/fluent/fluent-bit/pull/7083). Wrap Run's listener with tls.NewListener. The
 // certificate's Leaf is set, so callers can trust it in tests.
 func SelfSignedTLS(hosts ...string) (*tls.Config, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

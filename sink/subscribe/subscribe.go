@@ -7,7 +7,15 @@
 // run changes nothing. It is the engine of 'logship subscribe'; the same
 // resources in CloudFormation are deploy/aws/cwl-to-opensearch.yaml.
 //
-// Reference: shared/reference/cloudwatch-api.md §5.1, deploy.md §6.1–§6.2.
+// Sources: the CloudWatch Logs guide's Lambda subscription steps
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html#LambdaFunctionExample:
+// lambda add-permission with principal logs.amazonaws.com, source ARN
+// arn:aws:logs:<region>:<account>:log-group:<group>:* and source account,
+// then put-subscription-filter without a role ARN), and the API references of
+// PutSubscriptionFilter
+// (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutSubscriptionFilter.html:
+// create or replace by filter name, at most two per group) and Lambda
+// AddPermission and GetPolicy (https://docs.aws.amazon.com/lambda/latest/api/API_AddPermission.html).
 package subscribe
 
 import (
