@@ -25,6 +25,12 @@ var (
 	descTruncations   = prometheus.NewDesc("logship_tail_truncations_total", "Files truncated (copytruncate) and re-read from 0.", []string{"source"}, nil)
 	descGivenUp       = prometheus.NewDesc("logship_tail_given_up_bytes_total", "Unread bytes of deleted files given up at the bounds.", []string{"source"}, nil)
 	descGaps          = prometheus.NewDesc("logship_tail_gap_bytes_total", "Bytes detected lost at start (files gone while stopped).", []string{"source"}, nil)
+	descCorruptPos    = prometheus.NewDesc("logship_tail_positions_corrupt_total", "Positions files found corrupt at start: moved aside to <file>.bad and the files re-read from the configured start (or the Fluentd pos_file).", []string{"source"}, nil)
+	descFilesPinned   = prometheus.NewDesc("logship_tail_files_pinned_total", "Files opened (held) while reading was blocked, before any discovery pass saw them, so a deletion cannot lose them.", []string{"source"}, nil)
+	descDeletedHeld   = prometheus.NewDesc("logship_tail_files_deleted_held", "Deleted files held open to be drained (within the deleted-file bounds).", []string{"source"}, nil)
+	descLostFiles     = prometheus.NewDesc("logship_tail_lost_files_total", "Files lost with unread data (given up at the deleted-file bounds, or deleted unseen); each is logged with its path.", []string{"source"}, nil)
+	descLostBytes     = prometheus.NewDesc("logship_tail_lost_bytes_total", "Unread bytes of the lost files.", []string{"source"}, nil)
+	descLostLines     = prometheus.NewDesc("logship_tail_lost_lines_total", "Unread complete lines of the lost files (where the file could still be read to count them).", []string{"source"}, nil)
 	descLag           = prometheus.NewDesc("logship_delivery_lag_seconds", "Age of the oldest line read but not yet delivered (or durably buffered).", []string{"source"}, nil)
 	descUnmatched     = prometheus.NewDesc("logship_parser_unmatched_total", "Lines the parser rejected.", []string{"source"}, nil)
 	descUnrouted      = prometheus.NewDesc("logship_router_unmatched_records_total", "Records no <match> took.", nil, nil)
@@ -55,15 +61,18 @@ var (
 	descAPIErrors     = prometheus.NewDesc("logship_cloudwatch_api_errors_total", "Failed API calls, by class.", []string{"output", "class"}, nil)
 	descBillable      = prometheus.NewDesc("logship_cloudwatch_billable_bytes_total", "Bytes ingested per log group (message bytes + 26 per event, the upper bound AWS bills).", []string{"output", "log_group"}, nil)
 	descOversizeSplit = prometheus.NewDesc("logship_cloudwatch_oversize_split_total", "Records larger than an event split into whole-record pieces (unit=records), and the pieces made (unit=pieces).", []string{"output", "unit"}, nil)
+	descMsgTruncated  = prometheus.NewDesc("logship_cloudwatch_truncated_messages_total", "Messages cut to one event, by stage (format: the formatter's oversize truncate or max_message_length; send: the sink's last-resort cut).", []string{"output", "stage"}, nil)
+	descMsgSplitEvs   = prometheus.NewDesc("logship_cloudwatch_message_split_events_total", "Events beyond the first that the sink split oversized messages into (records not already split by the formatter).", []string{"output"}, nil)
 	descFormatSkipped = prometheus.NewDesc("logship_cloudwatch_format_skipped_total", "Records the formatter skipped, by reason.", []string{"output", "reason"}, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descLinesRead, descBytesRead, descFilesOpen, descRotations, descTruncations,
-		descGivenUp, descGaps, descLag, descUnmatched, descUnrouted, descQueueChunks, descQueueBytes, descRetries, descFlushErrors,
+		descGivenUp, descGaps, descCorruptPos, descFilesPinned, descDeletedHeld, descLostFiles, descLostBytes, descLostLines, descLag, descUnmatched, descUnrouted, descQueueChunks, descQueueBytes, descRetries, descFlushErrors,
 		descDeadChunks, descDropped, descRecordsOut, descRequests, descEvents, descEventBytes, descRejected,
 		descSinkDropped, descAPIErrors, descBillable, descFormatSkipped, descBufStaged, descBufQueued, descBufLimit,
-		descBufMemBound, descDiskFull, descMemOnly, descDiskErrors, descBlocked, descRSS, descPeakRSS, descHeap, descMemLimit, descOversizeSplit} {
+		descBufMemBound, descDiskFull, descMemOnly, descDiskErrors, descBlocked, descRSS, descPeakRSS, descHeap, descMemLimit, descOversizeSplit,
+		descMsgTruncated, descMsgSplitEvs} {
 		ch <- d
 	}
 }
@@ -85,6 +94,15 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descTruncations, float64(st.Truncations), name)
 		counter(descGivenUp, float64(st.GivenUpBytes), name)
 		counter(descGaps, float64(st.GapBytes), name)
+		counter(descCorruptPos, float64(st.PositionsCorrupt), name)
+		counter(descFilesPinned, float64(st.FilesPinned), name)
+		gauge(descDeletedHeld, float64(st.FilesDeletedHeld), name)
+		// Lost files are totals per source: a per-path label would grow
+		// without bound over rotations; each lost file is logged with its
+		// path by the tailer.
+		counter(descLostFiles, float64(st.LostFiles), name)
+		counter(descLostBytes, float64(st.LostBytes), name)
+		counter(descLostLines, float64(st.LostLines), name)
 		counter(descUnmatched, float64(s.unmatched.Load()), name)
 		gauge(descLag, s.lag.lag(time.Now(), s.w.Position).Seconds(), name)
 	}
@@ -134,6 +152,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 				"permanent": st.Errors.Permanent, "unknown": st.Errors.Unknown} {
 				counter(descAPIErrors, float64(v), id, class)
 			}
+			counter(descMsgTruncated, float64(st.Truncated), id, "send")
+			counter(descMsgSplitEvs, float64(st.Split), id)
 			for g, gs := range st.Groups {
 				counter(descBillable, float64(gs.QuotaBytes), id, g)
 			}
@@ -145,6 +165,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			counter(descFormatSkipped, float64(fs.EmptyMessage), id, "empty_message")
 			counter(descOversizeSplit, float64(fs.Split), id, "records")
 			counter(descOversizeSplit, float64(fs.Pieces), id, "pieces")
+			counter(descMsgTruncated, float64(fs.Truncated), id, "format")
 		}
 	}
 	collectMemory(gauge)

@@ -1,0 +1,184 @@
+package agent_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"logship/agent"
+	"logship/config"
+	"logship/internal/kubelog"
+	"logship/sink/emulator"
+	"logship/sink/emulator/emulatortest"
+)
+
+const metricsConfig = `
+<source>
+  @type tail
+  @id cri
+  path {{ROOT}}/var/log/containers/*.log
+  tag kubernetes.*
+  read_from_head true
+  <parse>
+    @type cri
+  </parse>
+</source>
+<match **>
+  @type cloudwatch_logs
+  log_group_name metrics
+  log_stream_name node-1
+  auto_create_stream true
+  region us-east-1
+  endpoint {{URL}}
+  aws_key_id {{AK}}
+  aws_sec_key {{SK}}
+  <buffer>
+    flush_interval 0.2s
+    retry_wait 0.1s
+  </buffer>
+</match>
+`
+
+// scrape fetches /metrics from addr and returns the value of the first
+// sample whose name (and labels) start with prefix, and whether it was found.
+func scrape(t *testing.T, addr, prefix string) (float64, bool) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read /metrics: %v", err)
+	}
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			t.Fatalf("sample %q: %v", line, err)
+		}
+		return v, true
+	}
+	return 0, false
+}
+
+// TestMetrics_CorruptPositions starts an agent whose positions file under
+// the state dir holds random bytes: the agent must keep running, move the
+// file aside to .bad, re-read the container file from its head, and count
+// the corruption in /metrics, scraped over 127.0.0.1 as Prometheus would.
+func TestMetrics_CorruptPositions(t *testing.T) {
+	env := emulatortest.Start(t, emulator.Config{})
+	root, state := t.TempDir(), t.TempDir()
+	node := &kubelog.Node{Root: filepath.Join(root, "var", "log"), Start: time.Now().Add(-time.Hour)}
+	ctr, err := node.AddContainer("default", "web-1", "app", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const lines = 50
+	if _, err := node.Write(ctr, lines, 100); err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.NewReplacer("{{ROOT}}", root, "{{URL}}", env.URL, "{{AK}}", env.AccessKeyID, "{{SK}}", env.SecretAccessKey).Replace(metricsConfig)
+	c, err := config.Parse(filepath.Join(state, "fluent.conf"), []byte(cfg), config.Options{})
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	p, err := config.Build(c, config.BuildOptions{StateDir: state, NodeName: "node-1"})
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	if len(p.Sources) != 1 || p.Sources[0].Tail == nil {
+		t.Fatalf("pipeline sources = %d, want one tail source", len(p.Sources))
+	}
+	pos := p.Sources[0].Tail.Tail.PositionsFile
+	if pos == "" {
+		t.Fatal("the tail source has no positions file")
+	}
+	if err := os.MkdirAll(filepath.Dir(pos), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	garbage := make([]byte, 333)
+	for i := range garbage {
+		garbage[i] = byte(i*131 + 7)
+	}
+	if err := os.WriteFile(pos, garbage, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	a, err := agent.New(p, agent.Options{Log: zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)),
+		Registry: prometheus.NewRegistry(), OpsListener: ln, OpsAddr: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("agent Run: %v", err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("agent did not stop within 60s")
+		}
+	}()
+
+	waitTotal(t, env, lines)
+	select {
+	case err := <-done:
+		t.Fatalf("agent stopped by itself: %v", err)
+	default:
+	}
+	var got float64
+	var found bool
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, found = scrape(t, addr, `logship_tail_positions_corrupt_total{source="cri"}`)
+		if found || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // the ops server may not listen yet
+	}
+	if !found || got != 1 {
+		t.Errorf("logship_tail_positions_corrupt_total = %v (found %v), want 1", got, found)
+	}
+	if _, err := os.Stat(pos + ".bad"); err != nil {
+		t.Errorf("the corrupt file was not kept aside: %v", err)
+	}
+	for _, name := range []string{
+		`logship_tail_lost_files_total{source="cri"}`, `logship_tail_lost_bytes_total{source="cri"}`,
+		`logship_tail_lost_lines_total{source="cri"}`, `logship_tail_files_pinned_total{source="cri"}`,
+	} {
+		if v, ok := scrape(t, addr, name); !ok || v != 0 {
+			t.Errorf("%s = %v (found %v), want 0 in a run that lost nothing", name, v, ok)
+		}
+	}
+	if v, ok := scrape(t, addr, `logship_tail_lines_read_total{source="cri"}`); !ok || v != lines {
+		t.Errorf("lines read = %v (found %v), want %d: the file must be re-read from its head", v, ok, lines)
+	}
+	if n := env.Server.Stats().EventsAccepted; n != lines {
+		t.Errorf("%d events accepted, want %d", n, lines)
+	}
+}
