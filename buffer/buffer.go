@@ -1369,6 +1369,15 @@ func (b *Buffer) flushThread(ctx context.Context, stop <-chan struct{}) {
 		changed := b.changed
 		b.mu.Unlock()
 		if ch == nil {
+			// Idle: staged chunks already due need not wait for the next
+			// interval tick (QueuedChunksLimitSize let the last tick
+			// enqueue only a few; draining 50 streams' staged chunks took
+			// one tick per FlushThreadCount chunks). Memory buffer only:
+			// file chunks keep the syncer's fsync batches (the crash test's
+			// duplicate bound).
+			if b.disk == nil && b.EnqueueDue() > 0 {
+				continue
+			}
 			var timer <-chan time.Time
 			if !next.IsZero() {
 				timer = b.clock.After(next.Sub(now))

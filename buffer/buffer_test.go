@@ -975,3 +975,42 @@ func TestBuffer_BlockedAddEnqueuesStaged(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBuffer_IdleFlushThreadEnqueuesDue: queued_chunks_limit_size (here 1,
+// the default for one flush thread) lets an interval tick enqueue only one
+// due chunk; once it is sent, the idle flush thread enqueues the next due
+// ones itself instead of waiting a tick for each (draining 50 streams' staged
+// chunks took 25 ticks at the end of the bench). The clock moves once.
+func TestBuffer_IdleFlushThreadEnqueuesDue(t *testing.T) {
+	b, clk, s, _ := newBuf(t, buffer.Config{FlushInterval: time.Second})
+	s.ch = make(chan sent, 3)
+	start := clk.Now()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() { ran <- b.Run(ctx) }()
+	mustAdd(t, b, recs(keyA, "a", 1, 0))
+	mustAdd(t, b, recs(keyB, "b", 1, 0))
+	mustAdd(t, b, recs(keyC, "c", 1, 0))
+	clk.waitTimer(t, start.Add(time.Second))
+	clk.Advance(time.Second)
+	var keys []buffer.StreamKey
+	for len(keys) < 3 {
+		select {
+		case d := <-s.ch:
+			keys = append(keys, d.key)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("sent %v after one tick, want all 3 due chunks", keys)
+		}
+	}
+	if want := []buffer.StreamKey{keyA, keyB, keyC}; !reflect.DeepEqual(keys, want) {
+		t.Fatalf("sent %v, want oldest first %v", keys, want)
+	}
+	if !clk.Now().Equal(start.Add(time.Second)) {
+		t.Fatalf("clock at %v", clk.Now())
+	}
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+}
