@@ -60,8 +60,9 @@ const multiFormatConfig = `
 
 // TestMultiFormat_DockerPartials: docker json-file lines of 40 KB that the
 // runtime wrote as 16 KiB pieces without "\n" (moby
-// daemon/logger/copier.go) arrive whole, one event each, through a
-// multi_format parser, with the short lines around them untouched.
+// daemon/logger/copier.go), and the same lines as CRI P pieces closed by an
+// F (containerd v1.7 pkg/cri/io/logger.go, redirectLogs), arrive whole, one event each,
+// through a multi_format parser, with the short lines around them untouched.
 func TestMultiFormat_DockerPartials(t *testing.T) {
 	env := emulatortest.Start(t, emulator.Config{})
 	root, state := t.TempDir(), t.TempDir()
@@ -99,36 +100,64 @@ func TestMultiFormat_DockerPartials(t *testing.T) {
 	if err := os.WriteFile(ctr.Real, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The same lines in a CRI file, as P pieces closed by an F: the regexp
+	// pattern's record, joined.
+	cri, err := node.AddContainer("default", "api-5c6b", "app", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cb strings.Builder
+	for i := 0; i < 20; i++ {
+		ts := t0.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339Nano)
+		fmt.Fprintf(&cb, "%s stdout F short %d\n", ts, i)
+		text := want[2*i+1]
+		for off := 0; off < len(text); off += piece {
+			end := min(off+piece, len(text))
+			tag := "P"
+			if end == len(text) {
+				tag = "F"
+			}
+			fmt.Fprintf(&cb, "%s stdout %s %s\n", ts, tag, text[off:end])
+		}
+	}
+	if err := os.WriteFile(cri.Real, []byte(cb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg := strings.NewReplacer("{{ROOT}}", root, "{{URL}}", env.URL, "{{AK}}", env.AccessKeyID, "{{SK}}", env.SecretAccessKey).Replace(multiFormatConfig)
 	stop := runAgent(t, cfg, state, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
-	waitTotal(t, env, int64(len(want)))
+	waitTotal(t, env, int64(2*len(want)))
 	time.Sleep(500 * time.Millisecond) // any extra pieces arrive
 	if err := stop(); err != nil {
 		t.Errorf("agent Run: %v", err)
 	}
 
-	evs := env.Server.Events("mf", config.ExpandTailTag("kubernetes.*", ctr.Link))
-	var got []string
-	for _, ev := range evs {
-		var m struct {
-			Log    string `json:"log"`
-			Stream string `json:"stream"`
+	for _, c := range []struct {
+		name, link, logtag string
+	}{{"docker", ctr.Link, ""}, {"cri", cri.Link, "F"}} {
+		evs := env.Server.Events("mf", config.ExpandTailTag("kubernetes.*", c.link))
+		var got []string
+		for _, ev := range evs {
+			var m struct {
+				Log    string `json:"log"`
+				Stream string `json:"stream"`
+				Logtag string `json:"logtag"`
+			}
+			if err := json.Unmarshal([]byte(ev.Message), &m); err != nil {
+				t.Fatalf("%s event %.80q: %v", c.name, ev.Message, err)
+			}
+			if m.Stream != "stdout" || m.Logtag != c.logtag {
+				t.Errorf("%s event %.60q: stream %q logtag %q, want stdout and %q (the pattern's record)", c.name, ev.Message, m.Stream, m.Logtag, c.logtag)
+			}
+			got = append(got, strings.TrimSuffix(m.Log, "\n"))
 		}
-		if err := json.Unmarshal([]byte(ev.Message), &m); err != nil {
-			t.Fatalf("event %.80q: %v", ev.Message, err)
+		t.Logf("%s: %d logical lines (20 of ~40 KB in 16 KiB pieces), %d events", c.name, len(want), len(got))
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d events, want %d", c.name, len(got), len(want))
 		}
-		if m.Stream != "stdout" {
-			t.Errorf("event %.40q: stream %q, want stdout (the json pattern's record)", ev.Message, m.Stream)
-		}
-		got = append(got, strings.TrimSuffix(m.Log, "\n"))
-	}
-	t.Logf("%d logical lines (20 of ~40 KB in 16 KiB pieces), %d events", len(want), len(got))
-	if len(got) != len(want) {
-		t.Fatalf("%d events, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("event %d: %d bytes %.40q…, want %d bytes %.40q…", i, len(got[i]), got[i], len(want[i]), want[i])
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s event %d: %d bytes %.40q…, want %d bytes %.40q…", c.name, i, len(got[i]), got[i], len(want[i]), want[i])
+			}
 		}
 	}
 }
