@@ -93,6 +93,9 @@ type Stats struct {
 	DroppedDeadLetterRecords uint64
 	// OverflowEvents counts Add calls that found the buffer full.
 	OverflowEvents uint64
+	// EnqueuedForSpace counts staged chunks enqueued before they were full
+	// or due because an Add was blocked on a full buffer.
+	EnqueuedForSpace uint64
 	// SlowFlushes counts Sends slower than SlowFlushLogThreshold.
 	SlowFlushes uint64
 
@@ -293,8 +296,17 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 				continue
 			}
 		}
+		// Staged chunks may hold the whole bound (one per stream, none
+		// full or due yet): waiting for the interval timer to enqueue them
+		// would pace reading at one bound per FlushThreadInterval. Enqueue
+		// the oldest so the flush threads free space now.
+		b.enqueueForSpaceLocked()
 		ch := b.changed
+		pending := len(b.syncq) > 0
 		b.mu.Unlock()
+		if pending {
+			b.drainSync()
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -356,6 +368,33 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 		b.drainSync()
 	}
 	return nil
+}
+
+// enqueueForSpaceLocked is called by an Add blocked on a full buffer: it
+// enqueues staged chunks, oldest first, until FlushThreadCount chunks wait
+// to be sent or none is staged, and wakes the flush threads. Delivering them
+// frees the space Add waits for. Each is the newest chunk of its key, so
+// queue order per key is kept.
+func (b *Buffer) enqueueForSpaceLocked() {
+	n := 0
+	for b.nwaiting < b.cfg.FlushThreadCount {
+		var old *chunk
+		for _, ch := range b.open {
+			if ch.nrec > 0 && (old == nil || ch.created.Before(old.created) ||
+				(ch.created.Equal(old.created) && ch.c.ID < old.c.ID)) {
+				old = ch
+			}
+		}
+		if old == nil {
+			break
+		}
+		b.enqueueLocked(old)
+		b.st.EnqueuedForSpace++
+		n++
+	}
+	if n > 0 {
+		b.notifyLocked()
+	}
 }
 
 // stagedOnDiskLocked returns the bytes of the staged file chunks not yet

@@ -932,3 +932,46 @@ func TestBuffer_RunDeliversAndStops(t *testing.T) {
 		})
 	}
 }
+
+// TestBuffer_BlockedAddEnqueuesStaged: staged chunks that hold the whole
+// bound (one per stream, none full or due) are enqueued as soon as an Add
+// blocks on them, so the flush threads free the space without waiting for
+// the interval timer: the clock never moves in this test, and before the
+// change the third Add waited for the next enqueue tick (reading was paced
+// at one bound per FlushThreadInterval).
+func TestBuffer_BlockedAddEnqueuesStaged(t *testing.T) {
+	cfg := buffer.Config{ChunkLimitSize: 100, TotalLimitSize: 150, RecordOverhead: -1, FlushInterval: time.Hour}
+	b, clk, s, _ := newBuf(t, cfg)
+	start := clk.Now()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() { ran <- b.Run(ctx) }()
+	mustAdd(t, b, recs(keyA, "a", 1, 60))
+	mustAdd(t, b, recs(keyB, "b", 1, 60))
+	added := make(chan error, 1)
+	go func() { added <- b.Add(context.Background(), recs(keyC, "c", 1, 60)) }()
+	select {
+	case err := <-added:
+		if err != nil {
+			t.Fatalf("blocked Add: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Add still blocked with the clock stopped: staged chunks wait for the interval timer")
+	}
+	if !clk.Now().Equal(start) {
+		t.Fatalf("clock moved to %v", clk.Now())
+	}
+	got := s.chunks()
+	if len(got) != 1 || got[0].key != keyA {
+		t.Fatalf("sent %+v, want the oldest staged chunk (a) alone", got)
+	}
+	st := b.Stats()
+	if st.EnqueuedForSpace != 1 || st.StagedChunks != 2 || st.TotalBytes != 120 {
+		t.Fatalf("stats %+v, want 1 enqueued for space, b and c staged (120 bytes)", st)
+	}
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+}

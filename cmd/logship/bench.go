@@ -62,7 +62,9 @@ const benchConfig = `
 `
 
 // fluentdPeerConfig is the same pipeline for a real Fluentd (v1 syntax,
-// fluent-plugin-cloudwatch-logs, kubernetes_metadata path only, parser-cri).
+// fluent-plugin-cloudwatch-logs, kubernetes_metadata path only, parser-cri),
+// blocking at the buffer's limit as logship does (Fluentd's default,
+// throw_exception, makes in_tail retry the lines).
 const fluentdPeerConfig = `
 <system>
   log_level warn
@@ -97,6 +99,7 @@ const fluentdPeerConfig = `
     flush_thread_count 2
     chunk_limit_size 1m
     queue_limit_length {{QUEUE}}
+    overflow_action block
     retry_forever true
     retry_max_interval 2s
   </buffer>
