@@ -171,6 +171,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	peerKind := fs.String("peer-kind", os.Getenv("BENCH_PEER_KIND"), "the peer's kind, fluent-bit or fluentd (default: from its file name)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first logship run while it drains to this `file` (go tool pprof FILE)")
 	profileSecs := fs.Int("profile-seconds", 8, "length of the --cpuprofile profile in seconds")
+	memLimit := fs.String("gomemlimit", "", "GOMEMLIMIT for the logship agent only (e.g. 48MiB, off; default: the agent derives it from the buffer bound)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -236,7 +237,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for run := 0; run < *runs; run++ {
 		for qi, q := range queues {
 			first := run == 0 && qi == 0
-			r := benchRun{exe: exe, dir: dir, queue: q, lines: total, inputBytes: inputBytes, stderr: stderr, metadata: *metadata}
+			r := benchRun{exe: exe, dir: dir, queue: q, lines: total, inputBytes: inputBytes, stderr: stderr, metadata: *metadata, memLimit: *memLimit}
 			if first {
 				r.cpuProfile, r.profileSecs = *cpuProfile, *profileSecs
 				// Delivery lag, once: lines appended while the agent is
@@ -282,6 +283,7 @@ type benchRun struct {
 	stderr      io.Writer
 	cpuProfile  string
 	profileSecs int
+	memLimit    string                // GOMEMLIMIT for the agent; "": inherited
 	live        func() (int64, error) // appends live lines after the drain; nil: none
 }
 
@@ -338,6 +340,9 @@ func (r benchRun) logship(ctx context.Context) (benchResult, error) {
 	}
 	agent := exec.CommandContext(ctx, r.exe, agentArgs...)
 	agent.Stderr = r.stderr
+	if r.memLimit != "" {
+		agent.Env = append(os.Environ(), "GOMEMLIMIT="+r.memLimit)
+	}
 	start := time.Now()
 	if err := agent.Start(); err != nil {
 		return res, err
