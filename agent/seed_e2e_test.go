@@ -86,8 +86,9 @@ func seedPipeline(t *testing.T, path, root, state string, env *emulatortest.Env)
 // line, a plain line, a kube-system glog line, a kube-system JSON line, a
 // file whose name carries no pod metadata — and two apiserver audit lines,
 // and compares every CloudWatch event (group, stream, timestamp, message
-// bytes) with testdata/seed-e2e.golden (derived from fluentd-dropin.md §1.3
-// and §1.4: metadata from the path, no API server — no pod_id, no host). A
+// bytes) with testdata/seed-e2e.golden (derived from the seed's pipeline,
+// docs/fluentd-compat.md "Dialects": metadata from the path, no API server —
+// no pod_id, no host). A
 // restart then shows that every record was acknowledged, the dropped one
 // included.
 //

@@ -309,7 +309,7 @@ func (b *builder) tailSource(s *Section) *TailSource {
 		return nil
 	}
 	ts.Line.Parse = parse
-	if parse.Type == "cri" || parse.Type == "json" {
+	if parse.Type == "cri" || parse.Type == "json" || parse.Type == "multi_format" {
 		// The tailer recognises docker json-file and CRI files by content
 		// (whatever the paths: a node's logs may be mounted elsewhere) and
 		// joins their runtime pieces (docker's 16 KiB pieces, CRI P/F);
@@ -426,6 +426,10 @@ func (b *builder) parse(s *Section) (enrich.ParseConfig, bool) {
 	case "json", "none", "regexp", "cri", "syslog":
 	case "multiline", "kubernetes", "multiline_kubernetes":
 		if !b.lineParse(s, ps, &pc) {
+			return pc, false
+		}
+	case "multi_format":
+		if !b.multiFormat(s, ps, &pc) {
 			return pc, false
 		}
 	default:

@@ -103,17 +103,14 @@ func (c *Converter) Convert(recs []buffer.Record, l *tail.Line) ([]buffer.Record
 		// Docker json-file line parsed by Fluentd's json parser: {"log", "stream"}
 		// with "time" taken out as the event time. The log text keeps its
 		// trailing newline, as in the file.
-		text := l.Text
-		if l.Flags&(tail.FlagPartial|tail.FlagSplit) == 0 {
-			start := len(c.arena)
-			c.arena = append(append(c.arena, l.Text...), '\n')
-			text = c.arena[start:len(c.arena):len(c.arena)]
-		}
-		r.Fields = append(r.Fields,
-			buffer.Field{Key: "log", Value: buffer.Str(text)},
-			buffer.Field{Key: "stream", Value: buffer.Str(streamBytes(l.Stream))})
-		if c.cfg.Parse.KeepTimeKey {
-			r.Fields = append(r.Fields, buffer.Field{Key: "time", Value: buffer.Str(l.TimeText)})
+		c.dockerFields(r, l, c.cfg.Parse.KeepTimeKey)
+	case c.cfg.Container && c.cfg.Parse.Type == "multi_format" && l.Flags&(tail.FlagMalformed|tail.FlagPlain) == 0:
+		if err := c.convertMultiFormat(r, l); err != nil {
+			c.Unmatched++
+			if !c.cfg.EmitUnmatched {
+				return recs[:len(recs)-1], false
+			}
+			r.Fields = append(r.Fields[:0], buffer.Field{Key: "unmatched_line", Value: buffer.Str(l.Text)})
 		}
 	case c.parser == nil && l.Flags&tail.FlagMalformed == 0:
 		// fluent-plugin-parser-cri: {"stream", "logtag", "message", "time"}.

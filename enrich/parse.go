@@ -51,6 +51,10 @@ type ParseConfig struct {
 	Now func() time.Time
 	// Lines configures the multi-line parsers (parse_multiline.go).
 	Lines *MultilineConfig
+	// Patterns are the <pattern> sections of multi_format, tried in order
+	// (parse_multiformat.go). Each is a parser of its own: json, regexp,
+	// none or syslog; Location, SecondPrecision and Now are inherited.
+	Patterns []ParseConfig
 }
 
 // NewParser returns the parser cfg describes.
@@ -92,6 +96,8 @@ func NewParser(cfg ParseConfig) (Parser, error) {
 		return newRegexpParser(`^(?<time>[^ ]*\s*[^ ]* [^ ]*) (?<host>[^ ]*) (?<ident>[^ :\[]*)(?:\[(?<pid>[0-9]+)\])?(?:[^\:]*\:)? *(?<message>.*)$`, false, false, base)
 	case "multiline", "kubernetes", "multiline_kubernetes":
 		return newLineParser(cfg)
+	case "multi_format":
+		return newMultiFormatParser(cfg)
 	}
 	return nil, fmt.Errorf("parser %q: %w", cfg.Type, errors.ErrUnsupported)
 }

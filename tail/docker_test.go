@@ -107,14 +107,14 @@ func TestFollower_DockerPiecesBounded(t *testing.T) {
 	if len(lines) != 5 {
 		t.Fatalf("got %d lines %v, want before, 3 pieces, after", len(lines), lines)
 	}
-	if lines[0].Text != "before" || lines[4].Text != "after" || lines[0].Flags != 0 || lines[4].Flags != 0 {
+	if lines[0].Text != "before" || lines[4].Text != "after" || lines[0].Flags != FlagDocker || lines[4].Flags != FlagDocker {
 		t.Fatalf("neighbours %v %v", lines[0], lines[4])
 	}
 	joined := lines[1].Text + lines[2].Text + lines[3].Text
 	if joined != text || len(lines[1].Text) != 20000 || len(lines[2].Text) != 20000 {
 		t.Fatalf("pieces %d+%d+%d bytes, want 20000+20000+5000 of the text", len(lines[1].Text), len(lines[2].Text), len(lines[3].Text))
 	}
-	if lines[1].Flags != FlagSplit || lines[2].Flags != FlagSplit || lines[3].Flags != 0 {
+	if lines[1].Flags != FlagSplit|FlagDocker || lines[2].Flags != FlagSplit|FlagDocker || lines[3].Flags != FlagDocker {
 		t.Fatalf("flags %b %b %b, want split, split, last", lines[1].Flags, lines[2].Flags, lines[3].Flags)
 	}
 }

@@ -440,6 +440,9 @@ func (w *Watcher) assemble(f *file, r *record, start, end int64) {
 	if f.format == formatNone && w.cfg.Format == FormatAuto {
 		flags |= FlagPlain
 	}
+	if f.format == formatDocker && !r.bad {
+		flags |= FlagDocker
+	}
 	if len(st.frags) == 0 && !r.partial && len(r.content) <= w.cfg.MaxLineSize {
 		// The common case: one full record is one line, no copy.
 		w.emit(f, start, end, Line{Time: r.time, TimeText: r.timeText, Text: trimCR(r.content), Stream: r.stream, Flags: flags}, nil)

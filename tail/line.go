@@ -106,6 +106,10 @@ const (
 	// parser (for example an application's JSON lines read with
 	// <parse> @type json).
 	FlagPlain
+	// FlagDocker marks a line framed from docker json-file records (Text is
+	// the decoded "log" value), so a parser that tries several formats
+	// (multi_format) can tell it from a CRI line.
+	FlagDocker
 )
 
 // Handler consumes lines. The Watcher calls Handle from its Run goroutine with
