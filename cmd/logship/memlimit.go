@@ -28,7 +28,10 @@ const cgroupMemoryMax = "/sys/fs/cgroup/memory.max"
 //	                  56 MiB → 81 MiB, 308k–316k; off → 85–88 MiB, 345k–376k
 //	1m×256 (256 MiB): 264 MiB → 310–311 MiB; 272 MiB → 308–310 MiB;
 //	                  280 MiB → 310–312 MiB; 296 MiB (old rule) → 317–318 MiB;
-//	                  all 178k–209k (the send path, not the collector, bounds it)
+//	                  all 178k–209k (the send path, not the collector, bounds it;
+//	                  measured before idle flush threads enqueued due chunks)
+//	with this rule, make bench --runs 2: 1m×8 58.9 MiB, 281k–286k;
+//	                  1m×256 309 MiB, 203k–215k
 //
 // Below bound + 28 MiB the collector runs nearly continuously (the live heap
 // is the records plus a working set of about 28 MiB, so the limit cannot be
