@@ -163,12 +163,14 @@ func (r *bufferReader) enum(name string, allowed ...string) (string, bool) {
 	return v, true
 }
 
-func (r *bufferReader) size(name string, dst *int64) bool {
+// read decodes the parameter name with decode into *dst; it reports whether
+// the parameter was set and valid, keeping the error otherwise.
+func read[T any](r *bufferReader, name string, decode func(*Param) (T, error), dst *T) bool {
 	p := r.get(name)
 	if p == nil {
 		return false
 	}
-	v, err := p.Size()
+	v, err := decode(p)
 	if err != nil {
 		return r.fail(err)
 	}
@@ -176,20 +178,18 @@ func (r *bufferReader) size(name string, dst *int64) bool {
 	return true
 }
 
+func (r *bufferReader) size(name string, dst *int64) bool {
+	return read(r, name, (*Param).Size, dst)
+}
+
 func (r *bufferReader) int(name string, dst *int) bool {
-	p := r.get(name)
-	if p == nil {
-		return false
-	}
-	v, err := p.Int()
-	if err != nil {
-		return r.fail(err)
-	}
-	if v > math.MaxInt32 || v < math.MinInt32 {
-		return r.fail(p.errorf("integer %d out of range", v))
-	}
-	*dst = int(v)
-	return true
+	return read(r, name, func(p *Param) (int, error) {
+		v, err := p.Int()
+		if err == nil && (v > math.MaxInt32 || v < math.MinInt32) {
+			err = p.errorf("integer %d out of range", v)
+		}
+		return int(v), err
+	}, dst)
 }
 
 func (r *bufferReader) optInt(name string, dst **int) {
@@ -200,59 +200,26 @@ func (r *bufferReader) optInt(name string, dst **int) {
 }
 
 func (r *bufferReader) float(name string, dst *float64) bool {
-	p := r.get(name)
-	if p == nil {
-		return false
-	}
-	v, err := p.Float()
-	if err != nil {
-		return r.fail(err)
-	}
-	*dst = v
-	return true
+	return read(r, name, (*Param).Float, dst)
 }
 
 // seconds decodes a :float parameter that counts seconds.
 func (r *bufferReader) seconds(name string, dst *time.Duration) bool {
-	p := r.get(name)
-	if p == nil {
-		return false
-	}
-	v, err := p.Float()
-	if err != nil {
-		return r.fail(err)
-	}
-	if math.Abs(v*float64(time.Second)) > math.MaxInt64 {
-		return r.fail(p.errorf("time %q out of range", p.Value))
-	}
-	*dst = time.Duration(math.Round(v * float64(time.Second)))
-	return true
+	return read(r, name, func(p *Param) (time.Duration, error) {
+		v, err := p.Float()
+		if err == nil && math.Abs(v*float64(time.Second)) > math.MaxInt64 {
+			err = p.errorf("time %q out of range", p.Value)
+		}
+		return time.Duration(math.Round(v * float64(time.Second))), err
+	}, dst)
 }
 
 func (r *bufferReader) dur(name string, dst *time.Duration) bool {
-	p := r.get(name)
-	if p == nil {
-		return false
-	}
-	v, err := p.Duration()
-	if err != nil {
-		return r.fail(err)
-	}
-	*dst = v
-	return true
+	return read(r, name, (*Param).Duration, dst)
 }
 
 func (r *bufferReader) bool(name string, dst *bool) bool {
-	p := r.get(name)
-	if p == nil {
-		return false
-	}
-	v, err := p.Bool()
-	if err != nil {
-		return r.fail(err)
-	}
-	*dst = v
-	return true
+	return read(r, name, (*Param).Bool, dst)
 }
 
 func (r *bufferReader) optBool(name string, dst **bool) {
