@@ -28,7 +28,22 @@ type Record struct {
 	Source uint64
 	// Offset is the byte offset in Source just after the record's last byte.
 	Offset int64
+	// Piece is set on the pieces of a logical line the tailer cut at its line
+	// bound; an output that marks pieces (sink/cloudwatch) numbers them as one
+	// line. Zero for a whole line.
+	Piece Piece
 }
+
+// Piece tells a record that is one piece of a longer line where it stands.
+type Piece uint8
+
+const (
+	// PieceMore: more pieces of the same line follow.
+	PieceMore Piece = 1 << iota
+	// PieceCont: the record continues a line whose earlier pieces came just
+	// before it (from the same tag and stream).
+	PieceCont
+)
 
 // StreamKey is a destination: for CloudWatch Logs a log group and stream. Other
 // outputs use it as an opaque chunk key (for example Group = tag).

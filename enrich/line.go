@@ -97,6 +97,12 @@ func (c *Converter) Convert(recs []buffer.Record, l *tail.Line) ([]buffer.Record
 	}
 	recs = append(recs, buffer.Record{Tag: c.lastTag, Source: l.Source, Offset: l.Offset, Time: l.Time})
 	r := &recs[len(recs)-1]
+	if l.Flags&tail.FlagSplit != 0 {
+		r.Piece |= buffer.PieceMore
+	}
+	if l.Flags&tail.FlagSplitCont != 0 {
+		r.Piece |= buffer.PieceCont
+	}
 	r.Fields = c.newFields()
 	switch {
 	case c.cfg.Container && c.cfg.Parse.Type == "json" && l.Flags&(tail.FlagMalformed|tail.FlagPlain) == 0:

@@ -97,3 +97,29 @@ func BenchmarkConverter_CRI(b *testing.B) {
 		recs, _ = c.Convert(recs, &l)
 	}
 }
+
+// The pieces of a line the tailer cut carry where they stand into the record,
+// for the output that marks them as one line.
+func TestConverter_TailerPieces(t *testing.T) {
+	c, err := enrich.NewConverter(enrich.LineConfig{Container: true, Parse: enrich.ParseConfig{Type: "cri"}, Tag: kubeTag})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		flags tail.Flags
+		want  buffer.Piece
+	}{
+		{0, 0},
+		{tail.FlagSplit, buffer.PieceMore},
+		{tail.FlagSplit | tail.FlagSplitCont, buffer.PieceMore | buffer.PieceCont},
+		{tail.FlagSplitCont, buffer.PieceCont},
+	}
+	for _, tc := range cases {
+		l := tail.Line{Source: 1, Path: "/var/log/containers/a.log", TimeText: []byte("2024-01-02T03:04:05.123456789Z"),
+			Text: []byte("x"), Stream: tail.StreamStdout, Flags: tc.flags}
+		recs, ok := c.Convert(nil, &l)
+		if !ok || len(recs) != 1 || recs[0].Piece != tc.want {
+			t.Fatalf("flags %b: ok %v, %d records, piece %v; want %v", tc.flags, ok, len(recs), recs, tc.want)
+		}
+	}
+}

@@ -42,7 +42,7 @@ func TestCatalogue_17_HugeSingleRecord(t *testing.T) {
 				}
 				for i, p := range pieces {
 					last := i == len(pieces)-1
-					if (p.Flags&FlagSplit != 0) == last {
+					if (p.Flags&FlagSplit != 0) == last || (p.Flags&FlagSplitCont != 0) != (i > 0) {
 						t.Fatalf("piece %d flags %b", i, p.Flags)
 					}
 				}

@@ -114,8 +114,8 @@ func TestFollower_DockerPiecesBounded(t *testing.T) {
 	if joined != text || len(lines[1].Text) != 20000 || len(lines[2].Text) != 20000 {
 		t.Fatalf("pieces %d+%d+%d bytes, want 20000+20000+5000 of the text", len(lines[1].Text), len(lines[2].Text), len(lines[3].Text))
 	}
-	if lines[1].Flags != FlagSplit|FlagDocker || lines[2].Flags != FlagSplit|FlagDocker || lines[3].Flags != FlagDocker {
-		t.Fatalf("flags %b %b %b, want split, split, last", lines[1].Flags, lines[2].Flags, lines[3].Flags)
+	if lines[1].Flags != FlagSplit|FlagDocker || lines[2].Flags != FlagSplit|FlagSplitCont|FlagDocker || lines[3].Flags != FlagSplitCont|FlagDocker {
+		t.Fatalf("flags %b %b %b, want first, middle, last", lines[1].Flags, lines[2].Flags, lines[3].Flags)
 	}
 }
 

@@ -528,6 +528,7 @@ func (w *Watcher) cutLine(st *streamState, stream Stream) {
 		return
 	}
 	line.Flags |= FlagSplit
+	st.flags |= FlagSplitCont // the line's later pieces continue this one
 	w.stats.oversizeSplit.Add(1)
 	rest := copy(st.frags, st.frags[n:])
 	clear(st.frags[rest:])

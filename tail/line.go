@@ -110,6 +110,11 @@ const (
 	// the decoded "log" value), so a parser that tries several formats
 	// (multi_format) can tell it from a CRI line.
 	FlagDocker
+	// FlagSplitCont marks a piece that continues a line cut at
+	// Config.MaxLineSize: its earlier pieces were emitted just before it, in
+	// the same stream. The line's last piece has FlagSplitCont without
+	// FlagSplit.
+	FlagSplitCont
 )
 
 // Handler consumes lines. The Watcher calls Handle from its Run goroutine with

@@ -278,6 +278,7 @@ type Formatter struct {
 
 	cut   bool         // the last message was cut to MaxMessageLength
 	split splitState   // scratch of AppendRecords
+	runs  lineRuns     // pieces of lines the tailer cut (split.go)
 	keys  [16]keyEntry // member name encodings (appendKey)
 
 	stats formatCounters
@@ -316,7 +317,8 @@ func (f *Formatter) AppendFormat(dst []byte, r *buffer.Record) ([]byte, error) {
 
 // AppendRecords formats r as AppendFormat does and appends the result to
 // out: r itself, or, when its JSON message is larger than an event
-// (Config.MaxEventSize), its pieces (see split.go), each a whole record. The
+// (Config.MaxEventSize) or r is a piece of a line the tailer cut
+// (r.Piece), its pieces (see split.go), each a whole record. The
 // messages are appended to dst, which is returned extended; the records'
 // Messages alias it. r is not modified. On error dst and out are returned
 // unchanged.
@@ -331,12 +333,20 @@ func (f *Formatter) AppendRecords(dst []byte, out []buffer.Record, r *buffer.Rec
 	if err != nil {
 		return dst, out, err
 	}
-	if len(rec.Message) <= f.cfg.MaxEventSize-EventOverhead || len(f.cfg.MessageKeys) > 0 || f.cut {
+	if len(f.cfg.MessageKeys) > 0 || f.cut || r.Piece == 0 && len(rec.Message) <= f.cfg.MaxEventSize-EventOverhead {
 		return dst, append(out, rec), nil
 	}
 	start := len(dst) - len(rec.Message)
 	rec.Fields = r.Fields
-	if d, o, ok := f.appendPieces(dst[:start], out, &rec, removeA, removeB); ok {
+	run, final := &f.split.run, true
+	fresh := true
+	if r.Piece != 0 {
+		// A piece of a line the tailer cut: marked and numbered with the
+		// line's other pieces, whatever its size.
+		run, fresh = f.runs.get(r)
+		final = r.Piece&buffer.PieceMore == 0
+	}
+	if d, o, ok := f.appendPieces(dst[:start], out, &rec, removeA, removeB, run, fresh, final); ok {
 		return d, o, nil
 	}
 	rec.Fields = nil

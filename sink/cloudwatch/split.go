@@ -37,6 +37,13 @@ import (
 // Every piece but the last has Source 0: acknowledging it moves no file
 // position, so the line's position is acknowledged only with its last piece
 // (which the per-stream ordering delivers after the others).
+//
+// A line longer than the tailer's line bound arrives as several records
+// (buffer.Record.Piece), consecutive per tag and stream. They are marked as
+// one line: the id is derived from its first record, the ordinals run on
+// across the records (each split further if it is over an event by itself),
+// and only the last piece of the last record has partial_last "true". Each
+// record's own last piece keeps its Source, acknowledging that record.
 
 // Marker field names.
 const (
@@ -56,13 +63,57 @@ type splitState struct {
 	id     [32]byte      // partial_id text
 	ord    []byte        // partial_ordinal text
 	base   []byte        // the record without its text, measured
+	run    lineRun       // numbering of a whole record's pieces
+}
+
+// lineRun numbers the pieces of one line.
+type lineRun struct {
+	id  [32]byte // partial_id text
+	ord int      // ordinal of the last piece appended
+}
+
+// lineRuns holds the lines in progress: those whose tailer pieces have
+// started and not ended, one per tag and stream.
+type lineRuns map[runKey]*lineRun
+
+type runKey struct{ tag, stream string }
+
+// maxRuns bounds lineRuns: lines whose last piece never came (a filter
+// dropped it, the file went away) are forgotten when it fills.
+const maxRuns = 4096
+
+// get returns the run r belongs to; fresh means r starts it (a piece without
+// PieceCont, or one whose line is not known, such as the first after a
+// restart). r's run is forgotten when r is its last piece.
+func (m *lineRuns) get(r *buffer.Record) (run *lineRun, fresh bool) {
+	k := runKey{tag: r.Tag}
+	if i := r.Fields.Index("stream"); i >= 0 && r.Fields[i].Value.Kind == buffer.String {
+		k.stream = string(r.Fields[i].Value.Bytes)
+	}
+	if *m == nil {
+		*m = lineRuns{}
+	}
+	run = (*m)[k]
+	fresh = run == nil || r.Piece&buffer.PieceCont == 0
+	if run == nil {
+		if len(*m) >= maxRuns {
+			clear(*m)
+		}
+		run = &lineRun{}
+		(*m)[k] = run
+	}
+	if r.Piece&buffer.PieceMore == 0 {
+		delete(*m, k)
+	}
+	return run, fresh
 }
 
 // appendPieces appends the pieces of r (its fields intact; Key set) to out,
-// their messages to dst. ok is false, with dst and out unchanged, when no
-// split can make every piece fit: no string field to split, or the rest of
-// the record alone fills an event.
-func (f *Formatter) appendPieces(dst []byte, out []buffer.Record, r *buffer.Record, removeA, removeB string) ([]byte, []buffer.Record, bool) {
+// their messages to dst, numbered on from run (reset first when fresh);
+// final means r ends its line. ok is false, with dst, out and run unchanged,
+// when no split can make every piece fit: no string field to split, or the
+// rest of the record alone fills an event.
+func (f *Formatter) appendPieces(dst []byte, out []buffer.Record, r *buffer.Record, removeA, removeB string, run *lineRun, fresh, final bool) ([]byte, []buffer.Record, bool) {
 	maxMsg := f.cfg.MaxEventSize - EventOverhead
 	ti := textField(r.Fields, removeA, removeB)
 	if ti < 0 {
@@ -75,11 +126,17 @@ func (f *Formatter) appendPieces(dst []byte, out []buffer.Record, r *buffer.Reco
 		text = s.text
 	}
 	s.fields = append(s.fields[:0], r.Fields...)
-	f.partialID(r, text)
+	ord := run.ord
+	if fresh {
+		f.partialID(r, text)
+		ord = 0
+	} else {
+		s.id = run.id
+	}
 	// The base size: the record with a one-byte text (an empty one may be
 	// dropped by DropEmptyTopLevel) and the widest markers.
 	s.fields[ti].Value = buffer.Str([]byte{'x'})
-	s.ord = strconv.AppendInt(s.ord[:0], int64(len(text)), 10) // ≥ the piece count
+	s.ord = strconv.AppendInt(s.ord[:0], int64(ord+len(text)+1), 10) // ≥ the last ordinal
 	s.fields = setMarkers(s.fields, s.id[:], s.ord, false)
 	rec := *r
 	rec.Fields = s.fields
@@ -90,14 +147,16 @@ func (f *Formatter) appendPieces(dst []byte, out []buffer.Record, r *buffer.Reco
 		return dst, out, false
 	}
 	n0 := len(out)
-	ord := 0
-	for off := 0; off < len(text); {
-		n := escapedPrefix(text[off:], budget)
+	for off := 0; off < len(text) || off == 0; {
+		n := 0
+		if len(text) > 0 {
+			n = escapedPrefix(text[off:], budget)
+		}
 		ord++
 		last := off+n == len(text)
 		s.fields[ti].Value = buffer.Str(text[off : off+n])
 		s.ord = strconv.AppendInt(s.ord[:0], int64(ord), 10)
-		s.fields = setMarkers(s.fields, s.id[:], s.ord, last)
+		s.fields = setMarkers(s.fields, s.id[:], s.ord, last && final)
 		rec.Fields = s.fields
 		ms := len(dst)
 		dst = f.appendJSON(dst, &rec, removeA, removeB)
@@ -109,12 +168,18 @@ func (f *Formatter) appendPieces(dst []byte, out []buffer.Record, r *buffer.Reco
 		}
 		out = append(out, p)
 		off += n
-		if f.cfg.OversizeAction == OversizeTruncate && !last {
+		if last {
+			break
+		}
+		if f.cfg.OversizeAction == OversizeTruncate {
 			f.stats.truncated.Add(1)
 			break
 		}
 	}
-	f.stats.split.Add(1)
+	run.id, run.ord = s.id, ord
+	if fresh {
+		f.stats.split.Add(1)
+	}
 	f.stats.pieces.Add(uint64(len(out) - n0))
 	clear(s.fields) // no references to record memory kept
 	return dst, out, true

@@ -324,3 +324,76 @@ func TestFormatter_KeyCache(t *testing.T) {
 }
 
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// A line the tailer cut at its line bound arrives as consecutive records
+// (Piece set): their events form one marked line, ordinals running on across
+// the records (one of them over an event by itself), only the very last piece
+// marked last, and each record's own last piece acknowledging it.
+func TestFormatter_AppendRecords_TailerPieces(t *testing.T) {
+	f, err := cloudwatch.NewFormatter(cloudwatch.Config{LogGroupName: "g", LogStreamName: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := [][]byte{bigText(300 << 10), bigText(1 << 20), []byte("the rest\n")}
+	pieces := []buffer.Piece{buffer.PieceMore, buffer.PieceMore | buffer.PieceCont, buffer.PieceCont}
+	var out []buffer.Record
+	var dst []byte
+	var ends []int // index in out of each record's last event
+	for i, txt := range texts {
+		in := buffer.Record{Time: t0, Tag: tag, Fields: kubeFields(txt), Source: uint64(10 + i), Offset: int64(100 * (i + 1)), Piece: pieces[i]}
+		if dst, out, err = f.AppendRecords(dst, out, &in); err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, len(out)-1)
+	}
+	if len(out) < 4 {
+		t.Fatalf("%d events, want the 1 MiB record split in two or more", len(out))
+	}
+	var id any
+	var text strings.Builder
+	for i, o := range out {
+		if n := len(o.Message) + cloudwatch.EventOverhead; n > cloudwatch.MaxEventSize {
+			t.Fatalf("event %d: %d bytes, over the event limit", i, n)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(o.Message, &m); err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if i == 0 {
+			id = m["partial_id"]
+		}
+		last := i == len(out)-1
+		if m["partial_id"] != id || m["partial_ordinal"] != strconv.Itoa(i+1) || m["partial_last"] != strconv.FormatBool(last) || m["partial_message"] != "true" {
+			t.Fatalf("event %d markers: id %v (first %v) ordinal %v last %v", i, m["partial_id"], id, m["partial_ordinal"], m["partial_last"])
+		}
+		text.WriteString(m["log"].(string))
+		wantSrc := uint64(0)
+		for r, e := range ends {
+			if e == i {
+				wantSrc = uint64(10 + r)
+			}
+		}
+		if o.Source != wantSrc {
+			t.Fatalf("event %d: Source %d, want %d", i, o.Source, wantSrc)
+		}
+	}
+	if want := string(texts[0]) + string(texts[1]) + string(texts[2]); text.String() != want {
+		t.Fatalf("reassembled %d bytes, want %d", text.Len(), len(want))
+	}
+	if st := f.Stats(); st.Split != 1 || st.Pieces != uint64(len(out)) {
+		t.Errorf("Stats() = %+v, want 1 line in %d pieces", st, len(out))
+	}
+	// The next line of the stream starts afresh: a new id, ordinal 1.
+	in := buffer.Record{Time: t0 + 1, Tag: tag, Fields: kubeFields([]byte("next")), Source: 20, Offset: 1, Piece: buffer.PieceMore}
+	_, out2, err := f.AppendRecords(nil, nil, &in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(out2[0].Message, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["partial_id"] == id || m["partial_ordinal"] != "1" || m["partial_last"] != "false" {
+		t.Fatalf("next line: id %v ordinal %v last %v, want a new line's first piece", m["partial_id"], m["partial_ordinal"], m["partial_last"])
+	}
+}
