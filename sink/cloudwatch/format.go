@@ -276,10 +276,11 @@ type Formatter struct {
 	timeSec int64
 	timeOK  bool
 
-	cut   bool         // the last message was cut to MaxMessageLength
-	split splitState   // scratch of AppendRecords
-	runs  lineRuns     // pieces of lines the tailer cut (split.go)
-	keys  [16]keyEntry // member name encodings (appendKey)
+	cut     bool         // the last message was cut to MaxMessageLength
+	split   splitState   // scratch of AppendRecords
+	runs    lineRuns     // pieces of lines the tailer cut (split.go)
+	keys    [32]keyEntry // member name encodings (appendKey)
+	keyFlip bool         // which slot appendKey replaces when both are taken
 
 	stats formatCounters
 }
@@ -584,18 +585,34 @@ func (f *Formatter) appendJSON(dst []byte, r *buffer.Record, removeA, removeB st
 
 // appendKey appends the member name k as JSON and the colon. Records of a
 // pipeline repeat the same few names, so their encodings are kept in a
-// small direct-mapped cache (the names copied: a record's name may alias
-// memory that is reused).
+// small two-choice cache keyed by an FNV-1a hash of the whole name (the
+// names copied: a record's name may alias memory that is reused). Two
+// slots per name keep the few names of one record shape (log, stream,
+// docker, kubernetes, time, …) from evicting one another.
 func (f *Formatter) appendKey(dst []byte, k string) []byte {
 	if k == "" {
 		return append(dst, `"":`...)
 	}
-	e := &f.keys[(len(k)*31+int(k[0])+int(k[len(k)-1]))%len(f.keys)]
-	if !e.ok || e.name != k {
-		e.name = strings.Clone(k)
-		e.enc = append(buffer.AppendJSONString(e.enc[:0], k), ':')
-		e.ok = true
+	h := uint32(2166136261)
+	for i := 0; i < len(k); i++ {
+		h = (h ^ uint32(k[i])) * 16777619
 	}
+	n := uint32(len(f.keys))
+	a, b := &f.keys[h%n], &f.keys[(h>>16)%n]
+	switch {
+	case a.ok && a.name == k:
+		return append(dst, a.enc...)
+	case b.ok && b.name == k:
+		return append(dst, b.enc...)
+	}
+	e := a
+	if a.ok && (!b.ok || f.keyFlip) {
+		e = b
+	}
+	f.keyFlip = !f.keyFlip
+	e.name = strings.Clone(k)
+	e.enc = append(buffer.AppendJSONString(e.enc[:0], k), ':')
+	e.ok = true
 	return append(dst, e.enc...)
 }
 

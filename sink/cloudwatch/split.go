@@ -39,7 +39,7 @@ import (
 // (which the per-stream ordering delivers after the others).
 //
 // A line longer than the tailer's line bound arrives as several records
-// (buffer.Record.Piece), consecutive per tag and stream. They are marked as
+// (buffer.Record.Piece), consecutive per file, tag and stream. They are marked as
 // one line: the id is derived from its first record, the ordinals run on
 // across the records (each split further if it is over an event by itself),
 // and only the last piece of the last record has partial_last "true". Each
@@ -76,7 +76,14 @@ type lineRun struct {
 // started and not ended, one per tag and stream.
 type lineRuns map[runKey]*lineRun
 
-type runKey struct{ tag, stream string }
+// runKey names a line in progress: its file (Source), tag and stream field
+// (two files under one fixed tag, or stdout and stderr of one container, may
+// each have a line in progress). A line whose pieces span a rotation is
+// numbered afresh in the new file.
+type runKey struct {
+	source      uint64
+	tag, stream string
+}
 
 // maxRuns bounds lineRuns: lines whose last piece never came (a filter
 // dropped it, the file went away) are forgotten when it fills.
@@ -86,7 +93,7 @@ const maxRuns = 4096
 // PieceCont, or one whose line is not known, such as the first after a
 // restart). r's run is forgotten when r is its last piece.
 func (m *lineRuns) get(r *buffer.Record) (run *lineRun, fresh bool) {
-	k := runKey{tag: r.Tag}
+	k := runKey{source: r.Source, tag: r.Tag}
 	if i := r.Fields.Index("stream"); i >= 0 && r.Fields[i].Value.Kind == buffer.String {
 		k.stream = string(r.Fields[i].Value.Bytes)
 	}

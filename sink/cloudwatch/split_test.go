@@ -340,11 +340,19 @@ func TestFormatter_AppendRecords_TailerPieces(t *testing.T) {
 	var dst []byte
 	var ends []int // index in out of each record's last event
 	for i, txt := range texts {
-		in := buffer.Record{Time: t0, Tag: tag, Fields: kubeFields(txt), Source: uint64(10 + i), Offset: int64(100 * (i + 1)), Piece: pieces[i]}
+		in := buffer.Record{Time: t0, Tag: tag, Fields: kubeFields(txt), Source: 10, Offset: int64(100 * (i + 1)), Piece: pieces[i]}
 		if dst, out, err = f.AppendRecords(dst, out, &in); err != nil {
 			t.Fatal(err)
 		}
 		ends = append(ends, len(out)-1)
+		if i == 0 {
+			// Another file under the same tag starts a cut line of its own
+			// meanwhile (a fixed tag over a glob): it does not join this one.
+			other := buffer.Record{Time: t0, Tag: tag, Fields: kubeFields([]byte("other file")), Source: 11, Offset: 5, Piece: buffer.PieceMore}
+			if _, _, err := f.AppendRecords(nil, nil, &other); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	if len(out) < 4 {
 		t.Fatalf("%d events, want the 1 MiB record split in two or more", len(out))
@@ -367,24 +375,24 @@ func TestFormatter_AppendRecords_TailerPieces(t *testing.T) {
 			t.Fatalf("event %d markers: id %v (first %v) ordinal %v last %v", i, m["partial_id"], id, m["partial_ordinal"], m["partial_last"])
 		}
 		text.WriteString(m["log"].(string))
-		wantSrc := uint64(0)
+		wantOff := int64(0)
 		for r, e := range ends {
 			if e == i {
-				wantSrc = uint64(10 + r)
+				wantOff = int64(100 * (r + 1))
 			}
 		}
-		if o.Source != wantSrc {
-			t.Fatalf("event %d: Source %d, want %d", i, o.Source, wantSrc)
+		if o.Offset != wantOff || (o.Source == 0) != (wantOff == 0) {
+			t.Fatalf("event %d: Source %d Offset %d, want offset %d", i, o.Source, o.Offset, wantOff)
 		}
 	}
 	if want := string(texts[0]) + string(texts[1]) + string(texts[2]); text.String() != want {
 		t.Fatalf("reassembled %d bytes, want %d", text.Len(), len(want))
 	}
-	if st := f.Stats(); st.Split != 1 || st.Pieces != uint64(len(out)) {
-		t.Errorf("Stats() = %+v, want 1 line in %d pieces", st, len(out))
+	if st := f.Stats(); st.Split != 2 || st.Pieces != uint64(len(out)+1) {
+		t.Errorf("Stats() = %+v, want 2 lines in %d pieces", st, len(out)+1)
 	}
 	// The next line of the stream starts afresh: a new id, ordinal 1.
-	in := buffer.Record{Time: t0 + 1, Tag: tag, Fields: kubeFields([]byte("next")), Source: 20, Offset: 1, Piece: buffer.PieceMore}
+	in := buffer.Record{Time: t0 + 1, Tag: tag, Fields: kubeFields([]byte("next")), Source: 10, Offset: 401, Piece: buffer.PieceMore}
 	_, out2, err := f.AppendRecords(nil, nil, &in)
 	if err != nil {
 		t.Fatal(err)
@@ -395,5 +403,37 @@ func TestFormatter_AppendRecords_TailerPieces(t *testing.T) {
 	}
 	if m["partial_id"] == id || m["partial_ordinal"] != "1" || m["partial_last"] != "false" {
 		t.Fatalf("next line: id %v ordinal %v last %v, want a new line's first piece", m["partial_id"], m["partial_ordinal"], m["partial_last"])
+	}
+}
+
+// The member names of the common record shapes stay cached together: once
+// warm, formatting a record allocates nothing.
+func TestFormatter_KeyCacheShapes(t *testing.T) {
+	shapes := map[string][]string{
+		"docker json + kubernetes": {"log", "stream", "docker", "kubernetes"},
+		"cri + kubernetes":         {"stream", "logtag", "message", "time", "docker", "kubernetes"},
+		"injected time and tag":    {"log", "stream", "time", "ts", "tag", "partial_id", "partial_ordinal", "logtag"},
+	}
+	for name, keys := range shapes {
+		t.Run(name, func(t *testing.T) {
+			f, err := cloudwatch.NewFormatter(cloudwatch.Config{LogGroupName: "g", LogStreamName: "s"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fs buffer.Fields
+			for _, k := range keys {
+				fs = append(fs, buffer.Field{Key: k, Value: buffer.Str([]byte("v"))})
+			}
+			r := buffer.Record{Time: t0, Tag: tag, Fields: fs}
+			dst := make([]byte, 0, 4096)
+			out := make([]buffer.Record, 0, 4)
+			if allocs := testing.AllocsPerRun(100, func() {
+				if _, _, err := f.AppendRecords(dst[:0], out[:0], &r); err != nil {
+					t.Fatal(err)
+				}
+			}); allocs != 0 {
+				t.Fatalf("%v allocations per record with names %v", allocs, keys)
+			}
+		})
 	}
 }
