@@ -68,7 +68,13 @@ type Report struct {
 	Events int
 	// DupPerEpoch: see VerifyOptions.Epochs.
 	DupPerEpoch []int
+	// MissingRuns describes the first runs of missing lines, per container:
+	// "ctr:first-last", for finding where a loss happened.
+	MissingRuns []string
 }
+
+// maxMissingRuns bounds Report.MissingRuns.
+const maxMissingRuns = 8
 
 // String is the report on one line.
 func (r Report) String() string {
@@ -77,6 +83,9 @@ func (r Report) String() string {
 		r.Fragments, r.NotJSON, r.Foreign, r.Pieces, r.BadPieceSets, r.Events)
 	if r.LostOnDisk > 0 {
 		s += fmt.Sprintf(" on_no_disk=%d missing_on_no_disk=%d", r.LostOnDisk, r.MissingOnDisk)
+	}
+	if len(r.MissingRuns) > 0 {
+		s += fmt.Sprintf(" missing_runs=%v", r.MissingRuns)
 	}
 	return s
 }
@@ -230,10 +239,23 @@ func Verify(l *Ledger, events []Event, opt VerifyOptions) Report {
 				r.MissingOnDisk++
 			default:
 				r.Missing++
+				if len(r.MissingRuns) < maxMissingRuns && (i == 0 || !missing(sts[i-1], written[c][i-1])) {
+					j := i
+					for j+1 < len(sts) && missing(sts[j+1], written[c][j+1]) {
+						j++
+					}
+					r.MissingRuns = append(r.MissingRuns, fmt.Sprintf("%s:%d-%d", c, i, j))
+				}
 			}
 		}
 	}
+	sort.Strings(r.MissingRuns)
 	return r
+}
+
+// missing reports whether a written line counts as missing.
+func missing(st lineState, w Written) bool {
+	return st.whole == 0 && st.merged == 0 && st.partial == 0 && !w.Lost
 }
 
 // scanText finds the payloads in one event's text and records them.
