@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -110,7 +109,7 @@ func (w *Watcher) findCopy(f *file) (candidate, *os.File, bool) {
 	}
 	for _, e := range ents {
 		name := e.Name()
-		if !(len(name) > len(base) && strings.HasPrefix(name, base) && rotatedSuffix.MatchString(name[len(base):])) {
+		if !isRotated(name, base) {
 			continue
 		}
 		c, ok := statCandidate(filepath.Join(dir, name))

@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -109,25 +108,32 @@ func (w *Watcher) pinNew() {
 			}
 		}
 	}
-	seenDir := map[string]bool{}
+	// Each directory is read once for all the logs in it (a glob of plain
+	// files puts them all in one).
+	byDir := map[string][]pinKey{}
 	for _, k := range keys {
-		dir, base := filepath.Dir(k.key), filepath.Base(k.key)
-		if seenDir[k.key] {
-			continue
+		dir := filepath.Dir(k.key)
+		if !slices.Contains(byDir[dir], k) {
+			byDir[dir] = append(byDir[dir], k)
 		}
-		seenDir[k.key] = true
+	}
+	for dir, ks := range byDir {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
 			continue
 		}
 		for _, e := range ents {
 			name := e.Name()
-			if name != base && !(len(name) > len(base) && strings.HasPrefix(name, base) && rotatedSuffix.MatchString(name[len(base):])) {
-				continue
-			}
-			if c, ok := statCandidate(filepath.Join(dir, name)); ok {
-				c.path, c.current = k.path, name == base
-				cands = append(cands, c)
+			for _, k := range ks {
+				base := filepath.Base(k.key)
+				if name != base && !isRotated(name, base) {
+					continue
+				}
+				if c, ok := statCandidate(filepath.Join(dir, name)); ok {
+					c.path, c.current = k.path, name == base
+					cands = append(cands, c)
+				}
+				break
 			}
 		}
 	}

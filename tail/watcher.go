@@ -337,6 +337,12 @@ type candidate struct {
 // .<YYYYMMDD-hhmmss> and docker json-file's .<N>.
 var rotatedSuffix = regexp.MustCompile(`^\.(\d{8}-\d{6}|\d+)$`)
 
+// isRotated reports whether name is a rotated sibling of base: base followed
+// by a rotation suffix.
+func isRotated(name, base string) bool {
+	return len(name) > len(base) && strings.HasPrefix(name, base) && rotatedSuffix.MatchString(name[len(base):])
+}
+
 // lineageKey strips a rotation suffix from a real path.
 func lineageKey(realPath string) string {
 	ext := filepath.Ext(realPath)
@@ -414,7 +420,7 @@ func (w *Watcher) discover() ([]candidate, error) {
 		for _, e := range ents {
 			name := e.Name()
 			for _, b := range bases {
-				if len(name) > len(b) && strings.HasPrefix(name, b) && rotatedSuffix.MatchString(name[len(b):]) {
+				if isRotated(name, b) {
 					c, ok := statCandidate(filepath.Join(dir, name))
 					if ok {
 						c.path = byReal[filepath.Join(dir, b)]
@@ -467,7 +473,7 @@ func (w *Watcher) syncLineage(f *file) {
 	for _, e := range ents {
 		name := e.Name()
 		current := name == base
-		if !current && !(len(name) > len(base) && strings.HasPrefix(name, base) && rotatedSuffix.MatchString(name[len(base):])) {
+		if !current && !isRotated(name, base) {
 			continue
 		}
 		c, ok := statCandidate(filepath.Join(dir, name))
