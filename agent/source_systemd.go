@@ -20,6 +20,7 @@ import (
 
 	"logship/buffer"
 	"logship/config"
+	"logship/internal/atomicfile"
 )
 
 // journalSource is fluent-plugin-systemd's in_systemd, reading the journal
@@ -447,7 +448,8 @@ func (j *journalSource) maybeSaveCursor() error {
 	return j.saveCursor()
 }
 
-// saveCursor writes the cursor atomically (temp file, fsync, rename).
+// saveCursor writes the cursor atomically (temp file, fsync, rename,
+// directory fsync).
 func (j *journalSource) saveCursor() error {
 	if j.cursor == "" || j.cursor == j.saved || j.cfg.CursorFile == "" {
 		return nil
@@ -456,41 +458,13 @@ func (j *journalSource) saveCursor() error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(j.cfg.CursorFile, data); err != nil {
+	if err := os.MkdirAll(filepath.Dir(j.cfg.CursorFile), 0o755); err != nil {
+		return fmt.Errorf("systemd source %s: save cursor: %w", j.name, err)
+	}
+	if err := atomicfile.Write(j.cfg.CursorFile, data, 0o600); err != nil {
 		return fmt.Errorf("systemd source %s: save cursor: %w", j.name, err)
 	}
 	j.saved, j.savedAt = j.cursor, time.Now()
-	return nil
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 	return nil
 }
 

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"logship/internal/atomicfile"
 )
 
 // Dead-letter files. A chunk that failed with an error that Is ErrPermanent,
@@ -46,34 +48,8 @@ func writeDeadLetter(dir, id string, recs []Record, reason string, now time.Time
 		buf = appendDeadLetterLine(buf, &recs[i], reason)
 	}
 	name := filepath.Join(dir, id+"-"+strconv.FormatInt(now.UnixNano(), 10)+".jsonl")
-	tmp := name + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
+	if err := atomicfile.Write(name, buf, 0o644); err != nil {
 		return "", fmt.Errorf("dead letter: %w", err)
-	}
-	_, err = f.Write(buf)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return "", fmt.Errorf("dead letter: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err == nil {
-		err = d.Sync()
-		if cerr := d.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		return "", fmt.Errorf("dead letter: fsync dir: %w", err)
 	}
 	return name, nil
 }

@@ -57,7 +57,7 @@ func TestDeadLetter_RoundTrip(t *testing.T) {
 			t.Errorf("record %d: got %+.60v, want %+.60v", w.Time, g, w)
 		}
 	}
-	if tmp, _ := filepath.Glob(filepath.Join(dl, "*.tmp")); len(tmp) != 0 {
+	if tmp, _ := filepath.Glob(filepath.Join(dl, "*.tmp*")); len(tmp) != 0 {
 		t.Errorf("temporary files left: %v", tmp)
 	}
 }

@@ -264,7 +264,7 @@ func (w *Watcher) writeFluentdPos(entries []fluentdEntry) error {
 	if w.fluentdLast != nil && bytes.Equal(b.Bytes(), w.fluentdLast) {
 		return nil
 	}
-	if err := writeFileAtomic(w.cfg.FluentdPosFile, b.Bytes()); err != nil {
+	if err := savePosFile(w.cfg.FluentdPosFile, b.Bytes()); err != nil {
 		return fmt.Errorf("fluentd pos_file: %w", err)
 	}
 	w.fluentdLast = b.Bytes()

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"logship/internal/atomicfile"
 )
 
 // ErrPositionsCorrupt is returned (wrapped) when the positions file exists but
@@ -71,48 +73,16 @@ func writePositions(path string, entries []posEntry) error {
 			e.headLen, e.headHash, e.markerLen, e.markerHash, strconv.Quote(e.path), strconv.Quote(e.realPath))
 	}
 	fmt.Fprintf(&b, "end\t%d\t%08x\n", len(entries), crc32.ChecksumIEEE(b.Bytes()))
-	return writeFileAtomic(path, b.Bytes())
+	return savePosFile(path, b.Bytes())
 }
 
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// savePosFile replaces path (the positions file or the Fluentd pos_file)
+// with data atomically, mode 0600, creating its directory first.
+func savePosFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("positions dir: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("create temp positions: %w", err)
-	}
-	name := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(name)
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", name, err)
-	}
-	if err := os.Rename(name, path); err != nil {
-		return fmt.Errorf("rename %s: %w", name, err)
-	}
-	ok = true
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open dir %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
-	}
-	return nil
+	return atomicfile.Write(path, data, 0o600)
 }
 
 // readPositions reads a positions file. A missing file is (nil, false, nil).

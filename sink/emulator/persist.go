@@ -258,6 +258,11 @@ func writeOpen(w *bufio.Writer, v any) error {
 	return err
 }
 
+// writeFileAtomic streams the state to a temporary file, fsyncs, renames it
+// over path and fsyncs the directory, returning every error. It is not
+// logship/internal/atomicfile on purpose: the emulator imports no logship
+// package, so it stays an independent oracle for the code it tests (issue 14
+// keeps its JSON codec apart for the same reason).
 func writeFileAtomic(path string, write func(*bufio.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".state-*.tmp")
