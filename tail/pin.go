@@ -34,7 +34,7 @@ type pinnedFile struct {
 // pinState is shared by the pinner and the Run goroutine; mu guards all.
 type pinState struct {
 	mu      sync.Mutex
-	known   map[devIno]bool // files the Run goroutine follows (published at each Sync)
+	known   map[devIno]string // files the Run goroutine follows (published at each Sync): "" when open, else the closed file's path
 	keys    []pinKey        // followed logs (published at each Sync)
 	pinned  map[devIno]*pinnedFile
 	skipped map[devIno]skipRec // seen but not pinned (a bound was reached)
@@ -52,10 +52,13 @@ type skipRec struct {
 
 // publishPins gives the pinner the followed files and logs. Run goroutine.
 func (w *Watcher) publishPins() {
-	known := make(map[devIno]bool, len(w.byIno))
+	known := make(map[devIno]string, len(w.byIno))
 	for k, f := range w.byIno {
-		if f.fd != nil || f.discovered {
-			known[k] = true
+		switch {
+		case f.fd != nil:
+			known[k] = ""
+		case f.discovered:
+			known[k] = f.realPath
 		}
 	}
 	keys := make([]pinKey, 0, len(w.lins))
@@ -68,6 +71,16 @@ func (w *Watcher) publishPins() {
 	p.mu.Lock()
 	p.known, p.keys = known, keys
 	p.mu.Unlock()
+}
+
+// follows reports whether the Run goroutine follows the file at realPath
+// with inode k. A closed file (read to its end, not held open) is that file
+// only at its own path: once it is deleted its inode may be reused at once
+// by a new file (the next current file after a rotation), which must be
+// pinned, not taken for the closed one. Called with mu held.
+func (p *pinState) follows(k devIno, realPath string) bool {
+	path, ok := p.known[k]
+	return ok && (path == "" || path == realPath)
 }
 
 // runPinner pins new files every PollInterval while a Handle call is in
@@ -142,7 +155,7 @@ func (w *Watcher) pinNew() {
 	defer p.mu.Unlock()
 	for _, c := range cands {
 		k := devIno{c.dev, c.ino}
-		if p.known[k] || p.pinned[k] != nil {
+		if p.follows(k, c.realPath) || p.pinned[k] != nil {
 			continue
 		}
 		if !w.pinRoom(c.size) {

@@ -201,3 +201,40 @@ func TestPin_LostBeyondBoundsCounted(t *testing.T) {
 		t.Fatalf("delivered %d + lost %d = %d lines, want %d written", b.count(), lines, got, 1+per*rotations)
 	}
 }
+
+// The pinner takes a file for one the Run goroutine follows only when it is
+// that file: an open one by inode, a closed one (read to its end) by inode and
+// path. A closed file's inode, freed when the kubelet deleted it, may come
+// back at once as the next current file, which must be pinned (torture 09,
+// full form: one whole 256 KiB file of one container lost, uncounted).
+func TestPinner_ClosedFileInodeReused(t *testing.T) {
+	w := &Watcher{byIno: map[devIno]*file{}}
+	open, closed := devIno{1, 10}, devIno{1, 11}
+	fd, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fd.Close()
+	w.byIno[open] = &file{fd: fd, realPath: "/p/ctr/0.log", discovered: true}
+	w.byIno[closed] = &file{realPath: "/p/ctr/0.log.20261207-091500", discovered: true}
+	w.byIno[devIno{1, 12}] = &file{realPath: "/p/ctr/gone.log"} // neither open nor on disk
+	w.publishPins()
+	p := &w.pins
+	cases := []struct {
+		k    devIno
+		path string
+		want bool
+	}{
+		{open, "/p/ctr/0.log", true},
+		{open, "/p/ctr/0.log.20261207-091600", true}, // renamed while open: still that file
+		{closed, "/p/ctr/0.log.20261207-091500", true},
+		{closed, "/p/ctr/0.log", false}, // the inode reused by a new file
+		{devIno{1, 12}, "/p/ctr/gone.log", false},
+		{devIno{1, 13}, "/p/ctr/0.log", false},
+	}
+	for _, tc := range cases {
+		if got := p.follows(tc.k, tc.path); got != tc.want {
+			t.Errorf("follows(%v, %s) = %v, want %v", tc.k, tc.path, got, tc.want)
+		}
+	}
+}
