@@ -82,12 +82,7 @@ func parseReadToken(tok string) (byte, int, bool) {
 	return tok[0], int(n), true
 }
 
-func (s *Server) getLogEvents(body []byte) (any, *apiError) {
-	var in getLogEventsInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *getLogEventsInput) validate(v *validation) {
 	v.streamName(in.LogStreamName, "logStreamName")
 	v.nextToken(in.NextToken)
 	v.limit(in.Limit, "limit", maxReadLimit)
@@ -97,7 +92,11 @@ func (s *Server) getLogEvents(body []byte) (any, *apiError) {
 	if in.EndTime != nil {
 		v.intRange(*in.EndTime, "endTime", 0, 1<<63-1)
 	}
-	group, e := groupRef(&v, in.LogGroupName, in.LogGroupIdentifier)
+	v.groupRef(in.LogGroupName, in.LogGroupIdentifier)
+}
+
+func (s *Server) getLogEvents(in *getLogEventsInput) (any, *apiError) {
+	group, e := groupRefName(in.LogGroupName, in.LogGroupIdentifier)
 	if e != nil {
 		return nil, e
 	}
@@ -223,12 +222,7 @@ func (a filterKey) less(b filterKey) bool {
 	return a.seq < b.seq
 }
 
-func (s *Server) filterLogEvents(body []byte) (any, *apiError) {
-	var in filterLogEventsInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *filterLogEventsInput) validate(v *validation) {
 	if in.LogStreamNames != nil && (len(in.LogStreamNames) < 1 || len(in.LogStreamNames) > 100) {
 		v.fail("["+strings.Join(in.LogStreamNames, ", ")+"]", "logStreamNames", "Member must have length between 1 and 100")
 	}
@@ -241,7 +235,11 @@ func (s *Server) filterLogEvents(body []byte) (any, *apiError) {
 	}
 	v.nextToken(in.NextToken)
 	v.limit(in.Limit, "limit", maxReadLimit)
-	group, e := groupRef(&v, in.LogGroupName, in.LogGroupIdentifier)
+	v.groupRef(in.LogGroupName, in.LogGroupIdentifier)
+}
+
+func (s *Server) filterLogEvents(in *filterLogEventsInput) (any, *apiError) {
+	group, e := groupRefName(in.LogGroupName, in.LogGroupIdentifier)
 	if e != nil {
 		return nil, e
 	}

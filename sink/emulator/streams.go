@@ -16,17 +16,12 @@ type streamInput struct {
 	LogStreamName *string `json:"logStreamName"`
 }
 
-func (s *Server) createLogStream(body []byte) (any, *apiError) {
-	var in streamInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *streamInput) validate(v *validation) {
 	v.groupName(in.LogGroupName, "logGroupName")
 	v.streamName(in.LogStreamName, "logStreamName")
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) createLogStream(in *streamInput) (any, *apiError) {
 	if e := s.faults.inject(opCreateLogStream); e != nil {
 		return nil, e
 	}
@@ -44,17 +39,7 @@ func (s *Server) createLogStream(body []byte) (any, *apiError) {
 	return nil, nil
 }
 
-func (s *Server) deleteLogStream(body []byte) (any, *apiError) {
-	var in streamInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
-	v.groupName(in.LogGroupName, "logGroupName")
-	v.streamName(in.LogStreamName, "logStreamName")
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+func (s *Server) deleteLogStream(in *streamInput) (any, *apiError) {
 	if e := s.faults.inject(opDeleteLogStream); e != nil {
 		return nil, e
 	}
@@ -105,16 +90,18 @@ const (
 	orderByLastEventTime = "LastEventTime"
 )
 
-// groupRef validates the "exactly one of logGroupName / logGroupIdentifier"
-// members and returns the group name.
-func groupRef(v *validation, name, id *string) (string, *apiError) {
+// groupRef checks the members of an "exactly one of logGroupName /
+// logGroupIdentifier" pair; groupRefName then applies the rule.
+func (v *validation) groupRef(name, id *string) {
 	v.optGroupName(name, "logGroupName")
 	if id != nil {
 		v.length(*id, "logGroupIdentifier", 1, 2048)
 	}
-	if e := v.err(); e != nil {
-		return "", e
-	}
+}
+
+// groupRefName returns the group named by exactly one of logGroupName and
+// logGroupIdentifier (members already checked by groupRef).
+func groupRefName(name, id *string) (string, *apiError) {
 	if (name == nil) == (id == nil) {
 		return "", errInvalidParameter(msgGroupXorID)
 	}
@@ -124,12 +111,7 @@ func groupRef(v *validation, name, id *string) (string, *apiError) {
 	return groupNameFromIdentifier(*id), nil
 }
 
-func (s *Server) describeLogStreams(body []byte) (any, *apiError) {
-	var in describeLogStreamsInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *describeLogStreamsInput) validate(v *validation) {
 	if in.LogStreamNamePrefix != nil {
 		v.pattern(*in.LogStreamNamePrefix, "logStreamNamePrefix", streamNamePattern, validStreamChars(*in.LogStreamNamePrefix))
 		v.length(*in.LogStreamNamePrefix, "logStreamNamePrefix", 1, maxNameLen)
@@ -139,7 +121,11 @@ func (s *Server) describeLogStreams(body []byte) (any, *apiError) {
 	}
 	v.nextToken(in.NextToken)
 	v.limit(in.Limit, "limit", maxDescribeLimit)
-	group, e := groupRef(&v, in.LogGroupName, in.LogGroupIdentifier)
+	v.groupRef(in.LogGroupName, in.LogGroupIdentifier)
+}
+
+func (s *Server) describeLogStreams(in *describeLogStreamsInput) (any, *apiError) {
+	group, e := groupRefName(in.LogGroupName, in.LogGroupIdentifier)
 	if e != nil {
 		return nil, e
 	}

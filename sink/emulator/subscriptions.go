@@ -38,12 +38,7 @@ func (v *validation) filterName(name *string, path string) {
 	v.length(*name, path, 1, maxNameLen)
 }
 
-func (s *Server) putSubscriptionFilter(body []byte) (any, *apiError) {
-	var in putSubscriptionFilterInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *putSubscriptionFilterInput) validate(v *validation) {
 	v.groupName(in.LogGroupName, "logGroupName")
 	v.filterName(in.FilterName, "filterName")
 	if in.FilterPattern == nil {
@@ -65,9 +60,9 @@ func (s *Server) putSubscriptionFilter(body []byte) (any, *apiError) {
 	if in.FieldSelectionCriteria != nil {
 		v.maxLen(*in.FieldSelectionCriteria, "fieldSelectionCriteria", 2000)
 	}
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) putSubscriptionFilter(in *putSubscriptionFilterInput) (any, *apiError) {
 	m, ok := parseFilterPattern(*in.FilterPattern)
 	if !ok {
 		return nil, errInvalidParameter(msgUnsupportedPatn)
@@ -145,21 +140,16 @@ type describeSubscriptionFiltersOutput struct {
 	NextToken           string                  `json:"nextToken,omitempty"`
 }
 
-func (s *Server) describeSubscriptionFilters(body []byte) (any, *apiError) {
-	var in describeSubscriptionFiltersInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *describeSubscriptionFiltersInput) validate(v *validation) {
 	v.groupName(in.LogGroupName, "logGroupName")
 	if in.FilterNamePrefix != nil {
 		v.filterName(in.FilterNamePrefix, "filterNamePrefix")
 	}
 	v.nextToken(in.NextToken)
 	v.limit(in.Limit, "limit", maxDescribeLimit)
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) describeSubscriptionFilters(in *describeSubscriptionFiltersInput) (any, *apiError) {
 	after, e := decodeToken('f', in.NextToken)
 	if e != nil {
 		return nil, e
@@ -210,17 +200,12 @@ type deleteSubscriptionFilterInput struct {
 	FilterName   *string `json:"filterName"`
 }
 
-func (s *Server) deleteSubscriptionFilter(body []byte) (any, *apiError) {
-	var in deleteSubscriptionFilterInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *deleteSubscriptionFilterInput) validate(v *validation) {
 	v.groupName(in.LogGroupName, "logGroupName")
 	v.filterName(in.FilterName, "filterName")
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) deleteSubscriptionFilter(in *deleteSubscriptionFilterInput) (any, *apiError) {
 	if e := s.faults.inject(opDeleteSubscriptionFilter); e != nil {
 		return nil, e
 	}

@@ -78,17 +78,12 @@ func (s *Server) groupByArn(arn string) (string, *apiError) {
 	return name, nil
 }
 
-func (s *Server) tagResource(body []byte) (any, *apiError) {
-	var in tagResourceInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *tagResourceInput) validate(v *validation) {
 	v.resourceArn(in.ResourceArn)
 	v.tags(in.Tags, "tags", true)
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) tagResource(in *tagResourceInput) (any, *apiError) {
 	name, e := s.groupByArn(*in.ResourceArn)
 	if e != nil {
 		return nil, e
@@ -96,17 +91,12 @@ func (s *Server) tagResource(body []byte) (any, *apiError) {
 	return s.addTags(opTagResource, name, in.Tags, *in.ResourceArn)
 }
 
-func (s *Server) tagLogGroup(body []byte) (any, *apiError) {
-	var in tagLogGroupInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *tagLogGroupInput) validate(v *validation) {
 	v.groupName(in.LogGroupName, "logGroupName")
 	v.tags(in.Tags, "tags", true)
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) tagLogGroup(in *tagLogGroupInput) (any, *apiError) {
 	return s.addTags(opTagLogGroup, *in.LogGroupName, in.Tags, *in.LogGroupName)
 }
 
@@ -141,17 +131,12 @@ func (s *Server) addTags(op, group string, tags map[string]string, resource stri
 	return nil, nil
 }
 
-func (s *Server) untagResource(body []byte) (any, *apiError) {
-	var in untagResourceInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *untagResourceInput) validate(v *validation) {
 	v.resourceArn(in.ResourceArn)
 	v.tagKeys(in.TagKeys, "tagKeys")
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) untagResource(in *untagResourceInput) (any, *apiError) {
 	name, e := s.groupByArn(*in.ResourceArn)
 	if e != nil {
 		return nil, e
@@ -159,17 +144,12 @@ func (s *Server) untagResource(body []byte) (any, *apiError) {
 	return s.removeTags(opUntagResource, name, in.TagKeys)
 }
 
-func (s *Server) untagLogGroup(body []byte) (any, *apiError) {
-	var in untagLogGroupInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *untagLogGroupInput) validate(v *validation) {
 	v.groupName(in.LogGroupName, "logGroupName")
 	v.tagKeys(in.Tags, "tags")
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) untagLogGroup(in *untagLogGroupInput) (any, *apiError) {
 	return s.removeTags(opUntagLogGroup, *in.LogGroupName, in.Tags)
 }
 
@@ -190,16 +170,11 @@ func (s *Server) removeTags(op, group string, keys []string) (any, *apiError) {
 	return nil, nil
 }
 
-func (s *Server) listTagsForResource(body []byte) (any, *apiError) {
-	var in resourceArnInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *resourceArnInput) validate(v *validation) {
 	v.resourceArn(in.ResourceArn)
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) listTagsForResource(in *resourceArnInput) (any, *apiError) {
 	name, e := s.groupByArn(*in.ResourceArn)
 	if e != nil {
 		return nil, e
@@ -207,16 +182,7 @@ func (s *Server) listTagsForResource(body []byte) (any, *apiError) {
 	return s.listTags(opListTagsForResource, name)
 }
 
-func (s *Server) listTagsLogGroup(body []byte) (any, *apiError) {
-	var in logGroupNameInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
-	v.groupName(in.LogGroupName, "logGroupName")
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+func (s *Server) listTagsLogGroup(in *logGroupNameInput) (any, *apiError) {
 	return s.listTags(opListTagsLogGroup, *in.LogGroupName)
 }
 
