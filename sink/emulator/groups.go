@@ -73,21 +73,14 @@ func (in *logGroupNameInput) validate(v *validation) {
 }
 
 func (s *Server) deleteLogGroup(in *logGroupNameInput) (any, *apiError) {
-	if e := s.faults.inject(opDeleteLogGroup); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[*in.LogGroupName]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	if g.protection {
-		return nil, errClient(CodeInvalidOperation, "Log group "+g.name+" has deletion protection enabled.")
-	}
-	delete(s.st.groups, g.name)
-	s.dirty = true
-	return nil, nil
+	return s.inGroup(opDeleteLogGroup, *in.LogGroupName, func(g *logGroup) (any, *apiError) {
+		if g.protection {
+			return nil, errClient(CodeInvalidOperation, "Log group "+g.name+" has deletion protection enabled.")
+		}
+		delete(s.st.groups, g.name)
+		s.dirty = true
+		return nil, nil
+	})
 }
 
 type describeLogGroupsInput struct {
@@ -233,31 +226,17 @@ func (in *putRetentionPolicyInput) validate(v *validation) {
 }
 
 func (s *Server) putRetentionPolicy(in *putRetentionPolicyInput) (any, *apiError) {
-	if e := s.faults.inject(opPutRetentionPolicy); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[*in.LogGroupName]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	g.retentionDays = *in.RetentionInDays
-	s.dirty = true
-	return nil, nil
+	return s.inGroup(opPutRetentionPolicy, *in.LogGroupName, func(g *logGroup) (any, *apiError) {
+		g.retentionDays = *in.RetentionInDays
+		s.dirty = true
+		return nil, nil
+	})
 }
 
 func (s *Server) deleteRetentionPolicy(in *logGroupNameInput) (any, *apiError) {
-	if e := s.faults.inject(opDeleteRetentionPolicy); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[*in.LogGroupName]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	g.retentionDays = 0
-	s.dirty = true
-	return nil, nil
+	return s.inGroup(opDeleteRetentionPolicy, *in.LogGroupName, func(g *logGroup) (any, *apiError) {
+		g.retentionDays = 0
+		s.dirty = true
+		return nil, nil
+	})
 }

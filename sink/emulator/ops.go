@@ -129,3 +129,20 @@ func decode(body []byte, v any) *apiError {
 	}
 	return nil
 }
+
+// inGroup is the rest of the prologue of an operation on one existing log
+// group: inject faults for op (after validation, before any effect; see
+// Faults), then run fn on the group with s.mu held, or answer
+// ResourceNotFoundException when there is no such group.
+func (s *Server) inGroup(op, name string, fn func(g *logGroup) (any, *apiError)) (any, *apiError) {
+	if e := s.faults.inject(op); e != nil {
+		return nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.st.groups[name]
+	if !ok {
+		return nil, errNotFound(msgGroupNotFound)
+	}
+	return fn(g)
+}

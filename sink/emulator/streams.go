@@ -22,41 +22,27 @@ func (in *streamInput) validate(v *validation) {
 }
 
 func (s *Server) createLogStream(in *streamInput) (any, *apiError) {
-	if e := s.faults.inject(opCreateLogStream); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[*in.LogGroupName]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	if _, ok := g.streams[*in.LogStreamName]; ok {
-		return nil, errExists(msgStreamExists)
-	}
-	g.streams[*in.LogStreamName] = &logStream{name: *in.LogStreamName, creationTime: s.nowMs()}
-	s.dirty = true
-	return nil, nil
+	return s.inGroup(opCreateLogStream, *in.LogGroupName, func(g *logGroup) (any, *apiError) {
+		if _, ok := g.streams[*in.LogStreamName]; ok {
+			return nil, errExists(msgStreamExists)
+		}
+		g.streams[*in.LogStreamName] = &logStream{name: *in.LogStreamName, creationTime: s.nowMs()}
+		s.dirty = true
+		return nil, nil
+	})
 }
 
 func (s *Server) deleteLogStream(in *streamInput) (any, *apiError) {
-	if e := s.faults.inject(opDeleteLogStream); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[*in.LogGroupName]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	st, ok := g.streams[*in.LogStreamName]
-	if !ok {
-		return nil, errNotFound(msgStreamNotFound)
-	}
-	g.storedBytes -= st.storedBytes
-	delete(g.streams, st.name)
-	s.dirty = true
-	return nil, nil
+	return s.inGroup(opDeleteLogStream, *in.LogGroupName, func(g *logGroup) (any, *apiError) {
+		st, ok := g.streams[*in.LogStreamName]
+		if !ok {
+			return nil, errNotFound(msgStreamNotFound)
+		}
+		g.storedBytes -= st.storedBytes
+		delete(g.streams, st.name)
+		s.dirty = true
+		return nil, nil
+	})
 }
 
 type describeLogStreamsInput struct {
@@ -146,53 +132,45 @@ func (s *Server) describeLogStreams(in *describeLogStreamsInput) (any, *apiError
 		}
 		offset = n
 	}
-	if e := s.faults.inject(opDescribeLogStreams); e != nil {
-		return nil, e
-	}
 	limit := maxDescribeLimit
 	if in.Limit != nil {
 		limit = int(*in.Limit)
 	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[group]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	streams := make([]*logStream, 0, len(g.streams))
-	for _, st := range g.streams {
-		if in.LogStreamNamePrefix != nil && !strings.HasPrefix(st.name, *in.LogStreamNamePrefix) {
-			continue
-		}
-		streams = append(streams, st)
-	}
-	sort.Slice(streams, func(i, j int) bool {
-		a, b := streams[i], streams[j]
-		if byTime && a.lastEvent != b.lastEvent {
-			if desc {
-				return a.lastEvent > b.lastEvent
+	return s.inGroup(opDescribeLogStreams, group, func(g *logGroup) (any, *apiError) {
+		streams := make([]*logStream, 0, len(g.streams))
+		for _, st := range g.streams {
+			if in.LogStreamNamePrefix != nil && !strings.HasPrefix(st.name, *in.LogStreamNamePrefix) {
+				continue
 			}
-			return a.lastEvent < b.lastEvent
+			streams = append(streams, st)
 		}
-		if desc {
-			return a.name > b.name
+		sort.Slice(streams, func(i, j int) bool {
+			a, b := streams[i], streams[j]
+			if byTime && a.lastEvent != b.lastEvent {
+				if desc {
+					return a.lastEvent > b.lastEvent
+				}
+				return a.lastEvent < b.lastEvent
+			}
+			if desc {
+				return a.name > b.name
+			}
+			return a.name < b.name
+		})
+		// Pages are offsets into the ordered list; AWS's tokens are opaque.
+		out := describeLogStreamsOutput{LogStreams: []logStreamOut{}}
+		if offset > len(streams) {
+			offset = len(streams)
 		}
-		return a.name < b.name
+		end := min(offset+limit, len(streams))
+		for _, st := range streams[offset:end] {
+			out.LogStreams = append(out.LogStreams, s.streamOut(g, st))
+		}
+		if end < len(streams) {
+			out.NextToken = encodeToken('s', strconv.Itoa(end))
+		}
+		return out, nil
 	})
-	// Pages are offsets into the ordered list; AWS's tokens are opaque.
-	out := describeLogStreamsOutput{LogStreams: []logStreamOut{}}
-	if offset > len(streams) {
-		offset = len(streams)
-	}
-	end := min(offset+limit, len(streams))
-	for _, st := range streams[offset:end] {
-		out.LogStreams = append(out.LogStreams, s.streamOut(g, st))
-	}
-	if end < len(streams) {
-		out.NextToken = encodeToken('s', strconv.Itoa(end))
-	}
-	return out, nil
 }
 
 func (s *Server) streamOut(g *logGroup, st *logStream) logStreamOut {

@@ -154,45 +154,38 @@ func (s *Server) describeSubscriptionFilters(in *describeSubscriptionFiltersInpu
 	if e != nil {
 		return nil, e
 	}
-	if e := s.faults.inject(opDescribeSubscriptionFilters); e != nil {
-		return nil, e
-	}
 	limit := maxDescribeLimit
 	if in.Limit != nil {
 		limit = int(*in.Limit)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[*in.LogGroupName]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	out := describeSubscriptionFiltersOutput{SubscriptionFilters: []subscriptionFilterOut{}}
-	for _, f := range g.sortedFilters() {
-		if in.NextToken != nil && f.name <= after {
-			continue
+	return s.inGroup(opDescribeSubscriptionFilters, *in.LogGroupName, func(g *logGroup) (any, *apiError) {
+		out := describeSubscriptionFiltersOutput{SubscriptionFilters: []subscriptionFilterOut{}}
+		for _, f := range g.sortedFilters() {
+			if in.NextToken != nil && f.name <= after {
+				continue
+			}
+			if in.FilterNamePrefix != nil && !strings.HasPrefix(f.name, *in.FilterNamePrefix) {
+				continue
+			}
+			if len(out.SubscriptionFilters) == limit {
+				out.NextToken = encodeToken('f', out.SubscriptionFilters[limit-1].FilterName)
+				break
+			}
+			out.SubscriptionFilters = append(out.SubscriptionFilters, subscriptionFilterOut{
+				FilterName:             f.name,
+				LogGroupName:           g.name,
+				FilterPattern:          f.pattern,
+				DestinationArn:         f.destinationArn,
+				RoleArn:                f.roleArn,
+				Distribution:           f.distribution,
+				ApplyOnTransformedLogs: f.applyOnTrans,
+				CreationTime:           f.creationTime,
+				FieldSelectionCriteria: f.fieldSelection,
+				EmitSystemFields:       f.emitFields,
+			})
 		}
-		if in.FilterNamePrefix != nil && !strings.HasPrefix(f.name, *in.FilterNamePrefix) {
-			continue
-		}
-		if len(out.SubscriptionFilters) == limit {
-			out.NextToken = encodeToken('f', out.SubscriptionFilters[limit-1].FilterName)
-			break
-		}
-		out.SubscriptionFilters = append(out.SubscriptionFilters, subscriptionFilterOut{
-			FilterName:             f.name,
-			LogGroupName:           g.name,
-			FilterPattern:          f.pattern,
-			DestinationArn:         f.destinationArn,
-			RoleArn:                f.roleArn,
-			Distribution:           f.distribution,
-			ApplyOnTransformedLogs: f.applyOnTrans,
-			CreationTime:           f.creationTime,
-			FieldSelectionCriteria: f.fieldSelection,
-			EmitSystemFields:       f.emitFields,
-		})
-	}
-	return out, nil
+		return out, nil
+	})
 }
 
 type deleteSubscriptionFilterInput struct {
@@ -206,21 +199,14 @@ func (in *deleteSubscriptionFilterInput) validate(v *validation) {
 }
 
 func (s *Server) deleteSubscriptionFilter(in *deleteSubscriptionFilterInput) (any, *apiError) {
-	if e := s.faults.inject(opDeleteSubscriptionFilter); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[*in.LogGroupName]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	if _, ok := g.filters[*in.FilterName]; !ok {
-		return nil, errNotFound(msgFilterNotFound)
-	}
-	delete(g.filters, *in.FilterName)
-	s.dirty = true
-	return nil, nil
+	return s.inGroup(opDeleteSubscriptionFilter, *in.LogGroupName, func(g *logGroup) (any, *apiError) {
+		if _, ok := g.filters[*in.FilterName]; !ok {
+			return nil, errNotFound(msgFilterNotFound)
+		}
+		delete(g.filters, *in.FilterName)
+		s.dirty = true
+		return nil, nil
+	})
 }
 
 func (g *logGroup) sortedFilters() []*subscriptionFilter {

@@ -103,32 +103,25 @@ func (s *Server) tagLogGroup(in *tagLogGroupInput) (any, *apiError) {
 // addTags adds or overwrites tags; more than 50 in total is
 // TooManyTagsException with resourceName.
 func (s *Server) addTags(op, group string, tags map[string]string, resource string) (any, *apiError) {
-	if e := s.faults.inject(op); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[group]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	n := len(g.tags)
-	for k := range tags {
-		if _, ok := g.tags[k]; !ok {
-			n++
+	return s.inGroup(op, group, func(g *logGroup) (any, *apiError) {
+		n := len(g.tags)
+		for k := range tags {
+			if _, ok := g.tags[k]; !ok {
+				n++
+			}
 		}
-	}
-	if n > maxTagsPerResource {
-		return nil, &apiError{status: 400, code: CodeTooManyTags, message: msgTooManyTags, resourceName: resource}
-	}
-	if g.tags == nil {
-		g.tags = make(map[string]string, len(tags))
-	}
-	for k, val := range tags {
-		g.tags[k] = val
-	}
-	s.dirty = true
-	return nil, nil
+		if n > maxTagsPerResource {
+			return nil, &apiError{status: 400, code: CodeTooManyTags, message: msgTooManyTags, resourceName: resource}
+		}
+		if g.tags == nil {
+			g.tags = make(map[string]string, len(tags))
+		}
+		for k, val := range tags {
+			g.tags[k] = val
+		}
+		s.dirty = true
+		return nil, nil
+	})
 }
 
 func (in *untagResourceInput) validate(v *validation) {
@@ -154,20 +147,13 @@ func (s *Server) untagLogGroup(in *untagLogGroupInput) (any, *apiError) {
 }
 
 func (s *Server) removeTags(op, group string, keys []string) (any, *apiError) {
-	if e := s.faults.inject(op); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[group]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	for _, k := range keys {
-		delete(g.tags, k)
-	}
-	s.dirty = true
-	return nil, nil
+	return s.inGroup(op, group, func(g *logGroup) (any, *apiError) {
+		for _, k := range keys {
+			delete(g.tags, k)
+		}
+		s.dirty = true
+		return nil, nil
+	})
 }
 
 func (in *resourceArnInput) validate(v *validation) {
@@ -187,18 +173,11 @@ func (s *Server) listTagsLogGroup(in *logGroupNameInput) (any, *apiError) {
 }
 
 func (s *Server) listTags(op, group string) (any, *apiError) {
-	if e := s.faults.inject(op); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[group]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	out := tagsOutput{Tags: make(map[string]string, len(g.tags))}
-	for k, val := range g.tags {
-		out.Tags[k] = val
-	}
-	return out, nil
+	return s.inGroup(op, group, func(g *logGroup) (any, *apiError) {
+		out := tagsOutput{Tags: make(map[string]string, len(g.tags))}
+		for k, val := range g.tags {
+			out.Tags[k] = val
+		}
+		return out, nil
+	})
 }
