@@ -41,15 +41,13 @@ type FaultConfig struct {
 // 50/s, DescribeLogStreams 25/s, DescribeLogGroups 10/s, GetLogEvents 10/s,
 // CreateLogGroup 5/s (2022 value), FilterLogEvents 5/s.
 func DefaultQuotas() map[string]float64 {
-	return map[string]float64{
-		opPutLogEvents:       5000,
-		opCreateLogStream:    50,
-		opDescribeLogStreams: 25,
-		opDescribeLogGroups:  10,
-		opGetLogEvents:       10,
-		opCreateLogGroup:     5,
-		opFilterLogEvents:    5,
+	q := make(map[string]float64)
+	for _, o := range operations {
+		if o.quota > 0 {
+			q[o.name] = o.quota
+		}
 	}
+	return q
 }
 
 // bucket is a token bucket for one operation's quota.

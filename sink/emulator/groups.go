@@ -18,12 +18,7 @@ type createLogGroupInput struct {
 	DeletionProtectionEnabled *bool             `json:"deletionProtectionEnabled"`
 }
 
-func (s *Server) createLogGroup(body []byte) (any, *apiError) {
-	var in createLogGroupInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *createLogGroupInput) validate(v *validation) {
 	v.groupName(in.LogGroupName, "logGroupName")
 	if in.KmsKeyID != nil {
 		v.maxLen(*in.KmsKeyID, "kmsKeyId", maxKmsKeyLen)
@@ -32,9 +27,9 @@ func (s *Server) createLogGroup(body []byte) (any, *apiError) {
 	if in.LogGroupClass != nil {
 		v.enum(*in.LogGroupClass, "logGroupClass", logGroupClasses)
 	}
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) createLogGroup(in *createLogGroupInput) (any, *apiError) {
 	name := *in.LogGroupName
 	if strings.HasPrefix(name, "aws/") {
 		return nil, errInvalidParameter(msgReservedPrefix)
@@ -73,31 +68,19 @@ type logGroupNameInput struct {
 	LogGroupName *string `json:"logGroupName"`
 }
 
-func (s *Server) deleteLogGroup(body []byte) (any, *apiError) {
-	var in logGroupNameInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *logGroupNameInput) validate(v *validation) {
 	v.groupName(in.LogGroupName, "logGroupName")
-	if e := v.err(); e != nil {
-		return nil, e
-	}
-	if e := s.faults.inject(opDeleteLogGroup); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[*in.LogGroupName]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	if g.protection {
-		return nil, errClient(CodeInvalidOperation, "Log group "+g.name+" has deletion protection enabled.")
-	}
-	delete(s.st.groups, g.name)
-	s.dirty = true
-	return nil, nil
+}
+
+func (s *Server) deleteLogGroup(in *logGroupNameInput) (any, *apiError) {
+	return s.inGroup(opDeleteLogGroup, *in.LogGroupName, func(g *logGroup) (any, *apiError) {
+		if g.protection {
+			return nil, errClient(CodeInvalidOperation, "Log group "+g.name+" has deletion protection enabled.")
+		}
+		delete(s.st.groups, g.name)
+		s.dirty = true
+		return nil, nil
+	})
 }
 
 type describeLogGroupsInput struct {
@@ -127,12 +110,7 @@ type describeLogGroupsOutput struct {
 	NextToken string        `json:"nextToken,omitempty"`
 }
 
-func (s *Server) describeLogGroups(body []byte) (any, *apiError) {
-	var in describeLogGroupsInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *describeLogGroupsInput) validate(v *validation) {
 	if in.LogGroupNamePrefix != nil {
 		v.pattern(*in.LogGroupNamePrefix, "logGroupNamePrefix", groupNamePattern, validGroupChars(*in.LogGroupNamePrefix))
 		v.length(*in.LogGroupNamePrefix, "logGroupNamePrefix", 1, maxNameLen)
@@ -148,9 +126,9 @@ func (s *Server) describeLogGroups(body []byte) (any, *apiError) {
 	if in.LogGroupIdentifiers != nil && (len(in.LogGroupIdentifiers) < 1 || len(in.LogGroupIdentifiers) > 50) {
 		v.fail("["+strings.Join(in.LogGroupIdentifiers, ", ")+"]", "logGroupIdentifiers", "Member must have length between 1 and 50")
 	}
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) describeLogGroups(in *describeLogGroupsInput) (any, *apiError) {
 	if in.LogGroupNamePrefix != nil && in.LogGroupNamePattern != nil {
 		return nil, errInvalidParameter(msgPrefixXorPat)
 	}
@@ -238,55 +216,27 @@ type putRetentionPolicyInput struct {
 	RetentionInDays *int32  `json:"retentionInDays"`
 }
 
-func (s *Server) putRetentionPolicy(body []byte) (any, *apiError) {
-	var in putRetentionPolicyInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *putRetentionPolicyInput) validate(v *validation) {
 	v.groupName(in.LogGroupName, "logGroupName")
 	if in.RetentionInDays == nil {
 		v.null("retentionInDays")
 	} else {
 		v.enum(strconv.Itoa(int(*in.RetentionInDays)), "retentionInDays", retentionDays)
 	}
-	if e := v.err(); e != nil {
-		return nil, e
-	}
-	if e := s.faults.inject(opPutRetentionPolicy); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[*in.LogGroupName]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	g.retentionDays = *in.RetentionInDays
-	s.dirty = true
-	return nil, nil
 }
 
-func (s *Server) deleteRetentionPolicy(body []byte) (any, *apiError) {
-	var in logGroupNameInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
-	v.groupName(in.LogGroupName, "logGroupName")
-	if e := v.err(); e != nil {
-		return nil, e
-	}
-	if e := s.faults.inject(opDeleteRetentionPolicy); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[*in.LogGroupName]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	g.retentionDays = 0
-	s.dirty = true
-	return nil, nil
+func (s *Server) putRetentionPolicy(in *putRetentionPolicyInput) (any, *apiError) {
+	return s.inGroup(opPutRetentionPolicy, *in.LogGroupName, func(g *logGroup) (any, *apiError) {
+		g.retentionDays = *in.RetentionInDays
+		s.dirty = true
+		return nil, nil
+	})
+}
+
+func (s *Server) deleteRetentionPolicy(in *logGroupNameInput) (any, *apiError) {
+	return s.inGroup(opDeleteRetentionPolicy, *in.LogGroupName, func(g *logGroup) (any, *apiError) {
+		g.retentionDays = 0
+		s.dirty = true
+		return nil, nil
+	})
 }

@@ -82,12 +82,7 @@ func parseReadToken(tok string) (byte, int, bool) {
 	return tok[0], int(n), true
 }
 
-func (s *Server) getLogEvents(body []byte) (any, *apiError) {
-	var in getLogEventsInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *getLogEventsInput) validate(v *validation) {
 	v.streamName(in.LogStreamName, "logStreamName")
 	v.nextToken(in.NextToken)
 	v.limit(in.Limit, "limit", maxReadLimit)
@@ -97,7 +92,11 @@ func (s *Server) getLogEvents(body []byte) (any, *apiError) {
 	if in.EndTime != nil {
 		v.intRange(*in.EndTime, "endTime", 0, 1<<63-1)
 	}
-	group, e := groupRef(&v, in.LogGroupName, in.LogGroupIdentifier)
+	v.groupRef(in.LogGroupName, in.LogGroupIdentifier)
+}
+
+func (s *Server) getLogEvents(in *getLogEventsInput) (any, *apiError) {
+	group, e := groupRefName(in.LogGroupName, in.LogGroupIdentifier)
 	if e != nil {
 		return nil, e
 	}
@@ -109,9 +108,6 @@ func (s *Server) getLogEvents(body []byte) (any, *apiError) {
 			return nil, errInvalidParameter(msgInvalidToken)
 		}
 	}
-	if e := s.faults.inject(opGetLogEvents); e != nil {
-		return nil, e
-	}
 	limit := maxReadLimit
 	if in.Limit != nil {
 		limit = int(*in.Limit)
@@ -119,35 +115,43 @@ func (s *Server) getLogEvents(body []byte) (any, *apiError) {
 	inRange := func(ts int64) bool {
 		return (in.StartTime == nil || ts >= *in.StartTime) && (in.EndTime == nil || ts < *in.EndTime)
 	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[group]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	st, ok := g.streams[*in.LogStreamName]
-	if !ok {
-		return nil, errNotFound(msgStreamNotFound)
-	}
-	evs := st.events
-	n := len(evs)
-	if pos > n {
-		pos = n
-	}
-	if pos < 0 {
-		if in.StartFromHead != nil && *in.StartFromHead {
-			dir, pos = 'f', 0
-		} else {
-			dir, pos = 'b', n
+	return s.inGroup(opGetLogEvents, group, func(g *logGroup) (any, *apiError) {
+		st, ok := g.streams[*in.LogStreamName]
+		if !ok {
+			return nil, errNotFound(msgStreamNotFound)
 		}
-	}
-	out := getLogEventsOutput{Events: []outputLogEvent{}}
-	bytes := 0
-	if dir == 'f' {
+		evs := st.events
+		n := len(evs)
+		if pos > n {
+			pos = n
+		}
+		if pos < 0 {
+			if in.StartFromHead != nil && *in.StartFromHead {
+				dir, pos = 'f', 0
+			} else {
+				dir, pos = 'b', n
+			}
+		}
+		out := getLogEventsOutput{Events: []outputLogEvent{}}
+		bytes := 0
+		if dir == 'f' {
+			i := pos
+			for ; i < n && len(out.Events) < limit; i++ {
+				ev := evs[i]
+				if !inRange(ev.ts) {
+					continue
+				}
+				if bytes += len(ev.msg) + perEventOverhead; bytes > maxReadBytes && len(out.Events) > 0 {
+					break
+				}
+				out.Events = append(out.Events, outputLogEvent{Timestamp: ev.ts, Message: ev.msg, IngestionTime: ev.ingestion})
+			}
+			out.NextForwardToken, out.NextBackwardToken = readToken('f', i), readToken('b', pos)
+			return out, nil
+		}
 		i := pos
-		for ; i < n && len(out.Events) < limit; i++ {
-			ev := evs[i]
+		for ; i > 0 && len(out.Events) < limit; i-- {
+			ev := evs[i-1]
 			if !inRange(ev.ts) {
 				continue
 			}
@@ -156,25 +160,12 @@ func (s *Server) getLogEvents(body []byte) (any, *apiError) {
 			}
 			out.Events = append(out.Events, outputLogEvent{Timestamp: ev.ts, Message: ev.msg, IngestionTime: ev.ingestion})
 		}
-		out.NextForwardToken, out.NextBackwardToken = readToken('f', i), readToken('b', pos)
+		for a, b := 0, len(out.Events)-1; a < b; a, b = a+1, b-1 {
+			out.Events[a], out.Events[b] = out.Events[b], out.Events[a]
+		}
+		out.NextForwardToken, out.NextBackwardToken = readToken('f', pos), readToken('b', i)
 		return out, nil
-	}
-	i := pos
-	for ; i > 0 && len(out.Events) < limit; i-- {
-		ev := evs[i-1]
-		if !inRange(ev.ts) {
-			continue
-		}
-		if bytes += len(ev.msg) + perEventOverhead; bytes > maxReadBytes && len(out.Events) > 0 {
-			break
-		}
-		out.Events = append(out.Events, outputLogEvent{Timestamp: ev.ts, Message: ev.msg, IngestionTime: ev.ingestion})
-	}
-	for a, b := 0, len(out.Events)-1; a < b; a, b = a+1, b-1 {
-		out.Events[a], out.Events[b] = out.Events[b], out.Events[a]
-	}
-	out.NextForwardToken, out.NextBackwardToken = readToken('f', pos), readToken('b', i)
-	return out, nil
+	})
 }
 
 type filterLogEventsInput struct {
@@ -223,12 +214,7 @@ func (a filterKey) less(b filterKey) bool {
 	return a.seq < b.seq
 }
 
-func (s *Server) filterLogEvents(body []byte) (any, *apiError) {
-	var in filterLogEventsInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *filterLogEventsInput) validate(v *validation) {
 	if in.LogStreamNames != nil && (len(in.LogStreamNames) < 1 || len(in.LogStreamNames) > 100) {
 		v.fail("["+strings.Join(in.LogStreamNames, ", ")+"]", "logStreamNames", "Member must have length between 1 and 100")
 	}
@@ -241,7 +227,11 @@ func (s *Server) filterLogEvents(body []byte) (any, *apiError) {
 	}
 	v.nextToken(in.NextToken)
 	v.limit(in.Limit, "limit", maxReadLimit)
-	group, e := groupRef(&v, in.LogGroupName, in.LogGroupIdentifier)
+	v.groupRef(in.LogGroupName, in.LogGroupIdentifier)
+}
+
+func (s *Server) filterLogEvents(in *filterLogEventsInput) (any, *apiError) {
+	group, e := groupRefName(in.LogGroupName, in.LogGroupIdentifier)
 	if e != nil {
 		return nil, e
 	}
@@ -265,71 +255,63 @@ func (s *Server) filterLogEvents(body []byte) (any, *apiError) {
 			return nil, errInvalidParameter(msgInvalidToken)
 		}
 	}
-	if e := s.faults.inject(opFilterLogEvents); e != nil {
-		return nil, e
-	}
 	limit := maxReadLimit
 	if in.Limit != nil {
 		limit = int(*in.Limit)
 	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[group]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	var names map[string]bool
-	if in.LogStreamNames != nil {
-		names = make(map[string]bool, len(in.LogStreamNames))
-		for _, n := range in.LogStreamNames {
-			names[n] = true
+	return s.inGroup(opFilterLogEvents, group, func(g *logGroup) (any, *apiError) {
+		var names map[string]bool
+		if in.LogStreamNames != nil {
+			names = make(map[string]bool, len(in.LogStreamNames))
+			for _, n := range in.LogStreamNames {
+				names[n] = true
+			}
 		}
-	}
-	type hit struct {
-		key    filterKey
-		stream string
-		msg    string
-	}
-	var hits []hit
-	for _, st := range g.streams {
-		if names != nil && !names[st.name] {
-			continue
+		type hit struct {
+			key    filterKey
+			stream string
+			msg    string
 		}
-		if in.LogStreamNamePrefix != nil && !strings.HasPrefix(st.name, *in.LogStreamNamePrefix) {
-			continue
-		}
-		for _, ev := range st.events {
-			k := filterKey{ev.ts, ev.ingestion, ev.seq}
-			if in.NextToken != nil && !after.less(k) {
+		var hits []hit
+		for _, st := range g.streams {
+			if names != nil && !names[st.name] {
 				continue
 			}
-			if in.StartTime != nil && ev.ts < *in.StartTime || in.EndTime != nil && ev.ts >= *in.EndTime {
+			if in.LogStreamNamePrefix != nil && !strings.HasPrefix(st.name, *in.LogStreamNamePrefix) {
 				continue
 			}
-			if !m.match(ev.msg) {
-				continue
+			for _, ev := range st.events {
+				k := filterKey{ev.ts, ev.ingestion, ev.seq}
+				if in.NextToken != nil && !after.less(k) {
+					continue
+				}
+				if in.StartTime != nil && ev.ts < *in.StartTime || in.EndTime != nil && ev.ts >= *in.EndTime {
+					continue
+				}
+				if !m.match(ev.msg) {
+					continue
+				}
+				hits = append(hits, hit{k, st.name, ev.msg})
 			}
-			hits = append(hits, hit{k, st.name, ev.msg})
 		}
-	}
-	sort.Slice(hits, func(i, j int) bool { return hits[i].key.less(hits[j].key) })
-	out := filterLogEventsOutput{Events: []filteredLogEvent{}, SearchedLogStreams: []struct{}{}}
-	bytes := 0
-	for i, h := range hits {
-		bytes += len(h.msg) + perEventOverhead
-		if len(out.Events) == limit || (bytes > maxReadBytes && len(out.Events) > 0) {
-			last := hits[i-1].key
-			out.NextToken = encodeToken('e', fmt.Sprintf("%d:%d:%d", last.ts, last.ingestion, last.seq))
-			break
+		sort.Slice(hits, func(i, j int) bool { return hits[i].key.less(hits[j].key) })
+		out := filterLogEventsOutput{Events: []filteredLogEvent{}, SearchedLogStreams: []struct{}{}}
+		bytes := 0
+		for i, h := range hits {
+			bytes += len(h.msg) + perEventOverhead
+			if len(out.Events) == limit || (bytes > maxReadBytes && len(out.Events) > 0) {
+				last := hits[i-1].key
+				out.NextToken = encodeToken('e', fmt.Sprintf("%d:%d:%d", last.ts, last.ingestion, last.seq))
+				break
+			}
+			out.Events = append(out.Events, filteredLogEvent{
+				LogStreamName: h.stream,
+				Timestamp:     h.key.ts,
+				Message:       h.msg,
+				IngestionTime: h.key.ingestion,
+				EventID:       eventID(h.key.ts, h.key.seq),
+			})
 		}
-		out.Events = append(out.Events, filteredLogEvent{
-			LogStreamName: h.stream,
-			Timestamp:     h.key.ts,
-			Message:       h.msg,
-			IngestionTime: h.key.ingestion,
-			EventID:       eventID(h.key.ts, h.key.seq),
-		})
-	}
-	return out, nil
+		return out, nil
+	})
 }

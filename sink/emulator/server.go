@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -21,92 +20,6 @@ const targetPrefix = "Logs_20140328."
 
 // contentType is the awsJson1_1 media type of requests and responses.
 const contentType = "application/x-amz-json-1.1"
-
-// Operation names (the part of X-Amz-Target after the prefix).
-const (
-	opCreateLogGroup              = "CreateLogGroup"
-	opDeleteLogGroup              = "DeleteLogGroup"
-	opCreateLogStream             = "CreateLogStream"
-	opDeleteLogStream             = "DeleteLogStream"
-	opDescribeLogGroups           = "DescribeLogGroups"
-	opDescribeLogStreams          = "DescribeLogStreams"
-	opPutLogEvents                = "PutLogEvents"
-	opPutRetentionPolicy          = "PutRetentionPolicy"
-	opDeleteRetentionPolicy       = "DeleteRetentionPolicy"
-	opTagResource                 = "TagResource"
-	opUntagResource               = "UntagResource"
-	opListTagsForResource         = "ListTagsForResource"
-	opTagLogGroup                 = "TagLogGroup"
-	opUntagLogGroup               = "UntagLogGroup"
-	opListTagsLogGroup            = "ListTagsLogGroup"
-	opPutSubscriptionFilter       = "PutSubscriptionFilter"
-	opDescribeSubscriptionFilters = "DescribeSubscriptionFilters"
-	opDeleteSubscriptionFilter    = "DeleteSubscriptionFilter"
-	opGetLogEvents                = "GetLogEvents"
-	opFilterLogEvents             = "FilterLogEvents"
-	opUnknown                     = "Unknown"
-)
-
-// operations lists every operation the emulator implements.
-var operations = [...]string{
-	opCreateLogGroup, opDeleteLogGroup, opCreateLogStream, opDeleteLogStream,
-	opDescribeLogGroups, opDescribeLogStreams, opPutLogEvents,
-	opPutRetentionPolicy, opDeleteRetentionPolicy,
-	opTagResource, opUntagResource, opListTagsForResource,
-	opTagLogGroup, opUntagLogGroup, opListTagsLogGroup,
-	opPutSubscriptionFilter, opDescribeSubscriptionFilters, opDeleteSubscriptionFilter,
-	opGetLogEvents, opFilterLogEvents,
-}
-
-// handler runs one operation on a request body and returns the response
-// shape (nil for "HTTP 200 with an empty body") or an API error.
-type handler func(s *Server, body []byte) (any, *apiError)
-
-func (s *Server) handlerFor(op string) handler {
-	switch op {
-	case opCreateLogGroup:
-		return (*Server).createLogGroup
-	case opDeleteLogGroup:
-		return (*Server).deleteLogGroup
-	case opCreateLogStream:
-		return (*Server).createLogStream
-	case opDeleteLogStream:
-		return (*Server).deleteLogStream
-	case opDescribeLogGroups:
-		return (*Server).describeLogGroups
-	case opDescribeLogStreams:
-		return (*Server).describeLogStreams
-	case opPutLogEvents:
-		return (*Server).putLogEvents
-	case opPutRetentionPolicy:
-		return (*Server).putRetentionPolicy
-	case opDeleteRetentionPolicy:
-		return (*Server).deleteRetentionPolicy
-	case opTagResource:
-		return (*Server).tagResource
-	case opUntagResource:
-		return (*Server).untagResource
-	case opListTagsForResource:
-		return (*Server).listTagsForResource
-	case opTagLogGroup:
-		return (*Server).tagLogGroup
-	case opUntagLogGroup:
-		return (*Server).untagLogGroup
-	case opListTagsLogGroup:
-		return (*Server).listTagsLogGroup
-	case opPutSubscriptionFilter:
-		return (*Server).putSubscriptionFilter
-	case opDescribeSubscriptionFilters:
-		return (*Server).describeSubscriptionFilters
-	case opDeleteSubscriptionFilter:
-		return (*Server).deleteSubscriptionFilter
-	case opGetLogEvents:
-		return (*Server).getLogEvents
-	case opFilterLogEvents:
-		return (*Server).filterLogEvents
-	}
-	return nil
-}
 
 // ServeHTTP answers one awsJson1_1 request. Any path is accepted (a
 // BaseEndpoint may carry one); the operation comes from X-Amz-Target.
@@ -189,11 +102,11 @@ func (s *Server) route(r *http.Request) (string, handler) {
 	if !ok {
 		return opUnknown, nil
 	}
-	h := s.handlerFor(op)
-	if h == nil {
+	o, ok := operationByName[op]
+	if !ok {
 		return opUnknown, nil
 	}
-	return op, h
+	return op, o.serve
 }
 
 func (s *Server) readBody(r *http.Request) ([]byte, *apiError) {
@@ -220,23 +133,6 @@ func (s *Server) readBody(r *http.Request) ([]byte, *apiError) {
 		return nil, tooLarge
 	}
 	return buf.Bytes(), nil
-}
-
-// decode unmarshals an awsJson request body into v. An empty body is treated
-// as {}; unknown members are ignored, as AWS does; a malformed body or a
-// member of the wrong type is a SerializationException.
-func decode(body []byte, v any) *apiError {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return errClient(CodeSerialization, "Unexpected value for member '"+te.Field+"': expected "+te.Type.String()+".")
-		}
-		return errClient(CodeSerialization, "Malformed request body: "+err.Error())
-	}
-	return nil
 }
 
 // closeConn closes the client connection without a response; false when the

@@ -64,8 +64,8 @@ type counters struct {
 
 func newCounters() *counters {
 	c := &counters{requests: make(map[string]*atomic.Int64), errors: make(map[string]int64)}
-	for _, op := range operations {
-		c.requests[op] = new(atomic.Int64)
+	for _, o := range operations {
+		c.requests[o.name] = new(atomic.Int64)
 	}
 	c.requests[opUnknown] = new(atomic.Int64)
 	return c

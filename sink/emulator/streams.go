@@ -16,62 +16,33 @@ type streamInput struct {
 	LogStreamName *string `json:"logStreamName"`
 }
 
-func (s *Server) createLogStream(body []byte) (any, *apiError) {
-	var in streamInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *streamInput) validate(v *validation) {
 	v.groupName(in.LogGroupName, "logGroupName")
 	v.streamName(in.LogStreamName, "logStreamName")
-	if e := v.err(); e != nil {
-		return nil, e
-	}
-	if e := s.faults.inject(opCreateLogStream); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[*in.LogGroupName]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	if _, ok := g.streams[*in.LogStreamName]; ok {
-		return nil, errExists(msgStreamExists)
-	}
-	g.streams[*in.LogStreamName] = &logStream{name: *in.LogStreamName, creationTime: s.nowMs()}
-	s.dirty = true
-	return nil, nil
 }
 
-func (s *Server) deleteLogStream(body []byte) (any, *apiError) {
-	var in streamInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
-	v.groupName(in.LogGroupName, "logGroupName")
-	v.streamName(in.LogStreamName, "logStreamName")
-	if e := v.err(); e != nil {
-		return nil, e
-	}
-	if e := s.faults.inject(opDeleteLogStream); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[*in.LogGroupName]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	st, ok := g.streams[*in.LogStreamName]
-	if !ok {
-		return nil, errNotFound(msgStreamNotFound)
-	}
-	g.storedBytes -= st.storedBytes
-	delete(g.streams, st.name)
-	s.dirty = true
-	return nil, nil
+func (s *Server) createLogStream(in *streamInput) (any, *apiError) {
+	return s.inGroup(opCreateLogStream, *in.LogGroupName, func(g *logGroup) (any, *apiError) {
+		if _, ok := g.streams[*in.LogStreamName]; ok {
+			return nil, errExists(msgStreamExists)
+		}
+		g.streams[*in.LogStreamName] = &logStream{name: *in.LogStreamName, creationTime: s.nowMs()}
+		s.dirty = true
+		return nil, nil
+	})
+}
+
+func (s *Server) deleteLogStream(in *streamInput) (any, *apiError) {
+	return s.inGroup(opDeleteLogStream, *in.LogGroupName, func(g *logGroup) (any, *apiError) {
+		st, ok := g.streams[*in.LogStreamName]
+		if !ok {
+			return nil, errNotFound(msgStreamNotFound)
+		}
+		g.storedBytes -= st.storedBytes
+		delete(g.streams, st.name)
+		s.dirty = true
+		return nil, nil
+	})
 }
 
 type describeLogStreamsInput struct {
@@ -105,16 +76,18 @@ const (
 	orderByLastEventTime = "LastEventTime"
 )
 
-// groupRef validates the "exactly one of logGroupName / logGroupIdentifier"
-// members and returns the group name.
-func groupRef(v *validation, name, id *string) (string, *apiError) {
+// groupRef checks the members of an "exactly one of logGroupName /
+// logGroupIdentifier" pair; groupRefName then applies the rule.
+func (v *validation) groupRef(name, id *string) {
 	v.optGroupName(name, "logGroupName")
 	if id != nil {
 		v.length(*id, "logGroupIdentifier", 1, 2048)
 	}
-	if e := v.err(); e != nil {
-		return "", e
-	}
+}
+
+// groupRefName returns the group named by exactly one of logGroupName and
+// logGroupIdentifier (members already checked by groupRef).
+func groupRefName(name, id *string) (string, *apiError) {
 	if (name == nil) == (id == nil) {
 		return "", errInvalidParameter(msgGroupXorID)
 	}
@@ -124,12 +97,7 @@ func groupRef(v *validation, name, id *string) (string, *apiError) {
 	return groupNameFromIdentifier(*id), nil
 }
 
-func (s *Server) describeLogStreams(body []byte) (any, *apiError) {
-	var in describeLogStreamsInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *describeLogStreamsInput) validate(v *validation) {
 	if in.LogStreamNamePrefix != nil {
 		v.pattern(*in.LogStreamNamePrefix, "logStreamNamePrefix", streamNamePattern, validStreamChars(*in.LogStreamNamePrefix))
 		v.length(*in.LogStreamNamePrefix, "logStreamNamePrefix", 1, maxNameLen)
@@ -139,7 +107,11 @@ func (s *Server) describeLogStreams(body []byte) (any, *apiError) {
 	}
 	v.nextToken(in.NextToken)
 	v.limit(in.Limit, "limit", maxDescribeLimit)
-	group, e := groupRef(&v, in.LogGroupName, in.LogGroupIdentifier)
+	v.groupRef(in.LogGroupName, in.LogGroupIdentifier)
+}
+
+func (s *Server) describeLogStreams(in *describeLogStreamsInput) (any, *apiError) {
+	group, e := groupRefName(in.LogGroupName, in.LogGroupIdentifier)
 	if e != nil {
 		return nil, e
 	}
@@ -160,53 +132,45 @@ func (s *Server) describeLogStreams(body []byte) (any, *apiError) {
 		}
 		offset = n
 	}
-	if e := s.faults.inject(opDescribeLogStreams); e != nil {
-		return nil, e
-	}
 	limit := maxDescribeLimit
 	if in.Limit != nil {
 		limit = int(*in.Limit)
 	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[group]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	streams := make([]*logStream, 0, len(g.streams))
-	for _, st := range g.streams {
-		if in.LogStreamNamePrefix != nil && !strings.HasPrefix(st.name, *in.LogStreamNamePrefix) {
-			continue
-		}
-		streams = append(streams, st)
-	}
-	sort.Slice(streams, func(i, j int) bool {
-		a, b := streams[i], streams[j]
-		if byTime && a.lastEvent != b.lastEvent {
-			if desc {
-				return a.lastEvent > b.lastEvent
+	return s.inGroup(opDescribeLogStreams, group, func(g *logGroup) (any, *apiError) {
+		streams := make([]*logStream, 0, len(g.streams))
+		for _, st := range g.streams {
+			if in.LogStreamNamePrefix != nil && !strings.HasPrefix(st.name, *in.LogStreamNamePrefix) {
+				continue
 			}
-			return a.lastEvent < b.lastEvent
+			streams = append(streams, st)
 		}
-		if desc {
-			return a.name > b.name
+		sort.Slice(streams, func(i, j int) bool {
+			a, b := streams[i], streams[j]
+			if byTime && a.lastEvent != b.lastEvent {
+				if desc {
+					return a.lastEvent > b.lastEvent
+				}
+				return a.lastEvent < b.lastEvent
+			}
+			if desc {
+				return a.name > b.name
+			}
+			return a.name < b.name
+		})
+		// Pages are offsets into the ordered list; AWS's tokens are opaque.
+		out := describeLogStreamsOutput{LogStreams: []logStreamOut{}}
+		if offset > len(streams) {
+			offset = len(streams)
 		}
-		return a.name < b.name
+		end := min(offset+limit, len(streams))
+		for _, st := range streams[offset:end] {
+			out.LogStreams = append(out.LogStreams, s.streamOut(g, st))
+		}
+		if end < len(streams) {
+			out.NextToken = encodeToken('s', strconv.Itoa(end))
+		}
+		return out, nil
 	})
-	// Pages are offsets into the ordered list; AWS's tokens are opaque.
-	out := describeLogStreamsOutput{LogStreams: []logStreamOut{}}
-	if offset > len(streams) {
-		offset = len(streams)
-	}
-	end := min(offset+limit, len(streams))
-	for _, st := range streams[offset:end] {
-		out.LogStreams = append(out.LogStreams, s.streamOut(g, st))
-	}
-	if end < len(streams) {
-		out.NextToken = encodeToken('s', strconv.Itoa(end))
-	}
-	return out, nil
 }
 
 func (s *Server) streamOut(g *logGroup, st *logStream) logStreamOut {

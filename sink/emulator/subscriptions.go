@@ -38,12 +38,7 @@ func (v *validation) filterName(name *string, path string) {
 	v.length(*name, path, 1, maxNameLen)
 }
 
-func (s *Server) putSubscriptionFilter(body []byte) (any, *apiError) {
-	var in putSubscriptionFilterInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *putSubscriptionFilterInput) validate(v *validation) {
 	v.groupName(in.LogGroupName, "logGroupName")
 	v.filterName(in.FilterName, "filterName")
 	if in.FilterPattern == nil {
@@ -65,9 +60,9 @@ func (s *Server) putSubscriptionFilter(body []byte) (any, *apiError) {
 	if in.FieldSelectionCriteria != nil {
 		v.maxLen(*in.FieldSelectionCriteria, "fieldSelectionCriteria", 2000)
 	}
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) putSubscriptionFilter(in *putSubscriptionFilterInput) (any, *apiError) {
 	m, ok := parseFilterPattern(*in.FilterPattern)
 	if !ok {
 		return nil, errInvalidParameter(msgUnsupportedPatn)
@@ -145,64 +140,52 @@ type describeSubscriptionFiltersOutput struct {
 	NextToken           string                  `json:"nextToken,omitempty"`
 }
 
-func (s *Server) describeSubscriptionFilters(body []byte) (any, *apiError) {
-	var in describeSubscriptionFiltersInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *describeSubscriptionFiltersInput) validate(v *validation) {
 	v.groupName(in.LogGroupName, "logGroupName")
 	if in.FilterNamePrefix != nil {
 		v.filterName(in.FilterNamePrefix, "filterNamePrefix")
 	}
 	v.nextToken(in.NextToken)
 	v.limit(in.Limit, "limit", maxDescribeLimit)
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) describeSubscriptionFilters(in *describeSubscriptionFiltersInput) (any, *apiError) {
 	after, e := decodeToken('f', in.NextToken)
 	if e != nil {
-		return nil, e
-	}
-	if e := s.faults.inject(opDescribeSubscriptionFilters); e != nil {
 		return nil, e
 	}
 	limit := maxDescribeLimit
 	if in.Limit != nil {
 		limit = int(*in.Limit)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[*in.LogGroupName]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	out := describeSubscriptionFiltersOutput{SubscriptionFilters: []subscriptionFilterOut{}}
-	for _, f := range g.sortedFilters() {
-		if in.NextToken != nil && f.name <= after {
-			continue
+	return s.inGroup(opDescribeSubscriptionFilters, *in.LogGroupName, func(g *logGroup) (any, *apiError) {
+		out := describeSubscriptionFiltersOutput{SubscriptionFilters: []subscriptionFilterOut{}}
+		for _, f := range g.sortedFilters() {
+			if in.NextToken != nil && f.name <= after {
+				continue
+			}
+			if in.FilterNamePrefix != nil && !strings.HasPrefix(f.name, *in.FilterNamePrefix) {
+				continue
+			}
+			if len(out.SubscriptionFilters) == limit {
+				out.NextToken = encodeToken('f', out.SubscriptionFilters[limit-1].FilterName)
+				break
+			}
+			out.SubscriptionFilters = append(out.SubscriptionFilters, subscriptionFilterOut{
+				FilterName:             f.name,
+				LogGroupName:           g.name,
+				FilterPattern:          f.pattern,
+				DestinationArn:         f.destinationArn,
+				RoleArn:                f.roleArn,
+				Distribution:           f.distribution,
+				ApplyOnTransformedLogs: f.applyOnTrans,
+				CreationTime:           f.creationTime,
+				FieldSelectionCriteria: f.fieldSelection,
+				EmitSystemFields:       f.emitFields,
+			})
 		}
-		if in.FilterNamePrefix != nil && !strings.HasPrefix(f.name, *in.FilterNamePrefix) {
-			continue
-		}
-		if len(out.SubscriptionFilters) == limit {
-			out.NextToken = encodeToken('f', out.SubscriptionFilters[limit-1].FilterName)
-			break
-		}
-		out.SubscriptionFilters = append(out.SubscriptionFilters, subscriptionFilterOut{
-			FilterName:             f.name,
-			LogGroupName:           g.name,
-			FilterPattern:          f.pattern,
-			DestinationArn:         f.destinationArn,
-			RoleArn:                f.roleArn,
-			Distribution:           f.distribution,
-			ApplyOnTransformedLogs: f.applyOnTrans,
-			CreationTime:           f.creationTime,
-			FieldSelectionCriteria: f.fieldSelection,
-			EmitSystemFields:       f.emitFields,
-		})
-	}
-	return out, nil
+		return out, nil
+	})
 }
 
 type deleteSubscriptionFilterInput struct {
@@ -210,32 +193,20 @@ type deleteSubscriptionFilterInput struct {
 	FilterName   *string `json:"filterName"`
 }
 
-func (s *Server) deleteSubscriptionFilter(body []byte) (any, *apiError) {
-	var in deleteSubscriptionFilterInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *deleteSubscriptionFilterInput) validate(v *validation) {
 	v.groupName(in.LogGroupName, "logGroupName")
 	v.filterName(in.FilterName, "filterName")
-	if e := v.err(); e != nil {
-		return nil, e
-	}
-	if e := s.faults.inject(opDeleteSubscriptionFilter); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[*in.LogGroupName]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	if _, ok := g.filters[*in.FilterName]; !ok {
-		return nil, errNotFound(msgFilterNotFound)
-	}
-	delete(g.filters, *in.FilterName)
-	s.dirty = true
-	return nil, nil
+}
+
+func (s *Server) deleteSubscriptionFilter(in *deleteSubscriptionFilterInput) (any, *apiError) {
+	return s.inGroup(opDeleteSubscriptionFilter, *in.LogGroupName, func(g *logGroup) (any, *apiError) {
+		if _, ok := g.filters[*in.FilterName]; !ok {
+			return nil, errNotFound(msgFilterNotFound)
+		}
+		delete(g.filters, *in.FilterName)
+		s.dirty = true
+		return nil, nil
+	})
 }
 
 func (g *logGroup) sortedFilters() []*subscriptionFilter {

@@ -78,17 +78,12 @@ func (s *Server) groupByArn(arn string) (string, *apiError) {
 	return name, nil
 }
 
-func (s *Server) tagResource(body []byte) (any, *apiError) {
-	var in tagResourceInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *tagResourceInput) validate(v *validation) {
 	v.resourceArn(in.ResourceArn)
 	v.tags(in.Tags, "tags", true)
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) tagResource(in *tagResourceInput) (any, *apiError) {
 	name, e := s.groupByArn(*in.ResourceArn)
 	if e != nil {
 		return nil, e
@@ -96,62 +91,45 @@ func (s *Server) tagResource(body []byte) (any, *apiError) {
 	return s.addTags(opTagResource, name, in.Tags, *in.ResourceArn)
 }
 
-func (s *Server) tagLogGroup(body []byte) (any, *apiError) {
-	var in tagLogGroupInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *tagLogGroupInput) validate(v *validation) {
 	v.groupName(in.LogGroupName, "logGroupName")
 	v.tags(in.Tags, "tags", true)
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) tagLogGroup(in *tagLogGroupInput) (any, *apiError) {
 	return s.addTags(opTagLogGroup, *in.LogGroupName, in.Tags, *in.LogGroupName)
 }
 
 // addTags adds or overwrites tags; more than 50 in total is
 // TooManyTagsException with resourceName.
 func (s *Server) addTags(op, group string, tags map[string]string, resource string) (any, *apiError) {
-	if e := s.faults.inject(op); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[group]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	n := len(g.tags)
-	for k := range tags {
-		if _, ok := g.tags[k]; !ok {
-			n++
+	return s.inGroup(op, group, func(g *logGroup) (any, *apiError) {
+		n := len(g.tags)
+		for k := range tags {
+			if _, ok := g.tags[k]; !ok {
+				n++
+			}
 		}
-	}
-	if n > maxTagsPerResource {
-		return nil, &apiError{status: 400, code: CodeTooManyTags, message: msgTooManyTags, resourceName: resource}
-	}
-	if g.tags == nil {
-		g.tags = make(map[string]string, len(tags))
-	}
-	for k, val := range tags {
-		g.tags[k] = val
-	}
-	s.dirty = true
-	return nil, nil
+		if n > maxTagsPerResource {
+			return nil, &apiError{status: 400, code: CodeTooManyTags, message: msgTooManyTags, resourceName: resource}
+		}
+		if g.tags == nil {
+			g.tags = make(map[string]string, len(tags))
+		}
+		for k, val := range tags {
+			g.tags[k] = val
+		}
+		s.dirty = true
+		return nil, nil
+	})
 }
 
-func (s *Server) untagResource(body []byte) (any, *apiError) {
-	var in untagResourceInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *untagResourceInput) validate(v *validation) {
 	v.resourceArn(in.ResourceArn)
 	v.tagKeys(in.TagKeys, "tagKeys")
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) untagResource(in *untagResourceInput) (any, *apiError) {
 	name, e := s.groupByArn(*in.ResourceArn)
 	if e != nil {
 		return nil, e
@@ -159,47 +137,30 @@ func (s *Server) untagResource(body []byte) (any, *apiError) {
 	return s.removeTags(opUntagResource, name, in.TagKeys)
 }
 
-func (s *Server) untagLogGroup(body []byte) (any, *apiError) {
-	var in untagLogGroupInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *untagLogGroupInput) validate(v *validation) {
 	v.groupName(in.LogGroupName, "logGroupName")
 	v.tagKeys(in.Tags, "tags")
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) untagLogGroup(in *untagLogGroupInput) (any, *apiError) {
 	return s.removeTags(opUntagLogGroup, *in.LogGroupName, in.Tags)
 }
 
 func (s *Server) removeTags(op, group string, keys []string) (any, *apiError) {
-	if e := s.faults.inject(op); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[group]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	for _, k := range keys {
-		delete(g.tags, k)
-	}
-	s.dirty = true
-	return nil, nil
+	return s.inGroup(op, group, func(g *logGroup) (any, *apiError) {
+		for _, k := range keys {
+			delete(g.tags, k)
+		}
+		s.dirty = true
+		return nil, nil
+	})
 }
 
-func (s *Server) listTagsForResource(body []byte) (any, *apiError) {
-	var in resourceArnInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
+func (in *resourceArnInput) validate(v *validation) {
 	v.resourceArn(in.ResourceArn)
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+}
+
+func (s *Server) listTagsForResource(in *resourceArnInput) (any, *apiError) {
 	name, e := s.groupByArn(*in.ResourceArn)
 	if e != nil {
 		return nil, e
@@ -207,32 +168,16 @@ func (s *Server) listTagsForResource(body []byte) (any, *apiError) {
 	return s.listTags(opListTagsForResource, name)
 }
 
-func (s *Server) listTagsLogGroup(body []byte) (any, *apiError) {
-	var in logGroupNameInput
-	if e := decode(body, &in); e != nil {
-		return nil, e
-	}
-	var v validation
-	v.groupName(in.LogGroupName, "logGroupName")
-	if e := v.err(); e != nil {
-		return nil, e
-	}
+func (s *Server) listTagsLogGroup(in *logGroupNameInput) (any, *apiError) {
 	return s.listTags(opListTagsLogGroup, *in.LogGroupName)
 }
 
 func (s *Server) listTags(op, group string) (any, *apiError) {
-	if e := s.faults.inject(op); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.st.groups[group]
-	if !ok {
-		return nil, errNotFound(msgGroupNotFound)
-	}
-	out := tagsOutput{Tags: make(map[string]string, len(g.tags))}
-	for k, val := range g.tags {
-		out.Tags[k] = val
-	}
-	return out, nil
+	return s.inGroup(op, group, func(g *logGroup) (any, *apiError) {
+		out := tagsOutput{Tags: make(map[string]string, len(g.tags))}
+		for k, val := range g.tags {
+			out.Tags[k] = val
+		}
+		return out, nil
+	})
 }
