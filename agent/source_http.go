@@ -366,7 +366,7 @@ func (s *httpSource) records(params map[string]string, headers []buffer.Field, r
 	case params["msgpack"] != "":
 		return nil, errors.New("the msgpack parameter is not supported by logship (send json)")
 	case params["json"] != "":
-		v, err := buffer.ParseJSON([]byte(params["json"]))
+		v, err := buffer.ParseJSONAsRuby([]byte(params["json"]))
 		if err != nil {
 			return nil, fmt.Errorf("invalid json: %w", err)
 		}
@@ -377,7 +377,7 @@ func (s *httpSource) records(params map[string]string, headers []buffer.Field, r
 			if line == "" {
 				continue
 			}
-			v, err := buffer.ParseJSON([]byte(line))
+			v, err := buffer.ParseJSONAsRuby([]byte(line))
 			if err != nil {
 				return nil, fmt.Errorf("invalid ndjson line: %w", err)
 			}

@@ -1,9 +1,12 @@
 package buffer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -300,7 +303,20 @@ const maxDepth = 512
 // number text; strings are copied when they contain escapes and sliced from
 // data otherwise.
 func ParseJSON(data []byte) (Value, error) {
-	p := jsonParser{data: data}
+	return parseJSON(jsonParser{data: data})
+}
+
+// ParseJSONAsRuby is ParseJSON with numbers as Fluentd hands them on after
+// parsing a record with Ruby (its json parsers make a Float of every number
+// with a fraction or exponent, and the outputs write it with Float#to_s):
+// such a number's text is AppendRubyFloat's (1.5e3 → 1500.0, 165.780 →
+// 165.78), -0 is 0; integers keep their text. A number too large for a
+// float keeps its text. Numbers so rendered are new memory, not data.
+func ParseJSONAsRuby(data []byte) (Value, error) {
+	return parseJSON(jsonParser{data: data, ruby: true})
+}
+
+func parseJSON(p jsonParser) (Value, error) {
 	p.skipSpace()
 	v, err := p.value(0)
 	if err != nil {
@@ -316,6 +332,7 @@ func ParseJSON(data []byte) (Value, error) {
 type jsonParser struct {
 	data []byte
 	pos  int
+	ruby bool // numbers as Ruby renders them (ParseJSONAsRuby)
 }
 
 func (p *jsonParser) errorf(format string, args ...any) error {
@@ -406,7 +423,27 @@ func (p *jsonParser) number() (Value, error) {
 			return Value{}, p.errorf("invalid number")
 		}
 	}
-	return RawJSON(p.data[start:p.pos]), nil
+	tok := p.data[start:p.pos]
+	if p.ruby {
+		return RawJSON(rubyNumber(tok)), nil
+	}
+	return RawJSON(tok), nil
+}
+
+// rubyNumber returns the text Ruby writes for the valid JSON number tok
+// (ParseJSONAsRuby).
+func rubyNumber(tok []byte) []byte {
+	if bytes.IndexAny(tok, ".eE") < 0 {
+		if len(tok) == 2 && tok[0] == '-' && tok[1] == '0' {
+			return tok[1:] // Integer 0
+		}
+		return tok
+	}
+	f, err := strconv.ParseFloat(string(tok), 64)
+	if err != nil && math.IsInf(f, 0) {
+		return tok
+	}
+	return AppendRubyFloat(nil, f)
 }
 
 func (p *jsonParser) object(depth int) (Value, error) {

@@ -366,7 +366,7 @@ func (k *Kubernetes) mergeJSONLog(r *buffer.Record) {
 	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
 		return
 	}
-	parsed, err := buffer.ParseJSON([]byte(s))
+	parsed, err := buffer.ParseJSONAsRuby([]byte(s))
 	if err != nil || parsed.Kind != buffer.Map {
 		return
 	}

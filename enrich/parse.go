@@ -169,7 +169,7 @@ func (p *noneParser) Parse(text []byte, r *buffer.Record) error {
 type jsonParser struct{ timeSetter }
 
 func (p *jsonParser) Parse(text []byte, r *buffer.Record) error {
-	v, err := buffer.ParseJSON(text)
+	v, err := buffer.ParseJSONAsRuby(text)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNoMatch, err)
 	}
