@@ -454,6 +454,11 @@ func (c *RewriteTagConfig) String() string {
 	return s
 }
 
+// ConcatPartialSeparator is the Differences line of a concat that joins
+// partial lines (use_partial_cri_logtag, use_partial_metadata) with a
+// separator.
+const ConcatPartialSeparator = `concat (use_partial_cri_logtag / use_partial_metadata) joins a line's partial pieces without its separator: the runtime cut one line into them, and the tailer joins them back as written (Fluentd's concat puts its separator, "\n" by default, between them)`
+
 // pluginDifferences lists, one line each, where the filters and outputs of
 // this file deliberately behave differently from their Fluentd plugins (for
 // Pipeline.Differences).
@@ -474,6 +479,12 @@ func (p *Pipeline) pluginDifferences() []string {
 	}
 	if has["parser"] {
 		d("records the parser filter cannot parse are counted (and kept with reserve_data); they are not emitted to an @ERROR label")
+	}
+	for _, f := range p.Filters {
+		if c, ok := f.Plugin.(*enrich.ConcatConfig); ok && c.PassThrough && c.Separator != "" {
+			d(ConcatPartialSeparator)
+			break
+		}
 	}
 	if has["concat"] {
 		d("concat: a group's first record holds the file position until the joined record is delivered, so a restart re-reads the group (Fluentd loses held groups); a record that ends a group without starting one (continuous_line_regexp) is held as its own group instead of being passed at once")

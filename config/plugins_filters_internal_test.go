@@ -53,3 +53,28 @@ func TestPluginDifferences(t *testing.T) {
 		t.Errorf("a pipeline without these plugins lists %q", d)
 	}
 }
+
+// A concat joining CRI partial lines announces that the tailer joins them
+// without its separator — unless the separator is empty.
+func TestPluginDifferences_ConcatPartialSeparator(t *testing.T) {
+	for _, tc := range []struct {
+		sep  string
+		want bool
+	}{{"", true}, {`  separator ""` + "\n", false}, {"  separator \" \"\n", true}} {
+		src := "<source>\n  @type tail\n  path /a\n  tag a\n  <parse>\n    @type cri\n  </parse>\n</source>\n" +
+			"<filter **>\n  @type concat\n  key message\n  use_partial_cri_logtag true\n  partial_cri_logtag_key logtag\n" + tc.sep +
+			"</filter>\n<match **>\n  @type null\n</match>\n"
+		c, err := Parse("fluent.conf", []byte(src), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Build(c, BuildOptions{StateDir: "/state"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Contains(strings.Join(p.Differences(), "\n"), ConcatPartialSeparator)
+		if got != tc.want {
+			t.Errorf("separator line %q: announced %v, want %v", tc.sep, got, tc.want)
+		}
+	}
+}

@@ -93,6 +93,9 @@ const (
 	ClassFieldExtra      = "field only in logship"
 	ClassFieldMissing    = "field missing in logship"
 	ClassFieldValue      = "field value differs"
+	// ClassPartialNoSeparator: a line the runtime cut into pieces, joined by
+	// Fluentd's concat with its separator ("\n") and by logship as written.
+	ClassPartialNoSeparator = "partial pieces joined without concat's separator"
 )
 
 // Allowed returns, for a deliberate difference class, the text of the
@@ -106,6 +109,8 @@ func Allowed(class string) (checkConfigLine string, ok bool) {
 		return "CRI partial lines (P) and docker 16 KiB pieces are joined into one record", true
 	case ClassWholeSecondKept:
 		return "a container log time on a whole second", true
+	case ClassPartialNoSeparator:
+		return "joins a line's partial pieces without its separator", true
 	}
 	return "", false
 }
@@ -380,6 +385,8 @@ func classifyOne(f, l Event) []Diff {
 		case v == kv[1]:
 		case stripFFFD(v) == stripFFFD(kv[1]):
 			add(ClassReplacement, kv[0], kv[1], v)
+		case joinedWithNewlines(kv[1], v):
+			add(ClassPartialNoSeparator, kv[0], kv[1], v)
 		default:
 			add(ClassFieldValue, kv[0], kv[1], v)
 		}
@@ -505,4 +512,13 @@ func joined(evs []Event) string {
 		b.WriteString(text(e.Message))
 	}
 	return b.String()
+}
+
+// joinedWithNewlines reports whether Fluentd's value fv is logship's value lv
+// with newlines (concat's default separator, "\n" in JSON text) put between
+// pieces: the same text once every newline is taken out, and more newlines.
+func joinedWithNewlines(fv, lv string) bool {
+	strip := func(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, `\n`, ""), "\n", "") }
+	count := func(s string) int { return strings.Count(s, `\n`) + strings.Count(s, "\n") }
+	return count(fv) > count(lv) && strip(fv) == strip(lv)
 }
