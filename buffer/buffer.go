@@ -323,7 +323,7 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 	for i := range recs {
 		r := &recs[i]
 		c := b.costOf(r)
-		if cur == nil || cur.queued || cur.c.Key != r.Key {
+		if cur == nil || cur.state != chunkStaged || cur.c.Key != r.Key {
 			if cur = b.open[r.Key]; cur == nil {
 				cur = b.newChunkLocked(r.Key, now)
 			}
@@ -345,7 +345,7 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 		}
 	}
 	for _, ch := range touched {
-		if !ch.queued {
+		if ch.state == chunkStaged {
 			b.enqueueLocked(ch)
 		}
 	}
@@ -534,12 +534,12 @@ func (b *Buffer) enqueueLocked(ch *chunk) {
 	if b.open[ch.c.Key] == ch {
 		delete(b.open, ch.c.Key)
 	}
-	ch.queued = true
+	ch.state = chunkSyncing
 	b.queue = append(b.queue, ch)
 	b.nwaiting++
 	switch {
 	case b.disk == nil:
-		ch.ready = true
+		ch.state = chunkReady
 	case ch.diskFailed:
 		b.degradeLocked(ch)
 	default:
@@ -553,14 +553,14 @@ func (b *Buffer) enqueueLocked(ch *chunk) {
 func (b *Buffer) degradeLocked(ch *chunk) {
 	ch.pendAck = append(ch.pendAck, ch.c.Records[ch.acked:ch.nrec]...)
 	ch.acked = ch.nrec
-	ch.ready = true
+	ch.state = chunkReady
 }
 
 // removeLocked takes ch out of the buffer. The caller then calls release.
 func (b *Buffer) removeLocked(ch *chunk) {
 	if i := slices.Index(b.queue, ch); i >= 0 {
 		b.queue = slices.Delete(b.queue, i, i+1)
-		if !ch.inflight {
+		if ch.state != chunkInFlight {
 			b.nwaiting--
 		}
 	}
@@ -571,8 +571,7 @@ func (b *Buffer) removeLocked(ch *chunk) {
 		b.pinned--
 		ch.pin = false
 	}
-	ch.dead = true
-	ch.inflight = false
+	ch.state = chunkGone
 	if ch.diskFailed {
 		b.memOnly -= ch.cost
 	}
@@ -648,7 +647,7 @@ func (b *Buffer) ackUpTo(ch *chunk, n int) {
 // a queued chunk that is not being sent or written, else a staged chunk.
 func (b *Buffer) oldestDroppableLocked() *chunk {
 	for _, ch := range b.queue {
-		if ch.ready && !ch.inflight {
+		if ch.state == chunkReady {
 			return ch
 		}
 	}
@@ -694,7 +693,7 @@ func (b *Buffer) syncChunk(ch *chunk) {
 	ch.ioMu.Lock()
 	defer ch.ioMu.Unlock()
 	b.mu.Lock()
-	if ch.dead || ch.diskFailed {
+	if ch.state == chunkGone || ch.diskFailed {
 		b.mu.Unlock()
 		return
 	}
@@ -724,7 +723,7 @@ func (b *Buffer) syncChunk(ch *chunk) {
 			b.st.DiskErrors++
 			first := !b.diskFull
 			b.diskFull = true
-			if ch.queued {
+			if ch.state == chunkSyncing {
 				b.degradeLocked(ch)
 			}
 			b.notifyLocked()
@@ -750,10 +749,10 @@ func (b *Buffer) syncChunk(ch *chunk) {
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if ch.dead || !ch.queued || ch.ready || ch.synced < ch.nrec {
+	if ch.state != chunkSyncing || ch.synced < ch.nrec {
 		return
 	}
-	ch.ready = true
+	ch.state = chunkReady
 	if b.pinned < 2*b.cfg.FlushThreadCount {
 		b.pinned++
 		ch.pin = true
@@ -766,7 +765,7 @@ func (b *Buffer) syncChunk(ch *chunk) {
 // dropRecordsLocked frees the in-memory copy of a fsynced file chunk that is
 // not being sent; it is read back from its segment when sent.
 func (b *Buffer) dropRecordsLocked(ch *chunk) {
-	if ch.inflight || ch.diskFailed || !ch.onDisk || ch.synced < ch.nrec || ch.c.Sent > 0 {
+	if ch.state == chunkInFlight || ch.diskFailed || !ch.onDisk || ch.synced < ch.nrec || ch.c.Sent > 0 {
 		return
 	}
 	ch.c.Records = nil
@@ -839,7 +838,7 @@ func (b *Buffer) takeLocked(now time.Time) (*chunk, time.Time) {
 			continue
 		}
 		seen[ch.c.Key] = struct{}{}
-		if !ch.ready || ch.inflight {
+		if ch.state != chunkReady {
 			continue
 		}
 		if ch.nextTry.After(now) {
@@ -848,7 +847,7 @@ func (b *Buffer) takeLocked(now time.Time) (*chunk, time.Time) {
 			}
 			continue
 		}
-		ch.inflight = true
+		ch.state = chunkInFlight
 		b.nwaiting--
 		return ch, time.Time{}
 	}
@@ -900,7 +899,7 @@ func (b *Buffer) flushRound(ctx context.Context, ignoreWait bool) int {
 		if _, ok := held[ch.c.Key]; ok {
 			continue
 		}
-		if ch.ready && !ch.inflight && (ignoreWait || !ch.nextTry.After(now)) {
+		if ch.state == chunkReady && (ignoreWait || !ch.nextTry.After(now)) {
 			cands = append(cands, ch)
 		} else {
 			held[ch.c.Key] = struct{}{}
@@ -917,10 +916,10 @@ func (b *Buffer) flushRound(ctx context.Context, ignoreWait bool) int {
 			continue
 		}
 		b.mu.Lock()
-		dead := ch.dead
-		ok := !dead && ch.ready && !ch.inflight
+		dead := ch.state == chunkGone
+		ok := ch.state == chunkReady
 		if ok {
-			ch.inflight = true
+			ch.state = chunkInFlight
 			b.nwaiting--
 		}
 		b.mu.Unlock()
@@ -933,7 +932,7 @@ func (b *Buffer) flushRound(ctx context.Context, ignoreWait bool) int {
 		b.attempt(ctx, ch)
 		n++
 		b.mu.Lock()
-		if !ch.dead {
+		if ch.state != chunkGone {
 			held[ch.c.Key] = struct{}{}
 		}
 		b.mu.Unlock()
@@ -1046,7 +1045,7 @@ func (b *Buffer) settle(ctx context.Context, ch *chunk, err error, now time.Time
 }
 
 func (b *Buffer) requeueLocked(ch *chunk, at time.Time) {
-	ch.inflight = false
+	ch.state = chunkReady
 	ch.nextTry = at
 	b.nwaiting++
 	if !ch.pin {
@@ -1224,13 +1223,11 @@ func (b *Buffer) Recover() error {
 			nrec:    n,
 			cost:    seg.cost,
 			created: time.Unix(0, seg.created),
-			queued:  true,
-			ready:   true,
+			state:   chunkReady,
 			acked:   n,
 			synced:  n,
 			onDisk:  true,
 			// Not resident: read back when sent.
-			recovered: true,
 		})
 		st.RecoveredChunks++
 		st.RecoveredRecords += uint64(n)
@@ -1456,7 +1453,7 @@ func (b *Buffer) Stats() Stats {
 	for _, ch := range b.queue {
 		s.QueuedChunks++
 		s.QueuedBytes += b.heldOf(ch)
-		if ch.inflight {
+		if ch.state == chunkInFlight {
 			s.InFlightChunks++
 		}
 	}
