@@ -32,6 +32,13 @@
 // the final flush under Config.ShutdownTimeout. The methods Run's loops call —
 // EnqueueDue, FlushReady, Sync, Flush, Shutdown — are public and synchronous,
 // so tests drive the buffer with a fake Clock instead of sleeping.
+//
+// Files: buffer.go stages and queues chunks (Add, enqueue, remove, ack);
+// chunk.go holds the chunk, its state and its arena; flush.go sends and
+// settles; run.go runs the threads and shuts down; membuf.go is the memory
+// buffer's record storage, diskbuf.go the file buffer's paths (fsync,
+// degradation on a full disk, read-back, Recover) and disk.go its segment
+// format and directory.
 package buffer
 
 import (
@@ -488,8 +495,9 @@ func (b *Buffer) removeLocked(ch *chunk) {
 	b.notifyLocked()
 }
 
-// release acknowledges whatever of a removed chunk is not yet acknowledged
-// and deletes its segment.
+// release acknowledges whatever of a removed chunk is not yet acknowledged,
+// then keeps its storage for reuse (memory buffer) or deletes its segment
+// (file buffer).
 func (b *Buffer) release(ch *chunk) {
 	b.ackUpTo(ch, -1)
 	if b.disk == nil {
