@@ -32,14 +32,21 @@
 // the final flush under Config.ShutdownTimeout. The methods Run's loops call —
 // EnqueueDue, FlushReady, Sync, Flush, Shutdown — are public and synchronous,
 // so tests drive the buffer with a fake Clock instead of sleeping.
+//
+// Files: buffer.go stages and queues chunks (Add, enqueue, remove, ack);
+// chunk.go holds the chunk, its state and its arena; flush.go sends and
+// settles; run.go runs the threads and shuts down; membuf.go is the memory
+// buffer's record storage, diskbuf.go the file buffer's paths (fsync,
+// degradation on a full disk, read-back, Recover) and disk.go its segment
+// format and directory.
 package buffer
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"sort"
 	"sync"
@@ -132,10 +139,12 @@ type Buffer struct {
 	retry retryPolicy
 	disk  *disk // nil for the memory buffer
 
-	fullBytes int64 // ChunkFullThreshold × ChunkLimitSize
-	overhead  int64 // bytes counted per record on top of costOf (memory buffer)
-	fullRecs  int   // ChunkFullThreshold × ChunkLimitRecords, 0 if unlimited
-	memBound  int64 // Config.MemoryBound: the most memory-only file chunks hold
+	fullBytes  int64         // ChunkFullThreshold × ChunkLimitSize
+	maxCost    int64         // the largest costOf a record may have (the file buffer's frame limit)
+	overhead   int64         // bytes counted per record on top of costOf (memory buffer)
+	fullRecs   int           // ChunkFullThreshold × ChunkLimitRecords, 0 if unlimited
+	memBound   int64         // Config.MemoryBound: the most memory-only file chunks hold
+	fsyncEvery time.Duration // Config.FsyncInterval for the file buffer, else 0
 
 	ackMu sync.Mutex // serialises Acker calls
 	// syncMu serialises segment writes so that a key's chunks are written,
@@ -206,7 +215,10 @@ func New(cfg Config, s Sender, ack Acker, log *zap.Logger, clock Clock) (*Buffer
 	}
 	if cfg.Type == TypeFile {
 		b.disk = &disk{dir: cfg.Path}
+		b.maxCost = maxPayload + frameOverhead
+		b.fsyncEvery = cfg.FsyncInterval
 	} else {
+		b.maxCost = math.MaxInt64
 		b.overhead = max(cfg.RecordOverhead, 0)
 		b.blocks.limit = int(min(cfg.ChunkLimitSize, maxBlock*8))
 	}
@@ -248,7 +260,7 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 	var cost int64
 	for i := range recs {
 		c := b.costOf(&recs[i])
-		if b.disk != nil && c-frameOverhead > maxPayload {
+		if c > b.maxCost {
 			return fmt.Errorf("%w: %d bytes", ErrRecordTooLarge, c)
 		}
 		cost += c + b.overhead
@@ -323,7 +335,7 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 	for i := range recs {
 		r := &recs[i]
 		c := b.costOf(r)
-		if cur == nil || cur.queued || cur.c.Key != r.Key {
+		if cur == nil || cur.state != chunkStaged || cur.c.Key != r.Key {
 			if cur = b.open[r.Key]; cur == nil {
 				cur = b.newChunkLocked(r.Key, now)
 			}
@@ -345,7 +357,7 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 		}
 	}
 	for _, ch := range touched {
-		if !ch.queued {
+		if ch.state == chunkStaged {
 			b.enqueueLocked(ch)
 		}
 	}
@@ -397,19 +409,6 @@ func (b *Buffer) enqueueForSpaceLocked() {
 	}
 }
 
-// stagedOnDiskLocked returns the bytes of the staged file chunks not yet
-// memory-only: they become memory-only if their segment write fails too.
-// Add calls it only while memory-only chunks exist (a full disk).
-func (b *Buffer) stagedOnDiskLocked() int64 {
-	var n int64
-	for _, ch := range b.open {
-		if !ch.diskFailed {
-			n += ch.cost
-		}
-	}
-	return n
-}
-
 func (b *Buffer) newChunkLocked(key StreamKey, now time.Time) *chunk {
 	b.seq++
 	ch := &chunk{
@@ -428,80 +427,10 @@ func (b *Buffer) appendLocked(ch *chunk, r *Record, cost int64) {
 	room := int(max(b.cfg.ChunkLimitSize-ch.cost, 0))
 	if b.disk == nil {
 		b.appendSlimLocked(ch, r, room)
-		ch.cost += cost
-		return
-	}
-	msg := putFrame(ch.arena.alloc(int(cost), room, nil), r)
-	if n := len(ch.c.Records); n == cap(ch.c.Records) {
-		ch.c.Records = b.growRecords(ch, n)
-	}
-	ch.c.Records = append(ch.c.Records, Record{
-		Time: r.Time, Tag: r.Tag, Key: r.Key, Message: msg, Source: r.Source, Offset: r.Offset,
-	})
-	ch.c.Bytes += len(msg)
-	ch.cost += cost
-	ch.nrec++
-}
-
-// appendSlimLocked stores r in a memory chunk: its message in the arena, the
-// rest in a pointer-free slimRec, so that the garbage collector does not
-// scan the queued records (Records is built only to send them).
-func (b *Buffer) appendSlimLocked(ch *chunk, r *Record, room int) {
-	msg, blk, off := ch.arena.allocAt(len(r.Message), room, &b.blocks)
-	copy(msg, r.Message)
-	if n := len(ch.slim); n == cap(ch.slim) {
-		want := b.growTarget(ch, n)
-		var grown []slimRec
-		if c := cap(b.spareSlim); c >= want && c <= 2*want {
-			grown, b.spareSlim = b.spareSlim[:n], nil
-		} else {
-			grown = make([]slimRec, n, want)
-		}
-		copy(grown, ch.slim)
-		ch.slim = grown
-	}
-	ch.slim = append(ch.slim, slimRec{time: r.Time, source: r.Source, offset: r.Offset,
-		blk: uint32(blk), off: uint32(off), n: uint32(len(msg)), tag: ch.tagIndex(r.Tag)})
-	ch.c.Bytes += len(msg)
-	ch.nrec++
-}
-
-// materializeLocked builds the Records of a memory chunk from its slim
-// records (nothing to do if they exist).
-func (b *Buffer) materializeLocked(ch *chunk) {
-	if b.disk != nil || ch.c.Records != nil || len(ch.slim) == 0 {
-		return
-	}
-	var recs []Record
-	if cap(b.spare) >= len(ch.slim) {
-		recs, b.spare = b.spare[:len(ch.slim)], nil
 	} else {
-		recs = make([]Record, len(ch.slim))
+		b.appendFrameLocked(ch, r, int(cost), room)
 	}
-	for i := range ch.slim {
-		sr := &ch.slim[i]
-		blk := ch.arena.blocks[sr.blk]
-		recs[i] = Record{Time: sr.time, Tag: ch.tags[sr.tag], Key: ch.c.Key, Source: sr.source, Offset: sr.offset,
-			Message: blk[sr.off : sr.off+sr.n : sr.off+sr.n]}
-	}
-	ch.c.Records = recs
-}
-
-// unmaterializeLocked drops the Records of a memory chunk that no attempt
-// delivered in part (a retry builds them again, in the original order).
-func (b *Buffer) unmaterializeLocked(ch *chunk) {
-	if b.disk != nil || ch.c.Sent > 0 || ch.c.Records == nil {
-		return
-	}
-	b.keepSpareLocked(ch.c.Records)
-	ch.c.Records = nil
-}
-
-func (b *Buffer) keepSpareLocked(recs []Record) {
-	if cap(recs) > cap(b.spare) {
-		clear(recs[:cap(recs)])
-		b.spare = recs[:0]
-	}
+	ch.cost += cost
 }
 
 // growTarget is the capacity a chunk's record slice grows to from n.
@@ -534,33 +463,20 @@ func (b *Buffer) enqueueLocked(ch *chunk) {
 	if b.open[ch.c.Key] == ch {
 		delete(b.open, ch.c.Key)
 	}
-	ch.queued = true
 	b.queue = append(b.queue, ch)
 	b.nwaiting++
-	switch {
-	case b.disk == nil:
-		ch.ready = true
-	case ch.diskFailed:
-		b.degradeLocked(ch)
-	default:
-		b.syncq = append(b.syncq, ch)
+	if b.disk == nil {
+		ch.state = chunkReady
+		return
 	}
-}
-
-// degradeLocked makes a queued file chunk whose segment could not be written
-// sendable from memory; its unacknowledged records are acknowledged when it
-// leaves the buffer, as with the memory buffer.
-func (b *Buffer) degradeLocked(ch *chunk) {
-	ch.pendAck = append(ch.pendAck, ch.c.Records[ch.acked:ch.nrec]...)
-	ch.acked = ch.nrec
-	ch.ready = true
+	b.enqueueFileLocked(ch)
 }
 
 // removeLocked takes ch out of the buffer. The caller then calls release.
 func (b *Buffer) removeLocked(ch *chunk) {
 	if i := slices.Index(b.queue, ch); i >= 0 {
 		b.queue = slices.Delete(b.queue, i, i+1)
-		if !ch.inflight {
+		if ch.state != chunkInFlight {
 			b.nwaiting--
 		}
 	}
@@ -571,8 +487,7 @@ func (b *Buffer) removeLocked(ch *chunk) {
 		b.pinned--
 		ch.pin = false
 	}
-	ch.dead = true
-	ch.inflight = false
+	ch.state = chunkGone
 	if ch.diskFailed {
 		b.memOnly -= ch.cost
 	}
@@ -580,37 +495,15 @@ func (b *Buffer) removeLocked(ch *chunk) {
 	b.notifyLocked()
 }
 
-// release acknowledges whatever of a removed chunk is not yet acknowledged
-// and deletes its segment.
+// release acknowledges whatever of a removed chunk is not yet acknowledged,
+// then keeps its storage for reuse (memory buffer) or deletes its segment
+// (file buffer).
 func (b *Buffer) release(ch *chunk) {
 	b.ackUpTo(ch, -1)
 	if b.disk == nil {
-		// Nothing refers to the chunk's records any more (Sender and Acker
-		// do not keep them): keep its storage for the next chunks.
-		b.mu.Lock()
-		b.blocks.put(&ch.arena)
-		if ch.c.Records != nil {
-			b.keepSpareLocked(ch.c.Records)
-			ch.c.Records = nil
-		}
-		if cap(ch.slim) > cap(b.spareSlim) {
-			b.spareSlim = ch.slim[:0]
-		}
-		ch.slim, ch.tags = nil, nil
-		b.mu.Unlock()
-		return
-	}
-	ch.ioMu.Lock()
-	b.mu.Lock()
-	onDisk := ch.onDisk
-	b.mu.Unlock()
-	var err error
-	if onDisk {
-		err = b.disk.remove(ch.c.ID)
-	}
-	ch.ioMu.Unlock()
-	if err != nil {
-		b.log.Error("buffer: remove segment", zap.String("chunk", ch.c.ID), zap.Error(err))
+		b.recycle(ch)
+	} else {
+		b.removeSegment(ch)
 	}
 }
 
@@ -648,7 +541,7 @@ func (b *Buffer) ackUpTo(ch *chunk, n int) {
 // a queued chunk that is not being sent or written, else a staged chunk.
 func (b *Buffer) oldestDroppableLocked() *chunk {
 	for _, ch := range b.queue {
-		if ch.ready && !ch.inflight {
+		if ch.state == chunkReady {
 			return ch
 		}
 	}
@@ -659,119 +552,6 @@ func (b *Buffer) oldestDroppableLocked() *chunk {
 		}
 	}
 	return old
-}
-
-// drainSync fsyncs the file chunks enqueued so far, making them ready.
-func (b *Buffer) drainSync() {
-	if b.disk == nil {
-		return
-	}
-	b.syncMu.Lock()
-	defer b.syncMu.Unlock()
-	b.drainSyncLocked()
-}
-
-func (b *Buffer) drainSyncLocked() {
-	for {
-		b.mu.Lock()
-		q := b.syncq
-		b.syncq = nil
-		b.mu.Unlock()
-		if len(q) == 0 {
-			return
-		}
-		for _, ch := range q {
-			b.syncChunk(ch)
-		}
-	}
-}
-
-// syncChunk writes ch's unwritten records to its segment, fsyncs, and
-// acknowledges them (the caller holds syncMu); a queued chunk whose records
-// are all durable becomes ready to send. A write error degrades the chunk to
-// memory-only.
-func (b *Buffer) syncChunk(ch *chunk) {
-	ch.ioMu.Lock()
-	defer ch.ioMu.Unlock()
-	b.mu.Lock()
-	if ch.dead || ch.diskFailed {
-		b.mu.Unlock()
-		return
-	}
-	n := ch.nrec
-	var bufs [][]byte
-	var hdr []byte
-	var herr error
-	create := !ch.onDisk
-	if n > ch.synced {
-		bufs = ch.arena.takeUnwritten(nil)
-		if create {
-			hdr, herr = appendSegmentHeader(nil, ch.created.UnixNano(), ch.c.Key)
-		}
-	}
-	b.mu.Unlock()
-
-	if n > 0 && len(bufs) > 0 {
-		err := herr
-		if err == nil {
-			err = b.disk.write(ch.c.ID, create, hdr, bufs)
-		}
-		b.mu.Lock()
-		if err != nil {
-			ch.diskFailed = true
-			ch.onDisk = ch.onDisk || create // a partial file may exist: remove it with the chunk
-			b.memOnly += ch.cost
-			b.st.DiskErrors++
-			first := !b.diskFull
-			b.diskFull = true
-			if ch.queued {
-				b.degradeLocked(ch)
-			}
-			b.notifyLocked()
-			b.mu.Unlock()
-			if first {
-				b.log.Error("buffer: segment write failed (disk full?); chunks kept in memory up to the memory bound, then reading blocks until they are delivered",
-					zap.String("dir", b.disk.dir), zap.String("chunk", ch.c.ID), zap.Int64("memory_bound_bytes", b.memBound), zap.Error(err))
-			} else {
-				b.log.Debug("buffer: segment write failed; chunk kept in memory", zap.String("chunk", ch.c.ID), zap.Error(err))
-			}
-			return
-		}
-		if b.diskFull {
-			b.diskFull = false
-			b.log.Info("buffer: segment writes succeed again", zap.String("dir", b.disk.dir))
-		}
-		ch.onDisk = true
-		ch.synced = n
-		b.st.Fsyncs++
-		b.mu.Unlock()
-		b.ackUpTo(ch, n)
-	}
-
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if ch.dead || !ch.queued || ch.ready || ch.synced < ch.nrec {
-		return
-	}
-	ch.ready = true
-	if b.pinned < 2*b.cfg.FlushThreadCount {
-		b.pinned++
-		ch.pin = true
-	} else {
-		b.dropRecordsLocked(ch)
-	}
-	b.notifyLocked()
-}
-
-// dropRecordsLocked frees the in-memory copy of a fsynced file chunk that is
-// not being sent; it is read back from its segment when sent.
-func (b *Buffer) dropRecordsLocked(ch *chunk) {
-	if ch.inflight || ch.diskFailed || !ch.onDisk || ch.synced < ch.nrec || ch.c.Sent > 0 {
-		return
-	}
-	ch.c.Records = nil
-	ch.arena = arena{}
-	ch.resident = false
 }
 
 // EnqueueDue enqueues, in interval mode, the staged chunks at least
@@ -823,627 +603,6 @@ func (b *Buffer) enqueue(due func(*chunk, time.Time) bool) int {
 	return n
 }
 
-// takeLocked marks the first sendable queued chunk in flight and returns it;
-// otherwise it returns the earliest retry time pending (zero if none).
-//
-// Order: only the oldest queued chunk of each key may be sent. A key whose
-// oldest chunk is in flight, waiting for its retry or not yet fsynced holds
-// back its later chunks, so at most one request per destination is in flight
-// and a retried chunk keeps its place; different keys go out in parallel.
-func (b *Buffer) takeLocked(now time.Time) (*chunk, time.Time) {
-	var next time.Time
-	seen := b.seenKeys
-	clear(seen)
-	for _, ch := range b.queue {
-		if _, behind := seen[ch.c.Key]; behind {
-			continue
-		}
-		seen[ch.c.Key] = struct{}{}
-		if !ch.ready || ch.inflight {
-			continue
-		}
-		if ch.nextTry.After(now) {
-			if next.IsZero() || ch.nextTry.Before(next) {
-				next = ch.nextTry
-			}
-			continue
-		}
-		ch.inflight = true
-		b.nwaiting--
-		return ch, time.Time{}
-	}
-	return nil, next
-}
-
-// FlushReady makes one attempt, one chunk at a time, to send every queued
-// chunk that is ready and whose retry time has come, and returns how many it
-// attempted. Run's flush threads do the same continuously.
-func (b *Buffer) FlushReady(ctx context.Context) int { return b.flushRound(ctx, false) }
-
-// Flush enqueues every staged chunk and makes one attempt to send every
-// queued chunk, ignoring retry times. It returns nil when the buffer is then
-// empty, else an error wrapping ErrUndelivered.
-func (b *Buffer) Flush(ctx context.Context) error {
-	b.EnqueueAll()
-	b.flushRound(ctx, true)
-	return b.undelivered()
-}
-
-func (b *Buffer) undelivered() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n, recs := 0, 0
-	for _, ch := range b.queue {
-		n++
-		recs += ch.nrec - ch.c.Sent
-	}
-	for _, ch := range b.open {
-		n++
-		recs += ch.nrec
-	}
-	if n == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: %d chunks, %d records", ErrUndelivered, n, recs)
-}
-
-func (b *Buffer) flushRound(ctx context.Context, ignoreWait bool) int {
-	// Candidates in queue order: every sendable chunk not behind an earlier
-	// chunk of its key that cannot be sent now. A candidate is attempted only
-	// if every earlier chunk of its key was delivered in this round, which
-	// keeps the order takeLocked keeps.
-	b.mu.Lock()
-	now := b.clock.Now()
-	held := make(map[StreamKey]struct{})
-	var cands []*chunk
-	for _, ch := range b.queue {
-		if _, ok := held[ch.c.Key]; ok {
-			continue
-		}
-		if ch.ready && !ch.inflight && (ignoreWait || !ch.nextTry.After(now)) {
-			cands = append(cands, ch)
-		} else {
-			held[ch.c.Key] = struct{}{}
-		}
-	}
-	b.mu.Unlock()
-	clear(held)
-	n := 0
-	for _, ch := range cands {
-		if ctx.Err() != nil {
-			break
-		}
-		if _, ok := held[ch.c.Key]; ok {
-			continue
-		}
-		b.mu.Lock()
-		dead := ch.dead
-		ok := !dead && ch.ready && !ch.inflight
-		if ok {
-			ch.inflight = true
-			b.nwaiting--
-		}
-		b.mu.Unlock()
-		if !ok {
-			if !dead { // taken by a flush thread meanwhile
-				held[ch.c.Key] = struct{}{}
-			}
-			continue
-		}
-		b.attempt(ctx, ch)
-		n++
-		b.mu.Lock()
-		if !ch.dead {
-			held[ch.c.Key] = struct{}{}
-		}
-		b.mu.Unlock()
-	}
-	return n
-}
-
-// attempt sends one chunk that the caller marked in flight, and settles it.
-func (b *Buffer) attempt(ctx context.Context, ch *chunk) {
-	if b.disk == nil {
-		b.mu.Lock()
-		b.materializeLocked(ch)
-		b.mu.Unlock()
-	}
-	if !ch.resident {
-		if err := b.load(ch); err != nil {
-			b.mu.Lock()
-			b.removeLocked(ch)
-			b.st.CorruptChunks++
-			b.st.LostRecords += uint64(ch.nrec)
-			b.mu.Unlock()
-			b.log.Error("buffer: segment unreadable; quarantined", zap.String("chunk", ch.c.ID),
-				zap.Int("records", ch.nrec), zap.Error(err))
-			return
-		}
-	}
-	start := b.clock.Now()
-	err := b.send.Send(ctx, &ch.c)
-	now := b.clock.Now()
-	if d := now.Sub(start); d > b.cfg.SlowFlushLogThreshold {
-		b.mu.Lock()
-		b.st.SlowFlushes++
-		b.mu.Unlock()
-		b.log.Warn("slow flush", zap.String("chunk", ch.c.ID), zap.Stringer("key", ch.c.Key),
-			zap.Duration("elapsed", d), zap.Duration("threshold", b.cfg.SlowFlushLogThreshold))
-	}
-	b.settle(ctx, ch, err, now)
-}
-
-// load reads a file chunk's records back from its segment.
-func (b *Buffer) load(ch *chunk) error {
-	ch.ioMu.Lock()
-	defer ch.ioMu.Unlock()
-	data, err := os.ReadFile(b.disk.path(ch.c.ID))
-	if err != nil {
-		return fmt.Errorf("read segment: %w", err)
-	}
-	seg, _, err := decodeSegment(data)
-	if err == nil && len(seg.recs) != ch.nrec {
-		err = fmt.Errorf("%w: %d records, want %d", errCorrupt, len(seg.recs), ch.nrec)
-	}
-	if err != nil {
-		if qerr := b.disk.quarantine(ch.c.ID); qerr != nil {
-			err = errors.Join(err, qerr)
-		}
-		b.mu.Lock()
-		ch.onDisk = false
-		b.mu.Unlock()
-		return err
-	}
-	b.mu.Lock()
-	ch.c.Records = seg.recs
-	ch.resident = true
-	b.mu.Unlock()
-	return nil
-}
-
-// settle records the outcome of a Send.
-func (b *Buffer) settle(ctx context.Context, ch *chunk, err error, now time.Time) {
-	b.mu.Lock()
-	delivered := err == nil || ch.c.Sent >= len(ch.c.Records)
-	if delivered {
-		b.removeLocked(ch)
-		b.st.ChunksFlushed++
-		b.st.RecordsFlushed += uint64(len(ch.c.Records))
-		b.st.BytesFlushed += uint64(ch.c.Bytes)
-		b.mu.Unlock()
-		b.release(ch)
-		return
-	}
-	b.st.SendErrors++
-	permanent := errors.Is(err, ErrPermanent)
-	if !permanent && ctx.Err() != nil {
-		// Cancelled by shutdown: not the chunk's failure.
-		b.requeueLocked(ch, ch.nextTry)
-		b.mu.Unlock()
-		return
-	}
-	giveUp := permanent
-	var at time.Time
-	if !permanent {
-		ch.failures++
-		if ch.failures == 1 {
-			ch.firstFail = now
-		}
-		at, giveUp = b.retry.next(ch.failures, ch.firstFail, now, rand.Float64())
-	}
-	if !giveUp {
-		b.st.Retries++
-		b.requeueLocked(ch, at)
-		failures := ch.failures
-		b.mu.Unlock()
-		b.log.Warn("send failed; will retry", zap.String("chunk", ch.c.ID), zap.Stringer("key", ch.c.Key),
-			zap.Int("failures", failures), zap.Duration("retry_in", at.Sub(now)), zap.Error(err))
-		return
-	}
-	b.removeLocked(ch)
-	b.mu.Unlock()
-	b.deadLetter(ch, err, now)
-}
-
-func (b *Buffer) requeueLocked(ch *chunk, at time.Time) {
-	ch.inflight = false
-	ch.nextTry = at
-	b.nwaiting++
-	if !ch.pin {
-		b.dropRecordsLocked(ch)
-	}
-	b.unmaterializeLocked(ch)
-	b.notifyLocked()
-}
-
-// deadLetter writes a removed chunk's undelivered records to the dead-letter
-// directory, then releases it.
-func (b *Buffer) deadLetter(ch *chunk, cause error, now time.Time) {
-	b.mu.Lock()
-	b.materializeLocked(ch)
-	b.mu.Unlock()
-	recs := ch.c.Records[min(ch.c.Sent, len(ch.c.Records)):]
-	var path string
-	err := errors.New("no dead-letter directory configured")
-	if b.cfg.DeadLetterDir != "" {
-		path, err = writeDeadLetter(b.cfg.DeadLetterDir, ch.c.ID, recs, cause.Error(), now)
-	}
-	b.mu.Lock()
-	if err == nil {
-		b.st.DeadLetterChunks++
-		b.st.DeadLetterRecords += uint64(len(recs))
-	} else {
-		b.st.DroppedDeadLetterRecords += uint64(len(recs))
-	}
-	b.mu.Unlock()
-	b.release(ch)
-	if err != nil {
-		b.log.Error("chunk failed and could not be dead-lettered; records dropped",
-			zap.String("chunk", ch.c.ID), zap.Stringer("key", ch.c.Key), zap.Int("records", len(recs)),
-			zap.NamedError("cause", cause), zap.Error(err))
-		return
-	}
-	b.log.Error("chunk failed; written to dead-letter file", zap.String("chunk", ch.c.ID),
-		zap.Stringer("key", ch.c.Key), zap.Int("records", len(recs)), zap.String("path", path),
-		zap.NamedError("cause", cause))
-}
-
-// Sync writes and fsyncs the records added to the file buffer's open chunks
-// since the last Sync and acknowledges them, then fsyncs the directory if
-// segments were removed. Run calls it every FsyncInterval. No-op for the
-// memory buffer.
-func (b *Buffer) Sync() error {
-	if b.disk == nil {
-		return nil
-	}
-	b.syncMu.Lock()
-	b.drainSyncLocked()
-	b.mu.Lock()
-	var list []*chunk
-	for _, ch := range b.open {
-		if ch.nrec > ch.synced && !ch.diskFailed {
-			list = append(list, ch)
-		}
-	}
-	b.mu.Unlock()
-	for _, ch := range list {
-		b.syncChunk(ch)
-	}
-	b.drainSyncLocked()
-	b.syncMu.Unlock()
-	if b.disk.dirty.Load() {
-		return b.disk.syncDir()
-	}
-	return nil
-}
-
-// Recover locks the file buffer's directory (an exclusive flock on
-// <Path>/.lock, held until Shutdown or the process's end; ErrLocked if another
-// process holds it) and re-queues the chunks found there (oldest first): every
-// chunk that was queued or open when the previous process stopped. Their records are not acknowledged again (the previous process
-// did). A segment that ends inside a record is truncated to its last whole
-// record; one that ends inside its header is removed; a corrupt one is renamed
-// .bad — all counted in Stats and logged, never fatal. Run calls Recover; it
-// runs once, and should be called before Add so the limits see the recovered
-// bytes. No-op for the memory buffer.
-func (b *Buffer) Recover() error {
-	if b.disk == nil {
-		return nil
-	}
-	// Holding syncMu, no segment is created while the directory is read, so
-	// every file not in known belongs to a previous process.
-	b.syncMu.Lock()
-	defer b.syncMu.Unlock()
-	b.mu.Lock()
-	done := b.recovered
-	b.mu.Unlock()
-	if done {
-		return nil
-	}
-	if err := os.MkdirAll(b.disk.dir, 0o755); err != nil {
-		return fmt.Errorf("buffer dir: %w", err)
-	}
-	if err := b.disk.lock(); err != nil {
-		return err
-	}
-	b.mu.Lock()
-	b.recovered = true
-	known := make(map[string]bool)
-	for _, ch := range b.open {
-		known[ch.c.ID] = true
-	}
-	for _, ch := range b.queue {
-		known[ch.c.ID] = true
-	}
-	b.mu.Unlock()
-
-	ids, err := b.disk.list()
-	if err != nil {
-		return err
-	}
-	var found []*chunk
-	var st Stats
-	for _, id := range ids {
-		if known[id] {
-			continue
-		}
-		log := b.log.With(zap.String("chunk", id))
-		path := b.disk.path(id)
-		data, err := os.ReadFile(path)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		var seg segment
-		var good int
-		if err == nil {
-			seg, good, err = decodeSegment(data)
-		}
-		switch {
-		case err == nil:
-		case errors.Is(err, errTornHeader):
-			st.TornHeaders++
-			log.Warn("buffer: removing segment torn inside its header", zap.Int("size", len(data)))
-			if rerr := os.Remove(path); rerr != nil {
-				log.Error("buffer: remove torn segment", zap.Error(rerr))
-			}
-			continue
-		case errors.Is(err, errTornTail):
-			st.TornTails++
-			log.Warn("buffer: truncating torn tail record", zap.Int("size", len(data)), zap.Int("kept", good))
-			if terr := truncateFile(path, int64(good)); terr != nil {
-				log.Error("buffer: truncate torn segment", zap.Error(terr))
-			}
-		default:
-			st.CorruptChunks++
-			log.Error("buffer: corrupt segment quarantined", zap.Int("salvaged_records", len(seg.recs)), zap.Error(err))
-			if qerr := b.disk.quarantine(id); qerr != nil {
-				log.Error("buffer: quarantine", zap.Error(qerr))
-				continue
-			}
-			if len(seg.recs) == 0 {
-				continue
-			}
-			// The records before the damage were acknowledged: keep them in a
-			// new segment, named after the old one so it sorts in its place.
-			id += "s"
-			if werr := b.disk.write(id, true, encodeRecords(seg), nil); werr != nil {
-				log.Error("buffer: salvage corrupt segment", zap.Error(werr))
-				continue
-			}
-			st.SalvagedRecords += uint64(len(seg.recs))
-		}
-		if len(seg.recs) == 0 {
-			if rerr := os.Remove(path); rerr != nil {
-				log.Error("buffer: remove empty segment", zap.Error(rerr))
-			}
-			continue
-		}
-		n := len(seg.recs)
-		found = append(found, &chunk{
-			c:       Chunk{ID: id, Key: seg.key, Bytes: seg.bytes},
-			nrec:    n,
-			cost:    seg.cost,
-			created: time.Unix(0, seg.created),
-			queued:  true,
-			ready:   true,
-			acked:   n,
-			synced:  n,
-			onDisk:  true,
-			// Not resident: read back when sent.
-			recovered: true,
-		})
-		st.RecoveredChunks++
-		st.RecoveredRecords += uint64(n)
-	}
-	b.mu.Lock()
-	b.queue = append(found, b.queue...)
-	for _, ch := range found {
-		b.total += b.heldOf(ch)
-		b.nwaiting++
-	}
-	b.st.TornHeaders += st.TornHeaders
-	b.st.TornTails += st.TornTails
-	b.st.CorruptChunks += st.CorruptChunks
-	b.st.SalvagedRecords += st.SalvagedRecords
-	b.st.RecoveredChunks += st.RecoveredChunks
-	b.st.RecoveredRecords += st.RecoveredRecords
-	b.notifyLocked()
-	b.mu.Unlock()
-	if len(found) > 0 {
-		b.log.Info("buffer: recovered chunks", zap.Uint64("chunks", st.RecoveredChunks),
-			zap.Uint64("records", st.RecoveredRecords))
-	}
-	return nil
-}
-
-func truncateFile(path string, size int64) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	err = f.Truncate(size)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// Shutdown stops accepting records (Add returns ErrClosed) and, with
-// FlushAtShutdown, enqueues every staged chunk and makes one attempt to send
-// every queued chunk under ctx. The file buffer then fsyncs its open chunks,
-// which the next Recover re-queues. It returns an error wrapping
-// ErrUndelivered when a memory buffer still holds chunks (their records were
-// not acknowledged: the tailer re-reads them after a restart). Run calls it
-// after its flush threads have stopped.
-func (b *Buffer) Shutdown(ctx context.Context) error {
-	b.mu.Lock()
-	b.closed = true
-	b.notifyLocked()
-	b.mu.Unlock()
-	if *b.cfg.FlushAtShutdown {
-		b.EnqueueAll()
-		b.flushRound(ctx, true)
-	}
-	if b.disk != nil {
-		err := b.Sync()
-		b.disk.unlock()
-		return err
-	}
-	return b.undelivered()
-}
-
-// Run recovers the file buffer, then runs FlushThreadCount flush threads and
-// the interval and fsync timers until ctx is done. It then stops accepting
-// records, lets the sends in flight finish, and calls Shutdown — all within
-// ShutdownTimeout, after which sends are cancelled. It returns nil after a
-// shutdown, or the error that prevented it from starting.
-func (b *Buffer) Run(ctx context.Context) error {
-	for logged := false; ; {
-		err := b.Recover()
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, ErrLocked) {
-			return err
-		}
-		// Another process (an old pod still shutting down) holds the
-		// directory: wait for it.
-		if !logged {
-			b.log.Warn("buffer: waiting for the buffer directory", zap.Error(err))
-			logged = true
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-b.clock.After(time.Second):
-		}
-	}
-	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelSend()
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range b.cfg.FlushThreadCount {
-		wg.Go(func() { b.flushThread(sendCtx, stop) })
-	}
-	wg.Go(func() { b.timers(stop) })
-	if b.disk != nil {
-		b.mu.Lock()
-		b.bgSync = true
-		b.mu.Unlock()
-		wg.Go(func() { b.syncer(stop) })
-	}
-
-	<-ctx.Done()
-	b.mu.Lock()
-	b.closed = true
-	b.notifyLocked()
-	b.mu.Unlock()
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.ShutdownTimeout)
-	defer cancel()
-	defer context.AfterFunc(sctx, cancelSend)()
-	close(stop)
-	wg.Wait()
-	b.mu.Lock()
-	b.bgSync = false
-	b.mu.Unlock()
-	if err := b.Shutdown(sctx); err != nil {
-		b.log.Warn("buffer: shutdown", zap.Error(err))
-	}
-	return nil
-}
-
-// flushThread sends queued chunks until stop is closed.
-func (b *Buffer) flushThread(ctx context.Context, stop <-chan struct{}) {
-	for {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		b.mu.Lock()
-		now := b.clock.Now()
-		ch, next := b.takeLocked(now)
-		changed := b.changed
-		b.mu.Unlock()
-		if ch == nil {
-			// Idle: staged chunks already due need not wait for the next
-			// interval tick (QueuedChunksLimitSize let the last tick
-			// enqueue only a few; draining 50 streams' staged chunks took
-			// one tick per FlushThreadCount chunks). Memory buffer only:
-			// file chunks keep the syncer's fsync batches (the crash test's
-			// duplicate bound).
-			if b.disk == nil && b.EnqueueDue() > 0 {
-				continue
-			}
-			var timer <-chan time.Time
-			if !next.IsZero() {
-				timer = b.clock.After(next.Sub(now))
-			}
-			select {
-			case <-stop:
-				return
-			case <-changed:
-			case <-timer:
-			}
-			continue
-		}
-		b.attempt(ctx, ch)
-		if d := b.cfg.FlushThreadBurstInterval; d > 0 {
-			b.mu.Lock()
-			more := b.nwaiting > 0
-			b.mu.Unlock()
-			if more {
-				select {
-				case <-stop:
-					return
-				case <-b.clock.After(d):
-				}
-			}
-		}
-	}
-}
-
-// syncer fsyncs the chunks Add enqueued, until stop.
-func (b *Buffer) syncer(stop <-chan struct{}) {
-	for {
-		select {
-		case <-stop:
-			return
-		case <-b.syncKick:
-			b.drainSync()
-		}
-	}
-}
-
-// timers runs the interval enqueue check and the fsync timer until stop.
-func (b *Buffer) timers(stop <-chan struct{}) {
-	var enqC, syncC <-chan time.Time
-	every := max(b.cfg.FlushThreadInterval, b.cfg.FlushInterval/11)
-	if b.cfg.FlushMode == FlushModeInterval {
-		enqC = b.clock.After(every)
-	}
-	if b.disk != nil && b.cfg.FsyncInterval > 0 {
-		syncC = b.clock.After(b.cfg.FsyncInterval)
-	}
-	for {
-		select {
-		case <-stop:
-			return
-		case <-enqC:
-			b.EnqueueDue()
-			enqC = b.clock.After(every)
-		case <-syncC:
-			if err := b.Sync(); err != nil {
-				b.log.Error("buffer: sync", zap.Error(err))
-			}
-			syncC = b.clock.After(b.cfg.FsyncInterval)
-		}
-	}
-}
-
 // Stats returns a snapshot of the gauges and counters.
 func (b *Buffer) Stats() Stats {
 	b.mu.Lock()
@@ -1456,7 +615,7 @@ func (b *Buffer) Stats() Stats {
 	for _, ch := range b.queue {
 		s.QueuedChunks++
 		s.QueuedBytes += b.heldOf(ch)
-		if ch.inflight {
+		if ch.state == chunkInFlight {
 			s.InFlightChunks++
 		}
 	}

@@ -58,10 +58,7 @@ type chunk struct {
 	created time.Time
 	arena   arena
 
-	queued   bool // closed: in Buffer.queue
-	ready    bool // may be sent (memory: when queued; file: queued and fsynced)
-	inflight bool // a Send is running
-	dead     bool // delivered, dead-lettered or dropped: gone from the buffer
+	state chunkState
 
 	failures  int
 	firstFail time.Time
@@ -82,9 +79,27 @@ type chunk struct {
 	onDisk     bool // the segment file exists
 	resident   bool // c.Records in memory (always for the memory buffer)
 	pin        bool // a ready chunk kept resident (counted in Buffer.pinned)
-	recovered  bool // loaded from disk at Recover: never acknowledged
 	diskFailed bool // writing failed: the chunk lives on in memory only
 }
+
+// chunkState is where a chunk is in its life. It only moves forward, except
+// that a failed Send puts an in-flight chunk back to ready for its retry:
+//
+//	staged → syncing → ready ⇄ inFlight → gone   (file buffer)
+//	staged → ready ⇄ inFlight → gone             (memory buffer, degraded file chunk)
+//	staged, ready → gone                         (drop_oldest_chunk)
+//
+// Where the records live (resident, onDisk, diskFailed, pin) is independent
+// of the state and kept in flags.
+type chunkState uint8
+
+const (
+	chunkStaged   chunkState = iota // open: takes records, in Buffer.open
+	chunkSyncing                    // closed, in Buffer.queue; its segment is not yet fsynced
+	chunkReady                      // queued and sendable once nextTry has come
+	chunkInFlight                   // queued, a Send is running
+	chunkGone                       // delivered, dead-lettered or dropped: out of the buffer
+)
 
 // slimRec is a record of a memory chunk without pointers: its message is
 // arena.blocks[blk][off:off+n], its tag chunk.tags[tag], its key the chunk's.
