@@ -738,6 +738,10 @@ func (p *Pipeline) Describe() []string {
 	return append(p.describeStages(), p.Differences()...)
 }
 
+// V012Image is the Differences line of a configuration written for Fluentd
+// v0.12: run as the images of that time ran it, not as Fluentd 1.x runs it.
+const V012Image = "a configuration written for Fluentd v0.12 behaves as the v0.12-era image it came from, not as Fluentd 1.x runs it: event times in whole seconds (v0.12 kept Integer seconds), kubernetes_metadata 0.2x's merge_json_log for JSON log lines, and the 2017 fluentd-kubernetes-daemonset image's multi-line format kubernetes (continuation lines joined)"
+
 // Differences lists, one line each, where this pipeline deliberately behaves
 // differently from Fluentd: the known Fluentd flaws logship fixes
 // (docs/fluentd-compat.md, "Deliberate differences", names the Fluentd and
@@ -752,6 +756,9 @@ func (p *Pipeline) Differences() []string {
 	}
 	for _, o := range p.Outputs {
 		hasCW = hasCW || o.CloudWatch != nil
+	}
+	if p.V012 {
+		d(V012Image)
 	}
 	if hasTail {
 		d("positions advance only when lines are delivered (memory buffer) or fsynced (file buffer), so a restart or crash re-reads instead of losing buffered lines")

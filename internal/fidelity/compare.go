@@ -93,6 +93,12 @@ const (
 	ClassFieldExtra      = "field only in logship"
 	ClassFieldMissing    = "field missing in logship"
 	ClassFieldValue      = "field value differs"
+	// ClassSecondPrecision: logship's time is Fluentd's truncated to the
+	// second, as Fluentd v0.12 kept it (a v0.12 configuration).
+	ClassSecondPrecision = "timestamp in whole seconds (Fluentd v0.12 time)"
+	// ClassContinuationJoined: logship's value is Fluentd's with continuation
+	// lines joined on (the v0.12-era multi-line format kubernetes).
+	ClassContinuationJoined = "continuation lines joined into the record (v0.12-era multi-line format kubernetes)"
 	// ClassPartialNoSeparator: a line the runtime cut into pieces, joined by
 	// Fluentd's concat with its separator ("\n") and by logship as written.
 	ClassPartialNoSeparator = "partial pieces joined without concat's separator"
@@ -111,6 +117,8 @@ func Allowed(class string) (checkConfigLine string, ok bool) {
 		return "a container log time on a whole second", true
 	case ClassPartialNoSeparator:
 		return "joins a line's partial pieces without its separator", true
+	case ClassSecondPrecision, ClassMergedJSON, ClassContinuationJoined:
+		return "a configuration written for Fluentd v0.12 behaves as the v0.12-era image", true
 	}
 	return "", false
 }
@@ -336,7 +344,7 @@ func classifyOne(f, l Event) []Diff {
 	case l.Timestamp == ReadTime:
 		add(ClassTimestamp, "logship stamps the read time, fluentd the line's", fmt.Sprint(f.Timestamp), "read time")
 	case l.Timestamp%1000 == 0 && l.Timestamp/1000 == f.Timestamp/1000:
-		add(ClassTimestamp, "logship truncated to the second", fmt.Sprint(f.Timestamp), fmt.Sprint(l.Timestamp))
+		add(ClassSecondPrecision, "", fmt.Sprint(f.Timestamp), fmt.Sprint(l.Timestamp))
 	default:
 		add(ClassTimestamp, tsDetail(l.Timestamp-f.Timestamp), fmt.Sprint(f.Timestamp), fmt.Sprint(l.Timestamp))
 	}
@@ -387,6 +395,8 @@ func classifyOne(f, l Event) []Diff {
 			add(ClassReplacement, kv[0], kv[1], v)
 		case joinedWithNewlines(kv[1], v):
 			add(ClassPartialNoSeparator, kv[0], kv[1], v)
+		case strings.HasPrefix(v, strings.TrimSuffix(kv[1], `"`)+`\n`):
+			add(ClassContinuationJoined, kv[0], kv[1], v)
 		default:
 			add(ClassFieldValue, kv[0], kv[1], v)
 		}

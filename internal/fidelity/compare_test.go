@@ -70,7 +70,7 @@ func TestCompare(t *testing.T) {
 			t.Errorf("Counts[%q]=%d, want 1 (counts %v)", name, r.Counts[name], r.Counts)
 		}
 	}
-	if got := r.Counts[fidelity.ClassTimestamp+": logship truncated to the second"]; got != 2 {
+	if got := r.Counts[fidelity.ClassSecondPrecision]; got != 2 {
 		t.Errorf("second-truncated empty lines matched: %d, want 2 (counts %v)", got, r.Counts)
 	}
 	if r.Counts[fidelity.ClassKeyOrder] != 0 {
