@@ -78,3 +78,26 @@ func TestPluginDifferences_ConcatPartialSeparator(t *testing.T) {
 		}
 	}
 }
+
+// A v0.12 configuration announces that it runs as its v0.12-era image did.
+func TestDifferences_V012Image(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want bool
+	}{
+		{"<source>\n  type tail\n  format none\n  path /a\n  tag a\n</source>\n<match **>\n  type null\n</match>\n", true},
+		{"<source>\n  @type tail\n  path /a\n  tag a\n  <parse>\n    @type none\n  </parse>\n</source>\n<match **>\n  @type null\n</match>\n", false},
+	} {
+		c, err := Parse("fluent.conf", []byte(tc.src), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Build(c, BuildOptions{StateDir: "/state"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(strings.Join(p.Differences(), "\n"), V012Image); got != tc.want || p.V012 != tc.want {
+			t.Errorf("V012 %v, announced %v; want %v\n%s", p.V012, got, tc.want, tc.src)
+		}
+	}
+}
