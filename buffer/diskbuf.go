@@ -113,7 +113,7 @@ func (b *Buffer) drainSyncLocked() {
 // syncChunk writes ch's unwritten records to its segment, fsyncs, and
 // acknowledges them (the caller holds syncMu); a queued chunk whose records
 // are all durable becomes ready to send. A write error degrades the chunk to
-// memory-only.
+// memory-only, unless it left the buffer during the write.
 func (b *Buffer) syncChunk(ch *chunk) {
 	ch.ioMu.Lock()
 	defer ch.ioMu.Unlock()
@@ -142,14 +142,19 @@ func (b *Buffer) syncChunk(ch *chunk) {
 		}
 		b.mu.Lock()
 		if err != nil {
-			ch.diskFailed = true
 			ch.onDisk = ch.onDisk || create // a partial file may exist: remove it with the chunk
-			b.memOnly += ch.cost
 			b.st.DiskErrors++
 			first := !b.diskFull
 			b.diskFull = true
-			if ch.state == chunkSyncing {
-				b.degradeLocked(ch)
+			// drop_oldest_chunk may have removed a staged chunk during the
+			// write: it is out of the buffer, so it is not memory-only
+			// (removeLocked, which subtracts memOnly, has already run).
+			if ch.state != chunkGone {
+				ch.diskFailed = true
+				b.memOnly += ch.cost
+				if ch.state == chunkSyncing {
+					b.degradeLocked(ch)
+				}
 			}
 			b.notifyLocked()
 			b.mu.Unlock()

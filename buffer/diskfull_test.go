@@ -119,3 +119,68 @@ func TestBuffer_DiskFull(t *testing.T) {
 		}
 	}
 }
+
+// chanAcker reports each Ack call's first message on a channel.
+type chanAcker struct{ msgs chan string }
+
+func (a *chanAcker) Ack(recs []buffer.Record) { a.msgs <- string(recs[0].Message) }
+
+// TestBuffer_DiskFullDroppedWhileSyncing: drop_oldest_chunk drops the staged
+// chunk whose segment Sync is writing; the write then fails (ENOSPC). The
+// dropped chunk is out of the buffer, so it must not count as memory-only:
+// if it did, nothing would subtract its bytes again and later Adds would find
+// the memory bound full (dropping or blocking) although the buffer holds
+// little.
+func TestBuffer_DiskFullDroppedWhileSyncing(t *testing.T) {
+	cfg := buffer.Config{Type: buffer.TypeFile, Path: t.TempDir(), ChunkLimitSize: 1000, TotalLimitSize: 1000,
+		FlushThreadCount: 1, FlushMode: buffer.FlushModeLazy, OverflowAction: buffer.OverflowDropOldestChunk}
+	ack := &chanAcker{msgs: make(chan string, 16)}
+	b, err := buffer.New(cfg, &fakeSender{}, ack, nil, newFakeClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, proceed := make(chan string, 1), make(chan struct{})
+	var calls atomic.Int32
+	b.SetWriteHook(func(id string, _ int) error {
+		if calls.Add(1) == 1 {
+			entered <- id // Sync holds the chunk's ioMu, not the buffer's mu
+			<-proceed
+		}
+		return syscall.ENOSPC
+	})
+	old := recs(keyA, "old", 1, 500)
+	mustAdd(t, b, old) // staged, more than half the total limit
+
+	synced := make(chan error, 1)
+	go func() { synced <- b.Sync() }()
+	<-entered
+
+	added := make(chan error, 1)
+	go func() { added <- b.Add(context.Background(), recs(keyB, "new", 1, 500)) }()
+	// The Add dropped the old chunk once it acknowledges its record (as
+	// dropped); it then waits for the write to finish to remove the segment.
+	if got := <-ack.msgs; got != string(old[0].Message) {
+		t.Fatalf("acknowledged %q, want the dropped record", got)
+	}
+	close(proceed)
+	if err := <-synced; err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	if err := <-added; err != nil {
+		t.Fatalf("Add: %v", err)
+	}
+
+	st := b.Stats()
+	if st.DroppedOverflowChunks != 1 || st.DiskErrors != 1 {
+		t.Fatalf("stats %+v, want one chunk dropped and one failed write", st)
+	}
+	if st.MemoryOnlyBytes != 0 {
+		t.Fatalf("MemoryOnlyBytes=%d after the failed write of a dropped chunk, want 0 (no chunk is memory-only)", st.MemoryOnlyBytes)
+	}
+	// A record that fits both the total limit and the memory bound is
+	// accepted without dropping anything.
+	mustAdd(t, b, recs(keyB, "more", 1, 10))
+	if st := b.Stats(); st.DroppedOverflowChunks != 1 || st.DiskFullBlocks != 0 {
+		t.Fatalf("stats %+v: Add of a record that fits dropped or blocked", st)
+	}
+}
