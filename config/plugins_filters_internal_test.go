@@ -30,14 +30,7 @@ func TestPluginDifferences(t *testing.T) {
   @type null
 </match>
 `
-	c, err := Parse("fluent.conf", []byte(src), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Build(c, BuildOptions{StateDir: "/state"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := buildPipeline(t, src)
 	got := strings.Join(p.pluginDifferences(), "\n")
 	for _, want := range []string{"record_transformer's enable_ruby", "parser filter", "concat:", "multi-line record"} {
 		if !strings.Contains(got, want) {
@@ -64,14 +57,7 @@ func TestPluginDifferences_ConcatPartialSeparator(t *testing.T) {
 		src := "<source>\n  @type tail\n  path /a\n  tag a\n  <parse>\n    @type cri\n  </parse>\n</source>\n" +
 			"<filter **>\n  @type concat\n  key message\n  use_partial_cri_logtag true\n  partial_cri_logtag_key logtag\n" + tc.sep +
 			"</filter>\n<match **>\n  @type null\n</match>\n"
-		c, err := Parse("fluent.conf", []byte(src), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := Build(c, BuildOptions{StateDir: "/state"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := buildPipeline(t, src)
 		got := strings.Contains(strings.Join(p.Differences(), "\n"), ConcatPartialSeparator)
 		if got != tc.want {
 			t.Errorf("separator line %q: announced %v, want %v", tc.sep, got, tc.want)
@@ -88,16 +74,23 @@ func TestDifferences_V012Image(t *testing.T) {
 		{"<source>\n  type tail\n  format none\n  path /a\n  tag a\n</source>\n<match **>\n  type null\n</match>\n", true},
 		{"<source>\n  @type tail\n  path /a\n  tag a\n  <parse>\n    @type none\n  </parse>\n</source>\n<match **>\n  @type null\n</match>\n", false},
 	} {
-		c, err := Parse("fluent.conf", []byte(tc.src), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := Build(c, BuildOptions{StateDir: "/state"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := buildPipeline(t, tc.src)
 		if got := strings.Contains(strings.Join(p.Differences(), "\n"), V012Image); got != tc.want || p.V012 != tc.want {
 			t.Errorf("V012 %v, announced %v; want %v\n%s", p.V012, got, tc.want, tc.src)
 		}
 	}
+}
+
+// buildPipeline parses and builds the configuration src.
+func buildPipeline(t *testing.T, src string) *Pipeline {
+	t.Helper()
+	c, err := Parse("fluent.conf", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Build(c, BuildOptions{StateDir: "/state"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
