@@ -37,11 +37,7 @@ func TestPluginDifferences(t *testing.T) {
 			t.Errorf("differences lack %q:\n%s", want, got)
 		}
 	}
-	c, _ = Parse("fluent.conf", []byte("<source>\n  @type tail\n  path /a\n  tag a\n  <parse>\n    @type none\n  </parse>\n</source>\n<match **>\n  @type null\n</match>\n"), Options{})
-	p, err = Build(c, BuildOptions{StateDir: "/state"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p = buildPipeline(t, "<source>\n  @type tail\n  path /a\n  tag a\n  <parse>\n    @type none\n  </parse>\n</source>\n<match **>\n  @type null\n</match>\n")
 	if d := p.pluginDifferences(); len(d) != 0 {
 		t.Errorf("a pipeline without these plugins lists %q", d)
 	}
