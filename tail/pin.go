@@ -35,7 +35,7 @@ type pinnedFile struct {
 type pinState struct {
 	mu      sync.Mutex
 	known   map[devIno]string // files the Run goroutine follows (published at each Sync): "" when open, else the closed file's path
-	keys    []pinKey        // followed logs (published at each Sync)
+	keys    []pinKey          // followed logs (published at each Sync)
 	pinned  map[devIno]*pinnedFile
 	skipped map[devIno]skipRec // seen but not pinned (a bound was reached)
 	seq     uint64
