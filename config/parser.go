@@ -279,3 +279,40 @@ func (fp *fileParser) parseInclude(sec *Section) error {
 	}
 	return nil
 }
+
+// evalEmbedded evaluates the code of one "#{…}" found at file offset off.
+func evalEmbedded(sc *scanner, opts *Options, code string, off int) (string, ValueKind, error) {
+	p := &rubyParser{sc: sc, code: code, base: off, vars: map[string]bool{}}
+	if err := p.lex(); err != nil {
+		return "", 0, err
+	}
+	n, err := p.parseProgram()
+	if err != nil {
+		return "", 0, err
+	}
+	if p.peek().kind != 0 {
+		return "", 0, p.unexpected()
+	}
+	if n == nil {
+		return "", KindString, nil
+	}
+	env := &rubyEnv{opts: opts, locals: map[string]any{}}
+	v, err := env.eval(n)
+	switch {
+	case errors.Is(err, errUseNil):
+		return "", KindNil, nil
+	case errors.Is(err, errUseDefault):
+		return "", KindDefault, nil
+	case err != nil:
+		var r *rubyRaise
+		if errors.As(err, &r) {
+			return "", 0, errorAt(sc.pos(off-2), nil, "embedded Ruby \"#{%s}\" raised %s", strings.TrimSpace(code), r)
+		}
+		return "", 0, errorAt(sc.pos(off-2), err, "embedded Ruby \"#{%s}\"", strings.TrimSpace(code))
+	}
+	s, ok := rubyToS(v)
+	if !ok {
+		return "", 0, p.unsupported(off, "result of class %s", rubyClass(v))
+	}
+	return s, KindString, nil
+}
