@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The encoder writes what fluent-plugin-cloudwatch-logs sends with its default
@@ -439,11 +440,17 @@ func rubyNumber(tok []byte) []byte {
 		}
 		return tok
 	}
-	f, err := strconv.ParseFloat(string(tok), 64)
+	// ParseFloat keeps no reference to its argument.
+	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(tok), len(tok)), 64)
 	if err != nil && math.IsInf(f, 0) {
 		return tok
 	}
-	return AppendRubyFloat(nil, f)
+	var buf [32]byte
+	r := AppendRubyFloat(buf[:0], f)
+	if bytes.Equal(r, tok) {
+		return tok // already as Ruby writes it (0.5, 165.78): no copy
+	}
+	return bytes.Clone(r)
 }
 
 func (p *jsonParser) object(depth int) (Value, error) {

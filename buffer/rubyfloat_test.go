@@ -64,3 +64,19 @@ func TestParseJSONAsRuby(t *testing.T) {
 		t.Fatalf("ParseJSON: got %s, want the input", got)
 	}
 }
+
+// A float already written as Ruby writes it costs no allocation beyond what
+// ParseJSON itself makes.
+func TestParseJSONAsRuby_NoCopyWhenSame(t *testing.T) {
+	data := []byte(`{"a":165.78,"b":0.5,"c":12}`)
+	allocs := func(parse func([]byte) (Value, error)) float64 {
+		return testing.AllocsPerRun(50, func() {
+			if _, err := parse(data); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if ruby, plain := allocs(ParseJSONAsRuby), allocs(ParseJSON); ruby > plain {
+		t.Fatalf("ParseJSONAsRuby %v allocations, ParseJSON %v", ruby, plain)
+	}
+}
