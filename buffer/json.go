@@ -137,7 +137,7 @@ func appendJSONText[T string | []byte](dst []byte, s T) []byte {
 		if c == '"' || c == '\\' {
 			dst = append(dst, '\\', c)
 		} else {
-			dst = appendEscape(dst, c)
+			dst = YajlEscapes.appendEscape(dst, c)
 		}
 		i++
 		start = i
@@ -153,10 +153,18 @@ func appendJSONText[T string | []byte](dst []byte, s T) []byte {
 // is always a true match (higher ones may be false), and the mask is zero
 // exactly when no byte is special.
 func specialMask(w uint64) uint64 {
+	return escapeMask(w) | w&0x8080808080808080
+}
+
+// escapeMask returns, for the little-endian word w, a mask with the high bit
+// set in the bytes that need an escape: control characters, '"' and '\\'. It
+// has specialMask's properties: zero exactly when no byte needs one, and its
+// lowest set bit marks a true match.
+func escapeMask(w uint64) uint64 {
 	const lsb, msb = 0x0101010101010101, 0x8080808080808080
 	q := w ^ (lsb * '"')
 	b := w ^ (lsb * '\\')
-	return ((w-lsb*0x20)&^w | (q-lsb)&^q | (b-lsb)&^b | w) & msb
+	return ((w-lsb*0x20)&^w | (q-lsb)&^q | (b-lsb)&^b) & msb
 }
 
 // load64 returns the first eight bytes of s (len(s) ≥ 8), little-endian.
@@ -203,24 +211,90 @@ func validRuneLen[T string | []byte](s T) int {
 	return n
 }
 
-func appendEscape(dst []byte, c byte) []byte {
+// JSONEscapes names how a JSON string literal writes the bytes it cannot
+// hold as they are. Every set writes '"' and '\\' as \" and \\, and \n, \r,
+// \t as such; they differ in the other control characters.
+type JSONEscapes uint8
+
+const (
+	// YajlEscapes writes \b and \f, and the other control characters as
+	// \u00XX in upper-case hex, as yajl-ruby's encoder does
+	// (ext/yajl/yajl_encode.c): AppendJSONString's escapes.
+	YajlEscapes JSONEscapes = iota
+	// SDKEscapes writes every other control character (\b and \f too) as
+	// \u00xx in lower-case hex, as smithy-go's JSON encoder, the AWS SDK's
+	// request serialiser, does (encoding/json/escape.go,
+	// https://github.com/aws/smithy-go/blob/main/encoding/json/escape.go).
+	SDKEscapes
+	// RubyEscapes writes \b and \f, and the other control characters as
+	// \u00xx in lower-case hex, as Ruby's JSON.generate does.
+	RubyEscapes
+)
+
+// appendEscape appends the escape of c, a control character, '"' or '\\'.
+func (e JSONEscapes) appendEscape(dst []byte, c byte) []byte {
 	switch c {
-	case '"':
-		return append(dst, '\\', '"')
-	case '\\':
-		return append(dst, '\\', '\\')
-	case '\b':
-		return append(dst, '\\', 'b')
-	case '\f':
-		return append(dst, '\\', 'f')
+	case '"', '\\':
+		return append(dst, '\\', c)
 	case '\n':
 		return append(dst, '\\', 'n')
 	case '\r':
 		return append(dst, '\\', 'r')
 	case '\t':
 		return append(dst, '\\', 't')
+	case '\b':
+		if e != SDKEscapes {
+			return append(dst, '\\', 'b')
+		}
+	case '\f':
+		if e != SDKEscapes {
+			return append(dst, '\\', 'f')
+		}
 	}
-	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+	hex := hexDigitsLower
+	if e == YajlEscapes {
+		hex = hexDigits
+	}
+	return append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+}
+
+const hexDigitsLower = "0123456789abcdef"
+
+// AppendJSONEscaped appends s escaped as the inside of a JSON string (no
+// quotes) with the escapes e. Bytes ≥ 0x80 are copied as they are: s is
+// valid UTF-8, or its bytes are wanted unchanged (AppendJSONString replaces
+// invalid UTF-8 instead). Runs that need no escape are copied eight bytes at
+// a time, without allocating beyond dst's growth.
+func AppendJSONEscaped(dst []byte, s string, e JSONEscapes) []byte {
+	start, i := 0, 0
+	for i < len(s) {
+		if i+8 <= len(s) {
+			m := escapeMask(load64(s[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			// The lowest flagged byte is always a true match (borrows only
+			// run upwards), so jump straight to it.
+			i += bits.TrailingZeros64(m) >> 3
+		} else if c := s[i]; c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		c := s[i]
+		dst = append(dst, s[start:i]...)
+		if c == '\\' && i+1 < len(s) && s[i+1] == '"' {
+			// An escaped quote of JSON in the text, the commonest pair.
+			dst = append(dst, `\\\"`...)
+			i += 2
+			start = i
+			continue
+		}
+		dst = e.appendEscape(dst, c)
+		i++
+		start = i
+	}
+	return append(dst, s[start:]...)
 }
 
 // AppendValidUTF8 appends b with invalid UTF-8 replaced by U+FFFD, one per

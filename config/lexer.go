@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"unicode/utf8"
+
+	"logship/buffer"
 )
 
 // scanner reads one configuration file. Its helpers mirror the regular
@@ -467,32 +469,7 @@ func compactJSON(src []byte) (string, error) {
 // appendRubyJSONString quotes v as Ruby's JSON.generate does: '"', '\\' and
 // control characters are escaped; '/' and non-ASCII are kept.
 func appendRubyJSONString(out []byte, v string) []byte {
-	const hex = "0123456789abcdef"
 	out = append(out, '"')
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch c {
-		case '"':
-			out = append(out, '\\', '"')
-		case '\\':
-			out = append(out, '\\', '\\')
-		case '\n':
-			out = append(out, '\\', 'n')
-		case '\r':
-			out = append(out, '\\', 'r')
-		case '\t':
-			out = append(out, '\\', 't')
-		case '\f':
-			out = append(out, '\\', 'f')
-		case '\b':
-			out = append(out, '\\', 'b')
-		default:
-			if c < 0x20 {
-				out = append(out, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			} else {
-				out = append(out, c)
-			}
-		}
-	}
+	out = buffer.AppendJSONEscaped(out, v, buffer.RubyEscapes)
 	return append(out, '"')
 }

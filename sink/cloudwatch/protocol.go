@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/bits"
 	"net/http"
 	"slices"
 	"strconv"
@@ -333,63 +332,11 @@ func appendJSONMessage(dst []byte, s string) []byte {
 }
 
 // appendEscaped appends valid UTF-8 s escaped as the inside of a JSON
-// string. It copies runs that need no escape eight bytes at a time; that is
-// the sink's per-byte cost besides the body hash.
+// string with the escapes of the SDK's serialiser, so that the body is the
+// one the SDK would write. It copies runs that need no escape eight bytes at
+// a time; that is the sink's per-byte cost besides the body hash.
 func appendEscaped(dst []byte, s string) []byte {
-	start, i := 0, 0
-	for i < len(s) {
-		if i+8 <= len(s) {
-			m := escapeMask(load64(s[i:]))
-			if m == 0 {
-				i += 8
-				continue
-			}
-			// The lowest flagged byte is always a true match (borrows only
-			// run upwards), so jump straight to it.
-			i += bits.TrailingZeros64(m) >> 3
-		} else if c := s[i]; c >= 0x20 && c != '"' && c != '\\' {
-			i++
-			continue
-		}
-		c := s[i]
-		dst = append(dst, s[start:i]...)
-		if c == '\\' && i+1 < len(s) && s[i+1] == '"' {
-			// An escaped quote of JSON in the message, the commonest pair.
-			dst = append(dst, `\\\"`...)
-			i += 2
-			start = i
-			continue
-		}
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigit[c>>4], hexDigit[c&0xF])
-		}
-		i++
-		start = i
-	}
-	return append(dst, s[start:]...)
-}
-
-const hexDigit = "0123456789abcdef"
-
-// escapeMask returns, for the little-endian word w, a mask with the high bit
-// set in bytes that are a control character, '"' or '\\' (bit tricks: a byte
-// below n sets its high bit in (w - n) &^ w). It is zero exactly when no byte
-// needs escaping, and its lowest set bit marks a true match; bytes above the
-// first match may be flagged falsely (borrow propagation).
-func escapeMask(w uint64) uint64 {
-	const lsb, msb = 0x0101010101010101, 0x8080808080808080
-	q := w ^ (lsb * '"')
-	b := w ^ (lsb * '\\')
-	return ((w-lsb*0x20)&^w | (q-lsb)&^q | (b-lsb)&^b) & msb
+	return buffer.AppendJSONEscaped(dst, s, buffer.SDKEscapes)
 }
 
 func deref(p *string) string {
