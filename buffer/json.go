@@ -628,74 +628,107 @@ func (p *jsonParser) str() ([]byte, error) {
 func (p *jsonParser) strEscaped(start int) ([]byte, error) {
 	out := make([]byte, 0, p.pos-start+16)
 	out = append(out, p.data[start:p.pos]...)
-	for p.pos < len(p.data) {
-		c := p.data[p.pos]
-		switch {
-		case c == '"':
-			p.pos++
-			return out, nil
-		case c < 0x20:
-			return nil, p.errorf("control character in string")
-		case c != '\\':
-			out = append(out, c)
-			p.pos++
-			continue
+	out, n, err := AppendJSONUnquoted(out, p.data[p.pos:])
+	p.pos += n
+	if err != nil {
+		return nil, p.errorf("%s", err)
+	}
+	return out, nil
+}
+
+// AppendJSONUnquoted decodes the rest of a JSON string literal, src being
+// what follows its opening quote (or any point inside it outside an escape),
+// and appends the text to dst. It returns dst, how many bytes of src it read
+// (through the closing quote; on an error, up to where the error is) and an
+// error for an unterminated string, a control character or an invalid
+// escape. Invalid UTF-8 is kept as it is; a lone surrogate escape becomes
+// U+FFFD, as encoding/json does. The text is never longer than the literal,
+// so dst may be src[:0] to decode in place without allocating.
+func AppendJSONUnquoted(dst, src []byte) ([]byte, int, error) {
+	i := 0
+	for i < len(src) {
+		// Copy the run up to the next '"', '\\' or control character.
+		start := i
+		for i+8 <= len(src) {
+			m := escapeMask(load64(src[i:]))
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
 		}
-		p.pos++
-		if p.pos >= len(p.data) {
+		for i < len(src) && src[i] >= 0x20 && src[i] != '"' && src[i] != '\\' {
+			i++
+		}
+		dst = append(dst, src[start:i]...)
+		if i >= len(src) {
 			break
 		}
-		e := p.data[p.pos]
-		p.pos++
+		switch c := src[i]; {
+		case c == '"':
+			return dst, i + 1, nil
+		case c < 0x20:
+			return dst, i, errControl
+		}
+		i++
+		if i >= len(src) {
+			break
+		}
+		e := src[i]
+		i++
 		switch e {
 		case '"', '\\', '/':
-			out = append(out, e)
+			dst = append(dst, e)
 		case 'b':
-			out = append(out, '\b')
+			dst = append(dst, '\b')
 		case 'f':
-			out = append(out, '\f')
+			dst = append(dst, '\f')
 		case 'n':
-			out = append(out, '\n')
+			dst = append(dst, '\n')
 		case 'r':
-			out = append(out, '\r')
+			dst = append(dst, '\r')
 		case 't':
-			out = append(out, '\t')
+			dst = append(dst, '\t')
 		case 'u':
-			r, ok := p.hex4()
+			r, ok := hex4(src[i:])
 			if !ok {
-				return nil, p.errorf("invalid \\u escape")
+				return dst, i, errUEscape
 			}
+			i += 4
 			if r >= 0xD800 && r < 0xDC00 {
 				// A high surrogate: pair it with a following low one.
-				save := p.pos
-				if p.pos+1 < len(p.data) && p.data[p.pos] == '\\' && p.data[p.pos+1] == 'u' {
-					p.pos += 2
-					if lo, ok := p.hex4(); ok && lo >= 0xDC00 && lo < 0xE000 {
-						r = 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00)
-					} else {
-						p.pos = save
-						r = utf8.RuneError
+				hi := r
+				r = utf8.RuneError
+				if i+1 < len(src) && src[i] == '\\' && src[i+1] == 'u' {
+					if lo, ok := hex4(src[i+2:]); ok && lo >= 0xDC00 && lo < 0xE000 {
+						r = 0x10000 + (hi-0xD800)<<10 + (lo - 0xDC00)
+						i += 6
 					}
-				} else {
-					r = utf8.RuneError
 				}
 			} else if r >= 0xDC00 && r < 0xE000 {
 				r = utf8.RuneError
 			}
-			out = utf8.AppendRune(out, r)
+			dst = utf8.AppendRune(dst, r)
 		default:
-			return nil, p.errorf("invalid escape \\%c", e)
+			return dst, i, fmt.Errorf("invalid escape \\%c", e)
 		}
 	}
-	return nil, p.errorf("unterminated string")
+	return dst, len(src), errUnterminated
 }
 
-func (p *jsonParser) hex4() (rune, bool) {
-	if len(p.data)-p.pos < 4 {
+var (
+	errControl      = errors.New("control character in string")
+	errUEscape      = errors.New("invalid \\u escape")
+	errUnterminated = errors.New("unterminated string")
+)
+
+// hex4 returns the value of the four hex digits at the start of b.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
 		return 0, false
 	}
 	var r rune
-	for _, c := range p.data[p.pos : p.pos+4] {
+	for _, c := range b[:4] {
 		r <<= 4
 		switch {
 		case c >= '0' && c <= '9':
@@ -708,6 +741,5 @@ func (p *jsonParser) hex4() (rune, bool) {
 			return 0, false
 		}
 	}
-	p.pos += 4
 	return r, true
 }

@@ -1,6 +1,6 @@
 package tail
 
-import "unicode/utf8"
+import "logship/buffer"
 
 // parseDocker parses one docker json-file record without its '\n':
 //
@@ -178,95 +178,13 @@ func (p *jsonScanner) decodeString() (int, int, bool) {
 	if !p.eat('"') {
 		return 0, 0, false
 	}
-	b := p.b
 	s := p.i
-	w := p.i
-	for p.i < len(b) {
-		c := b[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			return s, w, true
-		case c == '\\':
-			if p.i+1 >= len(b) {
-				return 0, 0, false
-			}
-			e := b[p.i+1]
-			p.i += 2
-			var out byte
-			switch e {
-			case '"', '\\', '/':
-				out = e
-			case 'b':
-				out = '\b'
-			case 'f':
-				out = '\f'
-			case 'n':
-				out = '\n'
-			case 'r':
-				out = '\r'
-			case 't':
-				out = '\t'
-			case 'u':
-				r, ok := p.hex4()
-				if !ok {
-					return 0, 0, false
-				}
-				if r >= 0xD800 && r < 0xDC00 {
-					// High surrogate: combine with a following \uDC00-\uDFFF.
-					if p.i+6 <= len(b) && b[p.i] == '\\' && b[p.i+1] == 'u' {
-						save := p.i
-						p.i += 2
-						r2, ok := p.hex4()
-						if ok && r2 >= 0xDC00 && r2 < 0xE000 {
-							r = 0x10000 + (r-0xD800)<<10 + (r2 - 0xDC00)
-						} else {
-							p.i = save
-							r = utf8.RuneError
-						}
-					} else {
-						r = utf8.RuneError
-					}
-				} else if r >= 0xDC00 && r < 0xE000 {
-					r = utf8.RuneError
-				}
-				w += utf8.EncodeRune(b[w:], r)
-				continue
-			default:
-				return 0, 0, false
-			}
-			b[w] = out
-			w++
-		case c < 0x20:
-			return 0, 0, false
-		default:
-			b[w] = c
-			w++
-			p.i++
-		}
+	text, n, err := buffer.AppendJSONUnquoted(p.b[s:s], p.b[s:])
+	if err != nil {
+		return 0, 0, false
 	}
-	return 0, 0, false
-}
-
-func (p *jsonScanner) hex4() (rune, bool) {
-	if p.i+4 > len(p.b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range p.b[p.i : p.i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	p.i += 4
-	return r, true
+	p.i = s + n
+	return s, s + len(text), true
 }
 
 // skipValue moves past one JSON value (used for keys such as "attrs").
