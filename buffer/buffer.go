@@ -220,7 +220,10 @@ func New(cfg Config, s Sender, ack Acker, log *zap.Logger, clock Clock) (*Buffer
 	} else {
 		b.maxCost = math.MaxInt64
 		b.overhead = max(cfg.RecordOverhead, 0)
-		b.blocks.limit = int(min(cfg.ChunkLimitSize, maxBlock*8))
+		// Free blocks may fill what the chunks leave of the bound: a
+		// buffer whose chunks are released together (many streams flushed
+		// at once) reuses all of them, and memory stays within the bound.
+		b.blocks.limit = int(min(b.memBound, math.MaxInt32))
 	}
 	return b, nil
 }
@@ -364,6 +367,9 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 	clear(touched)
 	b.scratch = touched[:0]
 	b.total += cost
+	if b.blocks.bytes > 0 {
+		b.blocks.trim(int(b.memBound - b.total))
+	}
 	if b.nwaiting != waiting {
 		b.notifyLocked() // wake the flush threads
 	}

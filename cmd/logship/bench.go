@@ -169,7 +169,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	metadata := fs.Bool("metadata", true, "add path metadata with the kubernetes_metadata filter (false: the message is the record alone)")
 	peer := fs.String("peer", os.Getenv("BENCH_PEER"), "`path` of a peer agent binary (fluent-bit, or fluentd) run on the same files (default $BENCH_PEER)")
 	peerKind := fs.String("peer-kind", os.Getenv("BENCH_PEER_KIND"), "the peer's kind, fluent-bit or fluentd (default: from its file name)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first logship run while it drains to this `file` (go tool pprof FILE)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first logship run while it drains to this `file`, and its heap profile right after to FILE.heap (go tool pprof FILE)")
 	profileSecs := fs.Int("profile-seconds", 8, "length of the --cpuprofile profile in seconds")
 	memLimit := fs.String("gomemlimit", "", "GOMEMLIMIT for the logship agent only (e.g. 48MiB, off; default: the agent derives it from the buffer bound)")
 	if err := parseFlags(fs, args); err != nil {
@@ -356,7 +356,15 @@ func (r benchRun) logship(ctx context.Context) (benchResult, error) {
 	}()
 	profDone := make(chan error, 1)
 	if r.cpuProfile != "" {
-		go func() { profDone <- fetchProfile(ctx, ops, r.cpuProfile, r.profileSecs) }()
+		go func() {
+			err := fetchProfile(ctx, ops, fmt.Sprintf("profile?seconds=%d", r.profileSecs), r.cpuProfile)
+			if err == nil {
+				// The heap right after: in use at the last collection, and
+				// allocations since the start (-sample_index=alloc_space).
+				err = fetchProfile(ctx, ops, "heap", r.cpuProfile+".heap")
+			}
+			profDone <- err
+		}()
 	} else {
 		profDone <- nil
 	}
@@ -630,10 +638,10 @@ func scrapeMetric(addr, name string) (float64, error) {
 // not too often; the wall-clock figures are accurate to about this much.
 const pollInterval = 200 * time.Millisecond
 
-// fetchProfile saves a CPU profile of secs seconds from the agent's pprof
-// endpoint, waiting for the endpoint to come up.
-func fetchProfile(ctx context.Context, addr, path string, secs int) error {
-	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs)
+// fetchProfile saves the profile at /debug/pprof/<name> of the agent's pprof
+// endpoint to path, waiting for the endpoint to come up.
+func fetchProfile(ctx context.Context, addr, name, path string) error {
+	url := fmt.Sprintf("http://%s/debug/pprof/%s", addr, name)
 	for {
 		resp, err := http.Get(url)
 		if err == nil {
