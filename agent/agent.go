@@ -492,7 +492,9 @@ func (a *Agent) buildTail(i int, sc *config.Source) (*tailSource, error) {
 			return nil, fmt.Errorf("positions directory: %w", err)
 		}
 	}
-	w, err := tail.New(sc.Tail.Tail, tail.HandlerFunc(s.handleLines), log)
+	// handleLines copies what it keeps (the converter, the buffer), so the
+	// tailer may reuse its read blocks.
+	w, err := tail.New(sc.Tail.Tail, tail.TransientHandlerFunc(s.handleLines), log)
 	if err != nil {
 		return nil, err
 	}
