@@ -24,14 +24,40 @@ type tracker struct {
 }
 
 // pendingLine is pointer-free so the queue costs no GC work, and small (its
-// seq follows from its place in the queue): a full buffer holds one per line.
+// seq follows from its place in the queue, the rest is packed in m): a full
+// buffer holds one per line, 16 bytes each.
 type pendingLine struct {
-	off    int64
-	first  int64 // start of the line's first fragment in this file
-	stream Stream
-	done   bool
-	link   bool // completed through another file's line (links), never acked directly
+	off int64
+	// m packs, from the top: off minus the start of the line's first
+	// fragment in this file (signed, 60 bits), the stream (2 bits), done,
+	// and link (completed through another file's line, never acked
+	// directly).
+	m uint64
 }
+
+const (
+	plLink      = 1 << 0
+	plDone      = 1 << 1
+	plStreamSft = 2
+	plDeltaSft  = 4
+)
+
+func newPendingLine(off, first int64, stream Stream, done, link bool) pendingLine {
+	m := uint64(off-first)<<plDeltaSft | uint64(stream&3)<<plStreamSft
+	if done {
+		m |= plDone
+	}
+	if link {
+		m |= plLink
+	}
+	return pendingLine{off: off, m: m}
+}
+
+func (e *pendingLine) first() int64   { return e.off - int64(e.m)>>plDeltaSft }
+func (e *pendingLine) stream() Stream { return Stream(e.m >> plStreamSft & 3) }
+func (e *pendingLine) done() bool     { return e.m&plDone != 0 }
+func (e *pendingLine) link() bool     { return e.m&plLink != 0 }
+func (e *pendingLine) setDone()       { e.m |= plDone }
 
 // seqAt returns the seq of t.q[i].
 func (t *tracker) seqAt(i int) uint64 { return t.seq - uint64(len(t.q)-1-i) }
@@ -52,7 +78,7 @@ func (t *tracker) push(off, first int64, stream Stream, done, link bool, links [
 		off = max(off, t.lastOff())
 	}
 	t.seq++
-	t.q = append(t.q, pendingLine{off: off, first: first, stream: stream, done: done, link: link})
+	t.q = append(t.q, newPendingLine(off, first, stream, done, link))
 	if len(links) > 0 {
 		if t.links == nil {
 			t.links = map[uint64][]linkRef{}
@@ -84,10 +110,10 @@ func (t *tracker) ack(off int64) ([]linkRef, bool) {
 		i = lo
 	}
 	for ; i < len(q) && q[i].off == off; i++ {
-		if q[i].link || q[i].done {
+		if q[i].link() || q[i].done() {
 			continue
 		}
-		q[i].done = true
+		q[i].setDone()
 		var links []linkRef
 		if t.links != nil {
 			seq := t.seqAt(t.head + i)
@@ -112,12 +138,12 @@ func (t *tracker) ackSeq(seq uint64) {
 	if back >= uint64(len(t.q)-t.head) {
 		return // already left the queue
 	}
-	t.q[len(t.q)-1-int(back)].done = true
+	t.q[len(t.q)-1-int(back)].setDone()
 	t.advance()
 }
 
 func (t *tracker) advance() {
-	for t.head < len(t.q) && t.q[t.head].done {
+	for t.head < len(t.q) && t.q[t.head].done() {
 		t.done = max(t.done, t.q[t.head].off)
 		t.head++
 	}
@@ -162,8 +188,11 @@ func (t *tracker) lastOff() int64 {
 // that is not acknowledged yet.
 func (t *tracker) holds(h *[3]int64) {
 	for _, e := range t.q[t.head:] {
-		if !e.done && (h[e.stream] < 0 || e.first < h[e.stream]) {
-			h[e.stream] = e.first
+		if e.done() {
+			continue
+		}
+		if s, first := e.stream(), e.first(); h[s] < 0 || first < h[s] {
+			h[s] = first
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package tail
 
-import "testing"
+import (
+	"testing"
+	"unsafe"
+)
 
 // TestTracker_SeqAcrossCompaction: an entry's seq (used by links between
 // files) still finds it after the queue was compacted, acks out of order
@@ -46,5 +49,33 @@ func TestTracker_SeqAcrossCompaction(t *testing.T) {
 	}
 	if _, ok := tr.ack(10*n + 10); !ok || tr.done != 10*n+10 {
 		t.Fatalf("ack after drain: ok %v done %d", ok, tr.done)
+	}
+}
+
+// TestPendingLine_Packing: the packed entry gives back what was queued,
+// for every stream and flag, the first fragment far before the line's end
+// (a truncated line held across gigabytes) and after it.
+func TestPendingLine_Packing(t *testing.T) {
+	for _, c := range []struct{ off, first int64 }{
+		{100, 40}, {100, 100}, {1 << 40, 3}, {5 << 32, 1<<32 + 7}, {50, 60}, {0, 0},
+	} {
+		for _, st := range []Stream{StreamNone, StreamStdout, StreamStderr} {
+			for _, done := range []bool{false, true} {
+				for _, link := range []bool{false, true} {
+					e := newPendingLine(c.off, c.first, st, done, link)
+					if e.off != c.off || e.first() != c.first || e.stream() != st || e.done() != done || e.link() != link {
+						t.Fatalf("(%d, %d, %v, %v, %v) came back as (%d, %d, %v, %v, %v)", c.off, c.first, st, done, link,
+							e.off, e.first(), e.stream(), e.done(), e.link())
+					}
+					e.setDone()
+					if !e.done() || e.link() != link || e.first() != c.first || e.stream() != st {
+						t.Fatalf("setDone changed more than done: %+v", e)
+					}
+				}
+			}
+		}
+	}
+	if n := unsafe.Sizeof(pendingLine{}); n != 16 {
+		t.Fatalf("pendingLine is %d bytes, want 16", n)
 	}
 }
