@@ -32,7 +32,7 @@ type Adder interface {
 type BufferedOutput struct {
 	format Formatter
 	buf    Adder
-	ack    func([]buffer.Record)
+	ack    buffer.Acker
 
 	arena   []byte
 	recs    []buffer.Record
@@ -42,10 +42,7 @@ type BufferedOutput struct {
 }
 
 // NewBufferedOutput returns an output that formats with f and adds to b.
-func NewBufferedOutput(f Formatter, b Adder, ack func([]buffer.Record)) *BufferedOutput {
-	if ack == nil {
-		ack = func([]buffer.Record) {}
-	}
+func NewBufferedOutput(f Formatter, b Adder, ack buffer.Acker) *BufferedOutput {
 	return &BufferedOutput{format: f, buf: b, ack: ack}
 }
 
@@ -71,7 +68,9 @@ func (o *BufferedOutput) Emit(ctx context.Context, recs []buffer.Record) error {
 	}
 	if len(skipped) > 0 {
 		o.Skipped.Add(uint64(len(skipped)))
-		o.ack(skipped)
+		if o.ack != nil {
+			o.ack.Ack(skipped)
+		}
 	}
 	clear(out)
 	clear(skipped)
@@ -80,23 +79,22 @@ func (o *BufferedOutput) Emit(ctx context.Context, recs []buffer.Record) error {
 
 // NullOutput discards records (Fluentd's null output) and acknowledges them.
 type NullOutput struct {
-	ack func([]buffer.Record)
+	ack buffer.Acker
 	// Count counts discarded records.
 	Count atomic.Uint64
 }
 
 // NewNullOutput returns a null output.
-func NewNullOutput(ack func([]buffer.Record)) *NullOutput {
-	if ack == nil {
-		ack = func([]buffer.Record) {}
-	}
+func NewNullOutput(ack buffer.Acker) *NullOutput {
 	return &NullOutput{ack: ack}
 }
 
 // Emit discards recs.
 func (o *NullOutput) Emit(_ context.Context, recs []buffer.Record) error {
 	o.Count.Add(uint64(len(recs)))
-	o.ack(recs)
+	if o.ack != nil {
+		o.ack.Ack(recs)
+	}
 	return nil
 }
 
@@ -105,17 +103,14 @@ func (o *NullOutput) Emit(_ context.Context, recs []buffer.Record) error {
 type StdoutOutput struct {
 	w   *bufio.Writer
 	loc *time.Location
-	ack func([]buffer.Record)
+	ack buffer.Acker
 	buf []byte
 }
 
 // NewStdoutOutput returns a stdout output writing to w; loc nil means local.
-func NewStdoutOutput(w io.Writer, loc *time.Location, ack func([]buffer.Record)) *StdoutOutput {
+func NewStdoutOutput(w io.Writer, loc *time.Location, ack buffer.Acker) *StdoutOutput {
 	if loc == nil {
 		loc = time.Local
-	}
-	if ack == nil {
-		ack = func([]buffer.Record) {}
 	}
 	return &StdoutOutput{w: bufio.NewWriter(w), loc: loc, ack: ack}
 }
@@ -137,7 +132,9 @@ func (o *StdoutOutput) Emit(_ context.Context, recs []buffer.Record) error {
 	if err := o.w.Flush(); err != nil {
 		return fmt.Errorf("stdout: %w", err)
 	}
-	o.ack(recs)
+	if o.ack != nil {
+		o.ack.Ack(recs)
+	}
 	return nil
 }
 
@@ -148,21 +145,18 @@ func (o *StdoutOutput) Emit(_ context.Context, recs []buffer.Record) error {
 type FileOutput struct {
 	f   *os.File
 	loc *time.Location
-	ack func([]buffer.Record)
+	ack buffer.Acker
 	buf []byte
 }
 
 // OpenFileOutput opens (creating) path for appending.
-func OpenFileOutput(path string, loc *time.Location, ack func([]buffer.Record)) (*FileOutput, error) {
+func OpenFileOutput(path string, loc *time.Location, ack buffer.Acker) (*FileOutput, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("file output: %w", err)
 	}
 	if loc == nil {
 		loc = time.Local
-	}
-	if ack == nil {
-		ack = func([]buffer.Record) {}
 	}
 	return &FileOutput{f: f, loc: loc, ack: ack}, nil
 }
@@ -185,7 +179,9 @@ func (o *FileOutput) Emit(_ context.Context, recs []buffer.Record) error {
 	if err := o.f.Sync(); err != nil {
 		return fmt.Errorf("file output: %w", err)
 	}
-	o.ack(recs)
+	if o.ack != nil {
+		o.ack.Ack(recs)
+	}
 	return nil
 }
 

@@ -26,7 +26,7 @@ func (a *Agent) pluginOutput(_ context.Context, oc *config.Output) (Output, erro
 		hostname, _ := os.Hostname()
 		o, err := NewRewriteTagOutput(c, hostname, func(ctx context.Context, label string, recs []buffer.Record) error {
 			return a.router.EmitLocked(ctx, label, recs)
-		}, a.ack)
+		}, a)
 		if err != nil {
 			return nil, err
 		}
@@ -46,7 +46,7 @@ type RewriteTagOutput struct {
 	rules    []rewriteRule
 	hostname string
 	emit     func(ctx context.Context, label string, recs []buffer.Record) error
-	ack      func([]buffer.Record)
+	ack      buffer.Acker
 
 	buf     []byte
 	dropped []buffer.Record
@@ -86,10 +86,7 @@ var reTagPlaceholder = regexp.MustCompile(`\$\d|\$\{tag\}|__TAG__|\$\{tag_parts\
 
 // NewRewriteTagOutput compiles c's rules. emit re-emits records into a label
 // (the router's EmitLocked); ack acknowledges dropped records.
-func NewRewriteTagOutput(c *config.RewriteTagConfig, hostname string, emit func(ctx context.Context, label string, recs []buffer.Record) error, ack func([]buffer.Record)) (*RewriteTagOutput, error) {
-	if ack == nil {
-		ack = func([]buffer.Record) {}
-	}
+func NewRewriteTagOutput(c *config.RewriteTagConfig, hostname string, emit func(ctx context.Context, label string, recs []buffer.Record) error, ack buffer.Acker) (*RewriteTagOutput, error) {
 	o := &RewriteTagOutput{cfg: *c, hostname: hostname, emit: emit, ack: ack, lastRule: -1, log: zap.NewNop()}
 	for _, r := range c.Rules {
 		re, err := enrich.CompileRuby(r.Pattern, r.Flags)
@@ -135,7 +132,9 @@ func (o *RewriteTagOutput) Emit(ctx context.Context, recs []buffer.Record) error
 		if o.log != nil {
 			o.log.Warn("rewrite_tag_filter: routing loop; records dropped", zap.Int("records", len(recs)), zap.String("tag", recs[0].Tag))
 		}
-		o.ack(recs)
+		if o.ack != nil {
+			o.ack.Ack(recs)
+		}
 		return nil
 	}
 	o.depth++
@@ -154,7 +153,9 @@ func (o *RewriteTagOutput) Emit(ctx context.Context, recs []buffer.Record) error
 	}
 	if len(dropped) > 0 {
 		o.Dropped.Add(uint64(len(dropped)))
-		o.ack(dropped)
+		if o.ack != nil {
+			o.ack.Ack(dropped)
+		}
 		clear(dropped)
 	}
 	o.dropped = dropped[:0]

@@ -53,7 +53,7 @@ func TestRewriteTagOutput(t *testing.T) {
 				labels = append(labels, label)
 				emitted = append(emitted, recs...)
 				return nil
-			}, func(recs []buffer.Record) { acked = append(acked, recs...) })
+			}, agent.AckFunc(func(recs []buffer.Record) { acked = append(acked, recs...) }))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +92,7 @@ func TestRewriteTagOutput_Batch(t *testing.T) {
 			got = append(got, fmt.Sprintf("%s:%s@%d", label, r.Tag, r.Offset))
 		}
 		return nil
-	}, func(recs []buffer.Record) { acked += len(recs) })
+	}, agent.AckFunc(func(recs []buffer.Record) { acked += len(recs) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestRewriteTagOutput_Loop(t *testing.T) {
 	var acked int
 	o, err := agent.NewRewriteTagOutput(cfg, "", func(ctx context.Context, _ string, recs []buffer.Record) error {
 		return o.Emit(ctx, recs) // <match **> routes every tag back here
-	}, func(r []buffer.Record) { acked += len(r) })
+	}, agent.AckFunc(func(r []buffer.Record) { acked += len(r) }))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ type Router struct {
 	mu      sync.Mutex
 	resolve Resolver
 	routes  map[routeKey]*route
-	ack     func(recs []buffer.Record)
+	ack     buffer.Acker
 	// unmatched counts records no <match> took; atomic so that metrics
 	// never wait for the lock a blocked output holds.
 	unmatched atomic.Uint64
@@ -82,10 +82,7 @@ const maxRoutes = 65536
 
 // NewRouter returns a router. ack is told about records the router drops
 // (filtered out or unmatched); nil ignores them.
-func NewRouter(resolve Resolver, ack func(recs []buffer.Record)) *Router {
-	if ack == nil {
-		ack = func([]buffer.Record) {}
-	}
+func NewRouter(resolve Resolver, ack buffer.Acker) *Router {
 	return &Router{resolve: resolve, routes: make(map[routeKey]*route), ack: ack}
 }
 
@@ -157,7 +154,9 @@ func (rt *Router) emitRun(ctx context.Context, label string, run []buffer.Record
 	r := rt.route(label, run[0].Tag)
 	if r.out == nil {
 		rt.unmatched.Add(uint64(len(run)))
-		rt.ack(run)
+		if rt.ack != nil {
+			rt.ack.Ack(run)
+		}
 		return nil
 	}
 	if len(r.filters) == 0 {
@@ -183,7 +182,9 @@ func (rt *Router) emitRun(ctx context.Context, label string, run []buffer.Record
 		}
 	}
 	if len(dropped) > 0 {
-		rt.ack(dropped)
+		if rt.ack != nil {
+			rt.ack.Ack(dropped)
+		}
 		clear(dropped)
 	}
 	rt.dropped = dropped[:0]

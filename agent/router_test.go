@@ -47,11 +47,11 @@ func TestRouter_Emit(t *testing.T) {
 			{Match: prefix("k."), Filter: never},
 		},
 		"@L": {{Match: prefix(""), Output: lbl}},
-	}), func(recs []buffer.Record) {
+	}), agent.AckFunc(func(recs []buffer.Record) {
 		for _, r := range recs {
 			acked = append(acked, r.Offset)
 		}
-	})
+	}))
 	ctx := context.Background()
 	recs := []buffer.Record{rec("k.a1", "one", 1), rec("k.a1", "secret", 2), rec("k.b", "two", 3), rec("other", "three", 4)}
 	if err := rt.Emit(ctx, agent.RootLabel, recs); err != nil {
@@ -109,11 +109,11 @@ func (a *adder) Add(_ context.Context, recs []buffer.Record) error {
 func TestBufferedOutput_Emit(t *testing.T) {
 	var acked []int64
 	ad := &adder{}
-	o := agent.NewBufferedOutput(fakeFormatter{}, ad, func(recs []buffer.Record) {
+	o := agent.NewBufferedOutput(fakeFormatter{}, ad, agent.AckFunc(func(recs []buffer.Record) {
 		for _, r := range recs {
 			acked = append(acked, r.Offset)
 		}
-	})
+	}))
 	if err := o.Emit(context.Background(), []buffer.Record{rec("t", "a", 1), rec("t", "", 2), rec("t", "b", 3)}); err != nil {
 		t.Fatal(err)
 	}

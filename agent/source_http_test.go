@@ -295,7 +295,7 @@ func TestAgent_LivenessUnderBackPressure(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	release := make(chan struct{})
 	a, err := New(p, Options{Log: zaptest.NewLogger(t), Registry: reg,
-		OutputOverride: func(*config.Output, func([]buffer.Record)) Output { return blockedOutput{release} }})
+		OutputOverride: func(*config.Output, buffer.Acker) Output { return blockedOutput{release} }})
 	if err != nil {
 		t.Fatal(err)
 	}

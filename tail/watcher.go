@@ -139,6 +139,7 @@ func New(cfg Config, h Handler, log *zap.Logger) (*Watcher, error) {
 		newNotify: fsnotify.NewWatcher,
 		saveCh:    make(chan struct{}, 1),
 		after:     time.After,
+		nextID:    cfg.SourceBase,
 	}
 	for _, p := range cfg.Paths {
 		w.patDirs = append(w.patDirs, staticDir(p))

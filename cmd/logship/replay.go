@@ -113,7 +113,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	planner := &dryRunPlanner{}
-	override := func(oc *config.Output, ack func([]buffer.Record)) agent.Output {
+	override := func(oc *config.Output, ack buffer.Acker) agent.Output {
 		switch {
 		case *dryRun && oc.CloudWatch != nil:
 			f, err := cloudwatch.NewFormatter(*oc.CloudWatch)
@@ -267,7 +267,7 @@ func cloudwatchOutput(p *config.Pipeline) *config.Output {
 
 // replayLogs runs the agent with the first tail source reading exactly files
 // from their head, until everything is read and flushed.
-func replayLogs(ctx context.Context, p *config.Pipeline, files []string, override func(*config.Output, func([]buffer.Record)) agent.Output, progress io.Writer, log *zap.Logger) error {
+func replayLogs(ctx context.Context, p *config.Pipeline, files []string, override func(*config.Output, buffer.Acker) agent.Output, progress io.Writer, log *zap.Logger) error {
 	var src *config.Source
 	for _, s := range p.Sources {
 		if s.Tail != nil {
@@ -424,7 +424,7 @@ func (d *dryRunPlanner) add(cfg cloudwatch.Config, recs []buffer.Record) {
 }
 
 // output is an agent output that formats records and collects them.
-func (d *dryRunPlanner) output(oc *config.Output, f *cloudwatch.Formatter, ack func([]buffer.Record)) agent.Output {
+func (d *dryRunPlanner) output(oc *config.Output, f *cloudwatch.Formatter, ack buffer.Acker) agent.Output {
 	return outputFunc(func(_ context.Context, recs []buffer.Record) error {
 		kept := make([]buffer.Record, 0, len(recs))
 		for _, r := range recs {
@@ -435,7 +435,7 @@ func (d *dryRunPlanner) output(oc *config.Output, f *cloudwatch.Formatter, ack f
 			kept = append(kept, r)
 		}
 		d.add(*oc.CloudWatch, kept)
-		ack(recs)
+		ack.Ack(recs)
 		return nil
 	})
 }
