@@ -38,6 +38,7 @@ import (
 	"logship/buffer"
 	"logship/config"
 	"logship/enrich"
+	"logship/plugin"
 	"logship/sink/cloudwatch"
 	"logship/tail"
 )
@@ -93,13 +94,14 @@ type Agent struct {
 	flushers []enrich.Flusher
 }
 
-// output is one <match> at run time.
+// output is one <match> at run time. What the agent needs beyond Emit it
+// finds through the plugin interfaces, so it never names an output type.
 type output struct {
 	cfg    *config.Output
 	emit   Output
-	buf    *buffer.Buffer
-	sink   *cloudwatch.CloudWatch
-	format *cloudwatch.Formatter
+	run    plugin.Runner    // a loop to run (a buffer's flush threads), or nil
+	buf    *buffer.Buffer   // the output's buffer (metrics, monitor_agent), or nil
+	stats  plugin.Collector // the output's own metrics, or nil
 	closer io.Closer
 }
 
@@ -116,9 +118,6 @@ func New(p *config.Pipeline, opts Options) (*Agent, error) {
 	}
 	if opts.Stdout == nil {
 		opts.Stdout = os.Stdout
-	}
-	if opts.NewCloudWatchAPI == nil {
-		opts.NewCloudWatchAPI = cloudwatch.NewClient
 	}
 	if len(p.Sources) == 0 {
 		return nil, errors.New("agent: the configuration has no source logship can run")
@@ -243,48 +242,34 @@ func (a *Agent) build(ctx context.Context) error {
 
 func (a *Agent) buildOutput(ctx context.Context, oc *config.Output) (*output, error) {
 	o := &output{cfg: oc}
-	log := a.log.With(zap.String("output", oc.ID))
 	if a.opts.OutputOverride != nil {
 		if out := a.opts.OutputOverride(oc, a); out != nil {
 			o.emit = out
 			return o, nil
 		}
 	}
-	switch {
-	case oc.CloudWatch != nil:
-		api, err := a.opts.NewCloudWatchAPI(ctx, *oc.CloudWatch)
-		if err != nil {
-			return nil, err
-		}
-		if o.sink, err = cloudwatch.New(*oc.CloudWatch, api, log); err != nil {
-			return nil, err
-		}
-		if o.format, err = cloudwatch.NewFormatter(*oc.CloudWatch); err != nil {
-			return nil, err
-		}
-		if o.buf, err = buffer.New(*oc.Buffer, o.sink, a, log, a.opts.Clock); err != nil {
-			return nil, err
-		}
-		o.emit = NewBufferedOutput(o.format, o.buf, a)
-	case oc.Plugin != nil:
-		out, err := a.pluginOutput(ctx, oc)
-		if err != nil {
-			return nil, err
-		}
-		o.emit = out
-	case oc.Type == "null":
-		o.emit = NewNullOutput(a)
-	case oc.Type == "stdout":
-		o.emit = NewStdoutOutput(a.opts.Stdout, nil, a)
-	case oc.Type == "file":
-		f, err := OpenFileOutput(oc.Path, nil, a)
-		if err != nil {
-			return nil, err
-		}
-		o.emit, o.closer = f, f
-	default:
+	if oc.Plugin == nil {
 		return nil, fmt.Errorf("output %q has no runtime", oc.Type)
 	}
+	hostname, _ := os.Hostname()
+	out, err := oc.Plugin.NewOutput(ctx, plugin.OutputDeps{
+		ID: oc.ID, Log: a.log.With(zap.String("output", oc.ID)), Ack: a,
+		Stdout: a.opts.Stdout, Clock: a.opts.Clock, Hostname: hostname,
+		Reemit: func(ctx context.Context, label string, recs []buffer.Record) error {
+			return a.router.EmitLocked(ctx, label, recs)
+		},
+		NewCloudWatchAPI: a.opts.NewCloudWatchAPI,
+	})
+	if err != nil {
+		return nil, err
+	}
+	o.emit = out
+	o.run, _ = out.(plugin.Runner)
+	if b, ok := out.(plugin.Buffered); ok {
+		o.buf = b.Buffer()
+	}
+	o.stats, _ = out.(plugin.Collector)
+	o.closer, _ = out.(io.Closer)
 	return o, nil
 }
 
@@ -367,12 +352,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer stopOutputs()
 	var outs errgroup.Group
 	for _, o := range a.outputs {
-		if o.buf == nil {
+		if o.run == nil {
 			continue
 		}
-		b, id := o.buf, o.cfg.ID
+		r, id := o.run, o.cfg.ID
 		outs.Go(func() error {
-			if err := b.Run(outCtx); err != nil {
+			if err := r.Run(outCtx); err != nil {
 				return fmt.Errorf("output %s: %w", id, err)
 			}
 			return nil

@@ -15,6 +15,7 @@ import (
 
 	"logship/buffer"
 	"logship/enrich"
+	"logship/sink/stdout"
 	"logship/tail"
 )
 
@@ -81,7 +82,7 @@ func newHeldHarness(t *testing.T, line enrich.LineConfig, rules func(a *Agent, o
 	}
 	s.w = w
 	a.sources = []*tailSource{s}
-	out := NewStdoutOutput(h.out, time.UTC, a)
+	out := stdout.New(h.out, time.UTC, a)
 	a.router = NewRouter(RulesResolver(rules(a, out)), a)
 	return h
 }

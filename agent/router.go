@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"logship/buffer"
+	"logship/plugin"
 )
 
 // Matcher reports whether a tag matches a <filter> or <match> pattern list.
@@ -26,12 +27,9 @@ type FilterFunc func(r *buffer.Record) bool
 // Filter calls f.
 func (f FilterFunc) Filter(r *buffer.Record) bool { return f(r) }
 
-// Output receives the records of a <match>. Emit takes ownership of nothing:
-// it must copy what it keeps (buffer.Add copies messages). It is atomic per
-// call: on error none of recs was accepted.
-type Output interface {
-	Emit(ctx context.Context, recs []buffer.Record) error
-}
+// Output receives the records of a <match> (plugin.Output: the output
+// plugins implement it without importing the agent).
+type Output = plugin.Output
 
 // Rule is one <filter> or <match> directive of a label, in config order.
 type Rule struct {

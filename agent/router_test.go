@@ -7,6 +7,8 @@ import (
 
 	"logship/agent"
 	"logship/buffer"
+	"logship/plugin"
+	"logship/sink/stdout"
 )
 
 func prefix(p string) agent.Matcher {
@@ -109,7 +111,7 @@ func (a *adder) Add(_ context.Context, recs []buffer.Record) error {
 func TestBufferedOutput_Emit(t *testing.T) {
 	var acked []int64
 	ad := &adder{}
-	o := agent.NewBufferedOutput(fakeFormatter{}, ad, agent.AckFunc(func(recs []buffer.Record) {
+	o := plugin.NewBufferedOutput(fakeFormatter{}, ad, agent.AckFunc(func(recs []buffer.Record) {
 		for _, r := range recs {
 			acked = append(acked, r.Offset)
 		}
@@ -127,7 +129,7 @@ func TestBufferedOutput_Emit(t *testing.T) {
 
 func TestStdoutOutput_Emit(t *testing.T) {
 	var sb strings.Builder
-	o := agent.NewStdoutOutput(&sb, nil, nil)
+	o := stdout.New(&sb, nil, nil)
 	r := rec("tag.x", "hi", 1)
 	r.Time = 1700000000123456789
 	if err := o.Emit(context.Background(), []buffer.Record{r}); err != nil {
