@@ -15,27 +15,11 @@ import (
 // does not know; a known type with a bad configuration records the error in
 // b.d and returns (nil, true).
 func (b *builder) pluginFilter(s *Section, typ string) (fc enrich.FilterConfig, ok bool) {
-	var errs []error
-	boolean := func(key string, def bool) bool {
-		v, err := s.Bool(key, def)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		return v
-	}
-	strs := func(key string) []string {
-		v, err := s.Strings(key, nil)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		return v
-	}
-	fail := func() bool {
-		for _, e := range errs {
-			b.d.Add(s.Pos, e)
-		}
-		return len(errs) > 0
-	}
+	pr := b.reader(s)
+	boolean, strs := pr.Bool, pr.Strings
+	// fail reports the errors read so far (once per mapping: every case
+	// calls it once, at its end).
+	fail := func() bool { return !pr.done() }
 	switch typ {
 	case "record_transformer":
 		c := &enrich.RecordTransformerConfig{Location: b.opts.Location}
@@ -174,7 +158,7 @@ func (b *builder) pluginFilter(s *Section, typ string) (fc enrich.FilterConfig, 
 		}
 		c.Separator = s.String("separator", "\n")
 		if n, err := s.Int("n_lines", 0); err != nil {
-			errs = append(errs, err)
+			pr.add(err)
 		} else {
 			c.NLines = int(n)
 		}
@@ -185,7 +169,7 @@ func (b *builder) pluginFilter(s *Section, typ string) (fc enrich.FilterConfig, 
 			}
 			pat, flags, err := p.Regexp()
 			if err != nil {
-				errs = append(errs, err)
+				pr.add(err)
 			}
 			return pat, flags
 		}
@@ -194,7 +178,7 @@ func (b *builder) pluginFilter(s *Section, typ string) (fc enrich.FilterConfig, 
 		c.ContinuousLine, c.ContinuousLineFlags = re("continuous_line_regexp")
 		c.StreamIdentityKey = s.String("stream_identity_key", "")
 		if d, err := s.Duration("flush_interval", enrich.DefaultConcatFlushInterval); err != nil {
-			errs = append(errs, err)
+			pr.add(err)
 		} else {
 			c.FlushInterval = d
 		}

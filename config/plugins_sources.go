@@ -193,65 +193,18 @@ func (b *builder) pluginSource(s *Section, typ string) (plugin any, ok bool) {
 	return nil, false
 }
 
-// sourceGetter collects the decoding errors of one section.
-type sourceGetter struct {
-	s    *Section
-	errs []error
-}
-
-func (g *sourceGetter) bool(key string, def bool) bool {
-	v, err := g.s.Bool(key, def)
-	g.add(err)
-	return v
-}
-
-func (g *sourceGetter) int(key string, def int64) int {
-	v, err := g.s.Int(key, def)
-	g.add(err)
-	return int(v)
-}
-
-func (g *sourceGetter) port(key string, def int64) int {
-	v := g.int(key, def)
-	if v < 0 || v > 65535 {
-		g.errs = append(g.errs, g.s.Param(key).errorf("port %d out of range", v))
-		return int(def)
-	}
-	return v
-}
-
-func (g *sourceGetter) duration(key string, def time.Duration) time.Duration {
-	v, err := g.s.Duration(key, def)
-	g.add(err)
-	return v
-}
-
-func (g *sourceGetter) add(err error) {
-	if err != nil {
-		g.errs = append(g.errs, err)
-	}
-}
-
-// done records the errors and reports whether there were none.
-func (g *sourceGetter) done(b *builder) bool {
-	for _, e := range g.errs {
-		b.d.Add(g.s.Pos, e)
-	}
-	return len(g.errs) == 0
-}
-
 func (b *builder) httpSource(s *Section) *HTTPSource {
-	g := &sourceGetter{s: s}
+	g := b.reader(s)
 	h := &HTTPSource{
 		Bind:                 s.String("bind", "0.0.0.0"),
 		Port:                 g.port("port", DefaultHTTPPort),
-		KeepaliveTimeout:     g.duration("keepalive_timeout", DefaultHTTPKeepaliveTimeout),
-		AddHTTPHeaders:       g.bool("add_http_headers", false),
-		AddRemoteAddr:        g.bool("add_remote_addr", false),
-		AddQueryParams:       g.bool("add_query_params", false),
-		CORSAllowCredentials: g.bool("cors_allow_credentials", false),
-		RespondWithEmptyImg:  g.bool("respond_with_empty_img", false),
-		Use204Response:       g.bool("use_204_response", false),
+		KeepaliveTimeout:     g.Duration("keepalive_timeout", DefaultHTTPKeepaliveTimeout),
+		AddHTTPHeaders:       g.Bool("add_http_headers", false),
+		AddRemoteAddr:        g.Bool("add_remote_addr", false),
+		AddQueryParams:       g.Bool("add_query_params", false),
+		CORSAllowCredentials: g.Bool("cors_allow_credentials", false),
+		RespondWithEmptyImg:  g.Bool("respond_with_empty_img", false),
+		Use204Response:       g.Bool("use_204_response", false),
 		GetEmits:             b.p.V012,
 		TimeFromRecord:       !b.p.V012,
 		SecondPrecision:      b.p.V012,
@@ -268,7 +221,7 @@ func (b *builder) httpSource(s *Section) *HTTPSource {
 		}
 	}
 	if h.CORSAllowCredentials && (len(h.CORSAllowOrigins) == 0 || containsString(h.CORSAllowOrigins, "*")) {
-		g.errs = append(g.errs, errorAt(s.Pos, nil, "%s: cors_allow_credentials needs specific cors_allow_origins", s.Header()))
+		g.add(errorAt(s.Pos, nil, "%s: cors_allow_credentials needs specific cors_allow_origins", s.Header()))
 	}
 	// Server tuning of Fluentd's event loop; Go's server has its own.
 	accept(s, "backlog", "blocking_timeout", "dump_error_log")
@@ -287,7 +240,7 @@ func (b *builder) httpSource(s *Section) *HTTPSource {
 		}
 		accept(ps, "time_key", "keep_time_key", "time_format", "time_type")
 	}
-	if !g.done(b) {
+	if !g.done() {
 		return nil
 	}
 	return h
@@ -303,28 +256,28 @@ func containsString(list []string, s string) bool {
 }
 
 func (b *builder) monitorAgentSource(s *Section) *MonitorAgentSource {
-	g := &sourceGetter{s: s}
+	g := b.reader(s)
 	m := &MonitorAgentSource{
 		Bind:          s.String("bind", "0.0.0.0"),
 		Port:          g.port("port", DefaultMonitorAgentPort),
 		Tag:           s.String("tag", ""),
-		EmitInterval:  g.duration("emit_interval", DefaultMonitorAgentEmitInterval),
-		IncludeConfig: g.bool("include_config", true),
-		EmitConfig:    g.bool("emit_config", false),
-		IncludeRetry:  g.bool("include_retry", true),
+		EmitInterval:  g.Duration("emit_interval", DefaultMonitorAgentEmitInterval),
+		IncludeConfig: g.Bool("include_config", true),
+		EmitConfig:    g.Bool("emit_config", false),
+		IncludeRetry:  g.Bool("include_retry", true),
 		V1:            !b.p.V012,
 	}
 	if m.EmitInterval <= 0 {
-		g.errs = append(g.errs, errorAt(s.Pos, nil, "%s: emit_interval must be positive", s.Header()))
+		g.add(errorAt(s.Pos, nil, "%s: emit_interval must be positive", s.Header()))
 	}
-	if !g.done(b) {
+	if !g.done() {
 		return nil
 	}
 	return m
 }
 
 func (b *builder) prometheusSource(s *Section) *PrometheusSource {
-	g := &sourceGetter{s: s}
+	g := b.reader(s)
 	p := &PrometheusSource{
 		Bind:                  s.String("bind", "0.0.0.0"),
 		Port:                  g.port("port", DefaultPrometheusPort),
@@ -333,7 +286,7 @@ func (b *builder) prometheusSource(s *Section) *PrometheusSource {
 	}
 	for _, path := range []string{p.MetricsPath, p.AggregatedMetricsPath} {
 		if !strings.HasPrefix(path, "/") {
-			g.errs = append(g.errs, errorAt(s.Pos, nil, "%s: metrics path %q must start with '/'", s.Header(), path))
+			g.add(errorAt(s.Pos, nil, "%s: metrics path %q must start with '/'", s.Header(), path))
 		}
 	}
 	// Encoding is negotiated by the client (Accept-Encoding); TLS is not
@@ -354,15 +307,15 @@ func (b *builder) prometheusSource(s *Section) *PrometheusSource {
 			return nil
 		}
 	}
-	if !g.done(b) {
+	if !g.done() {
 		return nil
 	}
 	return p
 }
 
 func (b *builder) prometheusMonitorSource(s *Section, kind string) *PrometheusMonitorSource {
-	g := &sourceGetter{s: s}
-	p := &PrometheusMonitorSource{Kind: kind, Interval: g.duration("interval", DefaultPrometheusInterval)}
+	g := b.reader(s)
+	p := &PrometheusMonitorSource{Kind: kind, Interval: g.Duration("interval", DefaultPrometheusInterval)}
 	if kind == "prometheus_output_monitor" {
 		accept(s, "gauge_all")
 	}
@@ -370,23 +323,23 @@ func (b *builder) prometheusMonitorSource(s *Section, kind string) *PrometheusMo
 		for _, prm := range ls.Params {
 			prm.MarkUsed()
 			if strings.HasPrefix(prm.Value, "$.") || strings.HasPrefix(prm.Value, "$[") {
-				g.errs = append(g.errs, errorAt(prm.ValuePos, nil, "label %s: record accessor syntax is not available in %s", prm.Key, kind))
+				g.add(errorAt(prm.ValuePos, nil, "label %s: record accessor syntax is not available in %s", prm.Key, kind))
 				continue
 			}
 			p.Labels = append(p.Labels, MetricLabel{Name: prm.Key, Value: prm.Value})
 		}
 	}
-	if !g.done(b) {
+	if !g.done() {
 		return nil
 	}
 	return p
 }
 
 func (b *builder) systemdSource(s *Section) *SystemdSource {
-	g := &sourceGetter{s: s}
+	g := b.reader(s)
 	sd := &SystemdSource{
 		Path:            s.String("path", DefaultJournalPath),
-		ReadFromHead:    g.bool("read_from_head", false),
+		ReadFromHead:    g.Bool("read_from_head", false),
 		Tag:             s.String("tag", ""),
 		SecondPrecision: b.p.V012,
 	}
@@ -408,18 +361,17 @@ func (b *builder) systemdSource(s *Section) *SystemdSource {
 		sd.Matches = m
 	}
 	// v0.x: strip_underscores at the source level.
-	sd.FieldsStripUnderscores = g.bool("strip_underscores", false)
+	sd.FieldsStripUnderscores = g.Bool("strip_underscores", false)
 	if es := s.Section("entry"); es != nil {
-		eg := &sourceGetter{s: es}
+		eg := g.nested(es)
 		if fm := es.Param("field_map"); fm.Set() {
 			m, err := parseFieldMap(fm)
 			eg.add(err)
 			sd.FieldMap = m
 		}
-		sd.FieldMapStrict = eg.bool("field_map_strict", false)
-		sd.FieldsStripUnderscores = eg.bool("fields_strip_underscores", sd.FieldsStripUnderscores)
-		sd.FieldsLowercase = eg.bool("fields_lowercase", false)
-		g.errs = append(g.errs, eg.errs...)
+		sd.FieldMapStrict = eg.Bool("field_map_strict", false)
+		sd.FieldsStripUnderscores = eg.Bool("fields_strip_underscores", sd.FieldsStripUnderscores)
+		sd.FieldsLowercase = eg.Bool("fields_lowercase", false)
 	}
 	// Where Fluentd kept its cursor: <storage> path, or the v0.x pos_file.
 	if st := s.Section("storage"); st != nil {
@@ -446,7 +398,7 @@ func (b *builder) systemdSource(s *Section) *SystemdSource {
 		key = sd.Tag + " " + fmt.Sprint(sd.Matches)
 	}
 	sd.CursorFile = filepath.Join(b.opts.StateDir, "journal", strings.Trim(sanitize(key), "_")+".json")
-	if !g.done(b) {
+	if !g.done() {
 		return nil
 	}
 	return sd

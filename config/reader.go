@@ -92,6 +92,16 @@ func (r *Reader) port(key string, def int64) int {
 // Accept implements plugin.Params.
 func (r *Reader) Accept(keys ...string) { accept(r.s, keys...) }
 
+// nested returns a reader of n, a section nested in r's, whose errors are
+// collected with the directive's.
+func (r *Reader) nested(n *Section) *Reader {
+	root := r
+	if r.root != nil {
+		root = r.root
+	}
+	return &Reader{s: n, b: r.b, root: root}
+}
+
 // Section implements plugin.Params: a reader of the nested section, whose
 // errors are collected with the directive's.
 func (r *Reader) Section(name string) (plugin.Params, bool) {
@@ -99,11 +109,7 @@ func (r *Reader) Section(name string) (plugin.Params, bool) {
 	if n == nil {
 		return nil, false
 	}
-	root := r
-	if r.root != nil {
-		root = r.root
-	}
-	return &Reader{s: n, b: r.b, root: root}, true
+	return r.nested(n), true
 }
 
 // AcceptAll implements plugin.Params.
