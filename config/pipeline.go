@@ -65,8 +65,10 @@ type Source struct {
 	Label string
 	// Tail is set for @type tail.
 	Tail *TailSource
-	// Plugin is the typed configuration of another source type (see
-	// plugins_sources.go); the agent runs it.
+	// Plugin is the typed configuration of another source type, made by its
+	// mapper in sourceTypes (plugins_sources.go): a plugin.SourceConfig, or
+	// one of the agent's own sources that report the agent itself
+	// (MonitorAgentSource, PrometheusSource, PrometheusMonitorSource).
 	Plugin any
 }
 
@@ -234,13 +236,14 @@ func (b *builder) source(s *Section) *Source {
 			return nil
 		}
 	default:
-		plugin, ok := b.pluginSource(s, typ)
+		m, ok := sourceTypes()[typ]
 		if !ok {
 			b.d.UnsupportedType(s)
 			skipped(s)
 			return nil
 		}
-		if plugin == nil {
+		plugin, ok := m(b, s, typ)
+		if !ok {
 			return nil // known, but its mapping failed (reported)
 		}
 		src.Plugin = plugin

@@ -1,13 +1,15 @@
 // Package plugin declares what the agent, the configuration mapping and the
-// output plugin packages (sink/null, sink/stdout, sink/file, sink/cwlogs,
-// sink/rewritetag) share, so that none of them imports another's internals:
+// plugin packages (outputs sink/null, sink/stdout, sink/file, sink/cwlogs,
+// sink/rewritetag; sources source/http, source/systemd) share, so that none
+// of them imports another's internals:
 //
 //   - config maps a <match> section onto a plugin's typed configuration with
 //     the plugin's mapper, which reads the section through Params (config's
 //     one parameter reader implements it); the mapper and its @type are one
 //     line of config's registry table (config/plugins_outputs.go);
-//   - the typed configuration is an OutputConfig: the agent builds the
-//     runtime with NewOutput, giving it OutputDeps, and never names the type;
+//   - the typed configuration is an OutputConfig (a SourceConfig): the agent
+//     builds the runtime with NewOutput (NewSource), giving it OutputDeps
+//     (SourceDeps), and never names the type;
 //   - the optional interfaces below (Runner, Buffered, Collector on the
 //     runtime; BufferedConfig, Redirectable, Describer, Differ on the
 //     configuration) are how the agent's metrics, check-config, demo and
@@ -73,6 +75,30 @@ func (d OutputDeps) AckRecords(recs []buffer.Record) {
 	}
 }
 
+// Source is a running source other than tail: Run emits records (through
+// SourceDeps.Emit) until ctx is done.
+type Source interface {
+	Run(ctx context.Context) error
+}
+
+// SourceConfig is a source plugin's typed configuration. NewSource builds
+// the runtime; it starts nothing.
+type SourceConfig interface {
+	NewSource(deps SourceDeps) (Source, error)
+}
+
+// SourceDeps are what the agent gives a source's runtime.
+type SourceDeps struct {
+	// Name identifies the source in logs and metrics (@id, else its
+	// position).
+	Name string
+	// Log is the source's logger (never nil).
+	Log *zap.Logger
+	// Emit hands records to the router (into the source's @label). It
+	// blocks while the pipeline is back-pressured.
+	Emit func(ctx context.Context, recs []buffer.Record) error
+}
+
 // Runner is an output with a loop (a buffer's flush threads). The agent runs
 // it under the outputs' context, canceled after every source has stopped;
 // Run returns after the final flush.
@@ -86,8 +112,9 @@ type Buffered interface {
 	Buffer() *buffer.Buffer
 }
 
-// Collector is an output with metrics of its own. Collect sends them with
-// the output's id as the first label value.
+// Collector is an output or a source with metrics of its own. Collect
+// sends them with the output's id (the source's name) as the first label
+// value.
 type Collector interface {
 	Describe(ch chan<- *prometheus.Desc)
 	Collect(id string, ch chan<- prometheus.Metric)
