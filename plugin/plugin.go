@@ -1,7 +1,7 @@
 // Package plugin declares what the agent, the configuration mapping and the
 // plugin packages (outputs sink/null, sink/stdout, sink/file, sink/cwlogs,
-// sink/rewritetag; sources source/http, source/systemd) share, so that none
-// of them imports another's internals:
+// sink/rewritetag; sources source/httpsource, source/journal) share, so
+// that none of them imports another's internals:
 //
 //   - config maps a <match> section onto a plugin's typed configuration with
 //     the plugin's mapper, which reads the section through Params (config's
@@ -66,13 +66,6 @@ type OutputDeps struct {
 	// NewCloudWatchAPI builds a CloudWatch Logs client; nil means
 	// cloudwatch.NewClient (the SDK's standard chain).
 	NewCloudWatchAPI func(ctx context.Context, cfg cloudwatch.Config) (*cloudwatchlogs.Client, error)
-}
-
-// AckRecords gives recs to d.Ack when there is one.
-func (d OutputDeps) AckRecords(recs []buffer.Record) {
-	if d.Ack != nil {
-		d.Ack.Ack(recs)
-	}
 }
 
 // Source is a running source other than tail: Run emits records (through
