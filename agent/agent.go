@@ -482,7 +482,9 @@ func (a *Agent) buildTail(i int, sc *config.Source) (*tailSource, error) {
 	}
 	tc := sc.Tail.Tail
 	tc.SourceBase = s.idx << sourceIDBits
-	w, err := tail.New(tc, tail.HandlerFunc(s.handleLines), log)
+	// handleLines copies what it keeps (the converter, the buffer), so the
+	// tailer may reuse its read blocks.
+	w, err := tail.New(tc, tail.TransientHandlerFunc(s.handleLines), log)
 	if err != nil {
 		return nil, err
 	}

@@ -220,9 +220,22 @@ func New(cfg Config, s Sender, ack Acker, log *zap.Logger, clock Clock) (*Buffer
 	} else {
 		b.maxCost = math.MaxInt64
 		b.overhead = max(cfg.RecordOverhead, 0)
-		b.blocks.limit = int(min(cfg.ChunkLimitSize, maxBlock*8))
+		// Free blocks may fill what the chunks leave of the bound
+		// (poolRoom): a buffer whose chunks are released together (many
+		// streams flushed at once) reuses all of them.
+		b.blocks.limit = int(min(b.memBound, math.MaxInt32))
 	}
 	return b, nil
+}
+
+// poolRoom is how many bytes of free arena blocks the memory buffer may
+// keep: what its chunks leave of the bound, plus one chunk's worth. Chunks
+// are counted by their records' bytes, their blocks by capacity (up to
+// twice as much in a chunk's last block), so without the extra chunk a
+// buffer held at its bound by back-pressure would let go of the larger
+// blocks it needs next at every Add.
+func (b *Buffer) poolRoom() int {
+	return int(max(b.memBound-b.total, 0) + min(b.cfg.ChunkLimitSize, maxBlock*8))
 }
 
 // Config returns the configuration in effect (defaults filled).
@@ -364,6 +377,9 @@ func (b *Buffer) Add(ctx context.Context, recs []Record) error {
 	clear(touched)
 	b.scratch = touched[:0]
 	b.total += cost
+	if b.blocks.bytes > 0 {
+		b.blocks.trim(b.poolRoom())
+	}
 	if b.nwaiting != waiting {
 		b.notifyLocked() // wake the flush threads
 	}

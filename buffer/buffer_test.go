@@ -1014,3 +1014,35 @@ func TestBuffer_IdleFlushThreadEnqueuesDue(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBuffer_BlockPoolWithinBound: when many streams' chunks are delivered
+// together, the buffer keeps their blocks for the next chunks (beyond one
+// chunk's worth), yet free blocks and held records together never exceed
+// the buffer's bound by more than one chunk's worth.
+func TestBuffer_BlockPoolWithinBound(t *testing.T) {
+	const streams, per, size = 40, 20, 1000
+	cfg := buffer.Config{ChunkLimitSize: 64 << 10, TotalLimitSize: 2 << 20}
+	b, _, _, _ := newBuf(t, cfg)
+	bound := b.Config().MemoryBound()
+	round := func(prefix string) {
+		t.Helper()
+		for s := range streams {
+			mustAdd(t, b, recs(buffer.StreamKey{Group: "g", Stream: fmt.Sprint(s)}, prefix, per, size))
+			if held, free := b.Stats().TotalBytes, b.PoolBytes(); held+free > bound+cfg.ChunkLimitSize {
+				t.Fatalf("%s stream %d: %d bytes held + %d free > bound %d + a chunk", prefix, s, held, free, bound)
+			}
+		}
+		if err := b.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	round("a")
+	kept := b.PoolBytes()
+	if want := int64(streams * per * size / 2); kept < want || kept < cfg.ChunkLimitSize*2 {
+		t.Fatalf("after delivering %d streams the pool keeps %d bytes, want at least %d", streams, kept, want)
+	}
+	round("b")
+	if got := b.PoolBytes(); got > bound+cfg.ChunkLimitSize {
+		t.Fatalf("pool %d bytes over the bound %d + a chunk", got, bound)
+	}
+}

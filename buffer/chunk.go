@@ -189,7 +189,9 @@ func ceilPow2(n int) int {
 
 // blockPool keeps arena blocks of delivered chunks for the next chunks, so a
 // steady flow of chunks does not turn into garbage (and collections) at the
-// rate of the input. It holds at most limit bytes. Guarded by Buffer.mu.
+// rate of the input. It holds at most limit bytes, and the buffer keeps the
+// pool and its chunks together within its memory bound (put's room, trim).
+// Guarded by Buffer.mu.
 type blockPool struct {
 	free  [blockClasses][][]byte // by size class: minBlock << i
 	bytes int
@@ -223,17 +225,32 @@ func (p *blockPool) get(size int) []byte {
 }
 
 // put keeps the blocks of a's arena (which must no longer be used) while
-// the pool has room.
-func (p *blockPool) put(a *arena) {
+// the pool holds at most min(limit, room) bytes.
+func (p *blockPool) put(a *arena, room int) {
+	room = min(room, p.limit)
 	for _, blk := range a.blocks {
 		c := blockClass(cap(blk))
-		if c < 0 || p.bytes+cap(blk) > p.limit {
+		if c < 0 || p.bytes+cap(blk) > room {
 			continue
 		}
 		p.free[c] = append(p.free[c], blk[:0])
 		p.bytes += cap(blk)
 	}
 	*a = arena{}
+}
+
+// trim lets go of free blocks, largest first, until the pool holds at most
+// room bytes.
+func (p *blockPool) trim(room int) {
+	for c := blockClasses - 1; c >= 0 && p.bytes > max(room, 0); c-- {
+		l := p.free[c]
+		for len(l) > 0 && p.bytes > max(room, 0) {
+			p.bytes -= cap(l[len(l)-1])
+			l[len(l)-1] = nil
+			l = l[:len(l)-1]
+		}
+		p.free[c] = l
+	}
 }
 
 // takeUnwritten appends to dst the bytes not yet written out and marks them

@@ -141,7 +141,7 @@ func TestBlockPool(t *testing.T) {
 	first := a.alloc(100, 1<<20, p)
 	a.alloc(minBlock, 1<<20, p)   // a second block of 8 KiB
 	a.alloc(3*minBlock, 1<<20, p) // 16 KiB: over the limit once the others are in
-	p.put(&a)
+	p.put(&a, 1<<30)
 	if p.bytes != 3*minBlock || len(a.blocks) != 0 {
 		t.Fatalf("pool holds %d bytes (arena %d blocks), want 4 KiB + 8 KiB", p.bytes, len(a.blocks))
 	}
@@ -224,4 +224,27 @@ func FuzzDiskSegmentDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBlockPool_RoomAndTrim: put keeps no more than the room it is given
+// (what the chunks leave of the buffer's bound), and trim gives back the
+// largest blocks first until the pool fits a smaller room.
+func TestBlockPool_RoomAndTrim(t *testing.T) {
+	p := &blockPool{limit: 1 << 30}
+	var a arena
+	for _, n := range []int{minBlock, 2 * minBlock, 4 * minBlock, 8 * minBlock} {
+		a.blocks = append(a.blocks, make([]byte, 0, n))
+	}
+	p.put(&a, 7*minBlock) // 4+8+16 KiB fit, the 32 KiB block does not
+	if p.bytes != 7*minBlock {
+		t.Fatalf("pool holds %d bytes, want %d", p.bytes, 7*minBlock)
+	}
+	p.trim(5 * minBlock) // drops the 16 KiB block first
+	if p.bytes != 3*minBlock || len(p.free[blockClass(4*minBlock)]) != 0 || len(p.free[blockClass(minBlock)]) != 1 {
+		t.Fatalf("after trim to 20 KiB the pool holds %d bytes, classes %v", p.bytes, [3]int{len(p.free[0]), len(p.free[1]), len(p.free[2])})
+	}
+	p.trim(-1)
+	if p.bytes != 0 || len(p.free[0])+len(p.free[1]) != 0 {
+		t.Fatalf("trim to nothing leaves %d bytes", p.bytes)
+	}
 }

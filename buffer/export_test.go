@@ -16,3 +16,10 @@ func (b *Buffer) SetWriteHook(f func(id string, n int) error) {
 		b.disk.writeHook = f
 	}
 }
+
+// PoolBytes is the size of the free arena blocks b keeps for reuse.
+func (b *Buffer) PoolBytes() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return int64(b.blocks.bytes)
+}

@@ -71,7 +71,7 @@ func (b *Buffer) keepSpareLocked(recs []Record) {
 func (b *Buffer) recycle(ch *chunk) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.blocks.put(&ch.arena)
+	b.blocks.put(&ch.arena, b.poolRoom())
 	if ch.c.Records != nil {
 		b.keepSpareLocked(ch.c.Records)
 		ch.c.Records = nil

@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -74,7 +73,7 @@ type PodsConfig struct {
 // DeleteGrace, and a pod recreated under the same name gets its own entry.
 type PodCache struct {
 	cfg     PodsConfig
-	client  kubernetes.Interface
+	client  podsAPI
 	log     *zap.Logger
 	now     func() time.Time
 	health  *apiHealth
@@ -125,8 +124,7 @@ func NewPodCache(cfg PodsConfig, rc *rest.Config, reg *prometheus.Registry, log 
 	if rc.UserAgent == "" {
 		rc.UserAgent = "logship"
 	}
-	c.client, err = kubernetes.NewForConfig(rc)
-	if err != nil {
+	if c.client, err = newCoreREST(rc); err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	return c, nil
@@ -134,7 +132,7 @@ func NewPodCache(cfg PodsConfig, rc *rest.Config, reg *prometheus.Registry, log 
 
 // newPodCacheForClient is NewPodCache over a ready client (tests: the fake
 // clientset); requests are not counted.
-func newPodCacheForClient(cfg PodsConfig, client kubernetes.Interface, reg *prometheus.Registry, log *zap.Logger) (*PodCache, error) {
+func newPodCacheForClient(cfg PodsConfig, client podsAPI, reg *prometheus.Registry, log *zap.Logger) (*PodCache, error) {
 	c, err := newPodCache(cfg, reg, log)
 	if err != nil {
 		return nil, err
@@ -289,16 +287,15 @@ func (c *PodCache) watchTimeout() *int64 {
 
 func (c *PodCache) podWatcher() cache.ListerWatcher {
 	sel := fields.OneTermEqualSelector("spec.nodeName", c.cfg.NodeName).String()
-	pods := c.client.CoreV1().Pods(metav1.NamespaceAll)
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = sel
-			return pods.List(ctx, o)
+			return c.client.listPods(ctx, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.FieldSelector = sel
 			o.TimeoutSeconds = c.watchTimeout()
-			return pods.Watch(ctx, o)
+			return c.client.watchPods(ctx, o)
 		},
 	}
 	return cache.ToListWatcherWithWatchListSemantics(lw, listThenWatch{})
@@ -313,14 +310,13 @@ type listThenWatch struct{}
 func (listThenWatch) IsWatchListSemanticsUnSupported() bool { return true }
 
 func (c *PodCache) namespaceWatcher() cache.ListerWatcher {
-	nss := c.client.CoreV1().Namespaces()
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return nss.List(ctx, o)
+			return c.client.listNamespaces(ctx, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.TimeoutSeconds = c.watchTimeout()
-			return nss.Watch(ctx, o)
+			return c.client.watchNamespaces(ctx, o)
 		},
 	}
 	return cache.ToListWatcherWithWatchListSemantics(lw, listThenWatch{})

@@ -48,7 +48,7 @@ func newTestCache(t testing.TB, cfg PodsConfig) (*PodCache, *fakeClock) {
 		cfg.NodeName = "node-a"
 	}
 	cfg.Now = clk.Now
-	c, err := newPodCacheForClient(cfg, fake.NewClientset(), prometheus.NewRegistry(), zap.NewNop())
+	c, err := newPodCacheForClient(cfg, clientsetPods{fake.NewClientset()}, prometheus.NewRegistry(), zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestConvertPod(t *testing.T) {
 }
 
 func TestPodCache_NoNodeName(t *testing.T) {
-	_, err := newPodCacheForClient(PodsConfig{}, fake.NewClientset(), nil, nil)
+	_, err := newPodCacheForClient(PodsConfig{}, clientsetPods{fake.NewClientset()}, nil, nil)
 	if !errors.Is(err, ErrNoNodeName) {
 		t.Fatalf("err=%v, want ErrNoNodeName", err)
 	}
@@ -335,7 +335,7 @@ func TestPodCache_FakeClientset(t *testing.T) {
 		testPod("shop", "web-0", "u-1", map[string]string{"app": "web"}),
 	)
 	reg := prometheus.NewRegistry()
-	c, err := newPodCacheForClient(PodsConfig{NodeName: "node-a"}, client, reg, zap.NewNop())
+	c, err := newPodCacheForClient(PodsConfig{NodeName: "node-a"}, clientsetPods{client}, reg, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}

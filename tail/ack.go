@@ -1,7 +1,5 @@
 package tail
 
-import "sort"
-
 // tracker turns out-of-order line acknowledgements into a per-file low-water
 // mark. Every emitted line (and every run of bytes consumed without a line,
 // such as the discarded rest of a truncated line) is queued with its end
@@ -20,20 +18,23 @@ import "sort"
 type tracker struct {
 	q     []pendingLine
 	head  int
-	seq   uint64
+	seq   uint64               // seq of the newest entry; q[i]'s is seq-(len(q)-1-i)
 	done  int64                // off of the last entry of the done prefix
 	links map[uint64][]linkRef // by seq: entries in other files done when this one is acked (rare)
 }
 
-// pendingLine is pointer-free so the queue costs no GC work.
+// pendingLine is pointer-free so the queue costs no GC work, and small (its
+// seq follows from its place in the queue): a full buffer holds one per line.
 type pendingLine struct {
 	off    int64
 	first  int64 // start of the line's first fragment in this file
-	seq    uint64
 	stream Stream
 	done   bool
 	link   bool // completed through another file's line (links), never acked directly
 }
+
+// seqAt returns the seq of t.q[i].
+func (t *tracker) seqAt(i int) uint64 { return t.seq - uint64(len(t.q)-1-i) }
 
 // linkRef names an entry of another file that depends on this line: the
 // earlier fragments of a line that ended in a newer file (a P at the end of a
@@ -51,7 +52,7 @@ func (t *tracker) push(off, first int64, stream Stream, done, link bool, links [
 		off = max(off, t.lastOff())
 	}
 	t.seq++
-	t.q = append(t.q, pendingLine{off: off, first: first, seq: t.seq, stream: stream, done: done, link: link})
+	t.q = append(t.q, pendingLine{off: off, first: first, stream: stream, done: done, link: link})
 	if len(links) > 0 {
 		if t.links == nil {
 			t.links = map[uint64][]linkRef{}
@@ -89,8 +90,9 @@ func (t *tracker) ack(off int64) ([]linkRef, bool) {
 		q[i].done = true
 		var links []linkRef
 		if t.links != nil {
-			if links = t.links[q[i].seq]; links != nil {
-				delete(t.links, q[i].seq)
+			seq := t.seqAt(t.head + i)
+			if links = t.links[seq]; links != nil {
+				delete(t.links, seq)
 			}
 		}
 		if i == 0 {
@@ -103,12 +105,15 @@ func (t *tracker) ack(off int64) ([]linkRef, bool) {
 
 // ackSeq marks the entry with seq done (links resolved from another file).
 func (t *tracker) ackSeq(seq uint64) {
-	q := t.q[t.head:]
-	i := sort.Search(len(q), func(i int) bool { return q[i].seq >= seq })
-	if i < len(q) && q[i].seq == seq {
-		q[i].done = true
-		t.advance()
+	if len(t.q) == t.head || seq > t.seq {
+		return
 	}
+	back := t.seq - seq // entries after it
+	if back >= uint64(len(t.q)-t.head) {
+		return // already left the queue
+	}
+	t.q[len(t.q)-1-int(back)].done = true
+	t.advance()
 }
 
 func (t *tracker) advance() {
@@ -119,8 +124,12 @@ func (t *tracker) advance() {
 	if t.head == len(t.q) {
 		t.q = t.q[:0]
 		t.head = 0
+		// A burst's queue gives its memory back once drained. Keeping it
+		// for the next burst saves its regrowth but costs more: what an
+		// agent keeps beside its buffer (a burst is one file's read budget
+		// of lines) is what its memory limit leaves the collector less of.
 		if cap(t.q) > maxIdleQueue {
-			t.q = nil // a burst is over: give its memory back
+			t.q = nil
 		}
 	} else if t.head > 1024 && t.head > len(t.q)/2 {
 		rest := t.q[t.head:]

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"go.uber.org/zap"
 )
@@ -249,9 +250,11 @@ func (w *Watcher) growHead(f *file) {
 	w.mu.Unlock()
 }
 
-// newBlock gives f a fresh read block holding its unframed bytes. Blocks are
-// never reused, because lines handed out point into them. An unframed record
-// longer than the read limit is cut first (cutOversize).
+// newBlock gives f a fresh read block holding its unframed bytes. An
+// unframed record longer than the read limit is cut first (cutOversize).
+// Lines handed out point into blocks, so a block is reused only for a
+// Transient handler, and only once nothing points into it any more
+// (spareBlock).
 func (w *Watcher) newBlock(f *file) {
 	pending := f.end - f.start
 	if pending >= w.physLimit() {
@@ -265,9 +268,56 @@ func (w *Watcher) newBlock(f *file) {
 	for size < 2*pending {
 		size *= 2
 	}
-	nb := make([]byte, size)
+	var nb []byte
+	if n := len(w.spare); n > 0 && size == w.cfg.ReadBufferSize {
+		nb = w.spare[n-1]
+		w.spare[n-1] = nil
+		w.spare = w.spare[:n-1]
+	} else {
+		nb = make([]byte, size)
+		w.blocksMade++
+	}
 	copy(nb, f.buf[f.start:f.end])
+	old := f.buf
 	f.buf, f.start, f.end = nb, 0, pending
+	w.spareBlock(f, old)
+}
+
+// maxSpareBlocks is how many read blocks a Watcher keeps for reuse.
+const maxSpareBlocks = 2
+
+// spareBlock keeps old, f's previous read block, for reuse when the handler
+// is Transient and nothing points into old: no line waits in the batch (all
+// were handed to the handler, which has returned) and no unfinished line of
+// f's lineage holds a fragment or a timestamp in it.
+func (w *Watcher) spareBlock(f *file, old []byte) {
+	if !w.reuse || len(w.spare) >= maxSpareBlocks || len(old) != w.cfg.ReadBufferSize || len(w.batch) > 0 {
+		return
+	}
+	if l := f.lin; l != nil && l.pending > 0 {
+		for s := range l.streams {
+			st := &l.streams[s]
+			if within(old, st.timeText) {
+				return
+			}
+			for _, fr := range st.frags {
+				if within(old, fr.data) {
+					return
+				}
+			}
+		}
+	}
+	w.spare = append(w.spare, old)
+}
+
+// within reports whether b points into blk.
+func within(blk, b []byte) bool {
+	if cap(b) == 0 || len(blk) == 0 {
+		return false
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(blk)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return p >= start && p < start+uintptr(cap(blk))
 }
 
 // physLimit is the longest unterminated record kept in memory before it is cut.

@@ -8,7 +8,8 @@ import "context"
 // Ownership: Text and TimeText point into a read block that the tailer
 // allocated for this read and never writes again once lines from it have been
 // handed out, so they stay valid (and unchanged) after Handle returns and may be
-// retained without copying. They must not be modified. The []Line slice passed
+// retained without copying — unless the Handler implements Transient, when
+// they are valid until Handle returns. They must not be modified. The []Line slice passed
 // to Handle is reused by the tailer after Handle returns: copy the Line values
 // (not their bytes) if they are needed later.
 type Line struct {
@@ -133,3 +134,20 @@ type HandlerFunc func(ctx context.Context, lines []Line) error
 
 // Handle calls f.
 func (f HandlerFunc) Handle(ctx context.Context, lines []Line) error { return f(ctx, lines) }
+
+// Transient is implemented by a Handler that keeps no reference to a line's
+// Text or TimeText once Handle returns (it copies what it keeps). The Watcher
+// then reuses its read blocks instead of allocating one per read: the
+// ownership rule on Line is relaxed to "valid until Handle returns".
+type Transient interface {
+	TransientLines()
+}
+
+// TransientHandlerFunc is a HandlerFunc that implements Transient.
+type TransientHandlerFunc func(ctx context.Context, lines []Line) error
+
+// Handle calls f.
+func (f TransientHandlerFunc) Handle(ctx context.Context, lines []Line) error { return f(ctx, lines) }
+
+// TransientLines implements Transient.
+func (TransientHandlerFunc) TransientLines() {}

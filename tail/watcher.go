@@ -59,6 +59,11 @@ type Watcher struct {
 	handler Handler
 	log     *zap.Logger
 	now     func() time.Time
+	// reuse: the handler is Transient, so read blocks whose lines were
+	// handed out can be reused (spare, a few of them).
+	reuse      bool
+	spare      [][]byte
+	blocksMade int // read blocks allocated (tests)
 
 	// Owned by the goroutine calling Sync/Poll/Run.
 	lineages  map[string]*lineage
@@ -141,6 +146,7 @@ func New(cfg Config, h Handler, log *zap.Logger) (*Watcher, error) {
 		after:     time.After,
 		nextID:    cfg.SourceBase,
 	}
+	_, w.reuse = h.(Transient)
 	for _, p := range cfg.Paths {
 		w.patDirs = append(w.patDirs, staticDir(p))
 	}

@@ -169,9 +169,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	metadata := fs.Bool("metadata", true, "add path metadata with the kubernetes_metadata filter (false: the message is the record alone)")
 	peer := fs.String("peer", os.Getenv("BENCH_PEER"), "`path` of a peer agent binary (fluent-bit, or fluentd) run on the same files (default $BENCH_PEER)")
 	peerKind := fs.String("peer-kind", os.Getenv("BENCH_PEER_KIND"), "the peer's kind, fluent-bit or fluentd (default: from its file name)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first logship run while it drains to this `file` (go tool pprof FILE)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first logship run while it drains to this `file`, and its heap profile right after to FILE.heap; the first steady-state run's to FILE.steady and FILE.steady.heap (go tool pprof FILE)")
 	profileSecs := fs.Int("profile-seconds", 8, "length of the --cpuprofile profile in seconds")
 	memLimit := fs.String("gomemlimit", "", "GOMEMLIMIT for the logship agent only (e.g. 48MiB, off; default: the agent derives it from the buffer bound)")
+	steadySecs := fs.Int("steady-seconds", 30, "after the read-from-head runs, run logship once per buffer shape on live files for this many seconds (0: skip)")
+	steadyRate := fs.Int("steady-rate", 2000, "lines per second written across the containers during the steady-state run")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -266,8 +268,74 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	}
+	if *steadySecs > 0 && *steadyRate > 0 {
+		for _, q := range queues {
+			r := benchRun{exe: exe, queue: q, stderr: stderr, metadata: *metadata, memLimit: *memLimit}
+			if *cpuProfile != "" && q == queues[0] {
+				r.cpuProfile, r.profileSecs = *cpuProfile+".steady", min(*profileSecs, *steadySecs)
+			}
+			res, err := steadyRun(ctx, r, dir, *containers, *steadyRate, *size, time.Duration(*steadySecs)*time.Second)
+			if err != nil {
+				return fmt.Errorf("logship steady state, queue_limit_length %d: %w", q, err)
+			}
+			results = append(results, res)
+		}
+	}
 	printBench(stdout, results, *containers, *peer != "")
+	if *steadySecs > 0 && *steadyRate > 0 {
+		fmt.Fprintf(stdout, "steady: live files, %d lines/s across %d containers for %d s (lines/CPU-s at that rate; wall includes the writing)\n", *steadyRate, *containers, *steadySecs)
+	}
 	return nil
+}
+
+// steadyRun measures logship in steady state: the agent starts on empty
+// container logs under a fresh root and the bench appends rate lines per
+// second across containers for d, in ticks of 100 ms, then waits for the
+// last of them to be delivered.
+func steadyRun(ctx context.Context, r benchRun, dir string, containers, rate, size int, d time.Duration) (benchResult, error) {
+	root, err := os.MkdirTemp(dir, "steady-")
+	if err != nil {
+		return benchResult{}, err
+	}
+	node := &kubelog.Node{Root: filepath.Join(root, "var", "log"), Start: time.Now()}
+	ctrs := make([]*kubelog.Container, containers)
+	for i := range ctrs {
+		if ctrs[i], err = node.AddContainer("steady", fmt.Sprintf("svc-%02d-6c9d4", i), "app", false); err != nil {
+			return benchResult{}, err
+		}
+		if _, err := node.Write(ctrs[i], 0, size); err != nil { // the file exists, empty
+			return benchResult{}, err
+		}
+	}
+	r.dir = root
+	const tick = 100 * time.Millisecond
+	r.feed = func(ctx context.Context) (lines, bytes int64, err error) {
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		per := float64(rate) * tick.Seconds() // lines per tick
+		var owed float64
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			select {
+			case <-ctx.Done():
+				return lines, bytes, ctx.Err()
+			case <-t.C:
+			}
+			owed += per
+			for ; owed >= 1; owed-- {
+				c := ctrs[int(lines)%len(ctrs)]
+				n, err := node.Write(c, 1, size)
+				if err != nil {
+					return lines, bytes, err
+				}
+				lines++
+				bytes += n
+			}
+		}
+		return lines, bytes, nil
+	}
+	res, err := r.logship(ctx)
+	res.name = "steady"
+	return res, err
 }
 
 // benchLive is the number of lines the first run appends live.
@@ -285,6 +353,10 @@ type benchRun struct {
 	profileSecs int
 	memLimit    string                // GOMEMLIMIT for the agent; "": inherited
 	live        func() (int64, error) // appends live lines after the drain; nil: none
+	// feed, when set, writes lines while the agent runs (after it started)
+	// and returns how many lines and bytes it wrote; the run then waits for
+	// those as well.
+	feed func(ctx context.Context) (lines, bytes int64, err error)
 }
 
 // startBenchEmulator runs a count-only emulator in this process on a free
@@ -356,12 +428,28 @@ func (r benchRun) logship(ctx context.Context) (benchResult, error) {
 	}()
 	profDone := make(chan error, 1)
 	if r.cpuProfile != "" {
-		go func() { profDone <- fetchProfile(ctx, ops, r.cpuProfile, r.profileSecs) }()
+		go func() {
+			err := fetchProfile(ctx, ops, fmt.Sprintf("profile?seconds=%d", r.profileSecs), r.cpuProfile)
+			if err == nil {
+				// The heap right after: in use at the last collection, and
+				// allocations since the start (-sample_index=alloc_space).
+				err = fetchProfile(ctx, ops, "heap", r.cpuProfile+".heap")
+			}
+			profDone <- err
+		}()
 	} else {
 		profDone <- nil
 	}
 	hw := &res.bufHW
-	if err := waitEvents(ctx, srv, ops, r.lines, 15*time.Minute, hw); err != nil {
+	if r.feed != nil {
+		n, b, err := r.feed(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.lines += n
+		res.inputBytes += b
+	}
+	if err := waitEvents(ctx, srv, ops, res.lines, 15*time.Minute, hw); err != nil {
 		return res, err
 	}
 	res.wall = time.Since(start)
@@ -630,10 +718,10 @@ func scrapeMetric(addr, name string) (float64, error) {
 // not too often; the wall-clock figures are accurate to about this much.
 const pollInterval = 200 * time.Millisecond
 
-// fetchProfile saves a CPU profile of secs seconds from the agent's pprof
-// endpoint, waiting for the endpoint to come up.
-func fetchProfile(ctx context.Context, addr, path string, secs int) error {
-	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs)
+// fetchProfile saves the profile at /debug/pprof/<name> of the agent's pprof
+// endpoint to path, waiting for the endpoint to come up.
+func fetchProfile(ctx context.Context, addr, name, path string) error {
+	url := fmt.Sprintf("http://%s/debug/pprof/%s", addr, name)
 	for {
 		resp, err := http.Get(url)
 		if err == nil {

@@ -14,31 +14,24 @@ const cgroupMemoryMax = "/sys/fs/cgroup/memory.max"
 // sent, the runtime's own structures, and some room for garbage between
 // collections. The soft limit derived from the buffers is their bound plus
 // this budget. It is a fixed amount: the working set beside the records does
-// not grow with the bound. Resident memory (VmHWM) runs about 26 MiB above
+// not grow with the bound. Resident memory (VmHWM) runs about 16 MiB above
 // the soft limit, the part the limit does not cover (mostly the binary's
 // mapped text and data).
 //
-// Measured with 'logship bench' (2,001,000 CRI lines, 50 files, path
-// metadata, chunk_limit_size 1m; shared 2-core machine, two runs each),
-// GOMEMLIMIT → peak RSS, lines per CPU-second:
+// Measured with 'logship bench' (1,001,000 CRI lines, 50 files, path
+// metadata, chunk_limit_size 1m × 8: 8 MiB; shared 2-core machine, helpers
+// building beside it), GOMEMLIMIT → peak RSS, lines per CPU-second, after
+// the pod cache stopped linking every API group (35 MB binary, was 52):
 //
-//	1m×8 (8 MiB):     32.5 MiB (bound+24+bound/16, the old rule) → 60–61 MiB, 187k–212k
-//	                  36 MiB → 62 MiB, 248k–254k; 38 MiB → 64.2 MiB, 263k–289k
-//	                  40 MiB → 66 MiB, 285k–310k; 48 MiB → 75 MiB, 316k–333k
-//	                  56 MiB → 81 MiB, 308k–316k; off → 85–88 MiB, 345k–376k
-//	1m×256 (256 MiB): 264 MiB → 310–311 MiB; 272 MiB → 308–310 MiB;
-//	                  280 MiB → 310–312 MiB; 296 MiB (old rule) → 317–318 MiB;
-//	                  all 178k–209k (the send path, not the collector, bounds it;
-//	                  measured before idle flush threads enqueued due chunks)
-//	with this rule, make bench --runs 2: 1m×8 58.9 MiB, 281k–286k;
-//	                  1m×256 309 MiB, 203k–215k
+//	40 MiB → 56.1 MiB, 181k; 44 MiB → 59.7 MiB, 187k; 48 MiB → 63.2 MiB, 192k
 //
+// and before it (52 MB binary): 36 MiB → 60.3–60.7 MiB, 163k–178k;
+// 38 MiB → 62.0–62.6 MiB, 185k–200k; 40 MiB → 63.8–64.2 MiB, 186k–201k.
 // Below bound + 28 MiB the collector runs nearly continuously (the live heap
-// is the records plus a working set of about 28 MiB, so the limit cannot be
-// met); above it resident memory grows by the extra limit. bound + 28 MiB is
-// the largest budget keeping 1m×8 within 64 MiB; at 1m×256 the resident
-// floor is set by the live heap (≈ bound + 54 MiB whatever the limit).
-func memoryBudget(int64) int64 { return 28 << 20 }
+// is the records plus a working set of about 24 MiB); above it resident
+// memory grows with the limit while the gain in CPU flattens. bound + 36 MiB
+// keeps 1m×8 below 64 MiB with room for longer runs.
+func memoryBudget(int64) int64 { return 36 << 20 }
 
 // setMemoryLimit gives the Go runtime a soft memory limit (GOMEMLIMIT, see
 // https://pkg.go.dev/runtime/debug#SetMemoryLimit), unless GOMEMLIMIT is set:

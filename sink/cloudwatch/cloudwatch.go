@@ -86,7 +86,7 @@ type CloudWatch struct {
 	invalidate func()
 
 	plans  sync.Pool // *plan
-	bodies sync.Pool // *[]byte: request bodies (protocol.go)
+	bodies *bodyPool // request bodies (protocol.go)
 
 	mu           sync.Mutex
 	knownGroups  map[string]struct{}           // exist: created, or found existing on create
@@ -130,6 +130,7 @@ func New(cfg Config, api logsAPI, log *zap.Logger) (*CloudWatch, error) {
 		retention:    map[string]struct{}{},
 		partials:     map[string]partial{},
 		groups:       map[string]GroupStats{},
+		bodies:       newBodyPool(maxIdleBodies),
 	}
 	if cl, ok := api.(*cloudwatchlogs.Client); ok {
 		o := cl.Options()
@@ -316,7 +317,7 @@ func (c *CloudWatch) put(ctx context.Context, key buffer.StreamKey, events []typ
 func (c *CloudWatch) putOnce(ctx context.Context, in *cloudwatchlogs.PutLogEventsInput) (*cloudwatchlogs.PutLogEventsOutput, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	slot := &bodySlot{pool: &c.bodies}
+	slot := &bodySlot{pool: c.bodies}
 	ctx = context.WithValue(ctx, bodySlotKey{}, slot)
 	out, err := c.api.PutLogEvents(ctx, in, c.opts...)
 	if err == nil {

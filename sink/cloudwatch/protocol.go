@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 	"unsafe"
@@ -63,10 +62,8 @@ func (p putProtocol) SerializeRequest(ctx context.Context, op *smithy.OperationS
 	// after the call returns (net/http closes it asynchronously on errors).
 	slot, _ := ctx.Value(bodySlotKey{}).(*bodySlot)
 	var dst []byte
-	if slot != nil && slot.pool != nil {
-		if b, ok := slot.pool.Get().(*[]byte); ok {
-			dst = (*b)[:0]
-		}
+	if slot != nil {
+		dst = slot.pool.get()
 	}
 	body := &putBody{buf: appendPutLogEvents(dst, put)}
 	// The payload hash of SigV4, over the bytes in place (the SDK would read
@@ -129,8 +126,47 @@ func (b *putBody) Len() int { return max(len(b.buf)-int(b.off), 0) }
 // bodySlot is how a PutLogEvents call (putOnce) lends the serialiser a
 // buffer pool and gets the body back.
 type bodySlot struct {
-	pool *sync.Pool // of *[]byte
+	pool *bodyPool
 	body *putBody
+}
+
+// bodyPool keeps a few request body buffers for the next requests. It is a
+// fixed free list rather than a sync.Pool, which the collector empties: at
+// the rate a busy agent collects, pooled bodies would rarely survive to be
+// reused and every request would grow a fresh megabyte. A nil pool (or one
+// without a list) keeps nothing.
+type bodyPool struct {
+	free chan []byte
+}
+
+// maxIdleBodies is how many body buffers a sink keeps: one per flush thread
+// of the usual configurations (each body up to maxPooledBody).
+const maxIdleBodies = 4
+
+func newBodyPool(n int) *bodyPool { return &bodyPool{free: make(chan []byte, n)} }
+
+// get returns an empty buffer from the list, or nil.
+func (p *bodyPool) get() []byte {
+	if p == nil {
+		return nil
+	}
+	select {
+	case b := <-p.free:
+		return b[:0]
+	default:
+		return nil
+	}
+}
+
+// put keeps b when the list has room.
+func (p *bodyPool) put(b []byte) {
+	if p == nil {
+		return
+	}
+	select {
+	case p.free <- b[:0]:
+	default:
+	}
 }
 
 type bodySlotKey struct{}
@@ -143,9 +179,9 @@ func (s *bodySlot) recycle() {
 	if s.body == nil || s.pool == nil || !s.body.eof.Load() || cap(s.body.buf) > maxPooledBody {
 		return
 	}
-	buf := s.body.buf[:0]
+	buf := s.body.buf
 	s.body.buf = nil
-	s.pool.Put(&buf)
+	s.pool.put(buf)
 }
 
 // maxPooledBody bounds the buffers kept for reuse (a full request is

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -278,7 +279,7 @@ func BenchmarkAppendPutLogEvents(b *testing.B) {
 // TestBodySlot_Recycle checks when a request body goes back to the pool:
 // only once read to its end after the last rewind.
 func TestBodySlot_Recycle(t *testing.T) {
-	var pool sync.Pool
+	pool := newBodyPool(8)
 	put := func() *putBody { return &putBody{buf: append(make([]byte, 0, 64), "0123456789"...)} }
 	read := func(b *putBody, n int) {
 		p := make([]byte, n)
@@ -309,11 +310,36 @@ func TestBodySlot_Recycle(t *testing.T) {
 	for _, tt := range tests {
 		b := put()
 		tt.use(b)
-		s := &bodySlot{pool: &pool, body: b}
+		s := &bodySlot{pool: pool, body: b}
 		s.recycle()
 		if got := b.buf == nil; got != tt.want {
 			t.Errorf("%s: recycled %v, want %v", tt.name, got, tt.want)
 		}
+	}
+	// Kept buffers survive collections (a sync.Pool would be emptied) and
+	// come back empty; the list holds at most its size.
+	runtime.GC()
+	runtime.GC()
+	got := 0
+	for buf := pool.get(); buf != nil; buf = pool.get() {
+		if len(buf) != 0 || cap(buf) != 64 {
+			t.Errorf("pooled buffer len %d cap %d, want 0 and 64", len(buf), cap(buf))
+		}
+		got++
+	}
+	if got != 2 {
+		t.Errorf("pool gave back %d buffers after collections, want the 2 recycled", got)
+	}
+	small := newBodyPool(1)
+	small.put(make([]byte, 3))
+	small.put(make([]byte, 5))
+	if b := small.get(); cap(b) != 3 || small.get() != nil {
+		t.Errorf("a pool of one kept more than its first buffer")
+	}
+	var none *bodyPool
+	none.put(make([]byte, 1))
+	if none.get() != nil {
+		t.Errorf("a nil pool gave a buffer")
 	}
 	b := put()
 	if n := b.Len(); n != 10 {
