@@ -38,6 +38,7 @@ import (
 	"logship/buffer"
 	"logship/config"
 	"logship/enrich"
+	"logship/plugin"
 	"logship/sink/cloudwatch"
 	"logship/tail"
 )
@@ -68,7 +69,7 @@ type Options struct {
 	NewCloudWatchAPI func(ctx context.Context, cfg cloudwatch.Config) (*cloudwatchlogs.Client, error)
 	// OutputOverride, when set, may replace an output: a non-nil result is
 	// used instead of the configured runtime (replay --to stdout, --dry-run).
-	OutputOverride func(oc *config.Output, ack func([]buffer.Record)) Output
+	OutputOverride func(oc *config.Output, ack buffer.Acker) Output
 }
 
 // Agent is a running pipeline. Build it with New, run it with Run.
@@ -93,13 +94,14 @@ type Agent struct {
 	flushers []enrich.Flusher
 }
 
-// output is one <match> at run time.
+// output is one <match> at run time. What the agent needs beyond Emit it
+// finds through the plugin interfaces, so it never names an output type.
 type output struct {
 	cfg    *config.Output
 	emit   Output
-	buf    *buffer.Buffer
-	sink   *cloudwatch.CloudWatch
-	format *cloudwatch.Formatter
+	run    plugin.Runner    // a loop to run (a buffer's flush threads), or nil
+	buf    *buffer.Buffer   // the output's buffer (metrics, monitor_agent), or nil
+	stats  plugin.Collector // the output's own metrics, or nil
 	closer io.Closer
 }
 
@@ -117,9 +119,6 @@ func New(p *config.Pipeline, opts Options) (*Agent, error) {
 	if opts.Stdout == nil {
 		opts.Stdout = os.Stdout
 	}
-	if opts.NewCloudWatchAPI == nil {
-		opts.NewCloudWatchAPI = cloudwatch.NewClient
-	}
 	if len(p.Sources) == 0 {
 		return nil, errors.New("agent: the configuration has no source logship can run")
 	}
@@ -129,22 +128,27 @@ func New(p *config.Pipeline, opts Options) (*Agent, error) {
 // Health returns the agent's health tracker.
 func (a *Agent) Health() *Health { return a.health }
 
-// ack routes acknowledgements to the tail source each record came from.
-func (a *Agent) ack(recs []buffer.Record) {
+// Ack implements buffer.Acker for the whole pipeline: it routes
+// acknowledgements to the tail source each record came from. A record's
+// Source is its tailer's own id, and each tail source's ids lie in its own
+// range (tail.Config.SourceBase = index<<sourceIDBits), so the owner of a run
+// of records is read from the id, once per run; Source 0 (records of sources
+// other than tail) needs no acknowledgement.
+func (a *Agent) Ack(recs []buffer.Record) {
 	for start := 0; start < len(recs); {
-		src := recs[start].Source
+		owner := recs[start].Source >> sourceIDBits
 		end := start + 1
-		for end < len(recs) && recs[end].Source>>sourceShift == src>>sourceShift {
+		for end < len(recs) && recs[end].Source>>sourceIDBits == owner {
 			end++
 		}
-		if src != 0 {
-			if i := int(src>>sourceShift) - 1; i >= 0 && i < len(a.sources) {
-				a.sources[i].ack(recs[start:end])
-			}
+		if i := int(owner) - 1; i >= 0 && i < len(a.sources) {
+			a.sources[i].ack(recs[start:end])
 		}
 		start = end
 	}
 }
+
+var _ buffer.Acker = (*Agent)(nil)
 
 // build creates the outputs, filters, router and sources.
 func (a *Agent) build(ctx context.Context) error {
@@ -210,7 +214,7 @@ func (a *Agent) build(ctx context.Context) error {
 		}
 		return fs, out
 	}
-	a.router = NewRouter(resolve, a.ack)
+	a.router = NewRouter(resolve, a)
 	for _, sc := range a.p.Sources {
 		if sc.Plugin != nil {
 			r, err := a.pluginSource(sc)
@@ -223,7 +227,8 @@ func (a *Agent) build(ctx context.Context) error {
 		if sc.Tail == nil {
 			continue
 		}
-		// The index is the position in a.sources, which Agent.ack decodes.
+		// The index is the position in a.sources, which Agent.Ack reads
+		// from the source ids.
 		src, err := a.buildTail(len(a.sources), sc)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", sc.Section.Header(), sc.Section.Pos, err)
@@ -237,48 +242,34 @@ func (a *Agent) build(ctx context.Context) error {
 
 func (a *Agent) buildOutput(ctx context.Context, oc *config.Output) (*output, error) {
 	o := &output{cfg: oc}
-	log := a.log.With(zap.String("output", oc.ID))
 	if a.opts.OutputOverride != nil {
-		if out := a.opts.OutputOverride(oc, a.ack); out != nil {
+		if out := a.opts.OutputOverride(oc, a); out != nil {
 			o.emit = out
 			return o, nil
 		}
 	}
-	switch {
-	case oc.CloudWatch != nil:
-		api, err := a.opts.NewCloudWatchAPI(ctx, *oc.CloudWatch)
-		if err != nil {
-			return nil, err
-		}
-		if o.sink, err = cloudwatch.New(*oc.CloudWatch, api, log); err != nil {
-			return nil, err
-		}
-		if o.format, err = cloudwatch.NewFormatter(*oc.CloudWatch); err != nil {
-			return nil, err
-		}
-		if o.buf, err = buffer.New(*oc.Buffer, o.sink, ackerFunc(a.ack), log, a.opts.Clock); err != nil {
-			return nil, err
-		}
-		o.emit = NewBufferedOutput(o.format, o.buf, a.ack)
-	case oc.Plugin != nil:
-		out, err := a.pluginOutput(ctx, oc)
-		if err != nil {
-			return nil, err
-		}
-		o.emit = out
-	case oc.Type == "null":
-		o.emit = NewNullOutput(a.ack)
-	case oc.Type == "stdout":
-		o.emit = NewStdoutOutput(a.opts.Stdout, nil, a.ack)
-	case oc.Type == "file":
-		f, err := OpenFileOutput(oc.Path, nil, a.ack)
-		if err != nil {
-			return nil, err
-		}
-		o.emit, o.closer = f, f
-	default:
+	if oc.Plugin == nil {
 		return nil, fmt.Errorf("output %q has no runtime", oc.Type)
 	}
+	hostname, _ := os.Hostname()
+	out, err := oc.Plugin.NewOutput(ctx, plugin.OutputDeps{
+		ID: oc.ID, Log: a.log.With(zap.String("output", oc.ID)), Ack: a,
+		Stdout: a.opts.Stdout, Clock: a.opts.Clock, Hostname: hostname,
+		Reemit: func(ctx context.Context, label string, recs []buffer.Record) error {
+			return a.router.EmitLocked(ctx, label, recs)
+		},
+		NewCloudWatchAPI: a.opts.NewCloudWatchAPI,
+	})
+	if err != nil {
+		return nil, err
+	}
+	o.emit = out
+	o.run, _ = out.(plugin.Runner)
+	if b, ok := out.(plugin.Buffered); ok {
+		o.buf = b.Buffer()
+	}
+	o.stats, _ = out.(plugin.Collector)
+	o.closer, _ = out.(io.Closer)
 	return o, nil
 }
 
@@ -325,11 +316,6 @@ func (a *Agent) buildPodCache() error {
 	return nil
 }
 
-// ackerFunc adapts a function to buffer.Acker.
-type ackerFunc func(recs []buffer.Record)
-
-func (f ackerFunc) Ack(recs []buffer.Record) { f(recs) }
-
 // Run builds the pipeline and runs it until ctx is done, then drains it in
 // order. It returns nil after a clean drain.
 func (a *Agent) Run(ctx context.Context) error {
@@ -366,12 +352,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer stopOutputs()
 	var outs errgroup.Group
 	for _, o := range a.outputs {
-		if o.buf == nil {
+		if o.run == nil {
 			continue
 		}
-		b, id := o.buf, o.cfg.ID
+		r, id := o.run, o.cfg.ID
 		outs.Go(func() error {
-			if err := b.Run(outCtx); err != nil {
+			if err := r.Run(outCtx); err != nil {
 				return fmt.Errorf("output %s: %w", id, err)
 			}
 			return nil
@@ -451,13 +437,15 @@ func (a *Agent) closeOutputs() {
 	}
 }
 
-// sourceShift places a source's index in the top bits of Record.Source; the
-// tailer's own ids stay below 1<<sourceShift.
-const sourceShift = 48
+// sourceIDBits is the size of each tail source's id range: the i-th tail
+// source (from 1) issues ids above i<<sourceIDBits (tail.Config.SourceBase),
+// so the id of a record names its source and no id is issued twice in the
+// process.
+const sourceIDBits = 48
 
 // tailSource is one in_tail source at run time.
 type tailSource struct {
-	idx   uint64 // 1-based
+	idx   uint64 // 1-based; its ids are above idx<<sourceIDBits
 	cfg   *config.Source
 	w     *tail.Watcher
 	conv  *enrich.Converter
@@ -465,7 +453,7 @@ type tailSource struct {
 	label string
 	recs  []buffer.Record
 	drops []buffer.Record
-	last  uint64 // last tailer source id noted in a.paths
+	last  uint64 // last source id noted in a.paths
 	// unmatched counts lines the parser rejected (read by metrics).
 	unmatched atomic.Uint64
 	// lag measures the age of the oldest unacknowledged line.
@@ -492,9 +480,11 @@ func (a *Agent) buildTail(i int, sc *config.Source) (*tailSource, error) {
 			return nil, fmt.Errorf("positions directory: %w", err)
 		}
 	}
+	tc := sc.Tail.Tail
+	tc.SourceBase = s.idx << sourceIDBits
 	// handleLines copies what it keeps (the converter, the buffer), so the
 	// tailer may reuse its read blocks.
-	w, err := tail.New(sc.Tail.Tail, tail.TransientHandlerFunc(s.handleLines), log)
+	w, err := tail.New(tc, tail.TransientHandlerFunc(s.handleLines), log)
 	if err != nil {
 		return nil, err
 	}
@@ -510,19 +500,8 @@ func (s *tailSource) run(ctx context.Context) error {
 	return nil
 }
 
-// ack acknowledges records of this source (Source carries the index).
+// ack acknowledges records of this source.
 func (s *tailSource) ack(recs []buffer.Record) {
-	s.w.AckAll(func(yield func(uint64, int64) bool) {
-		for i := range recs {
-			if !yield(recs[i].Source&(1<<sourceShift-1), recs[i].Offset) {
-				return
-			}
-		}
-	})
-}
-
-// ackRaw acknowledges records whose Source is the tailer's own id.
-func (s *tailSource) ackRaw(recs []buffer.Record) {
 	s.w.AckAll(func(yield func(uint64, int64) bool) {
 		for i := range recs {
 			if !yield(recs[i].Source, recs[i].Offset) {
@@ -532,8 +511,8 @@ func (s *tailSource) ackRaw(recs []buffer.Record) {
 	})
 }
 
-// sourcePaths remembers the real path of each record source (the agent's
-// encoded id), for the kubernetes filter's pod UID (enrich.FileLookup).
+// sourcePaths remembers the real path of each record source (a tailer's
+// id), for the kubernetes filter's pod UID (enrich.FileLookup).
 type sourcePaths struct {
 	mu sync.Mutex
 	m  map[uint64]string

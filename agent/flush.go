@@ -20,7 +20,7 @@ import (
 //     (tail.HandlerFunc(s.handleLines)); a source whose converter groups lines
 //     and has a multiline_flush_interval also runs runIdleFlush(ctx) next to
 //     its watcher;
-//   - filters get enrich.FilterDeps.Ack = a.ack; those implementing
+//   - filters get enrich.FilterDeps.Ack = a.Ack; those implementing
 //     enrich.Flusher are collected and runFilterFlush(ctx, flushers) runs
 //     while the sources run; after the sources stop, flushFilters(ctx, all)
 //     once more with all=true, before the outputs' final flush.
@@ -42,14 +42,10 @@ func (s *tailSource) handleLines(ctx context.Context, lines []tail.Line) error {
 	for i := range lines {
 		l := &lines[i]
 		if l.Source != s.last {
-			s.a.paths.note(s.idx<<sourceShift|l.Source, l.RealPath)
+			s.a.paths.note(l.Source, l.RealPath)
 			s.last = l.Source
 		}
-		n := len(recs)
 		recs, drops = s.conv.ConvertLine(recs, drops, l)
-		for j := n; j < len(recs); j++ {
-			recs[j].Source = s.idx<<sourceShift | recs[j].Source
-		}
 	}
 	// Absorbed continuation lines are acknowledged as drops but are not
 	// unmatched: count from the converter.
@@ -57,7 +53,7 @@ func (s *tailSource) handleLines(ctx context.Context, lines []tail.Line) error {
 	s.unmatched.Store(s.conv.Unmatched + before + bad)
 	s.recs, s.drops = recs[:0], drops[:0]
 	if len(drops) > 0 {
-		s.ackRaw(drops)
+		s.ack(drops)
 	}
 	if len(recs) == 0 {
 		return nil
@@ -74,13 +70,10 @@ func (s *tailSource) handleLines(ctx context.Context, lines []tail.Line) error {
 func (s *tailSource) flushIdle(ctx context.Context, now time.Time, all bool) error {
 	recs, drops := s.conv.FlushIdle(nil, nil, now, all)
 	if len(drops) > 0 {
-		s.ackRaw(drops)
+		s.ack(drops)
 	}
 	if len(recs) == 0 {
 		return nil
-	}
-	for i := range recs {
-		recs[i].Source = s.idx<<sourceShift | recs[i].Source
 	}
 	return s.a.router.Emit(ctx, s.label, recs)
 }
@@ -131,7 +124,9 @@ func (a *Agent) flushFilters(ctx context.Context, fs []enrich.Flusher, now time.
 		if label == "" {
 			a.log.Warn("held records timed out with no timeout_label; dropped as Fluentd drops error events",
 				zap.Int("records", len(recs)), zap.String("tag", recs[0].Tag))
-			rt.ack(recs)
+			if rt.ack != nil {
+				rt.ack.Ack(recs)
+			}
 			continue
 		}
 		if err := rt.emitLocked(ctx, label, recs); err != nil && firstErr == nil {
@@ -162,5 +157,5 @@ func (a *Agent) runFilterFlush(ctx context.Context, fs []enrich.Flusher) error {
 
 // filterDeps returns the dependencies of plugin filters.
 func (a *Agent) filterDeps(hostname, typ string) enrich.FilterDeps {
-	return enrich.FilterDeps{Hostname: hostname, Log: a.log.With(zap.String("filter", typ)), Ack: a.ack}
+	return enrich.FilterDeps{Hostname: hostname, Log: a.log.With(zap.String("filter", typ)), Ack: a.Ack}
 }

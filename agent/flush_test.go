@@ -15,6 +15,7 @@ import (
 
 	"logship/buffer"
 	"logship/enrich"
+	"logship/sink/stdout"
 	"logship/tail"
 )
 
@@ -67,7 +68,7 @@ func newHeldHarness(t *testing.T, line enrich.LineConfig, rules func(a *Agent, o
 	}
 	s := &tailSource{idx: 1, conv: conv, a: a}
 	h.src = s
-	w, err := tail.New(tail.Config{Paths: []string{h.file}, ReadFromHead: true, Format: tail.FormatNone},
+	w, err := tail.New(tail.Config{Paths: []string{h.file}, ReadFromHead: true, Format: tail.FormatNone, SourceBase: s.idx << sourceIDBits},
 		tail.HandlerFunc(func(ctx context.Context, lines []tail.Line) error {
 			h.mu.Lock()
 			for _, l := range lines {
@@ -81,8 +82,8 @@ func newHeldHarness(t *testing.T, line enrich.LineConfig, rules func(a *Agent, o
 	}
 	s.w = w
 	a.sources = []*tailSource{s}
-	out := NewStdoutOutput(h.out, time.UTC, a.ack)
-	a.router = NewRouter(RulesResolver(rules(a, out)), a.ack)
+	out := stdout.New(h.out, time.UTC, a)
+	a.router = NewRouter(RulesResolver(rules(a, out)), a)
 	return h
 }
 
@@ -183,7 +184,7 @@ func TestFlushFilters_ConcatTimeoutLabel(t *testing.T) {
 		func(a *Agent, out Output) map[string][]Rule {
 			var err error
 			concat, err = (&enrich.ConcatConfig{Key: "message", MultilineStart: `^\S`, Separator: "|",
-				FlushInterval: 600 * time.Millisecond, TimeoutLabel: "@T"}).NewFilter(enrich.FilterDeps{Ack: a.ack})
+				FlushInterval: 600 * time.Millisecond, TimeoutLabel: "@T"}).NewFilter(enrich.FilterDeps{Ack: a.Ack})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -220,12 +221,12 @@ func TestFlushFilters_NoTimeoutLabel(t *testing.T) {
 	for _, all := range []bool{false, true} {
 		var acked []buffer.Record
 		a := &Agent{log: zap.NewNop()}
-		a.router = NewRouter(RulesResolver(nil), func(r []buffer.Record) { acked = append(acked, r...) })
-		f, err := (&enrich.ConcatConfig{Key: "log", NLines: 3, FlushInterval: time.Second}).NewFilter(enrich.FilterDeps{Ack: a.ack})
+		a.router = NewRouter(RulesResolver(nil), AckFunc(func(r []buffer.Record) { acked = append(acked, r...) }))
+		f, err := (&enrich.ConcatConfig{Key: "log", NLines: 3, FlushInterval: time.Second}).NewFilter(enrich.FilterDeps{Ack: a.Ack})
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := &buffer.Record{Tag: "t", Source: 1 << sourceShift, Offset: 10, Fields: buffer.Fields{{Key: "log", Value: buffer.Str([]byte("x"))}}}
+		r := &buffer.Record{Tag: "t", Source: 1<<sourceIDBits + 1, Offset: 10, Fields: buffer.Fields{{Key: "log", Value: buffer.Str([]byte("x"))}}}
 		if f.Filter(r) {
 			t.Fatal("held record passed")
 		}

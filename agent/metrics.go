@@ -18,62 +18,55 @@ type collector struct {
 }
 
 var (
-	descLinesRead     = prometheus.NewDesc("logship_tail_lines_read_total", "Logical lines read from files.", []string{"source"}, nil)
-	descBytesRead     = prometheus.NewDesc("logship_tail_bytes_read_total", "Bytes read from files.", []string{"source"}, nil)
-	descFilesOpen     = prometheus.NewDesc("logship_tail_files_open", "Files being tailed.", []string{"source"}, nil)
-	descRotations     = prometheus.NewDesc("logship_tail_rotations_total", "Files rotated away (renamed or replaced).", []string{"source"}, nil)
-	descTruncations   = prometheus.NewDesc("logship_tail_truncations_total", "Files truncated (copytruncate) and re-read from 0.", []string{"source"}, nil)
-	descGivenUp       = prometheus.NewDesc("logship_tail_given_up_bytes_total", "Unread bytes of deleted files given up at the bounds.", []string{"source"}, nil)
-	descGaps          = prometheus.NewDesc("logship_tail_gap_bytes_total", "Bytes detected lost at start (files gone while stopped).", []string{"source"}, nil)
-	descCorruptPos    = prometheus.NewDesc("logship_tail_positions_corrupt_total", "Positions files found corrupt at start: moved aside to <file>.bad and the files re-read from the configured start (or the Fluentd pos_file).", []string{"source"}, nil)
-	descFilesPinned   = prometheus.NewDesc("logship_tail_files_pinned_total", "Files opened (held) while reading was blocked, before any discovery pass saw them, so a deletion cannot lose them.", []string{"source"}, nil)
-	descDeletedHeld   = prometheus.NewDesc("logship_tail_files_deleted_held", "Deleted files held open to be drained (within the deleted-file bounds).", []string{"source"}, nil)
-	descLostFiles     = prometheus.NewDesc("logship_tail_lost_files_total", "Files lost with unread data (given up at the deleted-file bounds, or deleted unseen); each is logged with its path.", []string{"source"}, nil)
-	descLostBytes     = prometheus.NewDesc("logship_tail_lost_bytes_total", "Unread bytes of the lost files.", []string{"source"}, nil)
-	descLostLines     = prometheus.NewDesc("logship_tail_lost_lines_total", "Unread complete lines of the lost files (where the file could still be read to count them).", []string{"source"}, nil)
-	descLag           = prometheus.NewDesc("logship_delivery_lag_seconds", "Age of the oldest line read but not yet delivered (or durably buffered).", []string{"source"}, nil)
-	descUnmatched     = prometheus.NewDesc("logship_parser_unmatched_total", "Lines the parser rejected.", []string{"source"}, nil)
-	descUnrouted      = prometheus.NewDesc("logship_router_unmatched_records_total", "Records no <match> took.", nil, nil)
-	descQueueChunks   = prometheus.NewDesc("logship_buffer_queue_length", "Chunks queued (in flight and retrying included).", []string{"output"}, nil)
-	descQueueBytes    = prometheus.NewDesc("logship_buffer_total_bytes", "Bytes staged and queued.", []string{"output"}, nil)
-	descBufStaged     = prometheus.NewDesc("logship_buffer_staged_bytes", "Bytes of staged chunks, as counted against the limits.", []string{"output"}, nil)
-	descBufQueued     = prometheus.NewDesc("logship_buffer_queued_bytes", "Bytes of queued chunks, as counted against the limits.", []string{"output"}, nil)
-	descBufLimit      = prometheus.NewDesc("logship_buffer_limit_bytes", "total_limit_size (chunk_limit_size × queue_limit_length where set).", []string{"output"}, nil)
-	descBufMemBound   = prometheus.NewDesc("logship_buffer_memory_bound_bytes", "Most memory the buffer's records may hold by its configuration.", []string{"output"}, nil)
-	descDiskFull      = prometheus.NewDesc("logship_buffer_disk_full", "1 while the file buffer's segment writes fail (ENOSPC, …): chunks are held in memory up to the memory bound, then reading blocks.", []string{"output"}, nil)
-	descMemOnly       = prometheus.NewDesc("logship_buffer_memory_only_bytes", "Bytes of file-buffer chunks held in memory only (their segment could not be written).", []string{"output"}, nil)
-	descDiskErrors    = prometheus.NewDesc("logship_buffer_disk_errors_total", "Failed segment writes of the file buffer.", []string{"output"}, nil)
-	descBlocked       = prometheus.NewDesc("logship_buffer_blocked_total", "Hand-offs to the buffer that had to wait (back-pressure to reading), by reason.", []string{"output", "reason"}, nil)
-	descRSS           = prometheus.NewDesc("logship_process_resident_memory_bytes", "Resident set size of the process (VmRSS).", nil, nil)
-	descPeakRSS       = prometheus.NewDesc("logship_process_resident_memory_peak_bytes", "Peak resident set size of the process (VmHWM).", nil, nil)
-	descHeap          = prometheus.NewDesc("logship_go_heap_objects_bytes", "Bytes of live and not yet swept heap objects (runtime/metrics /memory/classes/heap/objects:bytes).", nil, nil)
-	descMemLimit      = prometheus.NewDesc("logship_go_memory_limit_bytes", "The Go runtime's soft memory limit (GOMEMLIMIT).", nil, nil)
-	descRetries       = prometheus.NewDesc("logship_buffer_retries_total", "Chunk retries scheduled.", []string{"output"}, nil)
-	descFlushErrors   = prometheus.NewDesc("logship_buffer_send_errors_total", "Failed chunk sends.", []string{"output"}, nil)
-	descDeadChunks    = prometheus.NewDesc("logship_buffer_dead_letter_chunks_total", "Chunks written to the dead-letter directory.", []string{"output"}, nil)
-	descDropped       = prometheus.NewDesc("logship_buffer_dropped_records_total", "Records dropped by the buffer, by reason.", []string{"output", "reason"}, nil)
-	descRecordsOut    = prometheus.NewDesc("logship_output_records_total", "Records delivered by the output's buffer.", []string{"output"}, nil)
-	descRequests      = prometheus.NewDesc("logship_cloudwatch_requests_total", "Successful PutLogEvents requests.", []string{"output"}, nil)
-	descEvents        = prometheus.NewDesc("logship_cloudwatch_events_total", "Events sent with PutLogEvents.", []string{"output"}, nil)
-	descEventBytes    = prometheus.NewDesc("logship_cloudwatch_event_bytes_total", "UTF-8 message bytes sent.", []string{"output"}, nil)
-	descRejected      = prometheus.NewDesc("logship_cloudwatch_rejected_events_total", "Events CloudWatch Logs rejected, by reason.", []string{"output", "reason"}, nil)
-	descSinkDropped   = prometheus.NewDesc("logship_cloudwatch_dropped_records_total", "Records the sink dropped before sending, by reason.", []string{"output", "reason"}, nil)
-	descAPIErrors     = prometheus.NewDesc("logship_cloudwatch_api_errors_total", "Failed API calls, by class.", []string{"output", "class"}, nil)
-	descBillable      = prometheus.NewDesc("logship_cloudwatch_billable_bytes_total", "Bytes ingested per log group (message bytes + 26 per event, the upper bound AWS bills).", []string{"output", "log_group"}, nil)
-	descOversizeSplit = prometheus.NewDesc("logship_cloudwatch_oversize_split_total", "Records larger than an event split into whole-record pieces (unit=records), and the pieces made (unit=pieces).", []string{"output", "unit"}, nil)
-	descMsgTruncated  = prometheus.NewDesc("logship_cloudwatch_truncated_messages_total", "Messages cut to one event, by stage (format: the formatter's oversize truncate or max_message_length; send: the sink's last-resort cut).", []string{"output", "stage"}, nil)
-	descMsgSplitEvs   = prometheus.NewDesc("logship_cloudwatch_message_split_events_total", "Events beyond the first that the sink split oversized messages into (records not already split by the formatter).", []string{"output"}, nil)
-	descFormatSkipped = prometheus.NewDesc("logship_cloudwatch_format_skipped_total", "Records the formatter skipped, by reason.", []string{"output", "reason"}, nil)
+	descLinesRead   = prometheus.NewDesc("logship_tail_lines_read_total", "Logical lines read from files.", []string{"source"}, nil)
+	descBytesRead   = prometheus.NewDesc("logship_tail_bytes_read_total", "Bytes read from files.", []string{"source"}, nil)
+	descFilesOpen   = prometheus.NewDesc("logship_tail_files_open", "Files being tailed.", []string{"source"}, nil)
+	descRotations   = prometheus.NewDesc("logship_tail_rotations_total", "Files rotated away (renamed or replaced).", []string{"source"}, nil)
+	descTruncations = prometheus.NewDesc("logship_tail_truncations_total", "Files truncated (copytruncate) and re-read from 0.", []string{"source"}, nil)
+	descGivenUp     = prometheus.NewDesc("logship_tail_given_up_bytes_total", "Unread bytes of deleted files given up at the bounds.", []string{"source"}, nil)
+	descGaps        = prometheus.NewDesc("logship_tail_gap_bytes_total", "Bytes detected lost at start (files gone while stopped).", []string{"source"}, nil)
+	descCorruptPos  = prometheus.NewDesc("logship_tail_positions_corrupt_total", "Positions files found corrupt at start: moved aside to <file>.bad and the files re-read from the configured start (or the Fluentd pos_file).", []string{"source"}, nil)
+	descFilesPinned = prometheus.NewDesc("logship_tail_files_pinned_total", "Files opened (held) while reading was blocked, before any discovery pass saw them, so a deletion cannot lose them.", []string{"source"}, nil)
+	descDeletedHeld = prometheus.NewDesc("logship_tail_files_deleted_held", "Deleted files held open to be drained (within the deleted-file bounds).", []string{"source"}, nil)
+	descLostFiles   = prometheus.NewDesc("logship_tail_lost_files_total", "Files lost with unread data (given up at the deleted-file bounds, or deleted unseen); each is logged with its path.", []string{"source"}, nil)
+	descLostBytes   = prometheus.NewDesc("logship_tail_lost_bytes_total", "Unread bytes of the lost files.", []string{"source"}, nil)
+	descLostLines   = prometheus.NewDesc("logship_tail_lost_lines_total", "Unread complete lines of the lost files (where the file could still be read to count them).", []string{"source"}, nil)
+	descLag         = prometheus.NewDesc("logship_delivery_lag_seconds", "Age of the oldest line read but not yet delivered (or durably buffered).", []string{"source"}, nil)
+	descUnmatched   = prometheus.NewDesc("logship_parser_unmatched_total", "Lines the parser rejected.", []string{"source"}, nil)
+	descUnrouted    = prometheus.NewDesc("logship_router_unmatched_records_total", "Records no <match> took.", nil, nil)
+	descQueueChunks = prometheus.NewDesc("logship_buffer_queue_length", "Chunks queued (in flight and retrying included).", []string{"output"}, nil)
+	descQueueBytes  = prometheus.NewDesc("logship_buffer_total_bytes", "Bytes staged and queued.", []string{"output"}, nil)
+	descBufStaged   = prometheus.NewDesc("logship_buffer_staged_bytes", "Bytes of staged chunks, as counted against the limits.", []string{"output"}, nil)
+	descBufQueued   = prometheus.NewDesc("logship_buffer_queued_bytes", "Bytes of queued chunks, as counted against the limits.", []string{"output"}, nil)
+	descBufLimit    = prometheus.NewDesc("logship_buffer_limit_bytes", "total_limit_size (chunk_limit_size × queue_limit_length where set).", []string{"output"}, nil)
+	descBufMemBound = prometheus.NewDesc("logship_buffer_memory_bound_bytes", "Most memory the buffer's records may hold by its configuration.", []string{"output"}, nil)
+	descDiskFull    = prometheus.NewDesc("logship_buffer_disk_full", "1 while the file buffer's segment writes fail (ENOSPC, …): chunks are held in memory up to the memory bound, then reading blocks.", []string{"output"}, nil)
+	descMemOnly     = prometheus.NewDesc("logship_buffer_memory_only_bytes", "Bytes of file-buffer chunks held in memory only (their segment could not be written).", []string{"output"}, nil)
+	descDiskErrors  = prometheus.NewDesc("logship_buffer_disk_errors_total", "Failed segment writes of the file buffer.", []string{"output"}, nil)
+	descBlocked     = prometheus.NewDesc("logship_buffer_blocked_total", "Hand-offs to the buffer that had to wait (back-pressure to reading), by reason.", []string{"output", "reason"}, nil)
+	descRSS         = prometheus.NewDesc("logship_process_resident_memory_bytes", "Resident set size of the process (VmRSS).", nil, nil)
+	descPeakRSS     = prometheus.NewDesc("logship_process_resident_memory_peak_bytes", "Peak resident set size of the process (VmHWM).", nil, nil)
+	descHeap        = prometheus.NewDesc("logship_go_heap_objects_bytes", "Bytes of live and not yet swept heap objects (runtime/metrics /memory/classes/heap/objects:bytes).", nil, nil)
+	descMemLimit    = prometheus.NewDesc("logship_go_memory_limit_bytes", "The Go runtime's soft memory limit (GOMEMLIMIT).", nil, nil)
+	descRetries     = prometheus.NewDesc("logship_buffer_retries_total", "Chunk retries scheduled.", []string{"output"}, nil)
+	descFlushErrors = prometheus.NewDesc("logship_buffer_send_errors_total", "Failed chunk sends.", []string{"output"}, nil)
+	descDeadChunks  = prometheus.NewDesc("logship_buffer_dead_letter_chunks_total", "Chunks written to the dead-letter directory.", []string{"output"}, nil)
+	descDropped     = prometheus.NewDesc("logship_buffer_dropped_records_total", "Records dropped by the buffer, by reason.", []string{"output", "reason"}, nil)
+	descRecordsOut  = prometheus.NewDesc("logship_output_records_total", "Records delivered by the output's buffer.", []string{"output"}, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descLinesRead, descBytesRead, descFilesOpen, descRotations, descTruncations,
 		descGivenUp, descGaps, descCorruptPos, descFilesPinned, descDeletedHeld, descLostFiles, descLostBytes, descLostLines, descLag, descUnmatched, descUnrouted, descQueueChunks, descQueueBytes, descRetries, descFlushErrors,
-		descDeadChunks, descDropped, descRecordsOut, descRequests, descEvents, descEventBytes, descRejected,
-		descSinkDropped, descAPIErrors, descBillable, descFormatSkipped, descBufStaged, descBufQueued, descBufLimit,
-		descBufMemBound, descDiskFull, descMemOnly, descDiskErrors, descBlocked, descRSS, descPeakRSS, descHeap, descMemLimit, descOversizeSplit,
-		descMsgTruncated, descMsgSplitEvs} {
+		descDeadChunks, descDropped, descRecordsOut, descBufStaged, descBufQueued, descBufLimit,
+		descBufMemBound, descDiskFull, descMemOnly, descDiskErrors, descBlocked, descRSS, descPeakRSS, descHeap, descMemLimit} {
 		ch <- d
+	}
+	// The outputs' own metrics (the agent is built before it is registered).
+	for _, o := range c.a.outputs {
+		if o.stats != nil {
+			o.stats.Describe(ch)
+		}
 	}
 }
 
@@ -136,36 +129,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			counter(descDropped, float64(st.DroppedOverflowRecords), id, "overflow")
 			counter(descDropped, float64(st.DroppedDeadLetterRecords), id, "dead_letter_failed")
 		}
-		if o.sink != nil {
-			st := o.sink.Stats()
-			counter(descRequests, float64(st.Requests), id)
-			counter(descEvents, float64(st.Events), id)
-			counter(descEventBytes, float64(st.PayloadBytes), id)
-			counter(descRejected, float64(st.Rejected.TooOld), id, "too_old")
-			counter(descRejected, float64(st.Rejected.TooNew), id, "too_new")
-			counter(descRejected, float64(st.Rejected.Expired), id, "expired")
-			counter(descSinkDropped, float64(st.Dropped.TooOld), id, "too_old")
-			counter(descSinkDropped, float64(st.Dropped.TooNew), id, "too_new")
-			counter(descSinkDropped, float64(st.Dropped.Empty), id, "empty")
-			for class, v := range map[string]uint64{"throttled": st.Errors.Throttled, "server": st.Errors.Server,
-				"network": st.Errors.Network, "auth": st.Errors.Auth, "not_found": st.Errors.NotFound,
-				"permanent": st.Errors.Permanent, "unknown": st.Errors.Unknown} {
-				counter(descAPIErrors, float64(v), id, class)
-			}
-			counter(descMsgTruncated, float64(st.Truncated), id, "send")
-			counter(descMsgSplitEvs, float64(st.Split), id)
-			for g, gs := range st.Groups {
-				counter(descBillable, float64(gs.QuotaBytes), id, g)
-			}
-		}
-		if o.format != nil {
-			fs := o.format.Stats()
-			counter(descFormatSkipped, float64(fs.NoGroup), id, "no_group")
-			counter(descFormatSkipped, float64(fs.NoStream), id, "no_stream")
-			counter(descFormatSkipped, float64(fs.EmptyMessage), id, "empty_message")
-			counter(descOversizeSplit, float64(fs.Split), id, "records")
-			counter(descOversizeSplit, float64(fs.Pieces), id, "pieces")
-			counter(descMsgTruncated, float64(fs.Truncated), id, "format")
+		if o.stats != nil {
+			o.stats.Collect(id, ch)
 		}
 	}
 	collectMemory(gauge)

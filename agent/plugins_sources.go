@@ -18,21 +18,30 @@ import (
 
 	"logship/buffer"
 	"logship/config"
+	"logship/plugin"
 )
 
 // pluginSource builds the runtime of a source whose configuration is in
-// config.Source.Plugin (http, monitor_agent, prometheus, …). Its records
-// enter the router with a.router.Emit(ctx, sc.Label, recs), Source 0.
+// config.Source.Plugin: a plugin.SourceConfig (http, systemd), or one of the
+// sources that report the agent itself (monitor_agent, prometheus,
+// prometheus_*_monitor), which live here because they read the agent's
+// state. Its records enter the router with a.router.Emit(ctx, sc.Label,
+// recs), Source 0.
 func (a *Agent) pluginSource(sc *config.Source) (sourceRunner, error) {
 	sh := a.sourceShared()
 	name := sourceName(sc)
 	log := a.log.With(zap.String("source", name), zap.String("type", sc.Type))
 	emit := func(ctx context.Context, recs []buffer.Record) error { return a.router.Emit(ctx, sc.Label, recs) }
 	switch cfg := sc.Plugin.(type) {
-	case *config.HTTPSource:
-		s := newHTTPSource(*cfg, name, emit, log)
-		sh.addHTTP(s)
-		return &sharedRunner{sh: sh, sourceRunner: s}, nil
+	case plugin.SourceConfig:
+		src, err := cfg.NewSource(plugin.SourceDeps{Name: name, Log: log, Emit: emit})
+		if err != nil {
+			return nil, err
+		}
+		if c, ok := src.(plugin.Collector); ok {
+			sh.addCollector(name, c)
+		}
+		return &sharedRunner{sh: sh, sourceRunner: pluginRunner{src}}, nil
 	case *config.MonitorAgentSource:
 		m := newMonitorAgent(*cfg, sh, emit, log)
 		return &sharedRunner{sh: sh, sourceRunner: m}, nil
@@ -47,13 +56,14 @@ func (a *Agent) pluginSource(sc *config.Source) (sourceRunner, error) {
 			return nil, err
 		}
 		return &sharedRunner{sh: sh, sourceRunner: idleRunner{}}, nil
-	case *config.SystemdSource:
-		j := newJournalSource(*cfg, name, emit, log)
-		sh.addJournal(j)
-		return &sharedRunner{sh: sh, sourceRunner: j}, nil
 	}
 	return nil, fmt.Errorf("source %q has no runtime", sc.Type)
 }
+
+// pluginRunner runs a plugin.Source.
+type pluginRunner struct{ src plugin.Source }
+
+func (r pluginRunner) run(ctx context.Context) error { return r.src.Run(ctx) }
 
 // sourceName identifies a source in logs and metrics: its @id, else its
 // position.
@@ -89,10 +99,9 @@ type sourceShared struct {
 	once    sync.Once
 	plugins []*fluentdPlugin
 
-	mu       sync.Mutex
-	https    []*httpSource
-	journals []*journalSource
-	monitors map[string]bool // prometheus monitor kinds registered
+	mu         sync.Mutex
+	collectors []namedCollector // the plugin sources' own metrics
+	monitors   map[string]bool  // prometheus monitor kinds registered
 	// countersMap wraps each output to count its emits (see countEmits).
 	countersMap map[*output]*countedOutput
 }
@@ -115,15 +124,15 @@ func (a *Agent) sourceShared() *sourceShared {
 	return sh
 }
 
-func (sh *sourceShared) addHTTP(s *httpSource) {
-	sh.mu.Lock()
-	sh.https = append(sh.https, s)
-	sh.mu.Unlock()
+// namedCollector is a source's metrics with the source's name.
+type namedCollector struct {
+	name string
+	c    plugin.Collector
 }
 
-func (sh *sourceShared) addJournal(j *journalSource) {
+func (sh *sourceShared) addCollector(name string, c plugin.Collector) {
 	sh.mu.Lock()
-	sh.journals = append(sh.journals, j)
+	sh.collectors = append(sh.collectors, namedCollector{name, c})
 	sh.mu.Unlock()
 }
 
@@ -280,50 +289,19 @@ func listenAddr(bind string, port int) string {
 	return net.JoinHostPort(strings.Trim(bind, "[]"), strconv.Itoa(port))
 }
 
-// sourceCollector exports the plugin sources' own counters.
+// sourceCollector exports the plugin sources' own metrics. The sources are
+// built after it is registered, so it is unchecked (Describe sends
+// nothing): each source's descriptors are its own (plugin.Collector).
 type sourceCollector struct{ sh *sourceShared }
 
-var (
-	descHTTPRecords = prometheus.NewDesc("logship_http_records_total",
-		"Records the http source accepted and handed to the pipeline.", []string{"source"}, nil)
-	descHTTPDropped = prometheus.NewDesc("logship_http_dropped_records_total",
-		"Health records the http source dropped because the pipeline was back-pressured (its queue was full).", []string{"source"}, nil)
-	descHTTPBad = prometheus.NewDesc("logship_http_bad_requests_total",
-		"Requests the http source answered with a 4xx status.", []string{"source"}, nil)
-	descJournalRecords = prometheus.NewDesc("logship_journal_records_total",
-		"Journal entries the systemd source handed to the pipeline.", []string{"source"}, nil)
-	descJournalBad = prometheus.NewDesc("logship_journal_bad_entries_total",
-		"journalctl output lines the systemd source could not decode (skipped).", []string{"source"}, nil)
-	descJournalRestarts = prometheus.NewDesc("logship_journal_reader_restarts_total",
-		"Times the journalctl reader exited and was restarted.", []string{"source"}, nil)
-	descJournalUp = prometheus.NewDesc("logship_journal_available",
-		"1 when the systemd source can read the journal (journalctl found), 0 when it runs idle.", []string{"source"}, nil)
-)
-
-func (c sourceCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descHTTPRecords, descHTTPDropped, descHTTPBad, descJournalRecords,
-		descJournalBad, descJournalRestarts, descJournalUp} {
-		ch <- d
-	}
-}
+func (c sourceCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (c sourceCollector) Collect(ch chan<- prometheus.Metric) {
 	c.sh.mu.Lock()
-	https, journals := c.sh.https, c.sh.journals
+	cs := c.sh.collectors
 	c.sh.mu.Unlock()
-	counter := func(d *prometheus.Desc, v uint64, name string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), name)
-	}
-	for _, h := range https {
-		counter(descHTTPRecords, h.accepted.Load(), h.name)
-		counter(descHTTPDropped, h.dropped.Load(), h.name)
-		counter(descHTTPBad, h.bad.Load(), h.name)
-	}
-	for _, j := range journals {
-		counter(descJournalRecords, j.records.Load(), j.name)
-		counter(descJournalBad, j.bad.Load(), j.name)
-		counter(descJournalRestarts, j.restarts.Load(), j.name)
-		ch <- prometheus.MustNewConstMetric(descJournalUp, prometheus.GaugeValue, float64(j.available.Load()), j.name)
+	for _, nc := range cs {
+		nc.c.Collect(nc.name, ch)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"logship/buffer"
+	"logship/plugin"
 )
 
 // Matcher reports whether a tag matches a <filter> or <match> pattern list.
@@ -26,12 +27,9 @@ type FilterFunc func(r *buffer.Record) bool
 // Filter calls f.
 func (f FilterFunc) Filter(r *buffer.Record) bool { return f(r) }
 
-// Output receives the records of a <match>. Emit takes ownership of nothing:
-// it must copy what it keeps (buffer.Add copies messages). It is atomic per
-// call: on error none of recs was accepted.
-type Output interface {
-	Emit(ctx context.Context, recs []buffer.Record) error
-}
+// Output receives the records of a <match> (plugin.Output: the output
+// plugins implement it without importing the agent).
+type Output = plugin.Output
 
 // Rule is one <filter> or <match> directive of a label, in config order.
 type Rule struct {
@@ -60,7 +58,7 @@ type Router struct {
 	mu      sync.Mutex
 	resolve Resolver
 	routes  map[routeKey]*route
-	ack     func(recs []buffer.Record)
+	ack     buffer.Acker
 	// unmatched counts records no <match> took; atomic so that metrics
 	// never wait for the lock a blocked output holds.
 	unmatched atomic.Uint64
@@ -82,10 +80,7 @@ const maxRoutes = 65536
 
 // NewRouter returns a router. ack is told about records the router drops
 // (filtered out or unmatched); nil ignores them.
-func NewRouter(resolve Resolver, ack func(recs []buffer.Record)) *Router {
-	if ack == nil {
-		ack = func([]buffer.Record) {}
-	}
+func NewRouter(resolve Resolver, ack buffer.Acker) *Router {
 	return &Router{resolve: resolve, routes: make(map[routeKey]*route), ack: ack}
 }
 
@@ -157,7 +152,9 @@ func (rt *Router) emitRun(ctx context.Context, label string, run []buffer.Record
 	r := rt.route(label, run[0].Tag)
 	if r.out == nil {
 		rt.unmatched.Add(uint64(len(run)))
-		rt.ack(run)
+		if rt.ack != nil {
+			rt.ack.Ack(run)
+		}
 		return nil
 	}
 	if len(r.filters) == 0 {
@@ -183,7 +180,9 @@ func (rt *Router) emitRun(ctx context.Context, label string, run []buffer.Record
 		}
 	}
 	if len(dropped) > 0 {
-		rt.ack(dropped)
+		if rt.ack != nil {
+			rt.ack.Ack(dropped)
+		}
 		clear(dropped)
 	}
 	rt.dropped = dropped[:0]

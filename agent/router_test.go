@@ -47,11 +47,11 @@ func TestRouter_Emit(t *testing.T) {
 			{Match: prefix("k."), Filter: never},
 		},
 		"@L": {{Match: prefix(""), Output: lbl}},
-	}), func(recs []buffer.Record) {
+	}), agent.AckFunc(func(recs []buffer.Record) {
 		for _, r := range recs {
 			acked = append(acked, r.Offset)
 		}
-	})
+	}))
 	ctx := context.Background()
 	recs := []buffer.Record{rec("k.a1", "one", 1), rec("k.a1", "secret", 2), rec("k.b", "two", 3), rec("other", "three", 4)}
 	if err := rt.Emit(ctx, agent.RootLabel, recs); err != nil {
@@ -77,64 +77,5 @@ func TestRouter_Emit(t *testing.T) {
 	}
 	if rt.Unmatched() != 2 || acked[len(acked)-1] != 6 {
 		t.Errorf("Unmatched()=%d acked=%v, want 2 with offset 6 acked (unknown label)", rt.Unmatched(), acked)
-	}
-}
-
-type fakeFormatter struct{}
-
-func (fakeFormatter) AppendRecords(dst []byte, out []buffer.Record, in *buffer.Record) ([]byte, []buffer.Record, error) {
-	v, _ := in.Fields.Get("m")
-	if len(v.Bytes) == 0 {
-		return dst, out, context.Canceled // any error: skipped
-	}
-	r := *in
-	start := len(dst)
-	dst = append(dst, v.Bytes...)
-	r.Key = buffer.StreamKey{Group: "g", Stream: r.Tag}
-	r.Message = dst[start:]
-	r.Fields = nil
-	return dst, append(out, r), nil
-}
-
-type adder struct{ got []buffer.Record }
-
-func (a *adder) Add(_ context.Context, recs []buffer.Record) error {
-	for _, r := range recs {
-		r.Message = append([]byte(nil), r.Message...)
-		a.got = append(a.got, r)
-	}
-	return nil
-}
-
-func TestBufferedOutput_Emit(t *testing.T) {
-	var acked []int64
-	ad := &adder{}
-	o := agent.NewBufferedOutput(fakeFormatter{}, ad, func(recs []buffer.Record) {
-		for _, r := range recs {
-			acked = append(acked, r.Offset)
-		}
-	})
-	if err := o.Emit(context.Background(), []buffer.Record{rec("t", "a", 1), rec("t", "", 2), rec("t", "b", 3)}); err != nil {
-		t.Fatal(err)
-	}
-	if len(ad.got) != 2 || string(ad.got[0].Message) != "a" || string(ad.got[1].Message) != "b" || ad.got[1].Key.Stream != "t" {
-		t.Fatalf("added %+v", ad.got)
-	}
-	if len(acked) != 1 || acked[0] != 2 || o.Skipped.Load() != 1 {
-		t.Fatalf("acked %v skipped %d, want [2] 1", acked, o.Skipped.Load())
-	}
-}
-
-func TestStdoutOutput_Emit(t *testing.T) {
-	var sb strings.Builder
-	o := agent.NewStdoutOutput(&sb, nil, nil)
-	r := rec("tag.x", "hi", 1)
-	r.Time = 1700000000123456789
-	if err := o.Emit(context.Background(), []buffer.Record{r}); err != nil {
-		t.Fatal(err)
-	}
-	// time.Local is whatever the test machine has; check the shape only.
-	if got := sb.String(); !strings.HasSuffix(got, ` tag.x: {"m":"hi"}`+"\n") || !strings.Contains(got, ".123456789 ") {
-		t.Fatalf("stdout=%q", got)
 	}
 }

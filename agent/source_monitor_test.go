@@ -316,6 +316,9 @@ func TestPrometheusMonitors_Names(t *testing.T) {
 	}
 }
 
+// testNow is the monitor's injected clock.
+var testNow = time.Date(2026, 11, 27, 1, 2, 3, 456789000, time.UTC)
+
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func labelString(m *dto.Metric) string {

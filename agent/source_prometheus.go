@@ -252,14 +252,14 @@ func (a *Agent) tailFiles(t *tailSource) []tailFile {
 			}
 		}
 	}
-	latest := map[string]uint64{} // real path → newest tailer source id
+	latest := map[string]uint64{} // real path → newest source id
 	a.paths.mu.Lock()
 	for id, real := range a.paths.m {
-		if id>>sourceShift != t.idx {
+		if id>>sourceIDBits != t.idx {
 			continue
 		}
-		if tid := id & (1<<sourceShift - 1); tid > latest[real] {
-			latest[real] = tid
+		if id > latest[real] {
+			latest[real] = id
 		}
 	}
 	a.paths.mu.Unlock()

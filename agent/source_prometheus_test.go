@@ -51,7 +51,7 @@ func TestAgent_SeedSources(t *testing.T) {
 	opsPort := ops.Addr().(*net.TCPAddr).Port
 	httpPort := freePort(t)
 	// The tail source comes after the plugin sources, as in the seed: its
-	// acknowledgements must still reach it (a regression test: a.ack once
+	// acknowledgements must still reach it (a regression test: Agent.Ack once
 	// indexed tail sources by their position among all sources).
 	cfgText := fmt.Sprintf(`
 <source>

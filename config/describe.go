@@ -5,9 +5,9 @@ package config
 
 import (
 	"fmt"
-	"strconv"
 
 	"logship/enrich"
+	"logship/plugin"
 )
 
 // Describe writes the effective pipeline, one line per stage, for
@@ -28,13 +28,10 @@ const V012Image = "a configuration written for Fluentd v0.12 behaves as the v0.1
 func (p *Pipeline) Differences() []string {
 	var out []string
 	d := func(s string) { out = append(out, "differs from Fluentd: "+s) }
-	hasTail, hasCW, hasHTTP := false, false, false
+	hasTail, hasHTTP := false, false
 	for _, s := range p.Sources {
 		hasTail = hasTail || s.Tail != nil
 		hasHTTP = hasHTTP || s.Type == "http"
-	}
-	for _, o := range p.Outputs {
-		hasCW = hasCW || o.CloudWatch != nil
 	}
 	if p.V012 {
 		d(V012Image)
@@ -46,13 +43,19 @@ func (p *Pipeline) Differences() []string {
 		d("CRI partial lines (P) and docker 16 KiB pieces are joined into one record (Fluentd's cri parser emits each fragment)")
 		d(`a container log time on a whole second, which RFC3339Nano writes without a fraction ("…:05Z"), is parsed; Fluentd's time_format "…%S.%N…" rejects it and drops the line`)
 	}
-	if hasCW {
-		d("a chunk retried after a partial success never re-sends the requests that already succeeded (Fluentd re-sends the whole chunk)")
-		d("a chunk that fails permanently or runs out of retries is dead-lettered (replay with 'logship replay'); Fluentd drops the whole queue")
-		d("an event over the size limit is split (or truncated) and counted; Fluentd drops the rest of the stream or backs the chunk up")
-		d("events with equal timestamps keep their order (stable sort)")
-		d("a missing group or stream without auto_create_stream dead-letters the chunk instead of skipping its events silently")
-		d("rejected events (too old/new, expired) are counted by reason and logged with their index ranges")
+	// The outputs' own differences, once per line, in file order.
+	seen := map[string]bool{}
+	for _, sec := range p.Order {
+		if o := p.Outputs[sec]; o != nil {
+			if df, ok := o.Plugin.(plugin.Differ); ok {
+				for _, line := range df.Differences() {
+					if !seen[line] {
+						seen[line] = true
+						d(line)
+					}
+				}
+			}
+		}
 	}
 	if hasHTTP {
 		d("the http source answers 200 even when the outputs are backed up, so the liveness probe never restarts the agent")
@@ -103,29 +106,11 @@ func (p *Pipeline) describeStages() []string {
 		}
 		o := p.Outputs[s]
 		line := fmt.Sprintf("match %s %s: %s id=%s", s.Arg, s.Pos, o.Type, o.ID)
-		if cw := o.CloudWatch; cw != nil {
-			red := *cw
-			if red.AccessKeyID != "" {
-				red.AccessKeyID = "<redacted>"
+		if d, ok := o.Plugin.(plugin.Describer); ok {
+			if text := d.Describe(); text != "" {
+				line += " " + text
 			}
-			if red.SecretAccessKey != "" {
-				red.SecretAccessKey = "<redacted>"
-			}
-			if red.SessionToken != "" {
-				red.SessionToken = "<redacted>"
-			}
-			line += fmt.Sprintf(" group=%q stream=%q use_tag_as_group=%v use_tag_as_stream=%v group_key=%q stream_key=%q auto_create_stream=%v retention_in_days=%d message_keys=%q drop_empty=%v region=%q endpoint=%q aws_key_id=%q",
-				red.LogGroupName, red.LogStreamName, red.UseTagAsGroup, red.UseTagAsStream, red.LogGroupNameKey,
-				red.LogStreamNameKey, red.AutoCreateStream, red.RetentionInDays, red.MessageKeys,
-				red.DropEmptyTopLevel, red.Region, red.Endpoint, red.AccessKeyID)
-		}
-		if o.Buffer != nil {
-			line += " buffer: " + o.Buffer.String()
-		}
-		if o.Path != "" {
-			line += " path=" + strconv.Quote(o.Path)
-		}
-		if o.Plugin != nil {
+		} else if o.Plugin != nil {
 			line += fmt.Sprintf(" %+v", o.Plugin)
 		}
 		out = append(out, line)

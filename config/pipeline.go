@@ -10,7 +10,9 @@ import (
 
 	"logship/buffer"
 	"logship/enrich"
+	"logship/plugin"
 	"logship/sink/cloudwatch"
+	"logship/sink/cwlogs"
 	"logship/tail"
 )
 
@@ -63,8 +65,10 @@ type Source struct {
 	Label string
 	// Tail is set for @type tail.
 	Tail *TailSource
-	// Plugin is the typed configuration of another source type (see
-	// plugins_sources.go); the agent runs it.
+	// Plugin is the typed configuration of another source type, made by its
+	// mapper in sourceTypes (plugins_sources.go): a plugin.SourceConfig, or
+	// one of the agent's own sources that report the agent itself
+	// (MonitorAgentSource, PrometheusSource, PrometheusMonitorSource).
 	Plugin any
 }
 
@@ -98,14 +102,15 @@ type Output struct {
 	Type    string
 	// ID names the output in metrics and paths (@id, or the type and the
 	// match pattern).
-	ID         string
+	ID string
+	// Plugin is the output's typed configuration, made by its mapper in
+	// outputTypes (plugins_outputs.go); the agent builds the runtime from it.
+	Plugin plugin.OutputConfig
+	// CloudWatch and Buffer are set for cloudwatch_logs: they point into
+	// Plugin (a *cwlogs.Config), for the tools that work with CloudWatch
+	// records themselves (replay's dead letters, the deploy checks).
 	CloudWatch *cloudwatch.Config
 	Buffer     *buffer.Config
-	// Path is the file output's path.
-	Path string
-	// Plugin is the typed configuration of another output type (see
-	// plugins_filters.go); the agent runs it.
-	Plugin any
 }
 
 // Build maps c onto logship's stages. Problems are recorded in c.Diag (with
@@ -231,13 +236,14 @@ func (b *builder) source(s *Section) *Source {
 			return nil
 		}
 	default:
-		plugin, ok := b.pluginSource(s, typ)
+		m, ok := sourceTypes()[typ]
 		if !ok {
 			b.d.UnsupportedType(s)
 			skipped(s)
 			return nil
 		}
-		if plugin == nil {
+		plugin, ok := m(b, s, typ)
+		if !ok {
 			return nil // known, but its mapping failed (reported)
 		}
 		src.Plugin = plugin
@@ -533,65 +539,38 @@ func (b *builder) output(s *Section) *Output {
 		o.ID = typ + "_" + strings.Trim(sanitize(s.Arg), "_")
 	}
 	accept(s, "@log_level", "log_level")
-	switch typ {
-	case "cloudwatch_logs":
-		o.CloudWatch = b.cloudwatch(s)
-		if o.CloudWatch == nil {
-			return nil
-		}
-		o.Buffer = b.buffer(s, o.ID)
-		if o.Buffer == nil {
-			return nil
-		}
-	case "null":
-		s.Section("buffer") // a null output's buffer has no effect
-	case "stdout":
-		accept(s, "output_type")
-		if f := s.Section("format"); f != nil {
-			accept(f, "@type", "type")
-		}
-		s.Section("buffer")
-	case "file":
-		o.Path = s.String("path", "")
-		if o.Path == "" {
-			b.d.Errorf(s.Pos, "%s: path is required", s.Header())
-			return nil
-		}
-		accept(s, "append", "format", "compress", "time_slice_format", "symlink_path", "add_path_suffix", "path_suffix")
-		if bs := s.Section("buffer"); bs != nil {
-			for _, prm := range bs.Params {
-				prm.MarkUsed()
-			}
-		}
-		for _, k := range bufferV012Names() {
-			s.Param(k)
-		}
-	default:
-		plugin, ok := b.pluginOutput(s, typ)
-		if !ok {
-			b.d.UnsupportedType(s)
-			skipped(s)
-			return nil
-		}
-		if plugin == nil {
-			return nil // known, but its mapping failed (reported)
-		}
-		o.Plugin = plugin
+	m, ok := outputTypes()[typ]
+	if !ok {
+		b.d.UnsupportedType(s)
+		skipped(s)
+		return nil
+	}
+	if !m(b, s, o) {
+		return nil // known, but its mapping failed (reported)
 	}
 	return o
 }
 
+// cloudwatchOutput maps cloudwatch_logs: its parameters and its buffer.
+func (b *builder) cloudwatchOutput(s *Section, o *Output) bool {
+	cw := b.cloudwatch(s)
+	if cw == nil {
+		return false
+	}
+	bc := b.buffer(s, o.ID)
+	if bc == nil {
+		return false
+	}
+	c := &cwlogs.Config{CloudWatch: *cw, Buffer: *bc}
+	o.Plugin, o.CloudWatch, o.Buffer = c, &c.CloudWatch, &c.Buffer
+	return true
+}
+
 func (b *builder) cloudwatch(s *Section) *cloudwatch.Config {
 	cw := &cloudwatch.Config{}
-	var errs []error
-	str := func(key string) string { return s.String(key, "") }
-	boolean := func(key string, def bool) bool {
-		v, err := s.Bool(key, def)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		return v
-	}
+	r := b.reader(s)
+	str := func(key string) string { return r.String(key, "") }
+	boolean := r.Bool
 	integer := func(key string) int {
 		p := s.Param(key)
 		if !p.Set() {
@@ -604,9 +583,7 @@ func (b *builder) cloudwatch(s *Section) *cloudwatch.Config {
 			return 0
 		}
 		v, err := p.Int()
-		if err != nil {
-			errs = append(errs, err)
-		}
+		r.add(err)
 		return int(v)
 	}
 	cw.LogGroupName = str("log_group_name")
@@ -620,11 +597,7 @@ func (b *builder) cloudwatch(s *Section) *cloudwatch.Config {
 	cw.AutoCreateStream = boolean("auto_create_stream", false)
 	if keys := str("message_keys"); keys != "" {
 		if strings.HasPrefix(strings.TrimSpace(keys), "[") {
-			v, err := s.Strings("message_keys", nil)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			cw.MessageKeys = v
+			cw.MessageKeys = r.Strings("message_keys")
 		} else {
 			// The plugin splits on ',' without trimming.
 			cw.MessageKeys = strings.Split(keys, ",")
@@ -633,11 +606,7 @@ func (b *builder) cloudwatch(s *Section) *cloudwatch.Config {
 	cw.MaxMessageLength = integer("max_message_length")
 	cw.MaxEventsPerBatch = integer("max_events_per_batch")
 	cw.RetentionInDays = integer("retention_in_days")
-	if tags, err := s.Hash("log_group_aws_tags", nil); err != nil {
-		errs = append(errs, err)
-	} else {
-		cw.LogGroupAWSTags = tags
-	}
+	cw.LogGroupAWSTags = r.Hash("log_group_aws_tags")
 	cw.IncludeTimeKey = boolean("include_time_key", false)
 	cw.TimeKey = str("time_key")
 	if b.p.V012 {
@@ -680,10 +649,7 @@ func (b *builder) cloudwatch(s *Section) *cloudwatch.Config {
 			prm.MarkUsed()
 		}
 	}
-	if len(errs) > 0 {
-		for _, e := range errs {
-			b.d.Add(s.Pos, e)
-		}
+	if !r.done() {
 		return nil
 	}
 	if err := cw.Validate(); err != nil {

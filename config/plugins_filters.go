@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"regexp"
 	"sort"
 	"strconv"
@@ -16,27 +15,11 @@ import (
 // does not know; a known type with a bad configuration records the error in
 // b.d and returns (nil, true).
 func (b *builder) pluginFilter(s *Section, typ string) (fc enrich.FilterConfig, ok bool) {
-	var errs []error
-	boolean := func(key string, def bool) bool {
-		v, err := s.Bool(key, def)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		return v
-	}
-	strs := func(key string) []string {
-		v, err := s.Strings(key, nil)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		return v
-	}
-	fail := func() bool {
-		for _, e := range errs {
-			b.d.Add(s.Pos, e)
-		}
-		return len(errs) > 0
-	}
+	pr := b.reader(s)
+	boolean, strs := pr.Bool, pr.Strings
+	// fail reports the errors read so far (once per mapping: every case
+	// calls it once, at its end).
+	fail := func() bool { return !pr.done() }
 	switch typ {
 	case "record_transformer":
 		c := &enrich.RecordTransformerConfig{Location: b.opts.Location}
@@ -175,7 +158,7 @@ func (b *builder) pluginFilter(s *Section, typ string) (fc enrich.FilterConfig, 
 		}
 		c.Separator = s.String("separator", "\n")
 		if n, err := s.Int("n_lines", 0); err != nil {
-			errs = append(errs, err)
+			pr.add(err)
 		} else {
 			c.NLines = int(n)
 		}
@@ -186,7 +169,7 @@ func (b *builder) pluginFilter(s *Section, typ string) (fc enrich.FilterConfig, 
 			}
 			pat, flags, err := p.Regexp()
 			if err != nil {
-				errs = append(errs, err)
+				pr.add(err)
 			}
 			return pat, flags
 		}
@@ -195,7 +178,7 @@ func (b *builder) pluginFilter(s *Section, typ string) (fc enrich.FilterConfig, 
 		c.ContinuousLine, c.ContinuousLineFlags = re("continuous_line_regexp")
 		c.StreamIdentityKey = s.String("stream_identity_key", "")
 		if d, err := s.Duration("flush_interval", enrich.DefaultConcatFlushInterval); err != nil {
-			errs = append(errs, err)
+			pr.add(err)
 		} else {
 			c.FlushInterval = d
 		}
@@ -268,111 +251,6 @@ func numbered(s *Section, prefixes ...string) []numberedParam {
 	return out
 }
 
-// RewriteTagConfig is fluent-plugin-rewrite-tag-filter: each record gets the
-// tag of the first rule that matches it and is re-emitted from the top of the
-// routing table (or of Label). Records no rule matches, and records whose new
-// tag equals their tag, are dropped.
-type RewriteTagConfig struct {
-	Rules []RewriteRule
-	// Label is the @label the re-emitted records go to ("" for the top level).
-	Label string
-	// RemoveTagPrefix is removed from the tag before the ${tag}/__TAG__
-	// placeholders see it.
-	RemoveTagPrefix string
-	// CapitalizeBackrefs capitalizes $1…$9 (capitalize_regex_backreference).
-	CapitalizeBackrefs bool
-}
-
-// RewriteRule is one rule (v0.12 rewriteruleN, v1 <rule>).
-type RewriteRule struct {
-	// Key is the field the pattern is matched against (a record accessor in
-	// v1: $.a.b).
-	Key string
-	// Pattern is a Ruby regexp without slashes; Flags its /…/ flags.
-	Pattern, Flags string
-	// Tag is the new tag, with $1…$9, ${tag}, __TAG__, ${tag_parts[N]},
-	// __TAG_PARTS[N]__, ${hostname}, __HOSTNAME__.
-	Tag string
-	// Invert matches records whose value does NOT match Pattern (v0.12: a
-	// pattern written with a leading '!').
-	Invert bool
-}
-
-var reV012Rule = regexp.MustCompile(`^(\S+)\s+(.+?)\s+(\S+)$`)
-
-// pluginOutput maps the <match> plugins other than cloudwatch_logs, null,
-// stdout and file (rewrite_tag_filter). ok is false for a type it does not
-// know. The result is stored in Output.Plugin for the agent.
-func (b *builder) pluginOutput(s *Section, typ string) (plugin any, ok bool) {
-	switch typ {
-	case "rewrite_tag_filter":
-		c := &RewriteTagConfig{Label: s.Label(), RemoveTagPrefix: s.String("remove_tag_prefix", "")}
-		good := true
-		var err error
-		if c.CapitalizeBackrefs, err = s.Bool("capitalize_regex_backreference", false); err != nil {
-			b.d.Add(s.Pos, err)
-			good = false
-		}
-		accept(s, "hostname_command", "emit_mode", "remove_tag_regexp")
-		for _, n := range numbered(s, "rewriterule") {
-			p := s.Param(n.key)
-			m := reV012Rule.FindStringSubmatch(strings.TrimSpace(p.Value))
-			if m == nil {
-				b.d.Errorf(p.Pos, "%s: %s must be \"key regexp new_tag\"", s.Header(), n.key)
-				good = false
-				continue
-			}
-			r := RewriteRule{Key: m[1], Pattern: m[2], Tag: m[3]}
-			if len(r.Pattern) >= 2 && r.Pattern[0] == '"' && r.Pattern[len(r.Pattern)-1] == '"' {
-				r.Pattern = r.Pattern[1 : len(r.Pattern)-1] // deprecated "…" quoting
-			}
-			if strings.HasPrefix(r.Pattern, "!") {
-				r.Invert, r.Pattern = true, r.Pattern[1:]
-			}
-			c.Rules = append(c.Rules, r)
-		}
-		for _, rs := range s.Sections("rule") {
-			r := RewriteRule{Key: rs.String("key", ""), Tag: rs.String("tag", "")}
-			pp := rs.Param("pattern")
-			if r.Key == "" || r.Tag == "" || !pp.Set() {
-				b.d.Errorf(rs.Pos, "%s: <rule> needs key, pattern and tag", s.Header())
-				good = false
-				continue
-			}
-			if r.Pattern, r.Flags, err = pp.Regexp(); err != nil {
-				b.d.Add(rs.Pos, err)
-				good = false
-				continue
-			}
-			if r.Invert, err = rs.Bool("invert", false); err != nil {
-				b.d.Add(rs.Pos, err)
-				good = false
-				continue
-			}
-			c.Rules = append(c.Rules, r)
-		}
-		if !good {
-			return nil, true
-		}
-		if len(c.Rules) == 0 {
-			b.d.Errorf(s.Pos, "%s: no rewriteruleN or <rule>", s.Header())
-			return nil, true
-		}
-		for _, r := range c.Rules {
-			if _, err := enrich.CompileRuby(r.Pattern, r.Flags); err != nil {
-				b.d.Errorf(s.Pos, "%s: rule for %s: %v", s.Header(), r.Key, err)
-				return nil, true
-			}
-		}
-		if c.Label != "" && b.p.Router.Label(c.Label) == nil {
-			b.d.Errorf(s.Pos, "%s: @label %s is not defined", s.Header(), c.Label)
-			return nil, true
-		}
-		return c, true
-	}
-	return nil, false
-}
-
 // lineParse reads the parameters of the multi-line parsers (multiline,
 // kubernetes, multiline_kubernetes) from the <parse> section ps (or, for
 // v0.12 source-level format, from s) and the tail-level
@@ -435,23 +313,6 @@ func (b *builder) lineParse(s, ps *Section, pc *enrich.ParseConfig) bool {
 	}
 	pc.Lines = ml
 	return good
-}
-
-// String renders the rule set for check-config.
-func (c *RewriteTagConfig) String() string {
-	var parts []string
-	for _, r := range c.Rules {
-		inv := ""
-		if r.Invert {
-			inv = "!"
-		}
-		parts = append(parts, fmt.Sprintf("%s %s/%s/ → %s", r.Key, inv, r.Pattern, r.Tag))
-	}
-	s := "rules=[" + strings.Join(parts, "; ") + "]"
-	if c.Label != "" {
-		s += " @label=" + c.Label
-	}
-	return s
 }
 
 // ConcatPartialSeparator is the Differences line of a concat that joins

@@ -7,16 +7,17 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"logship/source/httpsource"
+	"logship/source/journal"
 )
 
 // Defaults of the non-tail sources, as Fluentd and its plugins define them.
 const (
-	DefaultHTTPPort             = 9880
-	DefaultHTTPBodySizeLimit    = 32 << 20
-	DefaultHTTPKeepaliveTimeout = 10 * time.Second
-	// DefaultHTTPQueue is how many health records the http source holds
-	// while the pipeline is back-pressured before it drops them.
-	DefaultHTTPQueue = 64
+	DefaultHTTPPort             = httpsource.DefaultPort
+	DefaultHTTPBodySizeLimit    = httpsource.DefaultBodySizeLimit
+	DefaultHTTPKeepaliveTimeout = httpsource.DefaultKeepaliveTimeout
+	DefaultHTTPQueue            = httpsource.DefaultQueue
 
 	DefaultMonitorAgentPort         = 24220
 	DefaultMonitorAgentEmitInterval = 60 * time.Second
@@ -26,56 +27,11 @@ const (
 	DefaultPrometheusAggregatedPath = "/aggregated_metrics"
 	DefaultPrometheusInterval       = 5 * time.Second
 
-	DefaultJournalPath = "/var/log/journal"
+	DefaultJournalPath = journal.DefaultPath
 )
 
-// HTTPSource is Fluentd's in_http: POST or GET /<tag path> with a json (or
-// form) parameter emits the record under the tag <path with '/' → '.'>.
-// Liveness probes use it, so logship answers without waiting for the
-// pipeline (see agent's http source).
-type HTTPSource struct {
-	// Bind is the listen host ("0.0.0.0" in Fluentd's default; "" means
-	// all interfaces).
-	Bind string
-	// Port is the TCP port (DefaultHTTPPort).
-	Port int
-	// BodySizeLimit caps a request body in bytes (DefaultHTTPBodySizeLimit);
-	// a larger body gets 413.
-	BodySizeLimit int64
-	// KeepaliveTimeout closes idle keep-alive connections
-	// (DefaultHTTPKeepaliveTimeout).
-	KeepaliveTimeout time.Duration
-	// AddHTTPHeaders adds every request header as HTTP_<NAME> to the record.
-	AddHTTPHeaders bool
-	// AddRemoteAddr adds REMOTE_ADDR (X-Forwarded-For's first address when
-	// present).
-	AddRemoteAddr bool
-	// AddQueryParams adds every query parameter as QUERY_<NAME> (v1).
-	AddQueryParams bool
-	// CORSAllowOrigins, when non-nil, answers 403 to requests whose Origin
-	// is not listed ("*" allows any; "https://*.x" matches by prefix and
-	// suffix).
-	CORSAllowOrigins     []string
-	CORSAllowCredentials bool
-	// RespondWithEmptyImg answers a 1x1 GIF instead of an empty body.
-	RespondWithEmptyImg bool
-	// Use204Response answers 204 instead of 200 (v1).
-	Use204Response bool
-	// GetEmits makes a GET emit its record as Fluentd v0.12 does; Fluentd v1
-	// answers GET with 200 without emitting anything (its health-check
-	// shortcut). Set from the dialect.
-	GetEmits bool
-	// TimeFromRecord takes the event time from a record's "time" key (float
-	// seconds) and removes the key, as Fluentd v1's default parser does;
-	// v0.12 does so only for the records of a JSON array.
-	TimeFromRecord bool
-	// SecondPrecision truncates event times to whole seconds (v0.12).
-	SecondPrecision bool
-	// Queue is how many records wait for the pipeline before new ones are
-	// dropped and counted (DefaultHTTPQueue). Health records are droppable;
-	// log lines never are.
-	Queue int
-}
+// HTTPSource is Fluentd's in_http (source/httpsource).
+type HTTPSource = httpsource.Config
 
 // MonitorAgentSource is Fluentd's in_monitor_agent: /api/plugins.json (and
 // the LTSV /api/plugins) describing every plugin, and with Tag set one record
@@ -130,128 +86,65 @@ type PrometheusMonitorSource struct {
 // MetricLabel is one constant metric label.
 type MetricLabel struct{ Name, Value string }
 
-// SystemdSource is fluent-plugin-systemd's in_systemd: journald entries.
-type SystemdSource struct {
-	// Path is the journal directory (DefaultJournalPath).
-	Path string
-	// Matches are the journal matches: entries matching every Match of any
-	// one group (AND within a group, OR between groups; several values of
-	// one field within a group are ORed, as journald does). Empty: all.
-	Matches [][]JournalMatch
-	// ReadFromHead starts at the oldest entry when there is no cursor
-	// (default: new entries only).
-	ReadFromHead bool
-	Tag          string
-	// CursorFile is logship's own cursor ({"journal":"<cursor>"}, written
-	// atomically), under the state directory.
-	CursorFile string
-	// FluentdCursorFile is the cursor Fluentd kept (<storage> path: JSON;
-	// v0.12 pos_file: the bare cursor), read once when CursorFile does not
-	// exist, so a migrated node resumes where Fluentd stopped. "" none.
-	FluentdCursorFile string
-	// Entry transforms the field names (the <entry> section).
-	FieldMap               []FieldMapping
-	FieldMapStrict         bool
-	FieldsStripUnderscores bool
-	FieldsLowercase        bool
-	// SecondPrecision truncates event times to whole seconds (v0.12).
-	SecondPrecision bool
-}
+// SystemdSource is fluent-plugin-systemd's in_systemd (source/journal).
+type SystemdSource = journal.Config
 
 // JournalMatch is one FIELD=value journal match.
-type JournalMatch struct{ Field, Value string }
+type JournalMatch = journal.Match
 
 // FieldMapping maps one journal field onto one or more record keys.
-type FieldMapping struct {
-	From string
-	To   []string
+type FieldMapping = journal.FieldMapping
+
+// sourceMapper maps a <source> plugin's section onto its typed
+// configuration (a plugin.SourceConfig for the packaged sources; the agent's
+// own monitor_agent and prometheus configurations otherwise). false means
+// the mapping failed (reported).
+type sourceMapper func(b *builder, s *Section, typ string) (any, bool)
+
+// sourceTypes is the registry of <source> types other than tail.
+func sourceTypes() map[string]sourceMapper {
+	monitor := func(b *builder, s *Section, typ string) (any, bool) { return nonNil(b.prometheusMonitorSource(s, typ)) }
+	return map[string]sourceMapper{
+		"http":                      func(b *builder, s *Section, _ string) (any, bool) { return nonNil(b.httpSource(s)) },
+		"systemd":                   func(b *builder, s *Section, _ string) (any, bool) { return nonNil(b.systemdSource(s)) },
+		"monitor_agent":             func(b *builder, s *Section, _ string) (any, bool) { return nonNil(b.monitorAgentSource(s)) },
+		"prometheus":                func(b *builder, s *Section, _ string) (any, bool) { return nonNil(b.prometheusSource(s)) },
+		"prometheus_monitor":        monitor,
+		"prometheus_output_monitor": monitor,
+		"prometheus_tail_monitor":   monitor,
+		"forward":                   (*builder).forwardSource,
+	}
 }
 
-// pluginSource maps the <source> plugins other than tail (http,
-// monitor_agent, prometheus, systemd, …). ok is false for a type it does
-// not know. The result is stored in Source.Plugin for the agent.
-func (b *builder) pluginSource(s *Section, typ string) (plugin any, ok bool) {
-	switch typ {
-	case "http":
-		return b.httpSource(s), true
-	case "monitor_agent":
-		return b.monitorAgentSource(s), true
-	case "prometheus":
-		return b.prometheusSource(s), true
-	case "prometheus_monitor", "prometheus_output_monitor", "prometheus_tail_monitor":
-		return b.prometheusMonitorSource(s, typ), true
-	case "systemd":
-		return b.systemdSource(s), true
-	case "forward":
-		// Receiving Fluentd's forward protocol (msgpack over TCP, with its
-		// handshake and acks) would make logship an aggregator; it reads the
-		// node's files itself instead.
-		b.d.Unsupported(s.Pos, "%s @type forward (receiving events from other Fluentd or Fluent Bit agents; logship reads the node's files itself, so a forwarder pointing here should be replaced by logship on that node)", s.Header())
-		skipped(s)
-		return nil, true
+// nonNil returns c as a mapping result: false for a nil pointer.
+func nonNil[T any](c *T) (any, bool) {
+	if c == nil {
+		return nil, false
 	}
+	return c, true
+}
+
+// forwardSource refuses in_forward: receiving Fluentd's forward protocol
+// (msgpack over TCP, with its handshake and acks) would make logship an
+// aggregator; it reads the node's files itself instead.
+func (b *builder) forwardSource(s *Section, _ string) (any, bool) {
+	b.d.Unsupported(s.Pos, "%s @type forward (receiving events from other Fluentd or Fluent Bit agents; logship reads the node's files itself, so a forwarder pointing here should be replaced by logship on that node)", s.Header())
+	skipped(s)
 	return nil, false
 }
 
-// sourceGetter collects the decoding errors of one section.
-type sourceGetter struct {
-	s    *Section
-	errs []error
-}
-
-func (g *sourceGetter) bool(key string, def bool) bool {
-	v, err := g.s.Bool(key, def)
-	g.add(err)
-	return v
-}
-
-func (g *sourceGetter) int(key string, def int64) int {
-	v, err := g.s.Int(key, def)
-	g.add(err)
-	return int(v)
-}
-
-func (g *sourceGetter) port(key string, def int64) int {
-	v := g.int(key, def)
-	if v < 0 || v > 65535 {
-		g.errs = append(g.errs, g.s.Param(key).errorf("port %d out of range", v))
-		return int(def)
-	}
-	return v
-}
-
-func (g *sourceGetter) duration(key string, def time.Duration) time.Duration {
-	v, err := g.s.Duration(key, def)
-	g.add(err)
-	return v
-}
-
-func (g *sourceGetter) add(err error) {
-	if err != nil {
-		g.errs = append(g.errs, err)
-	}
-}
-
-// done records the errors and reports whether there were none.
-func (g *sourceGetter) done(b *builder) bool {
-	for _, e := range g.errs {
-		b.d.Add(g.s.Pos, e)
-	}
-	return len(g.errs) == 0
-}
-
 func (b *builder) httpSource(s *Section) *HTTPSource {
-	g := &sourceGetter{s: s}
+	g := b.reader(s)
 	h := &HTTPSource{
 		Bind:                 s.String("bind", "0.0.0.0"),
 		Port:                 g.port("port", DefaultHTTPPort),
-		KeepaliveTimeout:     g.duration("keepalive_timeout", DefaultHTTPKeepaliveTimeout),
-		AddHTTPHeaders:       g.bool("add_http_headers", false),
-		AddRemoteAddr:        g.bool("add_remote_addr", false),
-		AddQueryParams:       g.bool("add_query_params", false),
-		CORSAllowCredentials: g.bool("cors_allow_credentials", false),
-		RespondWithEmptyImg:  g.bool("respond_with_empty_img", false),
-		Use204Response:       g.bool("use_204_response", false),
+		KeepaliveTimeout:     g.Duration("keepalive_timeout", DefaultHTTPKeepaliveTimeout),
+		AddHTTPHeaders:       g.Bool("add_http_headers", false),
+		AddRemoteAddr:        g.Bool("add_remote_addr", false),
+		AddQueryParams:       g.Bool("add_query_params", false),
+		CORSAllowCredentials: g.Bool("cors_allow_credentials", false),
+		RespondWithEmptyImg:  g.Bool("respond_with_empty_img", false),
+		Use204Response:       g.Bool("use_204_response", false),
 		GetEmits:             b.p.V012,
 		TimeFromRecord:       !b.p.V012,
 		SecondPrecision:      b.p.V012,
@@ -268,7 +161,7 @@ func (b *builder) httpSource(s *Section) *HTTPSource {
 		}
 	}
 	if h.CORSAllowCredentials && (len(h.CORSAllowOrigins) == 0 || containsString(h.CORSAllowOrigins, "*")) {
-		g.errs = append(g.errs, errorAt(s.Pos, nil, "%s: cors_allow_credentials needs specific cors_allow_origins", s.Header()))
+		g.add(errorAt(s.Pos, nil, "%s: cors_allow_credentials needs specific cors_allow_origins", s.Header()))
 	}
 	// Server tuning of Fluentd's event loop; Go's server has its own.
 	accept(s, "backlog", "blocking_timeout", "dump_error_log")
@@ -287,7 +180,7 @@ func (b *builder) httpSource(s *Section) *HTTPSource {
 		}
 		accept(ps, "time_key", "keep_time_key", "time_format", "time_type")
 	}
-	if !g.done(b) {
+	if !g.done() {
 		return nil
 	}
 	return h
@@ -303,28 +196,28 @@ func containsString(list []string, s string) bool {
 }
 
 func (b *builder) monitorAgentSource(s *Section) *MonitorAgentSource {
-	g := &sourceGetter{s: s}
+	g := b.reader(s)
 	m := &MonitorAgentSource{
 		Bind:          s.String("bind", "0.0.0.0"),
 		Port:          g.port("port", DefaultMonitorAgentPort),
 		Tag:           s.String("tag", ""),
-		EmitInterval:  g.duration("emit_interval", DefaultMonitorAgentEmitInterval),
-		IncludeConfig: g.bool("include_config", true),
-		EmitConfig:    g.bool("emit_config", false),
-		IncludeRetry:  g.bool("include_retry", true),
+		EmitInterval:  g.Duration("emit_interval", DefaultMonitorAgentEmitInterval),
+		IncludeConfig: g.Bool("include_config", true),
+		EmitConfig:    g.Bool("emit_config", false),
+		IncludeRetry:  g.Bool("include_retry", true),
 		V1:            !b.p.V012,
 	}
 	if m.EmitInterval <= 0 {
-		g.errs = append(g.errs, errorAt(s.Pos, nil, "%s: emit_interval must be positive", s.Header()))
+		g.add(errorAt(s.Pos, nil, "%s: emit_interval must be positive", s.Header()))
 	}
-	if !g.done(b) {
+	if !g.done() {
 		return nil
 	}
 	return m
 }
 
 func (b *builder) prometheusSource(s *Section) *PrometheusSource {
-	g := &sourceGetter{s: s}
+	g := b.reader(s)
 	p := &PrometheusSource{
 		Bind:                  s.String("bind", "0.0.0.0"),
 		Port:                  g.port("port", DefaultPrometheusPort),
@@ -333,7 +226,7 @@ func (b *builder) prometheusSource(s *Section) *PrometheusSource {
 	}
 	for _, path := range []string{p.MetricsPath, p.AggregatedMetricsPath} {
 		if !strings.HasPrefix(path, "/") {
-			g.errs = append(g.errs, errorAt(s.Pos, nil, "%s: metrics path %q must start with '/'", s.Header(), path))
+			g.add(errorAt(s.Pos, nil, "%s: metrics path %q must start with '/'", s.Header(), path))
 		}
 	}
 	// Encoding is negotiated by the client (Accept-Encoding); TLS is not
@@ -354,15 +247,15 @@ func (b *builder) prometheusSource(s *Section) *PrometheusSource {
 			return nil
 		}
 	}
-	if !g.done(b) {
+	if !g.done() {
 		return nil
 	}
 	return p
 }
 
 func (b *builder) prometheusMonitorSource(s *Section, kind string) *PrometheusMonitorSource {
-	g := &sourceGetter{s: s}
-	p := &PrometheusMonitorSource{Kind: kind, Interval: g.duration("interval", DefaultPrometheusInterval)}
+	g := b.reader(s)
+	p := &PrometheusMonitorSource{Kind: kind, Interval: g.Duration("interval", DefaultPrometheusInterval)}
 	if kind == "prometheus_output_monitor" {
 		accept(s, "gauge_all")
 	}
@@ -370,23 +263,23 @@ func (b *builder) prometheusMonitorSource(s *Section, kind string) *PrometheusMo
 		for _, prm := range ls.Params {
 			prm.MarkUsed()
 			if strings.HasPrefix(prm.Value, "$.") || strings.HasPrefix(prm.Value, "$[") {
-				g.errs = append(g.errs, errorAt(prm.ValuePos, nil, "label %s: record accessor syntax is not available in %s", prm.Key, kind))
+				g.add(errorAt(prm.ValuePos, nil, "label %s: record accessor syntax is not available in %s", prm.Key, kind))
 				continue
 			}
 			p.Labels = append(p.Labels, MetricLabel{Name: prm.Key, Value: prm.Value})
 		}
 	}
-	if !g.done(b) {
+	if !g.done() {
 		return nil
 	}
 	return p
 }
 
 func (b *builder) systemdSource(s *Section) *SystemdSource {
-	g := &sourceGetter{s: s}
+	g := b.reader(s)
 	sd := &SystemdSource{
 		Path:            s.String("path", DefaultJournalPath),
-		ReadFromHead:    g.bool("read_from_head", false),
+		ReadFromHead:    g.Bool("read_from_head", false),
 		Tag:             s.String("tag", ""),
 		SecondPrecision: b.p.V012,
 	}
@@ -408,18 +301,17 @@ func (b *builder) systemdSource(s *Section) *SystemdSource {
 		sd.Matches = m
 	}
 	// v0.x: strip_underscores at the source level.
-	sd.FieldsStripUnderscores = g.bool("strip_underscores", false)
+	sd.FieldsStripUnderscores = g.Bool("strip_underscores", false)
 	if es := s.Section("entry"); es != nil {
-		eg := &sourceGetter{s: es}
+		eg := g.nested(es)
 		if fm := es.Param("field_map"); fm.Set() {
 			m, err := parseFieldMap(fm)
 			eg.add(err)
 			sd.FieldMap = m
 		}
-		sd.FieldMapStrict = eg.bool("field_map_strict", false)
-		sd.FieldsStripUnderscores = eg.bool("fields_strip_underscores", sd.FieldsStripUnderscores)
-		sd.FieldsLowercase = eg.bool("fields_lowercase", false)
-		g.errs = append(g.errs, eg.errs...)
+		sd.FieldMapStrict = eg.Bool("field_map_strict", false)
+		sd.FieldsStripUnderscores = eg.Bool("fields_strip_underscores", sd.FieldsStripUnderscores)
+		sd.FieldsLowercase = eg.Bool("fields_lowercase", false)
 	}
 	// Where Fluentd kept its cursor: <storage> path, or the v0.x pos_file.
 	if st := s.Section("storage"); st != nil {
@@ -446,7 +338,7 @@ func (b *builder) systemdSource(s *Section) *SystemdSource {
 		key = sd.Tag + " " + fmt.Sprint(sd.Matches)
 	}
 	sd.CursorFile = filepath.Join(b.opts.StateDir, "journal", strings.Trim(sanitize(key), "_")+".json")
-	if !g.done(b) {
+	if !g.done() {
 		return nil
 	}
 	return sd

@@ -114,6 +114,12 @@ type Config struct {
 	ReadBudget int
 	// DisableNotify turns fsnotify off: polling only.
 	DisableNotify bool
+	// SourceBase is where this Watcher's Line.Source ids start: they are
+	// SourceBase+1, SourceBase+2, … So Watchers of one process given
+	// disjoint ranges (the agent gives its i-th tail source i<<48) issue ids
+	// unique in the process, and an id names its Watcher. Zero means ids
+	// from 1. It is set by the program, not read from configuration.
+	SourceBase uint64
 }
 
 func (c *Config) setDefaults() {

@@ -15,7 +15,8 @@ import "context"
 type Line struct {
 	// Source identifies the file (one content generation of one inode) the
 	// line's last physical record was read from. It is nonzero and stable for
-	// the life of the process; acknowledge with (*Watcher).Ack(Source, Offset).
+	// the life of the process, above Config.SourceBase; acknowledge with
+	// (*Watcher).Ack(Source, Offset).
 	Source uint64
 	// Offset is the byte offset in Source just after the line's last physical
 	// record (after its '\n'). Offsets never decrease within a Source; the

@@ -144,6 +144,7 @@ func New(cfg Config, h Handler, log *zap.Logger) (*Watcher, error) {
 		newNotify: fsnotify.NewWatcher,
 		saveCh:    make(chan struct{}, 1),
 		after:     time.After,
+		nextID:    cfg.SourceBase,
 	}
 	_, w.reuse = h.(Transient)
 	for _, p := range cfg.Paths {

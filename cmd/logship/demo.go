@@ -12,6 +12,7 @@ import (
 	"logship/agent"
 	"logship/config"
 	"logship/internal/kubelog"
+	"logship/plugin"
 	"logship/sink/emulator"
 )
 
@@ -20,6 +21,12 @@ const (
 	demoAccessKey = "AKIDLOGSHIPDEMO"
 	demoSecretKey = "logship-demo-secret"
 )
+
+// emulatorEndpoint is the in-process emulator at url, with the demo's
+// credentials, for the outputs that speak its protocol (plugin.Redirectable).
+func emulatorEndpoint(url string) plugin.Endpoint {
+	return plugin.Endpoint{URL: url, Region: emulator.DefaultRegion, AccessKeyID: demoAccessKey, SecretAccessKey: demoSecretKey}
+}
 
 // runDemo implements 'logship demo': kubelet-style logs in a temporary
 // directory, the CloudWatch Logs emulator in-process, and the real agent with
@@ -103,13 +110,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	for _, o := range p.Outputs {
-		if o.CloudWatch != nil {
-			o.CloudWatch.Endpoint = endpoint
-			o.CloudWatch.Region = emulator.DefaultRegion
-			o.CloudWatch.AccessKeyID, o.CloudWatch.SecretAccessKey = demoAccessKey, demoSecretKey
+		if r, ok := o.Plugin.(plugin.Redirectable); ok {
+			r.Redirect(emulatorEndpoint(endpoint))
 		}
-		if o.Buffer != nil {
-			o.Buffer.FlushInterval = time.Second
+		if bc, ok := o.Plugin.(plugin.BufferedConfig); ok {
+			bc.BufferConfig().FlushInterval = time.Second
 		}
 	}
 	a, err := agent.New(p, agent.Options{Log: log.Named("agent")})

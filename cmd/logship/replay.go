@@ -21,8 +21,10 @@ import (
 	"logship/agent"
 	"logship/buffer"
 	"logship/config"
+	"logship/plugin"
 	"logship/sink/cloudwatch"
 	"logship/sink/emulator"
+	stdoutsink "logship/sink/stdout"
 )
 
 // runReplay implements 'logship replay': the pipeline once over the given
@@ -101,19 +103,19 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer stop()
 	}
 	for _, o := range p.Outputs {
-		if o.Buffer != nil {
-			o.Buffer.Type, o.Buffer.Path = buffer.TypeMemory, ""
-			o.Buffer.FlushInterval = time.Second
-			o.Buffer.DeadLetterDir = filepath.Join(tmp, "dead-letter", o.ID)
+		if bc, ok := o.Plugin.(plugin.BufferedConfig); ok {
+			b := bc.BufferConfig()
+			b.Type, b.Path = buffer.TypeMemory, ""
+			b.FlushInterval = time.Second
+			b.DeadLetterDir = filepath.Join(tmp, "dead-letter", o.ID)
 		}
-		if o.CloudWatch != nil && emu != nil {
-			o.CloudWatch.Endpoint = endpoint
-			o.CloudWatch.Region = emulator.DefaultRegion
-			o.CloudWatch.AccessKeyID, o.CloudWatch.SecretAccessKey = demoAccessKey, demoSecretKey
+		if r, ok := o.Plugin.(plugin.Redirectable); ok && emu != nil {
+			r.Redirect(emulatorEndpoint(endpoint))
 		}
 	}
 	planner := &dryRunPlanner{}
-	override := func(oc *config.Output, ack func([]buffer.Record)) agent.Output {
+	override := func(oc *config.Output, ack buffer.Acker) agent.Output {
+		_, remote := oc.Plugin.(plugin.Redirectable)
 		switch {
 		case *dryRun && oc.CloudWatch != nil:
 			f, err := cloudwatch.NewFormatter(*oc.CloudWatch)
@@ -121,8 +123,10 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				return nil
 			}
 			return planner.output(oc, f, ack)
+		case *dryRun && remote:
+			return planner.unplanned(oc, ack) // never send in a dry run
 		case *to == "stdout":
-			return agent.NewStdoutOutput(stdout, nil, ack)
+			return stdoutsink.New(stdout, nil, ack)
 		}
 		return nil
 	}
@@ -267,7 +271,7 @@ func cloudwatchOutput(p *config.Pipeline) *config.Output {
 
 // replayLogs runs the agent with the first tail source reading exactly files
 // from their head, until everything is read and flushed.
-func replayLogs(ctx context.Context, p *config.Pipeline, files []string, override func(*config.Output, func([]buffer.Record)) agent.Output, progress io.Writer, log *zap.Logger) error {
+func replayLogs(ctx context.Context, p *config.Pipeline, files []string, override func(*config.Output, buffer.Acker) agent.Output, progress io.Writer, log *zap.Logger) error {
 	var src *config.Source
 	for _, s := range p.Sources {
 		if s.Tail != nil {
@@ -405,6 +409,9 @@ type dryRunPlanner struct {
 	cfg   map[buffer.StreamKey]cloudwatch.Config
 	recs  map[buffer.StreamKey][]buffer.Record
 	order []buffer.StreamKey
+	// other counts the records of remote outputs other than CloudWatch's.
+	other      map[string]int
+	otherOrder []string
 }
 
 func (d *dryRunPlanner) add(cfg cloudwatch.Config, recs []buffer.Record) {
@@ -424,7 +431,7 @@ func (d *dryRunPlanner) add(cfg cloudwatch.Config, recs []buffer.Record) {
 }
 
 // output is an agent output that formats records and collects them.
-func (d *dryRunPlanner) output(oc *config.Output, f *cloudwatch.Formatter, ack func([]buffer.Record)) agent.Output {
+func (d *dryRunPlanner) output(oc *config.Output, f *cloudwatch.Formatter, ack buffer.Acker) agent.Output {
 	return outputFunc(func(_ context.Context, recs []buffer.Record) error {
 		kept := make([]buffer.Record, 0, len(recs))
 		for _, r := range recs {
@@ -435,7 +442,26 @@ func (d *dryRunPlanner) output(oc *config.Output, f *cloudwatch.Formatter, ack f
 			kept = append(kept, r)
 		}
 		d.add(*oc.CloudWatch, kept)
-		ack(recs)
+		ack.Ack(recs)
+		return nil
+	})
+}
+
+// unplanned is the dry-run stand-in of a remote output the planner cannot
+// plan requests for: it counts the records it would have sent.
+func (d *dryRunPlanner) unplanned(oc *config.Output, ack buffer.Acker) agent.Output {
+	return outputFunc(func(_ context.Context, recs []buffer.Record) error {
+		d.mu.Lock()
+		if d.other == nil {
+			d.other = map[string]int{}
+		}
+		name := fmt.Sprintf("%s (%s)", oc.ID, oc.Type)
+		if _, ok := d.other[name]; !ok {
+			d.otherOrder = append(d.otherOrder, name)
+		}
+		d.other[name] += len(recs)
+		d.mu.Unlock()
+		ack.Ack(recs)
 		return nil
 	})
 }
@@ -443,6 +469,9 @@ func (d *dryRunPlanner) output(oc *config.Output, f *cloudwatch.Formatter, ack f
 func (d *dryRunPlanner) print(w io.Writer) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	for _, name := range d.otherOrder {
+		fmt.Fprintf(w, "dry run: output %s would get %d records (no request plan for its type)\n", name, d.other[name])
+	}
 	now := time.Now().UnixNano()
 	fmt.Fprintln(w, "dry run: PutLogEvents requests that would be sent")
 	var reqs, events int

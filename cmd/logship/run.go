@@ -17,6 +17,7 @@ import (
 
 	"logship/agent"
 	"logship/config"
+	"logship/plugin"
 )
 
 // defaultConfig is the configuration `logship run` uses without --config.
@@ -127,8 +128,8 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var bound int64
 	for _, o := range p.Outputs {
-		if o.Buffer != nil {
-			bound += o.Buffer.MemoryBound()
+		if bc, ok := o.Plugin.(plugin.BufferedConfig); ok {
+			bound += bc.BufferConfig().MemoryBound()
 		}
 	}
 	if limit, from := setMemoryLimit(os.Getenv, os.ReadFile, bound); limit > 0 {

@@ -1,4 +1,6 @@
-package agent
+// Package httpsource is Fluentd's in_http, built for its one job in a
+// DaemonSet: the liveness probe (see Source).
+package httpsource
 
 import (
 	"bytes"
@@ -8,24 +10,90 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"logship/buffer"
-	"logship/config"
+	"logship/plugin"
 )
 
-// httpSource is Fluentd's in_http, built for its one job in a DaemonSet: the
+// Defaults of in_http, as Fluentd defines them.
+const (
+	DefaultPort             = 9880
+	DefaultBodySizeLimit    = 32 << 20
+	DefaultKeepaliveTimeout = 10 * time.Second
+	// DefaultQueue is how many health records the source holds while the
+	// pipeline is back-pressured before it drops them.
+	DefaultQueue = 64
+)
+
+// Config is Fluentd's in_http's configuration: POST or GET /<tag path> with a json (or
+// form) parameter emits the record under the tag <path with '/' → '.'>.
+// Liveness probes use it, so logship answers without waiting for the
+// pipeline (see Source).
+type Config struct {
+	// Bind is the listen host ("0.0.0.0" in Fluentd's default; "" means
+	// all interfaces).
+	Bind string
+	// Port is the TCP port (DefaultPort).
+	Port int
+	// BodySizeLimit caps a request body in bytes (DefaultBodySizeLimit);
+	// a larger body gets 413.
+	BodySizeLimit int64
+	// KeepaliveTimeout closes idle keep-alive connections
+	// (DefaultKeepaliveTimeout).
+	KeepaliveTimeout time.Duration
+	// AddHTTPHeaders adds every request header as HTTP_<NAME> to the record.
+	AddHTTPHeaders bool
+	// AddRemoteAddr adds REMOTE_ADDR (X-Forwarded-For's first address when
+	// present).
+	AddRemoteAddr bool
+	// AddQueryParams adds every query parameter as QUERY_<NAME> (v1).
+	AddQueryParams bool
+	// CORSAllowOrigins, when non-nil, answers 403 to requests whose Origin
+	// is not listed ("*" allows any; "https://*.x" matches by prefix and
+	// suffix).
+	CORSAllowOrigins     []string
+	CORSAllowCredentials bool
+	// RespondWithEmptyImg answers a 1x1 GIF instead of an empty body.
+	RespondWithEmptyImg bool
+	// Use204Response answers 204 instead of 200 (v1).
+	Use204Response bool
+	// GetEmits makes a GET emit its record as Fluentd v0.12 does; Fluentd v1
+	// answers GET with 200 without emitting anything (its health-check
+	// shortcut). Set from the dialect.
+	GetEmits bool
+	// TimeFromRecord takes the event time from a record's "time" key (float
+	// seconds) and removes the key, as Fluentd v1's default parser does;
+	// v0.12 does so only for the records of a JSON array.
+	TimeFromRecord bool
+	// SecondPrecision truncates event times to whole seconds (v0.12).
+	SecondPrecision bool
+	// Queue is how many records wait for the pipeline before new ones are
+	// dropped and counted (DefaultQueue). Health records are droppable;
+	// log lines never are.
+	Queue int
+}
+
+// NewSource implements plugin.SourceConfig.
+func (c *Config) NewSource(deps plugin.SourceDeps) (plugin.Source, error) {
+	return New(*c, deps.Name, deps.Emit, deps.Log), nil
+}
+
+// Source is Fluentd's in_http, built for its one job in a DaemonSet: the
 // liveness probe. GET or POST /<tag path>?json=<JSON> answers 200 (400 for a
 // bad record) and emits the record with tag <path, '/' → '.'>.
 //
@@ -36,8 +104,8 @@ import (
 // request still gets 200 and the record is dropped and counted
 // (logship_http_dropped_records_total). Health records are droppable; log
 // lines never are (the tail and systemd sources block instead).
-type httpSource struct {
-	cfg  config.HTTPSource
+type Source struct {
+	cfg  Config
 	name string
 	emit func(ctx context.Context, recs []buffer.Record) error
 	log  *zap.Logger
@@ -55,28 +123,29 @@ type httpSource struct {
 	backedUp atomic.Bool
 }
 
-func newHTTPSource(cfg config.HTTPSource, name string, emit func(context.Context, []buffer.Record) error, log *zap.Logger) *httpSource {
+// New returns the source; it listens when it runs.
+func New(cfg Config, name string, emit func(context.Context, []buffer.Record) error, log *zap.Logger) *Source {
 	if cfg.Queue <= 0 {
-		cfg.Queue = config.DefaultHTTPQueue
+		cfg.Queue = DefaultQueue
 	}
 	if cfg.BodySizeLimit <= 0 {
-		cfg.BodySizeLimit = config.DefaultHTTPBodySizeLimit
+		cfg.BodySizeLimit = DefaultBodySizeLimit
 	}
 	if cfg.KeepaliveTimeout <= 0 {
-		cfg.KeepaliveTimeout = config.DefaultHTTPKeepaliveTimeout
+		cfg.KeepaliveTimeout = DefaultKeepaliveTimeout
 	}
-	return &httpSource{cfg: cfg, name: name, emit: emit, log: log, now: time.Now,
+	return &Source{cfg: cfg, name: name, emit: emit, log: log, now: time.Now,
 		queue: make(chan buffer.Record, cfg.Queue)}
 }
 
 // listen binds the configured address (once).
-func (s *httpSource) listen() (net.Listener, error) {
+func (s *Source) listen() (net.Listener, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ln != nil {
 		return s.ln, nil
 	}
-	ln, err := net.Listen("tcp", listenAddr(s.cfg.Bind, s.cfg.Port))
+	ln, err := net.Listen("tcp", net.JoinHostPort(strings.Trim(s.cfg.Bind, "[]"), strconv.Itoa(s.cfg.Port)))
 	if err != nil {
 		return nil, fmt.Errorf("http source: %w", err)
 	}
@@ -84,7 +153,8 @@ func (s *httpSource) listen() (net.Listener, error) {
 	return ln, nil
 }
 
-func (s *httpSource) run(ctx context.Context) error {
+// Run serves until ctx is done.
+func (s *Source) Run(ctx context.Context) error {
 	ln, err := s.listen()
 	if err != nil {
 		return err
@@ -112,7 +182,7 @@ func (s *httpSource) run(ctx context.Context) error {
 }
 
 // emitLoop hands queued records to the pipeline until ctx is done.
-func (s *httpSource) emitLoop(ctx context.Context) {
+func (s *Source) emitLoop(ctx context.Context) {
 	var batch []buffer.Record
 	for {
 		select {
@@ -145,7 +215,7 @@ func (s *httpSource) emitLoop(ctx context.Context) {
 }
 
 // enqueue hands records to the emitter without waiting.
-func (s *httpSource) enqueue(recs []buffer.Record) {
+func (s *Source) enqueue(recs []buffer.Record) {
 	for _, r := range recs {
 		select {
 		case s.queue <- r:
@@ -162,7 +232,7 @@ func (s *httpSource) enqueue(recs []buffer.Record) {
 var emptyGIF = []byte("GIF89a\x01\x00\x01\x00\x80\xff\x00\xff\xff\xff\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 
 // ServeHTTP implements in_http's request handling.
-func (s *httpSource) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	origin := r.Header.Get("Origin")
 	switch r.Method {
 	case http.MethodOptions:
@@ -211,7 +281,7 @@ func (s *httpSource) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *httpSource) fail(w http.ResponseWriter, code int, body string) {
+func (s *Source) fail(w http.ResponseWriter, code int, body string) {
 	s.bad.Add(1)
 	w.Header().Set("Content-Type", "text/plain")
 	w.WriteHeader(code)
@@ -230,7 +300,7 @@ func httpTag(path string) string {
 }
 
 // params merges the query string and the body as in_http does.
-func (s *httpSource) params(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
+func (s *Source) params(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
 	params := parseQuery(r.URL.RawQuery)
 	if r.Body == nil || r.Method == http.MethodGet && r.ContentLength == 0 {
 		return params, nil
@@ -315,7 +385,7 @@ func parseQuery(q string) map[string]string {
 }
 
 // headers returns the HTTP_<NAME> parameters (add_http_headers), in name order.
-func (s *httpSource) headers(r *http.Request) []buffer.Field {
+func (s *Source) headers(r *http.Request) []buffer.Field {
 	if !s.cfg.AddHTTPHeaders {
 		return nil
 	}
@@ -340,11 +410,11 @@ func sortedStrings(s []string) []string {
 	for _, v := range s {
 		m[v] = struct{}{}
 	}
-	return sortedKeys(m)
+	return slices.Sorted(maps.Keys(m))
 }
 
 // remoteAddr is the client address, or X-Forwarded-For's first entry.
-func (s *httpSource) remoteAddr(r *http.Request) string {
+func (s *Source) remoteAddr(r *http.Request) string {
 	if !s.cfg.AddRemoteAddr {
 		return ""
 	}
@@ -360,7 +430,7 @@ func (s *httpSource) remoteAddr(r *http.Request) string {
 }
 
 // records decodes the json, ndjson or msgpack parameter into records.
-func (s *httpSource) records(params map[string]string, headers []buffer.Field, remote, tag string) ([]buffer.Record, error) {
+func (s *Source) records(params map[string]string, headers []buffer.Field, remote, tag string) ([]buffer.Record, error) {
 	var docs []buffer.Value
 	switch {
 	case params["msgpack"] != "":
@@ -432,7 +502,7 @@ func (s *httpSource) records(params map[string]string, headers []buffer.Field, r
 				fields = fields.Set(h.Key, h.Value)
 			}
 			if s.cfg.AddQueryParams {
-				for _, k := range sortedKeys(params) {
+				for _, k := range slices.Sorted(maps.Keys(params)) {
 					if strings.HasPrefix(k, "QUERY_") {
 						fields = fields.Set(k, buffer.Str([]byte(params[k])))
 					}
@@ -501,7 +571,7 @@ func kindName(v buffer.Value) string {
 
 // originAllowed applies cors_allow_origins ("*" anything; "a*b" prefix and
 // suffix).
-func (s *httpSource) originAllowed(origin string) bool {
+func (s *Source) originAllowed(origin string) bool {
 	for _, o := range s.cfg.CORSAllowOrigins {
 		if o == "*" {
 			return true
@@ -525,7 +595,7 @@ func (s *httpSource) originAllowed(origin string) bool {
 	return false
 }
 
-func (s *httpSource) corsHeaders(w http.ResponseWriter, origin string) {
+func (s *Source) corsHeaders(w http.ResponseWriter, origin string) {
 	if s.cfg.CORSAllowOrigins == nil {
 		return
 	}
@@ -544,7 +614,7 @@ func (s *httpSource) corsHeaders(w http.ResponseWriter, origin string) {
 }
 
 // preflight answers a CORS OPTIONS request (POST only, as in_http).
-func (s *httpSource) preflight(w http.ResponseWriter, r *http.Request, origin string) {
+func (s *Source) preflight(w http.ResponseWriter, r *http.Request, origin string) {
 	if s.cfg.CORSAllowOrigins == nil || r.Header.Get("Access-Control-Request-Method") != http.MethodPost || !s.originAllowed(origin) {
 		s.fail(w, http.StatusForbidden, "")
 		return
@@ -554,3 +624,32 @@ func (s *httpSource) preflight(w http.ResponseWriter, r *http.Request, origin st
 	s.corsHeaders(w, origin)
 	w.WriteHeader(http.StatusOK)
 }
+
+var (
+	descRecords = prometheus.NewDesc("logship_http_records_total",
+		"Records the http source accepted and handed to the pipeline.", []string{"source"}, nil)
+	descDropped = prometheus.NewDesc("logship_http_dropped_records_total",
+		"Health records the http source dropped because the pipeline was back-pressured (its queue was full).", []string{"source"}, nil)
+	descBad = prometheus.NewDesc("logship_http_bad_requests_total",
+		"Requests the http source answered with a 4xx status.", []string{"source"}, nil)
+)
+
+// Describe implements plugin.Collector.
+func (s *Source) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descRecords
+	ch <- descDropped
+	ch <- descBad
+}
+
+// Collect implements plugin.Collector.
+func (s *Source) Collect(name string, ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descRecords, prometheus.CounterValue, float64(s.accepted.Load()), name)
+	ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(s.dropped.Load()), name)
+	ch <- prometheus.MustNewConstMetric(descBad, prometheus.CounterValue, float64(s.bad.Load()), name)
+}
+
+var (
+	_ plugin.SourceConfig = (*Config)(nil)
+	_ plugin.Source       = (*Source)(nil)
+	_ plugin.Collector    = (*Source)(nil)
+)

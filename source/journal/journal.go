@@ -1,4 +1,6 @@
-package agent
+// Package journal is fluent-plugin-systemd's in_systemd: journald entries,
+// read through journalctl (see Source).
+package journal
 
 import (
 	"bufio"
@@ -16,14 +18,60 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"logship/buffer"
-	"logship/config"
 	"logship/internal/atomicfile"
+	"logship/plugin"
 )
 
-// journalSource is fluent-plugin-systemd's in_systemd, reading the journal
+// DefaultPath is the journal directory fluent-plugin-systemd reads.
+const DefaultPath = "/var/log/journal"
+
+// Config is fluent-plugin-systemd's in_systemd's configuration.
+type Config struct {
+	// Path is the journal directory (DefaultPath).
+	Path string
+	// Matches are the journal matches: entries matching every Match of any
+	// one group (AND within a group, OR between groups; several values of
+	// one field within a group are ORed, as journald does). Empty: all.
+	Matches [][]Match
+	// ReadFromHead starts at the oldest entry when there is no cursor
+	// (default: new entries only).
+	ReadFromHead bool
+	Tag          string
+	// CursorFile is logship's own cursor ({"journal":"<cursor>"}, written
+	// atomically), under the state directory.
+	CursorFile string
+	// FluentdCursorFile is the cursor Fluentd kept (<storage> path: JSON;
+	// v0.12 pos_file: the bare cursor), read once when CursorFile does not
+	// exist, so a migrated node resumes where Fluentd stopped. "" none.
+	FluentdCursorFile string
+	// Entry transforms the field names (the <entry> section).
+	FieldMap               []FieldMapping
+	FieldMapStrict         bool
+	FieldsStripUnderscores bool
+	FieldsLowercase        bool
+	// SecondPrecision truncates event times to whole seconds (v0.12).
+	SecondPrecision bool
+}
+
+// Match is one FIELD=value journal match.
+type Match struct{ Field, Value string }
+
+// FieldMapping maps one journal field onto one or more record keys.
+type FieldMapping struct {
+	From string
+	To   []string
+}
+
+// NewSource implements plugin.SourceConfig.
+func (c *Config) NewSource(deps plugin.SourceDeps) (plugin.Source, error) {
+	return New(*c, deps.Name, deps.Emit, deps.Log), nil
+}
+
+// Source is fluent-plugin-systemd's in_systemd, reading the journal
 // through `journalctl --output=json --follow` (logship is a static binary and
 // does not link libsystemd; the journal file format with its compressed data
 // objects is not re-implemented). When journalctl or the journal directory
@@ -46,8 +94,8 @@ import (
 // so the migration neither repeats nor skips entries. Like Fluentd, the
 // cursor advances when the pipeline accepts the records (buffered), not when
 // they are delivered.
-type journalSource struct {
-	cfg  config.SystemdSource
+type Source struct {
+	cfg  Config
 	name string
 	emit func(ctx context.Context, recs []buffer.Record) error
 	log  *zap.Logger
@@ -68,11 +116,13 @@ type journalSource struct {
 // maxJournalBatch bounds the records emitted together.
 const maxJournalBatch = 1000
 
-func newJournalSource(cfg config.SystemdSource, name string, emit func(context.Context, []buffer.Record) error, log *zap.Logger) *journalSource {
-	return &journalSource{cfg: cfg, name: name, emit: emit, log: log, bin: "journalctl", retryWait: time.Second}
+// New returns the source; journalctl starts when it runs.
+func New(cfg Config, name string, emit func(context.Context, []buffer.Record) error, log *zap.Logger) *Source {
+	return &Source{cfg: cfg, name: name, emit: emit, log: log, bin: "journalctl", retryWait: time.Second}
 }
 
-func (j *journalSource) run(ctx context.Context) error {
+// Run reads the journal until ctx is done (idle when it is unavailable).
+func (j *Source) Run(ctx context.Context) error {
 	bin, err := exec.LookPath(j.bin)
 	if err == nil {
 		if _, serr := os.Stat(j.cfg.Path); serr != nil {
@@ -112,7 +162,7 @@ func (j *journalSource) run(ctx context.Context) error {
 }
 
 // args are journalctl's arguments for the current cursor.
-func (j *journalSource) args() []string {
+func (j *Source) args() []string {
 	// --merge: since systemd 251 --follow implies --boot (current boot
 	// only), which would skip the older boots read_from_head and a saved
 	// cursor ask for; --merge turns the implication off (it has no other
@@ -139,7 +189,7 @@ func (j *journalSource) args() []string {
 
 // follow runs journalctl once, emitting its entries until it exits or ctx is
 // done.
-func (j *journalSource) follow(ctx context.Context, bin string) error {
+func (j *Source) follow(ctx context.Context, bin string) error {
 	cmd := exec.CommandContext(ctx, bin, j.args()...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
@@ -177,7 +227,7 @@ func (j *journalSource) follow(ctx context.Context, bin string) error {
 
 // read decodes journalctl's JSON lines and emits them in batches (a batch
 // ends when no more output is buffered, or at maxJournalBatch).
-func (j *journalSource) read(ctx context.Context, r *bufio.Reader) (int, error) {
+func (j *Source) read(ctx context.Context, r *bufio.Reader) (int, error) {
 	var batch []buffer.Record
 	var lastCursor string
 	emitted := 0
@@ -224,7 +274,7 @@ func (j *journalSource) read(ctx context.Context, r *bufio.Reader) (int, error) 
 }
 
 // record converts one journalctl JSON line.
-func (j *journalSource) record(line []byte) (buffer.Record, string, bool) {
+func (j *Source) record(line []byte) (buffer.Record, string, bool) {
 	v, err := buffer.ParseJSON(line)
 	if err != nil || v.Kind != buffer.Map {
 		return buffer.Record{}, "", false
@@ -307,7 +357,7 @@ func isDigits(b []byte) bool {
 
 // mutate applies the <entry> transforms as fluent-plugin-systemd's
 // SystemdEntryMutator does.
-func (j *journalSource) mutate(entry buffer.Fields) buffer.Fields {
+func (j *Source) mutate(entry buffer.Fields) buffer.Fields {
 	c := &j.cfg
 	if len(c.FieldMap) == 0 && !c.FieldMapStrict && !c.FieldsStripUnderscores && !c.FieldsLowercase {
 		return entry
@@ -364,7 +414,7 @@ func (j *journalSource) mutate(entry buffer.Fields) buffer.Fields {
 	return mapped
 }
 
-func (j *journalSource) mapsFrom(field string) bool {
+func (j *Source) mapsFrom(field string) bool {
 	for _, m := range j.cfg.FieldMap {
 		if m.From == field {
 			return true
@@ -401,7 +451,7 @@ type journalCursor struct {
 
 // loadCursor reads logship's cursor, else Fluentd's (JSON storage or a v0.x
 // pos_file holding the bare cursor).
-func (j *journalSource) loadCursor() error {
+func (j *Source) loadCursor() error {
 	if c, err := readCursorFile(j.cfg.CursorFile); err == nil {
 		j.cursor, j.saved = c, c
 		return nil
@@ -441,7 +491,7 @@ func readCursorFile(path string) (string, error) {
 }
 
 // maybeSaveCursor saves the cursor at most once a second.
-func (j *journalSource) maybeSaveCursor() error {
+func (j *Source) maybeSaveCursor() error {
 	if time.Since(j.savedAt) < time.Second {
 		return nil
 	}
@@ -450,7 +500,7 @@ func (j *journalSource) maybeSaveCursor() error {
 
 // saveCursor writes the cursor atomically (temp file, fsync, rename,
 // directory fsync).
-func (j *journalSource) saveCursor() error {
+func (j *Source) saveCursor() error {
 	if j.cursor == "" || j.cursor == j.saved || j.cfg.CursorFile == "" {
 		return nil
 	}
@@ -482,3 +532,35 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+var (
+	descRecords = prometheus.NewDesc("logship_journal_records_total",
+		"Journal entries the systemd source handed to the pipeline.", []string{"source"}, nil)
+	descBad = prometheus.NewDesc("logship_journal_bad_entries_total",
+		"journalctl output lines the systemd source could not decode (skipped).", []string{"source"}, nil)
+	descRestarts = prometheus.NewDesc("logship_journal_reader_restarts_total",
+		"Times the journalctl reader exited and was restarted.", []string{"source"}, nil)
+	descUp = prometheus.NewDesc("logship_journal_available",
+		"1 when the systemd source can read the journal (journalctl found), 0 when it runs idle.", []string{"source"}, nil)
+)
+
+// Describe implements plugin.Collector.
+func (j *Source) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descRecords, descBad, descRestarts, descUp} {
+		ch <- d
+	}
+}
+
+// Collect implements plugin.Collector.
+func (j *Source) Collect(name string, ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descRecords, prometheus.CounterValue, float64(j.records.Load()), name)
+	ch <- prometheus.MustNewConstMetric(descBad, prometheus.CounterValue, float64(j.bad.Load()), name)
+	ch <- prometheus.MustNewConstMetric(descRestarts, prometheus.CounterValue, float64(j.restarts.Load()), name)
+	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, float64(j.available.Load()), name)
+}
+
+var (
+	_ plugin.SourceConfig = (*Config)(nil)
+	_ plugin.Source       = (*Source)(nil)
+	_ plugin.Collector    = (*Source)(nil)
+)

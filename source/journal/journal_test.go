@@ -1,4 +1,4 @@
-package agent
+package journal
 
 import (
 	"compress/gzip"
@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +19,6 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"logship/buffer"
-	"logship/config"
 )
 
 const journalLines = `{"__CURSOR":"s=1;i=1","__REALTIME_TIMESTAMP":"1700000000123456","__MONOTONIC_TIMESTAMP":"99","_BOOT_ID":"b1","PRIORITY":"6","_SYSTEMD_UNIT":"kubelet.service","_PID":"42","MESSAGE":"I1127 01:02:03.000000 42 server.go:1] started","SYSLOG_IDENTIFIER":"kubelet"}
@@ -31,23 +31,23 @@ func TestJournalSource_Record(t *testing.T) {
 	first := strings.Split(journalLines, "\n")[0]
 	tests := []struct {
 		name string
-		cfg  config.SystemdSource
+		cfg  Config
 		line string
 		want string
 	}{
 		{name: "as journalctl gives it", line: first,
 			want: `1700000000123456000 {"_BOOT_ID":"b1","PRIORITY":"6","_SYSTEMD_UNIT":"kubelet.service","_PID":"42","MESSAGE":"I1127 01:02:03.000000 42 server.go:1] started","SYSLOG_IDENTIFIER":"kubelet"}`},
-		{name: "v0.12 seconds, strip underscores", cfg: config.SystemdSource{SecondPrecision: true, FieldsStripUnderscores: true}, line: first,
+		{name: "v0.12 seconds, strip underscores", cfg: Config{SecondPrecision: true, FieldsStripUnderscores: true}, line: first,
 			want: `1700000000000000000 {"BOOT_ID":"b1","PRIORITY":"6","SYSTEMD_UNIT":"kubelet.service","PID":"42","MESSAGE":"I1127 01:02:03.000000 42 server.go:1] started","SYSLOG_IDENTIFIER":"kubelet"}`},
-		{name: "lowercase", cfg: config.SystemdSource{FieldsLowercase: true}, line: first,
+		{name: "lowercase", cfg: Config{FieldsLowercase: true}, line: first,
 			want: `1700000000123456000 {"_boot_id":"b1","priority":"6","_systemd_unit":"kubelet.service","_pid":"42","message":"I1127 01:02:03.000000 42 server.go:1] started","syslog_identifier":"kubelet"}`},
-		{name: "field map", cfg: config.SystemdSource{FieldMap: []config.FieldMapping{{From: "MESSAGE", To: []string{"log"}},
+		{name: "field map", cfg: Config{FieldMap: []FieldMapping{{From: "MESSAGE", To: []string{"log"}},
 			{From: "_PID", To: []string{"process", "pid"}}, {From: "SYSLOG_IDENTIFIER", To: []string{"process"}}}, FieldsStripUnderscores: true}, line: first,
 			want: `1700000000123456000 {"log":"I1127 01:02:03.000000 42 server.go:1] started","process":"42 kubelet","pid":"42","BOOT_ID":"b1","PRIORITY":"6","SYSTEMD_UNIT":"kubelet.service"}`},
-		{name: "field map strict", cfg: config.SystemdSource{FieldMap: []config.FieldMapping{{From: "MESSAGE", To: []string{"log"}}, {From: "NOPE", To: []string{"x"}}},
+		{name: "field map strict", cfg: Config{FieldMap: []FieldMapping{{From: "MESSAGE", To: []string{"log"}}, {From: "NOPE", To: []string{"x"}}},
 			FieldMapStrict: true}, line: first,
 			want: `1700000000123456000 {"log":"I1127 01:02:03.000000 42 server.go:1] started"}`},
-		{name: "unmapped field appends to a mapped one", cfg: config.SystemdSource{FieldMap: []config.FieldMapping{{From: "MESSAGE", To: []string{"PRIORITY"}}}}, line: first,
+		{name: "unmapped field appends to a mapped one", cfg: Config{FieldMap: []FieldMapping{{From: "MESSAGE", To: []string{"PRIORITY"}}}}, line: first,
 			want: `1700000000123456000 {"PRIORITY":"6 I1127 01:02:03.000000 42 server.go:1] started","_BOOT_ID":"b1","_SYSTEMD_UNIT":"kubelet.service","_PID":"42","SYSLOG_IDENTIFIER":"kubelet"}`},
 		{name: "binary and repeated fields", line: strings.Split(journalLines, "\n")[2],
 			want: `1700000001000000000 {"_SYSTEMD_UNIT":"kubelet.service","MESSAGE":"hi\n","TAG":"b"}`},
@@ -57,11 +57,11 @@ func TestJournalSource_Record(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cfg.Tag = "kubelet"
-			j := newJournalSource(tt.cfg, "j", nil, zaptest.NewLogger(t))
+			j := New(tt.cfg, "j", nil, zaptest.NewLogger(t))
 			r, _, ok := j.record([]byte(tt.line))
 			got := "skipped"
 			if ok {
-				got = strings.TrimSpace(strings.Join([]string{itoa(r.Time), string(r.Fields.AppendJSON(nil))}, " "))
+				got = strings.TrimSpace(strings.Join([]string{strconv.FormatInt(r.Time, 10), string(r.Fields.AppendJSON(nil))}, " "))
 				if r.Tag != "kubelet" {
 					t.Errorf("tag %q", r.Tag)
 				}
@@ -74,24 +74,24 @@ func TestJournalSource_Record(t *testing.T) {
 }
 
 func TestJournalSource_Args(t *testing.T) {
-	matches := [][]config.JournalMatch{{{Field: "_SYSTEMD_UNIT", Value: "a.service"}, {Field: "PRIORITY", Value: "3"}}, {{Field: "_TRANSPORT", Value: "kernel"}}}
+	matches := [][]Match{{{Field: "_SYSTEMD_UNIT", Value: "a.service"}, {Field: "PRIORITY", Value: "3"}}, {{Field: "_TRANSPORT", Value: "kernel"}}}
 	base := "--directory=/j --output=json --all --follow --merge --no-pager "
 	tests := []struct {
 		name   string
-		cfg    config.SystemdSource
+		cfg    Config
 		cursor string
 		want   string
 	}{
 		{name: "new entries only", want: base + "--lines=0"},
-		{name: "read_from_head", cfg: config.SystemdSource{ReadFromHead: true}, want: base + "--no-tail"},
-		{name: "cursor wins", cfg: config.SystemdSource{ReadFromHead: true}, cursor: "s=1;i=2", want: base + "--after-cursor=s=1;i=2 --no-tail"},
-		{name: "matches: AND within, OR between", cfg: config.SystemdSource{Matches: matches},
+		{name: "read_from_head", cfg: Config{ReadFromHead: true}, want: base + "--no-tail"},
+		{name: "cursor wins", cfg: Config{ReadFromHead: true}, cursor: "s=1;i=2", want: base + "--after-cursor=s=1;i=2 --no-tail"},
+		{name: "matches: AND within, OR between", cfg: Config{Matches: matches},
 			want: base + "--lines=0 _SYSTEMD_UNIT=a.service PRIORITY=3 + _TRANSPORT=kernel"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cfg.Path = "/j"
-			j := newJournalSource(tt.cfg, "j", nil, zap.NewNop())
+			j := New(tt.cfg, "j", nil, zap.NewNop())
 			j.cursor = tt.cursor
 			if got := strings.Join(j.args(), " "); got != tt.want {
 				t.Errorf("args %q\nwant %q", got, tt.want)
@@ -145,11 +145,11 @@ func (s *recordSink) count() int {
 }
 
 // runJournal runs j until want records arrived (or 10 s), then stops it.
-func runJournal(t *testing.T, j *journalSource, sink *recordSink, want int) {
+func runJournal(t *testing.T, j *Source, sink *recordSink, want int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- j.run(ctx) }()
+	go func() { done <- j.Run(ctx) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for sink.count() < want && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -177,11 +177,11 @@ func readLines(t *testing.T, path string) []string {
 func TestJournalSource_FakeJournalctl(t *testing.T) {
 	argsFile := fakeJournalctl(t, journalLines)
 	state := t.TempDir()
-	cfg := config.SystemdSource{Path: t.TempDir(), Tag: "kubelet", ReadFromHead: true,
-		Matches:    [][]config.JournalMatch{{{Field: "_SYSTEMD_UNIT", Value: "kubelet.service"}}},
+	cfg := Config{Path: t.TempDir(), Tag: "kubelet", ReadFromHead: true,
+		Matches:    [][]Match{{{Field: "_SYSTEMD_UNIT", Value: "kubelet.service"}}},
 		CursorFile: filepath.Join(state, "journal", "kubelet.json")}
 	sink := &recordSink{}
-	j := newJournalSource(cfg, "in_systemd_kubelet", sink.emit, zaptest.NewLogger(t))
+	j := New(cfg, "in_systemd_kubelet", sink.emit, zaptest.NewLogger(t))
 	runJournal(t, j, sink, 3)
 	if j.bad.Load() != 1 {
 		t.Errorf("bad = %d, want 1", j.bad.Load())
@@ -200,7 +200,7 @@ func TestJournalSource_FakeJournalctl(t *testing.T) {
 
 	// A restart resumes after the saved cursor.
 	sink2 := &recordSink{}
-	j2 := newJournalSource(cfg, "in_systemd_kubelet", sink2.emit, zaptest.NewLogger(t))
+	j2 := New(cfg, "in_systemd_kubelet", sink2.emit, zaptest.NewLogger(t))
 	runJournal(t, j2, sink2, 3)
 	args = readLines(t, argsFile)
 	if !strings.Contains(args[len(args)-1], "--after-cursor=s=1;i=3 --no-tail") {
@@ -224,9 +224,9 @@ func TestJournalSource_FluentdCursor(t *testing.T) {
 			argsFile := fakeJournalctl(t, journalLines)
 			fluentd := filepath.Join(t.TempDir(), "fluentd-journald.pos")
 			os.WriteFile(fluentd, []byte(tt.file), 0o644)
-			cfg := config.SystemdSource{Path: t.TempDir(), Tag: "t", CursorFile: filepath.Join(t.TempDir(), "c.json"), FluentdCursorFile: fluentd}
+			cfg := Config{Path: t.TempDir(), Tag: "t", CursorFile: filepath.Join(t.TempDir(), "c.json"), FluentdCursorFile: fluentd}
 			sink := &recordSink{}
-			j := newJournalSource(cfg, "j", sink.emit, zaptest.NewLogger(t))
+			j := New(cfg, "j", sink.emit, zaptest.NewLogger(t))
 			j.retryWait = 10 * time.Millisecond
 			runJournal(t, j, sink, 3)
 			args := readLines(t, argsFile)
@@ -246,7 +246,7 @@ func TestJournalSource_FluentdCursor(t *testing.T) {
 func TestJournalSource_Absent(t *testing.T) {
 	for _, tc := range []struct{ name, path string }{{"no journalctl", ""}, {"no journal directory", "/nonexistent/journal"}} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := config.SystemdSource{Path: t.TempDir(), Tag: "t"}
+			cfg := Config{Path: t.TempDir(), Tag: "t"}
 			if tc.path != "" {
 				fakeJournalctl(t, "")
 				cfg.Path = tc.path
@@ -254,13 +254,13 @@ func TestJournalSource_Absent(t *testing.T) {
 				t.Setenv("PATH", t.TempDir())
 			}
 			core, logs := observer.New(zap.InfoLevel)
-			j := newJournalSource(cfg, "in_systemd_kubelet", func(context.Context, []buffer.Record) error {
+			j := New(cfg, "in_systemd_kubelet", func(context.Context, []buffer.Record) error {
 				t.Error("emit called")
 				return nil
 			}, zap.New(core))
 			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 			defer cancel()
-			if err := j.run(ctx); err != nil {
+			if err := j.Run(ctx); err != nil {
 				t.Errorf("run: %v", err)
 			}
 			warns := logs.FilterMessage("journald is not available: systemd source in_systemd_kubelet disabled").All()
@@ -279,14 +279,14 @@ func BenchmarkJournalSource_Record(b *testing.B) {
 		line := []byte(`{"__CURSOR":"s=0123456789abcdef0123456789abcdef;i=1a2b3;b=fedcba9876543210fedcba9876543210;m=1f2e3d;t=5f0e1d2c3b4a5;x=a1b2c3d4e5f60718","__REALTIME_TIMESTAMP":"1700000000123456","__MONOTONIC_TIMESTAMP":"2043453","_BOOT_ID":"fedcba9876543210fedcba9876543210","_TRANSPORT":"stdout","PRIORITY":"6","SYSLOG_FACILITY":"3","SYSLOG_IDENTIFIER":"kubelet","_PID":"1234","_UID":"0","_GID":"0","_COMM":"kubelet","_EXE":"/usr/bin/kubelet","_CMDLINE":"/usr/bin/kubelet --config=/etc/kubernetes/kubelet.conf","_SYSTEMD_CGROUP":"/system.slice/kubelet.service","_SYSTEMD_UNIT":"kubelet.service","_SYSTEMD_SLICE":"system.slice","_MACHINE_ID":"0123456789abcdef0123456789abcdef","_HOSTNAME":"ip-10-0-1-2","MESSAGE":"` + strings.Repeat("m", size) + `"}` + "\n")
 		for _, tc := range []struct {
 			name string
-			cfg  config.SystemdSource
+			cfg  Config
 		}{
-			{"plain", config.SystemdSource{}},
-			{"strip_underscores", config.SystemdSource{FieldsStripUnderscores: true}},
+			{"plain", Config{}},
+			{"strip_underscores", Config{FieldsStripUnderscores: true}},
 		} {
 			b.Run(fmt.Sprintf("%s/%d", tc.name, size), func(b *testing.B) {
 				tc.cfg.Tag = "kubelet"
-				j := newJournalSource(tc.cfg, "j", nil, zap.NewNop())
+				j := New(tc.cfg, "j", nil, zap.NewNop())
 				b.SetBytes(int64(len(line)))
 				b.ReportAllocs()
 				for b.Loop() {
@@ -338,14 +338,14 @@ func TestJournalSource_RealJournalctl(t *testing.T) {
 		t.Skip("journalctl is not installed on this machine")
 	}
 	dir := realJournal(t)
-	var matches [][]config.JournalMatch
+	var matches [][]Match
 	for _, id := range []string{"kubelet", "dockerd", "custom", "binary"} {
-		matches = append(matches, []config.JournalMatch{{Field: "SYSLOG_IDENTIFIER", Value: id}})
+		matches = append(matches, []Match{{Field: "SYSLOG_IDENTIFIER", Value: id}})
 	}
-	cfg := config.SystemdSource{Path: dir, Tag: "systemd", ReadFromHead: true, FieldsStripUnderscores: true,
+	cfg := Config{Path: dir, Tag: "systemd", ReadFromHead: true, FieldsStripUnderscores: true,
 		Matches: matches, CursorFile: filepath.Join(t.TempDir(), "cursor.json")}
 	sink := &recordSink{}
-	j := newJournalSource(cfg, "in_systemd", sink.emit, zaptest.NewLogger(t))
+	j := New(cfg, "in_systemd", sink.emit, zaptest.NewLogger(t))
 	runJournal(t, j, sink, 5)
 	if t.Failed() {
 		return
@@ -385,7 +385,7 @@ func TestJournalSource_RealJournalctl(t *testing.T) {
 	// Resume after the first dockerd line: the next three entries only.
 	os.WriteFile(cfg.CursorFile, []byte(`{"journal":"s=c081dc4a6c424ea4ae3779e43d64a9ff;i=4;b=2d1fd977265a46c198b02199dc242c2a;m=ff9d7fab;t=66137cee0e961;x=c12520020a49b404"}`), 0o644)
 	sink2 := &recordSink{}
-	j2 := newJournalSource(cfg, "in_systemd", sink2.emit, zaptest.NewLogger(t))
+	j2 := New(cfg, "in_systemd", sink2.emit, zaptest.NewLogger(t))
 	runJournal(t, j2, sink2, 3)
 	if sink2.count() == 3 {
 		if msg, _ := sink2.recs[0].Fields.Get("MESSAGE"); string(msg.Bytes) != "second docker line" {

@@ -1,4 +1,4 @@
-package agent_test
+package rewritetag_test
 
 import (
 	"context"
@@ -6,22 +6,21 @@ import (
 	"strings"
 	"testing"
 
-	"logship/agent"
 	"logship/buffer"
-	"logship/config"
+	"logship/sink/rewritetag"
 )
 
 func TestRewriteTagOutput(t *testing.T) {
-	rule := func(key, pat, tag string, inv bool) config.RewriteRule {
-		return config.RewriteRule{Key: key, Pattern: pat, Tag: tag, Invert: inv}
+	rule := func(key, pat, tag string, inv bool) rewritetag.Rule {
+		return rewritetag.Rule{Key: key, Pattern: pat, Tag: tag, Invert: inv}
 	}
-	seed := &config.RewriteTagConfig{Rules: []config.RewriteRule{rule("kubernetes_namespace_container_name", "^(.+)$", "kube.$1", false)}}
-	systemd := &config.RewriteTagConfig{Rules: []config.RewriteRule{
+	seed := &rewritetag.Config{Rules: []rewritetag.Rule{rule("kubernetes_namespace_container_name", "^(.+)$", "kube.$1", false)}}
+	systemd := &rewritetag.Config{Rules: []rewritetag.Rule{
 		rule("SYSTEMD_UNIT", `^(.+).service$`, "systemd.$1", false),
 		rule("SYSTEMD_UNIT", `^(.+).service$`, "systemd.unmatched", true)}}
 	tests := []struct {
 		name string
-		cfg  *config.RewriteTagConfig
+		cfg  *rewritetag.Config
 		tag  string
 		in   string
 		want string // new tag, "" for dropped
@@ -30,18 +29,18 @@ func TestRewriteTagOutput(t *testing.T) {
 		{"missing key dropped", seed, "kubernetes.x", `{"log":"x"}`, ""},
 		{"null (failed ruby) dropped (R1.6)", seed, "kubernetes.x", `{"kubernetes_namespace_container_name":null}`, ""},
 		{"empty dropped", seed, "kubernetes.x", `{"kubernetes_namespace_container_name":""}`, ""},
-		{"same tag dropped", &config.RewriteTagConfig{Rules: []config.RewriteRule{rule("a", "x", "t", false)}}, "t", `{"a":"x"}`, ""},
+		{"same tag dropped", &rewritetag.Config{Rules: []rewritetag.Rule{rule("a", "x", "t", false)}}, "t", `{"a":"x"}`, ""},
 		{"systemd unit", systemd, "systemd", `{"SYSTEMD_UNIT":"kubelet.service"}`, "systemd.kubelet"},
 		{"systemd inverted rule", systemd, "systemd", `{"SYSTEMD_UNIT":"session-1.scope"}`, "systemd.unmatched"},
-		{"placeholders", &config.RewriteTagConfig{Rules: []config.RewriteRule{rule("a", `^(\w+)-(\w+)$`, "${tag}.$2.__TAG__.${tag_parts[1]}.__TAG_PARTS[-1]__.${hostname}.$1", false)}},
+		{"placeholders", &rewritetag.Config{Rules: []rewritetag.Rule{rule("a", `^(\w+)-(\w+)$`, "${tag}.$2.__TAG__.${tag_parts[1]}.__TAG_PARTS[-1]__.${hostname}.$1", false)}},
 			"in.x.y", `{"a":"foo-bar"}`, "in.x.y.bar.in.x.y.x.y.host-1.foo"},
-		{"remove_tag_prefix", &config.RewriteTagConfig{RemoveTagPrefix: "in", Rules: []config.RewriteRule{rule("a", `.`, "out.${tag}", false)}},
+		{"remove_tag_prefix", &rewritetag.Config{RemoveTagPrefix: "in", Rules: []rewritetag.Rule{rule("a", `.`, "out.${tag}", false)}},
 			"in.x", `{"a":"v"}`, "out.x"},
-		{"remove_tag_prefix that does not match", &config.RewriteTagConfig{RemoveTagPrefix: "in", Rules: []config.RewriteRule{rule("a", `.`, "out.${tag}", false)}},
+		{"remove_tag_prefix that does not match", &rewritetag.Config{RemoveTagPrefix: "in", Rules: []rewritetag.Rule{rule("a", `.`, "out.${tag}", false)}},
 			"other.x", `{"a":"v"}`, "out.other.x"},
-		{"capitalize backreference", &config.RewriteTagConfig{CapitalizeBackrefs: true, Rules: []config.RewriteRule{rule("a", `^(\w+)`, "t.$1", false)}},
+		{"capitalize backreference", &rewritetag.Config{CapitalizeBackrefs: true, Rules: []rewritetag.Rule{rule("a", `^(\w+)`, "t.$1", false)}},
 			"x", `{"a":"web"}`, "t.Web"},
-		{"nested accessor and number", &config.RewriteTagConfig{Rules: []config.RewriteRule{rule("$.k.code", `^5`, "errors", false)}},
+		{"nested accessor and number", &rewritetag.Config{Rules: []rewritetag.Rule{rule("$.k.code", `^5`, "errors", false)}},
 			"x", `{"k":{"code":503}}`, "errors"},
 	}
 	for _, tt := range tests {
@@ -49,11 +48,11 @@ func TestRewriteTagOutput(t *testing.T) {
 			var emitted []buffer.Record
 			var labels []string
 			var acked []buffer.Record
-			o, err := agent.NewRewriteTagOutput(tt.cfg, "host-1", func(_ context.Context, label string, recs []buffer.Record) error {
+			o, err := rewritetag.New(tt.cfg, "host-1", func(_ context.Context, label string, recs []buffer.Record) error {
 				labels = append(labels, label)
 				emitted = append(emitted, recs...)
 				return nil
-			}, func(recs []buffer.Record) { acked = append(acked, recs...) })
+			}, ackFunc(func(recs []buffer.Record) { acked = append(acked, recs...) }))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,15 +83,15 @@ func TestRewriteTagOutput(t *testing.T) {
 // TestRewriteTagOutput_Batch checks a mixed batch: survivors keep their order,
 // the others are acknowledged, and the cache does not leak a tag across values.
 func TestRewriteTagOutput_Batch(t *testing.T) {
-	cfg := &config.RewriteTagConfig{Label: "@OUT", Rules: []config.RewriteRule{{Key: "ns", Pattern: "^(.+)$", Tag: "kube.$1"}}}
+	cfg := &rewritetag.Config{Label: "@OUT", Rules: []rewritetag.Rule{{Key: "ns", Pattern: "^(.+)$", Tag: "kube.$1"}}}
 	var got []string
 	var acked int
-	o, err := agent.NewRewriteTagOutput(cfg, "", func(_ context.Context, label string, recs []buffer.Record) error {
+	o, err := rewritetag.New(cfg, "", func(_ context.Context, label string, recs []buffer.Record) error {
 		for _, r := range recs {
 			got = append(got, fmt.Sprintf("%s:%s@%d", label, r.Tag, r.Offset))
 		}
 		return nil
-	}, func(recs []buffer.Record) { acked += len(recs) })
+	}, ackFunc(func(recs []buffer.Record) { acked += len(recs) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,8 +117,8 @@ func TestRewriteTagOutput_Batch(t *testing.T) {
 // BenchmarkRewriteTagOutput measures the seed's rewrite (one rule, ^(.+)$ →
 // kube.$1) on a batch of 100 records of one container.
 func BenchmarkRewriteTagOutput(b *testing.B) {
-	cfg := &config.RewriteTagConfig{Rules: []config.RewriteRule{{Key: "kubernetes_namespace_container_name", Pattern: "^(.+)$", Tag: "kube.$1"}}}
-	o, err := agent.NewRewriteTagOutput(cfg, "", func(context.Context, string, []buffer.Record) error { return nil }, nil)
+	cfg := &rewritetag.Config{Rules: []rewritetag.Rule{{Key: "kubernetes_namespace_container_name", Pattern: "^(.+)$", Tag: "kube.$1"}}}
+	o, err := rewritetag.New(cfg, "", func(context.Context, string, []buffer.Record) error { return nil }, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -141,12 +140,12 @@ func BenchmarkRewriteTagOutput(b *testing.B) {
 // TestRewriteTagOutput_Loop: new tags that route back to the same output end
 // after MaxRewriteDepth passes, acknowledged and counted.
 func TestRewriteTagOutput_Loop(t *testing.T) {
-	cfg := &config.RewriteTagConfig{Rules: []config.RewriteRule{{Key: "a", Pattern: "^(.+)$", Tag: "${tag}.x"}}}
-	var o *agent.RewriteTagOutput
+	cfg := &rewritetag.Config{Rules: []rewritetag.Rule{{Key: "a", Pattern: "^(.+)$", Tag: "${tag}.x"}}}
+	var o *rewritetag.Output
 	var acked int
-	o, err := agent.NewRewriteTagOutput(cfg, "", func(ctx context.Context, _ string, recs []buffer.Record) error {
+	o, err := rewritetag.New(cfg, "", func(ctx context.Context, _ string, recs []buffer.Record) error {
 		return o.Emit(ctx, recs) // <match **> routes every tag back here
-	}, func(r []buffer.Record) { acked += len(r) })
+	}, ackFunc(func(r []buffer.Record) { acked += len(r) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,3 +157,8 @@ func TestRewriteTagOutput_Loop(t *testing.T) {
 		t.Errorf("acked %d, loops %d; want the record dropped once", acked, o.Loops.Load())
 	}
 }
+
+// ackFunc adapts a function to buffer.Acker.
+type ackFunc func(recs []buffer.Record)
+
+func (f ackFunc) Ack(recs []buffer.Record) { f(recs) }

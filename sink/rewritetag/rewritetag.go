@@ -1,9 +1,11 @@
-package agent
+// Package rewritetag is fluent-plugin-rewrite-tag-filter, an output that
+// re-emits: each record gets the tag of the first rule that matches it and
+// is routed again from the top of the routing table (or of the @label).
+package rewritetag
 
 import (
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,39 +16,79 @@ import (
 	"go.uber.org/zap"
 
 	"logship/buffer"
-	"logship/config"
 	"logship/enrich"
+	"logship/plugin"
 )
 
-// pluginOutput builds the runtime of an output whose configuration is in
-// config.Output.Plugin (rewrite_tag_filter).
-func (a *Agent) pluginOutput(_ context.Context, oc *config.Output) (Output, error) {
-	switch c := oc.Plugin.(type) {
-	case *config.RewriteTagConfig:
-		hostname, _ := os.Hostname()
-		o, err := NewRewriteTagOutput(c, hostname, func(ctx context.Context, label string, recs []buffer.Record) error {
-			return a.router.EmitLocked(ctx, label, recs)
-		}, a.ack)
-		if err != nil {
-			return nil, err
-		}
-		o.log = a.log.With(zap.String("output", oc.ID))
-		return o, nil
-	}
-	return nil, fmt.Errorf("output %q has no runtime", oc.Type)
+// Config is fluent-plugin-rewrite-tag-filter: each record gets the
+// tag of the first rule that matches it and is re-emitted from the top of the
+// routing table (or of Label). Records no rule matches, and records whose new
+// tag equals their tag, are dropped.
+type Config struct {
+	Rules []Rule
+	// Label is the @label the re-emitted records go to ("" for the top level).
+	Label string
+	// RemoveTagPrefix is removed from the tag before the ${tag}/__TAG__
+	// placeholders see it.
+	RemoveTagPrefix string
+	// CapitalizeBackrefs capitalizes $1…$9 (capitalize_regex_backreference).
+	CapitalizeBackrefs bool
 }
 
-// RewriteTagOutput is fluent-plugin-rewrite-tag-filter: it gives each record
+// Rule is one rule (v0.12 rewriteruleN, v1 <rule>).
+type Rule struct {
+	// Key is the field the pattern is matched against (a record accessor in
+	// v1: $.a.b).
+	Key string
+	// Pattern is a Ruby regexp without slashes; Flags its /…/ flags.
+	Pattern, Flags string
+	// Tag is the new tag, with $1…$9, ${tag}, __TAG__, ${tag_parts[N]},
+	// __TAG_PARTS[N]__, ${hostname}, __HOSTNAME__.
+	Tag string
+	// Invert matches records whose value does NOT match Pattern (v0.12: a
+	// pattern written with a leading '!').
+	Invert bool
+}
+
+// String renders the rule set for check-config.
+func (c *Config) String() string {
+	var parts []string
+	for _, r := range c.Rules {
+		inv := ""
+		if r.Invert {
+			inv = "!"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s/%s/ → %s", r.Key, inv, r.Pattern, r.Tag))
+	}
+	s := "rules=[" + strings.Join(parts, "; ") + "]"
+	if c.Label != "" {
+		s += " @label=" + c.Label
+	}
+	return s
+}
+
+// NewOutput implements plugin.OutputConfig: records are re-emitted with
+// deps.Reemit.
+func (c *Config) NewOutput(_ context.Context, deps plugin.OutputDeps) (plugin.Output, error) {
+	o, err := New(c, deps.Hostname, deps.Reemit, deps.Ack)
+	if err != nil {
+		return nil, err
+	}
+	o.log = deps.Log
+	return o, nil
+}
+
+// Output is fluent-plugin-rewrite-tag-filter: it gives each record
 // the tag of the first rule that matches it and re-emits it from the top of
 // the routing table (or of the configured @label). Records no rule matches,
 // and records whose new tag equals their old one, are dropped and
 // acknowledged, as the plugin drops them.
-type RewriteTagOutput struct {
-	cfg      config.RewriteTagConfig
+type Output struct {
+	cfg      Config
 	rules    []rewriteRule
 	hostname string
 	emit     func(ctx context.Context, label string, recs []buffer.Record) error
-	ack      func([]buffer.Record)
+	ack      buffer.Acker
 
 	buf     []byte
 	dropped []buffer.Record
@@ -84,13 +126,10 @@ type tagPart struct {
 
 var reTagPlaceholder = regexp.MustCompile(`\$\d|\$\{tag\}|__TAG__|\$\{tag_parts\[-?\d+\]\}|__TAG_PARTS\[-?\d+\]__|\$\{hostname\}|__HOSTNAME__`)
 
-// NewRewriteTagOutput compiles c's rules. emit re-emits records into a label
+// New compiles c's rules. emit re-emits records into a label
 // (the router's EmitLocked); ack acknowledges dropped records.
-func NewRewriteTagOutput(c *config.RewriteTagConfig, hostname string, emit func(ctx context.Context, label string, recs []buffer.Record) error, ack func([]buffer.Record)) (*RewriteTagOutput, error) {
-	if ack == nil {
-		ack = func([]buffer.Record) {}
-	}
-	o := &RewriteTagOutput{cfg: *c, hostname: hostname, emit: emit, ack: ack, lastRule: -1, log: zap.NewNop()}
+func New(c *Config, hostname string, emit func(ctx context.Context, label string, recs []buffer.Record) error, ack buffer.Acker) (*Output, error) {
+	o := &Output{cfg: *c, hostname: hostname, emit: emit, ack: ack, lastRule: -1, log: zap.NewNop()}
 	for _, r := range c.Rules {
 		re, err := enrich.CompileRuby(r.Pattern, r.Flags)
 		if err != nil {
@@ -126,16 +165,21 @@ func NewRewriteTagOutput(c *config.RewriteTagConfig, hostname string, emit func(
 	return o, nil
 }
 
-var _ Output = (*RewriteTagOutput)(nil)
+var (
+	_ plugin.OutputConfig = (*Config)(nil)
+	_ plugin.Output       = (*Output)(nil)
+)
 
 // Emit retags recs and re-emits them (runs of one new tag together).
-func (o *RewriteTagOutput) Emit(ctx context.Context, recs []buffer.Record) error {
+func (o *Output) Emit(ctx context.Context, recs []buffer.Record) error {
 	if o.depth >= MaxRewriteDepth {
 		o.Loops.Add(uint64(len(recs)))
 		if o.log != nil {
 			o.log.Warn("rewrite_tag_filter: routing loop; records dropped", zap.Int("records", len(recs)), zap.String("tag", recs[0].Tag))
 		}
-		o.ack(recs)
+		if o.ack != nil {
+			o.ack.Ack(recs)
+		}
 		return nil
 	}
 	o.depth++
@@ -154,7 +198,9 @@ func (o *RewriteTagOutput) Emit(ctx context.Context, recs []buffer.Record) error
 	}
 	if len(dropped) > 0 {
 		o.Dropped.Add(uint64(len(dropped)))
-		o.ack(dropped)
+		if o.ack != nil {
+			o.ack.Ack(dropped)
+		}
 		clear(dropped)
 	}
 	o.dropped = dropped[:0]
@@ -165,7 +211,7 @@ func (o *RewriteTagOutput) Emit(ctx context.Context, recs []buffer.Record) error
 }
 
 // newTag returns the tag of the first matching rule.
-func (o *RewriteTagOutput) newTag(r *buffer.Record) (string, bool) {
+func (o *Output) newTag(r *buffer.Record) (string, bool) {
 	for ri := range o.rules {
 		rule := &o.rules[ri]
 		v, _ := r.Fields.Path(rule.path...)
@@ -192,7 +238,7 @@ func (o *RewriteTagOutput) newTag(r *buffer.Record) (string, bool) {
 	return "", false
 }
 
-func (o *RewriteTagOutput) expand(rule *rewriteRule, tag string, m []int) string {
+func (o *Output) expand(rule *rewriteRule, tag string, m []int) string {
 	ptag := tag
 	if p := o.cfg.RemoveTagPrefix; p != "" && strings.HasPrefix(tag, p) {
 		ptag = strings.TrimPrefix(tag[len(p):], ".") // /^prefix\.?/
