@@ -5,7 +5,6 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -173,32 +172,18 @@ func TestCrash_CorruptPositionsRealProcess(t *testing.T) {
 		t.Skip("real-process test")
 	}
 	dir := t.TempDir()
-	var cmd *exec.Cmd
-	exited := make(chan error, 1)
-	start := func() {
-		cmd = exec.Command(os.Args[0], "-test.run=^TestHelperProcess_AckSave$")
-		cmd.Env = append(os.Environ(), ackCrashEnv+"="+dir)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		c := cmd
-		go func() { exited <- c.Wait() }()
-	}
-	kill := func() {
-		cmd.Process.Signal(syscall.SIGKILL)
-		<-exited
-	}
+	c := newChild(t, dir, "TestHelperProcess_AckSave", ackCrashEnv)
 	delivered := func(want string) bool {
 		data, _ := os.ReadFile(filepath.Join(dir, "out"))
 		return bytes.Contains(data, []byte("\n"+want+"\n"))
 	}
 	wr := newWriter(t, filepath.Join(dir, "0.log"), "containerd")
-	start()
+	c.start()
 	first := wr.lines(500)
 	waitFor(t, func() bool { return delivered(first[len(first)-1].Text) })
 	pos := filepath.Join(dir, "pos")
 	waitFor(t, func() bool { _, err := os.Stat(pos); return err == nil })
-	kill()
+	c.kill()
 	data, err := os.ReadFile(pos)
 	if err != nil {
 		t.Fatal(err)
@@ -207,14 +192,14 @@ func TestCrash_CorruptPositionsRealProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	more := wr.lines(500) // written while down
-	start()
+	c.start()
 	waitFor(t, func() bool { return delivered(more[len(more)-1].Text) })
 	select {
-	case err := <-exited:
-		t.Fatalf("child exited on a corrupt positions file: %v", err)
+	case <-c.exited:
+		t.Fatalf("child exited on a corrupt positions file: %v", c.err)
 	case <-time.After(300 * time.Millisecond):
 	}
-	kill()
+	c.kill()
 	if _, err := os.Stat(pos + ".bad"); err != nil {
 		t.Fatalf("corrupt positions not kept aside: %v", err)
 	}
