@@ -59,15 +59,14 @@ func TestCatalogue_42_FluentdPosImport(t *testing.T) {
 		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, all[2].Offset, ino))
 		h := newHarness(t, dir, cfg(dir))
 		h.cycle()
-		lines := h.col.take()
-		check(t, "rest", lines, all[3:])
+		lines := h.expect("rest", all[3:])
 		if lines[0].Path != link || lines[0].Real != real {
 			t.Fatalf("path %q real %q, want %q %q", lines[0].Path, lines[0].Real, link, real)
 		}
 		// Idempotent: a restart uses logship's own positions.
 		h.restart()
 		h.cycle()
-		check(t, "re-run", h.col.take(), nil)
+		h.expect("re-run", nil)
 	})
 
 	t.Run("unwatched marker ignored", func(t *testing.T) {
@@ -78,7 +77,7 @@ func TestCatalogue_42_FluentdPosImport(t *testing.T) {
 			fmt.Sprintf("%s\tffffffffffffffff\t%016x\n", link, ino))
 		h := newHarness(t, dir, cfg(dir))
 		h.cycle()
-		check(t, "new-file policy (read_from_head)", h.col.take(), all)
+		h.expect("new-file policy (read_from_head)", all)
 	})
 
 	t.Run("duplicate paths: last wins", func(t *testing.T) {
@@ -89,7 +88,7 @@ func TestCatalogue_42_FluentdPosImport(t *testing.T) {
 			"garbage line\n", posLine(link, all[3].Offset, ino))
 		h := newHarness(t, dir, cfg(dir))
 		h.cycle()
-		check(t, "rest", h.col.take(), all[4:])
+		h.expect("rest", all[4:])
 	})
 
 	t.Run("inode now in rotated sibling", func(t *testing.T) {
@@ -108,7 +107,7 @@ func TestCatalogue_42_FluentdPosImport(t *testing.T) {
 		next := wr.lines(2)
 		h := newHarness(t, dir, cfg(dir))
 		h.cycle()
-		check(t, "rest of the rotated file, then the new one", h.col.take(), append(all[3:], next...))
+		h.expect("rest of the rotated file, then the new one", append(all[3:], next...))
 	})
 
 	t.Run("inode gone", func(t *testing.T) {
@@ -122,7 +121,7 @@ func TestCatalogue_42_FluentdPosImport(t *testing.T) {
 		os.Remove(rot)
 		h := newHarness(t, dir, cfg(dir))
 		h.cycle()
-		check(t, "current file from 0", h.col.take(), next)
+		h.expect("current file from 0", next)
 		if s := h.w.Stats(); s.Gaps != 1 {
 			t.Fatalf("gaps = %d, want 1", s.Gaps)
 		}
@@ -140,7 +139,7 @@ func TestCatalogue_42_FluentdPosImport(t *testing.T) {
 		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(goneLink, 100, goneIno), posLine(link, all[0].Offset, ino))
 		h := newHarness(t, dir, cfg(dir))
 		h.cycle()
-		check(t, "the live pod resumes", h.col.take(), all[1:])
+		h.expect("the live pod resumes", all[1:])
 		_ = real
 	})
 
@@ -151,7 +150,7 @@ func TestCatalogue_42_FluentdPosImport(t *testing.T) {
 		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, all[1].Offset+5, ino))
 		h := newHarness(t, dir, cfg(dir))
 		h.cycle()
-		check(t, "from the start of the torn line", h.col.take(), all[2:])
+		h.expect("from the start of the torn line", all[2:])
 	})
 
 	t.Run("position beyond size", func(t *testing.T) {
@@ -161,7 +160,7 @@ func TestCatalogue_42_FluentdPosImport(t *testing.T) {
 		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, 1<<20, ino))
 		h := newHarness(t, dir, cfg(dir))
 		h.cycle()
-		check(t, "truncated: from 0", h.col.take(), all)
+		h.expect("truncated: from 0", all)
 	})
 }
 

@@ -121,14 +121,13 @@ func TestCatalogue_19_UnterminatedPartialFlushed(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PartialFlush: 5 * time.Second})
 	end := wr.raw("stdout", "P", "never finished")
 	h.cycle()
-	check(t, "held", h.col.take(), nil)
+	h.expect("held", nil)
 	h.clk.advance(4 * time.Second)
 	h.poll()
-	check(t, "still held", h.col.take(), nil)
+	h.expect("still held", nil)
 	h.clk.advance(2 * time.Second)
 	h.poll()
-	lines := h.col.take()
-	check(t, "flushed", lines, []got{{Text: "never finished", Offset: end}})
+	lines := h.expect("flushed", []got{{Text: "never finished", Offset: end}})
 	if l := (Line{Flags: lines[0].Flags}); l.LogTag() != "P" || h.w.Stats().PartialFlushed != 1 {
 		t.Fatalf("flags %b partial flushed %d", lines[0].Flags, h.w.Stats().PartialFlushed)
 	}
@@ -148,8 +147,7 @@ func TestCatalogue_20_InterleavedStreams(t *testing.T) {
 			xEnd := wr.raw("stderr", "F", "x")
 			bEnd := wr.raw("stdout", "F", "b")
 			h.cycle()
-			lines := h.col.take()
-			check(t, "streams", lines, []got{{Text: "x", Offset: xEnd}, {Text: "ab", Offset: bEnd}})
+			lines := h.expect("streams", []got{{Text: "x", Offset: xEnd}, {Text: "ab", Offset: bEnd}})
 			if lines[0].Stream != StreamStderr || lines[1].Stream != StreamStdout {
 				t.Fatalf("streams %v %v", lines[0].Stream, lines[1].Stream)
 			}
@@ -178,7 +176,7 @@ func TestCatalogue_21_SmallConmonChunks(t *testing.T) {
 	}
 	end := wr.raw("stdout", "F", "")
 	h.cycle()
-	check(t, "reassembled", h.col.take(), []got{{Text: full.String(), Offset: end}})
+	h.expect("reassembled", []got{{Text: full.String(), Offset: end}})
 }
 
 func TestCatalogue_22_InvalidUTF8PassesThrough(t *testing.T) {
@@ -188,7 +186,7 @@ func TestCatalogue_22_InvalidUTF8PassesThrough(t *testing.T) {
 	bad := "caf\xe9 \xff\xfe ok"
 	end := wr.raw("stdout", "F", bad)
 	h.cycle()
-	check(t, "bytes kept", h.col.take(), []got{{Text: bad, Offset: end}})
+	h.expect("bytes kept", []got{{Text: bad, Offset: end}})
 }
 
 func TestCatalogue_23_DockerEscapes(t *testing.T) {
@@ -240,7 +238,7 @@ func TestCatalogue_24_CRLF(t *testing.T) {
 			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
 			end := wr.raw("stdout", "F", tc.text)
 			h.cycle()
-			check(t, "one policy: trailing \\r removed", h.col.take(), []got{{Text: "crlf line", Offset: end}})
+			h.expect("one policy: trailing \\r removed", []got{{Text: "crlf line", Offset: end}})
 		})
 	}
 }
@@ -287,7 +285,7 @@ func TestCatalogue_26_EmptyContent(t *testing.T) {
 	appendFile(t, p, line+line)
 	h.cycle()
 	n := int64(len(line))
-	check(t, "empty lines kept", h.col.take(), []got{{Text: "", Offset: n}, {Text: "", Offset: 2 * n}})
+	h.expect("empty lines kept", []got{{Text: "", Offset: n}, {Text: "", Offset: 2 * n}})
 }
 
 func TestCatalogue_27_UnknownExtraTags(t *testing.T) {
@@ -298,7 +296,7 @@ func TestCatalogue_27_UnknownExtraTags(t *testing.T) {
 	b := "2024-01-01T00:00:00Z stdout F:x:y cd\n"
 	appendFile(t, p, a+b)
 	h.cycle()
-	check(t, "first tag only", h.col.take(), []got{{Text: "abcd", Offset: int64(len(a) + len(b))}})
+	h.expect("first tag only", []got{{Text: "abcd", Offset: int64(len(a) + len(b))}})
 }
 
 func TestCatalogue_28_UnterminatedAtShutdown(t *testing.T) {
@@ -309,11 +307,11 @@ func TestCatalogue_28_UnterminatedAtShutdown(t *testing.T) {
 		first := wr.lines(1)
 		wr.raw("stdout", "P", "partial ")
 		h.cycle()
-		check(t, "before shutdown", h.col.take(), first)
+		h.expect("before shutdown", first)
 		h.restart() // SIGTERM: positions saved with the P unfinished
 		end := wr.raw("stdout", "F", "rest")
 		h.cycle()
-		check(t, "once, whole", h.col.take(), []got{{Text: "partial rest", Offset: end}})
+		h.expect("once, whole", []got{{Text: "partial rest", Offset: end}})
 	})
 	t.Run("no newline yet", func(t *testing.T) {
 		dir := t.TempDir()
@@ -321,10 +319,10 @@ func TestCatalogue_28_UnterminatedAtShutdown(t *testing.T) {
 		h := newHarness(t, dir, Config{Paths: []string{"app.log"}, ReadFromHead: true, PositionsFile: "pos", Format: FormatNone})
 		appendFile(t, p, "one\ntw")
 		h.cycle()
-		check(t, "before shutdown", h.col.take(), []got{{Text: "one", Offset: 4}})
+		h.expect("before shutdown", []got{{Text: "one", Offset: 4}})
 		h.restart()
 		appendFile(t, p, "o\n")
 		h.cycle()
-		check(t, "once, whole", h.col.take(), []got{{Text: "two", Offset: 8}})
+		h.expect("once, whole", []got{{Text: "two", Offset: 8}})
 	})
 }

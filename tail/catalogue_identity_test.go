@@ -14,14 +14,11 @@ func TestCatalogue_09_CopytruncateShorter(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{"app.log"}, ReadFromHead: true})
 	want := wr.lines(5)
 	h.cycle()
-	check(t, "before", h.col.take(), want)
-	if err := os.Truncate(wr.path, 0); err != nil {
-		t.Fatal(err)
-	}
-	wr.size = 0
+	h.expect("before", want)
+	wr.truncate()
 	want = wr.lines(2)
 	h.poll()
-	check(t, "from 0", h.col.take(), want)
+	h.expect("from 0", want)
 	if s := h.w.Stats(); s.Truncations != 1 {
 		t.Fatalf("truncations = %d, want 1", s.Truncations)
 	}
@@ -33,17 +30,15 @@ func TestCatalogue_10_CopytruncateRegrowPastOffset(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{"app.log"}, ReadFromHead: true})
 	old := wr.lines(5)
 	h.cycle()
-	check(t, "before", h.col.take(), old)
-	if err := os.Truncate(wr.path, 0); err != nil {
-		t.Fatal(err)
-	}
-	wr.size, wr.prefix = 0, "regrown"
+	h.expect("before", old)
+	wr.truncate()
+	wr.prefix = "regrown"
 	want := wr.lines(9)
 	if want[len(want)-1].Offset < old[len(old)-1].Offset {
 		t.Fatal("test setup: did not regrow past the old offset")
 	}
 	h.poll()
-	check(t, "from 0, not from the old offset", h.col.take(), want)
+	h.expect("from 0, not from the old offset", want)
 	if s := h.w.Stats(); s.Truncations != 1 {
 		t.Fatalf("truncations = %d, want 1", s.Truncations)
 	}
@@ -60,19 +55,14 @@ func TestCatalogue_11_TruncatedWhileDown(t *testing.T) {
 			h := newHarness(t, dir, Config{Paths: []string{"app.log"}, ReadFromHead: true, PositionsFile: "pos"})
 			want := wr.lines(5)
 			h.cycle()
-			check(t, "before", h.col.take(), want)
-			if err := h.w.SavePositions(); err != nil {
-				t.Fatal(err)
-			}
-			h.w.Close()
-			if err := os.Truncate(wr.path, 0); err != nil {
-				t.Fatal(err)
-			}
-			wr.size, wr.prefix = 0, "after"
+			h.expect("before", want)
+			h.stop()
+			wr.truncate()
+			wr.prefix = "after"
 			want = wr.lines(tc.lines)
 			h.start()
 			h.cycle()
-			check(t, "from 0", h.col.take(), want)
+			h.expect("from 0", want)
 			if s := h.w.Stats(); s.Truncations != 1 || s.IdentityMismatches != 1 {
 				t.Fatalf("truncations %d mismatches %d, want 1 1", s.Truncations, s.IdentityMismatches)
 			}
@@ -95,7 +85,7 @@ func TestCatalogue_12_TruncationNULPadding(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.cycle()
-	check(t, "before", h.col.take(), []got{{Text: "one", Offset: 4}, {Text: "two", Offset: 8}, {Text: "three", Offset: 14}})
+	h.expect("before", []got{{Text: "one", Offset: 4}, {Text: "two", Offset: 8}, {Text: "three", Offset: 14}})
 	if err := os.Truncate(p, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +93,7 @@ func TestCatalogue_12_TruncationNULPadding(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.poll()
-	check(t, "after the hole", h.col.take(), []got{{Text: "four", Offset: 19}})
+	h.expect("after the hole", []got{{Text: "four", Offset: 19}})
 	if s := h.w.Stats(); s.NULRuns != 1 || s.NULBytes != 14 || s.Truncations != 1 {
 		t.Fatalf("NUL runs %d bytes %d truncations %d, want 1 14 1", s.NULRuns, s.NULBytes, s.Truncations)
 	}
@@ -141,11 +131,8 @@ func TestCatalogue_13_InodeReusedDifferentPath(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
 	want := wa.lines(5)
 	h.cycle()
-	check(t, "a", h.col.take(), want)
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
-	h.w.Close()
+	h.expect("a", want)
+	h.stop()
 	os.Remove(wa.path)
 	wb := newWriter(t, dir+"/b.log", "containerd")
 	wb.prefix = "b"
@@ -155,7 +142,7 @@ func TestCatalogue_13_InodeReusedDifferentPath(t *testing.T) {
 	editPositions(t, h.cfg.PositionsFile, func(e *posEntry) { e.dev, e.ino = dev, ino })
 	h.start()
 	h.cycle()
-	check(t, "b from 0", h.col.take(), wantB)
+	h.expect("b from 0", wantB)
 	if s := h.w.Stats(); s.IdentityMismatches != 1 {
 		t.Fatalf("identity mismatches = %d, want 1", s.IdentityMismatches)
 	}
@@ -167,11 +154,8 @@ func TestCatalogue_14_InodeReusedSamePath(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
 	want := wa.lines(5)
 	h.cycle()
-	check(t, "first pod", h.col.take(), want)
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
-	h.w.Close()
+	h.expect("first pod", want)
+	h.stop()
 	os.Remove(wa.path)
 	wb := newWriter(t, dir+"/0.log", "containerd")
 	wb.prefix = "recreated"
@@ -180,7 +164,7 @@ func TestCatalogue_14_InodeReusedSamePath(t *testing.T) {
 	editPositions(t, h.cfg.PositionsFile, func(e *posEntry) { e.dev, e.ino = dev, ino })
 	h.start()
 	h.cycle()
-	check(t, "recreated from 0", h.col.take(), wantB)
+	h.expect("recreated from 0", wantB)
 }
 
 func TestCatalogue_15_DeviceChanged(t *testing.T) {
@@ -189,16 +173,13 @@ func TestCatalogue_15_DeviceChanged(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
 	want := wr.lines(5)
 	h.cycle()
-	check(t, "before", h.col.take(), want)
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
-	h.w.Close()
+	h.expect("before", want)
+	h.stop()
 	editPositions(t, h.cfg.PositionsFile, func(e *posEntry) { e.dev += 7 }) // a reboot renumbered the device
 	want = wr.lines(2)
 	h.start()
 	h.cycle()
-	check(t, "resumed", h.col.take(), want)
+	h.expect("resumed", want)
 }
 
 func TestCatalogue_16_IdenticalHeads(t *testing.T) {

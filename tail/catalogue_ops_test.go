@@ -23,7 +23,7 @@ func TestCatalogue_29_SymlinkRetargeted(t *testing.T) {
 		h := newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true})
 		want := w0.lines(2)
 		h.cycle()
-		check(t, "0.log", h.col.take(), want)
+		h.expect("0.log", want)
 		// Container restart: 1.log, the link re-pointed; 0.log gets its last lines.
 		real1 := filepath.Join(filepath.Dir(real0), "1.log")
 		w1 := newWriter(t, real1, "containerd")
@@ -33,8 +33,7 @@ func TestCatalogue_29_SymlinkRetargeted(t *testing.T) {
 		os.Symlink(real1, link)
 		last0 := w0.lines(1)
 		h.cycle()
-		lines := h.col.take()
-		check(t, "last of 0.log, then 1.log", lines, append(last0, want1...))
+		lines := h.expect("last of 0.log, then 1.log", append(last0, want1...))
 		if lines[0].Real != real0 || lines[1].Real != real1 || lines[1].Path != link {
 			t.Fatalf("real paths %q %q path %q", lines[0].Real, lines[1].Real, lines[1].Path)
 		}
@@ -46,15 +45,14 @@ func TestCatalogue_29_SymlinkRetargeted(t *testing.T) {
 		h := newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true})
 		want := w0.lines(2)
 		h.cycle()
-		check(t, "0.log", h.col.take(), want)
+		h.expect("0.log", want)
 		real1 := filepath.Join(filepath.Dir(real0), "1.log")
 		link1 := strings.Replace(link0, "abab", "cdcd", 1)
 		w1 := newWriter(t, real1, "containerd")
 		want1 := w1.lines(2)
 		os.Symlink(real1, link1)
 		h.cycle()
-		lines := h.col.take()
-		check(t, "1.log", lines, want1)
+		lines := h.expect("1.log", want1)
 		if lines[0].Path != link1 {
 			t.Fatalf("path %q, want the new container's link %q", lines[0].Path, link1)
 		}
@@ -68,12 +66,11 @@ func TestCatalogue_30_SymlinkRemovedBeforeTarget(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true})
 	want := wr.lines(2)
 	h.cycle()
-	check(t, "before", h.col.take(), want)
+	h.expect("before", want)
 	last := wr.lines(3)
 	os.Remove(link) // pod deleted: the link goes first
 	h.cycle()
-	lines := h.col.take()
-	check(t, "read to EOF", lines, last)
+	lines := h.expect("read to EOF", last)
 	if lines[0].Path != link {
 		t.Fatalf("path %q, want %q", lines[0].Path, link)
 	}
@@ -93,16 +90,14 @@ func TestCatalogue_38_KillAfterAckBeforeSave(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
 	want := wr.lines(3)
 	h.cycle()
-	check(t, "first", h.col.take(), want)
-	if err := h.w.SavePositions(); err != nil { // the periodic save
-		t.Fatal(err)
-	}
+	h.expect("first", want)
+	h.save()             // the periodic save
 	since := wr.lines(4) // read and acked, not yet checkpointed
 	h.poll()
-	check(t, "acked", h.col.take(), since)
+	h.expect("acked", since)
 	h.crash() // kill -9
 	h.cycle()
-	check(t, "duplicates only since the last save", h.col.take(), since)
+	h.expect("duplicates only since the last save", since)
 }
 
 func TestCatalogue_40_PowerLossDuringSave(t *testing.T) {
@@ -111,10 +106,8 @@ func TestCatalogue_40_PowerLossDuringSave(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
 	want := wr.lines(3)
 	h.cycle()
-	check(t, "first", h.col.take(), want)
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
+	h.expect("first", want)
+	h.save()
 	if ents, _ := filepath.Glob(filepath.Join(dir, "pos.tmp-*")); len(ents) != 0 {
 		t.Fatalf("temp files left: %v", ents)
 	}
@@ -125,7 +118,7 @@ func TestCatalogue_40_PowerLossDuringSave(t *testing.T) {
 	more := wr.lines(2)
 	h.crash()
 	h.cycle()
-	check(t, "previous checkpoint used", h.col.take(), more)
+	h.expect("previous checkpoint used", more)
 
 	// A damaged positions file is never read as empty (that would skip
 	// nothing but lose the position): it is moved aside and every file is
@@ -380,9 +373,7 @@ func TestCatalogue_46_OutputBlockedWithRotation(t *testing.T) {
 		t.Fatalf("deleted held after max age = %d, want 0", s2.FilesDeletedHeld)
 	}
 	// No acks: the saved position never moved.
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
+	h.save()
 	entries, _, _ := readPositions(h.cfg.PositionsFile)
 	for _, e := range entries {
 		if e.pos != 0 {
@@ -402,7 +393,7 @@ func TestCatalogue_47_OldMtimeStillAppended(t *testing.T) {
 	h.clk.t = time.Now()
 	want := wr.lines(1)
 	h.cycle()
-	check(t, "recent file only", h.col.take(), want)
+	h.expect("recent file only", want)
 	// The followed file's mtime goes stale (unreliable mtimes), yet it is
 	// appended to: still followed.
 	os.Chtimes(wr.path, past, past)
@@ -411,7 +402,7 @@ func TestCatalogue_47_OldMtimeStillAppended(t *testing.T) {
 	want = wr.lines(2)
 	os.Chtimes(wr.path, past, past)
 	h.cycle()
-	check(t, "still followed", h.col.take(), want)
+	h.expect("still followed", want)
 }
 
 // TestCatalogue_01_RenameThroughSymlink is case 1 in the Kubernetes layout:
@@ -424,13 +415,12 @@ func TestCatalogue_01_RenameThroughSymlink(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true, PositionsFile: "pos"})
 	want := wr.lines(3)
 	h.cycle()
-	check(t, "before", h.col.take(), want)
+	h.expect("before", want)
 	more := wr.lines(2)
 	rotated := wr.rotate("20260102-030405")
 	next := wr.lines(2)
 	h.poll()
-	lines := h.col.take()
-	check(t, "across rename", lines, append(more, next...))
+	lines := h.expect("across rename", append(more, next...))
 	for i, l := range lines {
 		wantReal := real
 		if i < len(more) {
@@ -443,7 +433,7 @@ func TestCatalogue_01_RenameThroughSymlink(t *testing.T) {
 	h.restart()
 	next = wr.lines(1)
 	h.cycle()
-	check(t, "after restart", h.col.take(), next)
+	h.expect("after restart", next)
 }
 
 // TestWatcher_RunRotationWithNotify: with inotify on and the safety-net poll

@@ -45,7 +45,7 @@ func TestCopytruncate_ReadsOnlyPastTheOffset(t *testing.T) {
 			h := newHarness(t, dir, Config{Paths: []string{tc.glob}, ReadFromHead: true})
 			first := wr.lines(5)
 			h.cycle()
-			check(t, "before", h.col.take(), first)
+			h.expect("before", first)
 			unread := wr.lines(3) // written after the last read, before the copy
 			copyTruncate(t, wr.path, wr.path+".20260102-030405")
 			wr.size = 0
@@ -100,7 +100,7 @@ func testCopyOfAnIntactFile(t *testing.T, glob string) {
 	h := newHarness(t, dir, Config{Paths: []string{glob}, ReadFromHead: true})
 	want := wr.lines(4)
 	h.cycle()
-	check(t, "before", h.col.take(), want)
+	h.expect("before", want)
 	data, _ := os.ReadFile(wr.path)
 	if err := os.WriteFile(wr.path+".1", data, 0o644); err != nil {
 		t.Fatal(err)
@@ -108,19 +108,17 @@ func testCopyOfAnIntactFile(t *testing.T, glob string) {
 	want = wr.lines(2)
 	h.cycle()
 	h.cycle()
-	check(t, "after the copy", h.col.take(), want)
+	h.expect("after the copy", want)
 	// And after a restart (the copy is not in the positions).
 	h.cfg.PositionsFile = filepath.Join(dir, "pos")
 	h.start()
 	h.cycle()
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
+	h.save()
 	h.col.take()
 	h.start()
 	want = wr.lines(1)
 	h.cycle()
-	check(t, "after a restart", h.col.take(), want)
+	h.expect("after a restart", want)
 }
 
 // TestCopytruncate_PartialAcrossCopyAndOriginal: a CRI P at the end of the
@@ -173,13 +171,9 @@ func TestCopytruncate_WhileDown(t *testing.T) {
 	h.col.ack = false
 	first := wr.lines(6)
 	h.cycle()
-	read := h.col.take()
-	check(t, "read", read, first)
+	read := h.expect("read", first)
 	h.col.ackAll(read[:4])
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
-	h.w.Close()
+	h.stop()
 	more := wr.lines(2)
 	copyTruncate(t, wr.path, wr.path+".20260102-030405")
 	wr.size = 0

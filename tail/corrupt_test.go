@@ -40,7 +40,7 @@ func TestPositions_CorruptAtStart(t *testing.T) {
 				h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
 				first := wr.lines(5)
 				h.cycle()
-				check(t, "first run", h.col.take(), first)
+				h.expect("first run", first)
 				h.restart()
 				good, err := os.ReadFile(h.cfg.PositionsFile)
 				if err != nil {
@@ -62,7 +62,7 @@ func TestPositions_CorruptAtStart(t *testing.T) {
 				w.SetClock(h.clk.now)
 				h.col.w, h.w = w, w
 				h.cycle()
-				check(t, "everything again", h.col.take(), append(append([]got(nil), first...), more...))
+				h.expect("everything again", append(append([]got(nil), first...), more...))
 				if s := w.Stats(); s.PositionsCorrupt != 1 {
 					t.Fatalf("PositionsCorrupt = %d, want 1", s.PositionsCorrupt)
 				}
@@ -104,7 +104,7 @@ func TestPositions_CorruptWithFluentdPos(t *testing.T) {
 	}
 	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, PositionsFile: "pos", FluentdPosFile: fpos})
 	h.cycle()
-	check(t, "from the Fluentd position", h.col.take(), old[2:])
+	h.expect("from the Fluentd position", old[2:])
 	if s := h.w.Stats(); s.PositionsCorrupt != 1 {
 		t.Fatalf("PositionsCorrupt = %d", s.PositionsCorrupt)
 	}
@@ -147,7 +147,7 @@ func TestPositions_RotatedWhileCurrentMissing(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
 	first := wr.lines(4)
 	h.cycle()
-	check(t, "first", h.col.take(), first)
+	h.expect("first", first)
 	h.restart()
 	h.w.Close()
 	tail := wr.lines(2)
@@ -155,11 +155,11 @@ func TestPositions_RotatedWhileCurrentMissing(t *testing.T) {
 	h.start()
 	h.cycle()
 	h.poll()
-	check(t, "the renamed file from its position", h.col.take(), tail)
+	h.expect("the renamed file from its position", tail)
 	fresh := wr.lines(3)
 	h.cycle()
 	h.poll()
-	check(t, "the new file", h.col.take(), fresh)
+	h.expect("the new file", fresh)
 }
 
 // TestCrash_CorruptPositionsRealProcess: a real child process (the one of

@@ -31,12 +31,9 @@ func TestFluentdPos_Written(t *testing.T) {
 	h.col.ack = false
 	lines := wr.lines(6)
 	h.cycle()
-	read := h.col.take()
-	check(t, "read", read, lines)
+	read := h.expect("read", lines)
 	h.col.ackAll(read[:4])
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
+	h.save()
 	raw, err := os.ReadFile(fpos)
 	if err != nil {
 		t.Fatal(err)
@@ -52,10 +49,8 @@ func TestFluentdPos_Written(t *testing.T) {
 	h.col.ack = true
 	h.cycle()
 	h.poll()
-	check(t, "after the rotation", h.col.take(), fresh)
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
+	h.expect("after the rotation", fresh)
+	h.save()
 	pf, err := readFluentdPos(fpos)
 	if err != nil {
 		t.Fatal(err)
@@ -72,5 +67,5 @@ func TestFluentdPos_Written(t *testing.T) {
 	more := wr.lines(3)
 	h.start()
 	h.cycle()
-	check(t, "from the pos_file", h.col.take(), more)
+	h.expect("from the pos_file", more)
 }

@@ -14,12 +14,12 @@ func TestFollower_Basic(t *testing.T) {
 			h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true})
 			want := wr.lines(3)
 			h.cycle()
-			check(t, "first", h.col.take(), want)
+			h.expect("first", want)
 			want = wr.lines(2)
 			h.poll()
-			check(t, "appended", h.col.take(), want)
+			h.expect("appended", want)
 			h.poll()
-			check(t, "idle", h.col.take(), nil)
+			h.expect("idle", nil)
 		})
 	}
 }
@@ -30,10 +30,10 @@ func TestFollower_PartialWriteNotEmitted(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, Format: FormatNone})
 	appendFile(t, p, "abc\nde")
 	h.cycle()
-	check(t, "partial", h.col.take(), []got{{Text: "abc", Offset: 4}})
+	h.expect("partial", []got{{Text: "abc", Offset: 4}})
 	appendFile(t, p, "f\n")
 	h.poll()
-	check(t, "completed", h.col.take(), []got{{Text: "def", Offset: 8}})
+	h.expect("completed", []got{{Text: "def", Offset: 8}})
 }
 
 func TestFollower_StartAtEndWithoutReadFromHead(t *testing.T) {
@@ -42,15 +42,15 @@ func TestFollower_StartAtEndWithoutReadFromHead(t *testing.T) {
 	wr.lines(3)
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}})
 	h.cycle()
-	check(t, "existing skipped", h.col.take(), nil)
+	h.expect("existing skipped", nil)
 	want := wr.lines(2)
 	h.poll()
-	check(t, "new lines", h.col.take(), want)
+	h.expect("new lines", want)
 	// A file created after the first discovery is read from its head.
 	wr2 := newWriter(t, dir+"/1.log", "containerd")
 	want = wr2.lines(2)
 	h.cycle()
-	check(t, "new file", h.col.take(), want)
+	h.expect("new file", want)
 }
 
 func TestFollower_RestartResumes(t *testing.T) {
@@ -59,11 +59,11 @@ func TestFollower_RestartResumes(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
 	want := wr.lines(3)
 	h.cycle()
-	check(t, "first", h.col.take(), want)
+	h.expect("first", want)
 	h.restart()
 	want = wr.lines(2)
 	h.cycle()
-	check(t, "after restart", h.col.take(), want)
+	h.expect("after restart", want)
 }
 
 func TestFollower_AckLowWaterMark(t *testing.T) {
@@ -73,8 +73,7 @@ func TestFollower_AckLowWaterMark(t *testing.T) {
 	h.col.ack = false
 	want := wr.lines(5)
 	h.cycle()
-	lines := h.col.take()
-	check(t, "read", lines, want)
+	lines := h.expect("read", want)
 	src := lines[0].Source
 	pos := func() int64 { p, _ := h.w.Position(src); return p }
 	// Ack out of order: 2, 4 then 1 then 3 then 5.
@@ -92,13 +91,11 @@ func TestFollower_AckLowWaterMark(t *testing.T) {
 		t.Fatalf("position after acking 3 = %d, want %d", got, want)
 	}
 	// A crash now re-reads line 5 only.
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
+	h.save()
 	h.crash()
 	h.col.ack = true
 	h.cycle()
-	check(t, "after crash", h.col.take(), want[4:])
+	h.expect("after crash", want[4:])
 }
 
 func TestFollower_UnackedReshippedAfterCrash(t *testing.T) {
@@ -109,13 +106,11 @@ func TestFollower_UnackedReshippedAfterCrash(t *testing.T) {
 	h.col.ack = false
 	want := wr.lines(4)
 	h.cycle()
-	check(t, "read", h.col.take(), want)
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
+	h.expect("read", want)
+	h.save()
 	h.crash()
 	h.cycle()
-	check(t, "re-sent", h.col.take(), want)
+	h.expect("re-sent", want)
 }
 
 func TestFollower_RotateWaitQuiescence(t *testing.T) {
@@ -124,11 +119,11 @@ func TestFollower_RotateWaitQuiescence(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, RotateWait: 5 * time.Second})
 	want := wr.lines(2)
 	h.cycle()
-	check(t, "before", h.col.take(), want)
+	h.expect("before", want)
 	rot := wr.rotate("20260102-030405")
 	want = wr.lines(2) // the new 0.log
 	h.poll()           // detects the rename, opens and reads the new file
-	check(t, "new file", h.col.take(), want)
+	h.expect("new file", want)
 	if h.w.Stats().Rotations != 1 {
 		t.Fatalf("rotations = %d, want 1", h.w.Stats().Rotations)
 	}
@@ -137,7 +132,7 @@ func TestFollower_RotateWaitQuiescence(t *testing.T) {
 	late := &writer{t: t, path: rot, style: "containerd", n: 100, size: want[1].Offset, prefix: "late"}
 	lw := late.lines(1)
 	h.poll()
-	check(t, "late", h.col.take(), lw)
+	h.expect("late", lw)
 	h.clk.advance(4 * time.Second)
 	h.poll()
 	if got := h.w.Stats().FilesOpen; got != 2 {
@@ -156,7 +151,7 @@ func TestFollower_DeletedDrained(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true})
 	want := wr.lines(2)
 	h.cycle()
-	check(t, "before", h.col.take(), want)
+	h.expect("before", want)
 	// Write, then delete before the tailer reads: the held fd drains it.
 	fd, err := os.OpenFile(wr.path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -167,7 +162,7 @@ func TestFollower_DeletedDrained(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.poll()
-	check(t, "drained", h.col.take(), want)
+	h.expect("drained", want)
 	fd.Close()
 	if got := h.w.Stats().FilesDeletedHeld; got != 1 {
 		t.Fatalf("deleted held = %d, want 1", got)

@@ -140,11 +140,33 @@ func (h *harness) start() {
 // restart saves positions, closes the watcher and starts a new one.
 func (h *harness) restart() {
 	h.t.Helper()
+	h.stop()
+	h.start()
+}
+
+// save saves positions now.
+func (h *harness) save() {
+	h.t.Helper()
 	if err := h.w.SavePositions(); err != nil {
 		h.t.Fatal(err)
 	}
+}
+
+// stop saves positions and closes the watcher (a clean process exit); start
+// begins the next process.
+func (h *harness) stop() {
+	h.t.Helper()
+	h.save()
 	h.w.Close()
-	h.start()
+}
+
+// expect takes the lines received so far, checks them against want (as
+// check) and returns them.
+func (h *harness) expect(what string, want []got) []got {
+	h.t.Helper()
+	lines := h.col.take()
+	check(h.t, what, lines, want)
+	return lines
 }
 
 // crash closes the watcher without saving and starts a new one.
@@ -298,6 +320,15 @@ func (wr *writer) raw(stream, tag, text string) int64 {
 	appendFile(wr.t, wr.path, rec)
 	wr.size += int64(len(rec))
 	return wr.size
+}
+
+// truncate truncates the file to 0 in place (copytruncate).
+func (wr *writer) truncate() {
+	wr.t.Helper()
+	if err := os.Truncate(wr.path, 0); err != nil {
+		wr.t.Fatal(err)
+	}
+	wr.size = 0
 }
 
 // rotate renames the file kubelet-style and starts a new one.

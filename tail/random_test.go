@@ -237,9 +237,7 @@ func randomRun(t *testing.T, seed uint64, crash, notify bool) {
 				if deletedUnsaved(h.w) {
 					break // a deleted file still needed: the loss would be real
 				}
-				if err := h.w.SavePositions(); err != nil {
-					t.Fatal(err)
-				}
+				h.save()
 				logf("crash")
 				if os.Getenv("RANDOM_DEBUG") != "" {
 					data, _ := os.ReadFile(h.cfg.PositionsFile)

@@ -23,8 +23,7 @@ func TestSaver_PositionsFollowAcks(t *testing.T) {
 	wr := newWriter(t, h.path("0.log"), "containerd")
 	want := wr.lines(10)
 	h.cycle()
-	lines := h.col.take()
-	check(t, "read", lines, want)
+	lines := h.expect("read", want)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
