@@ -13,8 +13,7 @@ func TestCatalogue_17_HugeSingleRecord(t *testing.T) {
 	for _, action := range []string{OversizeSplit, OversizeTruncate} {
 		t.Run(action, func(t *testing.T) {
 			dir := t.TempDir()
-			wr := newWriter(t, dir+"/0.log", "containerd")
-			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, MaxLineSize: max, OversizeAction: action, PositionsFile: "pos"})
+			wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, MaxLineSize: max, OversizeAction: action, PositionsFile: "pos"})
 			h.col.ack = false
 			before := wr.lines(1)
 			end := wr.raw("stdout", "F", content)
@@ -78,8 +77,7 @@ func TestCatalogue_18_ManyPartialsBeyondLimit(t *testing.T) {
 	for _, action := range []string{OversizeSplit, OversizeTruncate} {
 		t.Run(action, func(t *testing.T) {
 			dir := t.TempDir()
-			wr := newWriter(t, dir+"/0.log", "containerd")
-			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, MaxLineSize: 1000, OversizeAction: action})
+			wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, MaxLineSize: 1000, OversizeAction: action})
 			var full strings.Builder
 			for i := 0; i < 10; i++ {
 				piece := strings.Repeat(string(rune('a'+i)), 300)
@@ -117,8 +115,7 @@ func TestCatalogue_18_ManyPartialsBeyondLimit(t *testing.T) {
 
 func TestCatalogue_19_UnterminatedPartialFlushed(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PartialFlush: 5 * time.Second})
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, PartialFlush: 5 * time.Second})
 	end := wr.raw("stdout", "P", "never finished")
 	h.cycle()
 	h.expect("held", nil)
@@ -166,8 +163,7 @@ func TestCatalogue_20_InterleavedStreams(t *testing.T) {
 
 func TestCatalogue_21_SmallConmonChunks(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "conmon")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
+	wr, h := newTailed(t, dir, "0.log", "conmon", Config{Paths: []string{"0.log"}, ReadFromHead: true})
 	var full strings.Builder
 	for i := 0; i < 50; i++ {
 		piece := fmt.Sprintf("%03d%s", i, strings.Repeat(".", 97))
@@ -181,8 +177,7 @@ func TestCatalogue_21_SmallConmonChunks(t *testing.T) {
 
 func TestCatalogue_22_InvalidUTF8PassesThrough(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true})
 	bad := "caf\xe9 \xff\xfe ok"
 	end := wr.raw("stdout", "F", bad)
 	h.cycle()
@@ -302,8 +297,7 @@ func TestCatalogue_27_UnknownExtraTags(t *testing.T) {
 func TestCatalogue_28_UnterminatedAtShutdown(t *testing.T) {
 	t.Run("P buffered", func(t *testing.T) {
 		dir := t.TempDir()
-		wr := newWriter(t, dir+"/0.log", "containerd")
-		h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
+		wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
 		first := wr.lines(1)
 		wr.raw("stdout", "P", "partial ")
 		h.cycle()

@@ -10,11 +10,8 @@ import (
 
 func TestCatalogue_09_CopytruncateShorter(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/app.log", "none")
-	h := newHarness(t, dir, Config{Paths: []string{"app.log"}, ReadFromHead: true})
-	want := wr.lines(5)
-	h.cycle()
-	h.expect("before", want)
+	wr, h := newTailed(t, dir, "app.log", "none", Config{Paths: []string{"app.log"}, ReadFromHead: true})
+	want := h.readNew(wr, 5, "before")
 	wr.truncate()
 	want = wr.lines(2)
 	h.poll()
@@ -26,11 +23,8 @@ func TestCatalogue_09_CopytruncateShorter(t *testing.T) {
 
 func TestCatalogue_10_CopytruncateRegrowPastOffset(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/app.log", "none")
-	h := newHarness(t, dir, Config{Paths: []string{"app.log"}, ReadFromHead: true})
-	old := wr.lines(5)
-	h.cycle()
-	h.expect("before", old)
+	wr, h := newTailed(t, dir, "app.log", "none", Config{Paths: []string{"app.log"}, ReadFromHead: true})
+	old := h.readNew(wr, 5, "before")
 	wr.truncate()
 	wr.prefix = "regrown"
 	want := wr.lines(9)
@@ -51,11 +45,8 @@ func TestCatalogue_11_TruncatedWhileDown(t *testing.T) {
 	}{{"shorter", 2}, {"longer", 9}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			wr := newWriter(t, dir+"/app.log", "none")
-			h := newHarness(t, dir, Config{Paths: []string{"app.log"}, ReadFromHead: true, PositionsFile: "pos"})
-			want := wr.lines(5)
-			h.cycle()
-			h.expect("before", want)
+			wr, h := newTailed(t, dir, "app.log", "none", Config{Paths: []string{"app.log"}, ReadFromHead: true, PositionsFile: "pos"})
+			want := h.readNew(wr, 5, "before")
 			h.stop()
 			wr.truncate()
 			wr.prefix = "after"
@@ -127,11 +118,8 @@ func inode(t *testing.T, path string) (dev, ino uint64) {
 
 func TestCatalogue_13_InodeReusedDifferentPath(t *testing.T) {
 	dir := t.TempDir()
-	wa := newWriter(t, dir+"/a.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	want := wa.lines(5)
-	h.cycle()
-	h.expect("a", want)
+	wa, h := newTailed(t, dir, "a.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	h.readNew(wa, 5, "a")
 	h.stop()
 	os.Remove(wa.path)
 	wb := newWriter(t, dir+"/b.log", "containerd")
@@ -150,11 +138,8 @@ func TestCatalogue_13_InodeReusedDifferentPath(t *testing.T) {
 
 func TestCatalogue_14_InodeReusedSamePath(t *testing.T) {
 	dir := t.TempDir()
-	wa := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	want := wa.lines(5)
-	h.cycle()
-	h.expect("first pod", want)
+	wa, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	h.readNew(wa, 5, "first pod")
 	h.stop()
 	os.Remove(wa.path)
 	wb := newWriter(t, dir+"/0.log", "containerd")
@@ -169,11 +154,8 @@ func TestCatalogue_14_InodeReusedSamePath(t *testing.T) {
 
 func TestCatalogue_15_DeviceChanged(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	want := wr.lines(5)
-	h.cycle()
-	h.expect("before", want)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	want := h.readNew(wr, 5, "before")
 	h.stop()
 	editPositions(t, h.cfg.PositionsFile, func(e *posEntry) { e.dev += 7 }) // a reboot renumbered the device
 	want = wr.lines(2)

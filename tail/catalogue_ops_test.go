@@ -86,11 +86,8 @@ func TestCatalogue_30_SymlinkRemovedBeforeTarget(t *testing.T) {
 
 func TestCatalogue_38_KillAfterAckBeforeSave(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	want := wr.lines(3)
-	h.cycle()
-	h.expect("first", want)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	h.readNew(wr, 3, "first")
 	h.save()             // the periodic save
 	since := wr.lines(4) // read and acked, not yet checkpointed
 	h.poll()
@@ -102,11 +99,8 @@ func TestCatalogue_38_KillAfterAckBeforeSave(t *testing.T) {
 
 func TestCatalogue_40_PowerLossDuringSave(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	want := wr.lines(3)
-	h.cycle()
-	h.expect("first", want)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	h.readNew(wr, 3, "first")
 	h.save()
 	if ents, _ := filepath.Glob(filepath.Join(dir, "pos.tmp-*")); len(ents) != 0 {
 		t.Fatalf("temp files left: %v", ents)

@@ -103,11 +103,8 @@ func TestCatalogue_03_PartialAcrossRotation(t *testing.T) {
 
 func TestCatalogue_04_RenameWhileDown(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, PositionsFile: "pos", ReadFromHead: true})
-	want := wr.lines(3)
-	h.cycle()
-	h.expect("before", want)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, PositionsFile: "pos", ReadFromHead: true})
+	h.readNew(wr, 3, "before")
 	h.stop()
 	rest := wr.lines(2) // the rest of inode A, unread
 	wr.rotate("20260102-030405")
@@ -119,8 +116,7 @@ func TestCatalogue_04_RenameWhileDown(t *testing.T) {
 
 func TestCatalogue_05_RotatedAndCompressedWhileDown(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, PositionsFile: "pos", ReadFromHead: true})
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, PositionsFile: "pos", ReadFromHead: true})
 	h.col.ack = false
 	all := wr.lines(5)
 	h.cycle()
@@ -146,11 +142,8 @@ func TestCatalogue_05_RotatedAndCompressedWhileDown(t *testing.T) {
 
 func TestCatalogue_06_RotationRollback(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
-	want := wr.lines(3)
-	h.cycle()
-	h.expect("before", want)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true})
+	want := h.readNew(wr, 3, "before")
 	rot := wr.path + ".20260102-030405"
 	if err := os.Rename(wr.path, rot); err != nil {
 		t.Fatal(err)

@@ -96,11 +96,8 @@ func TestCopytruncate_CopyOfAnIntactFile(t *testing.T) {
 
 func testCopyOfAnIntactFile(t *testing.T, glob string) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{glob}, ReadFromHead: true})
-	want := wr.lines(4)
-	h.cycle()
-	h.expect("before", want)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{glob}, ReadFromHead: true})
+	want := h.readNew(wr, 4, "before")
 	data, _ := os.ReadFile(wr.path)
 	if err := os.WriteFile(wr.path+".1", data, 0o644); err != nil {
 		t.Fatal(err)
@@ -128,8 +125,7 @@ func TestCopytruncate_PartialAcrossCopyAndOriginal(t *testing.T) {
 	for _, readP := range []bool{false, true} {
 		t.Run(fmt.Sprintf("P read before the copy %v", readP), func(t *testing.T) {
 			dir := t.TempDir()
-			wr := newWriter(t, dir+"/0.log", "containerd")
-			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
+			wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true})
 			before := wr.lines(2)
 			wr.raw("stdout", "P", "head of a long line, ")
 			pTime := time.Date(2026, 1, 2, 3, 4, 5, (wr.n-1)*1000, time.UTC).UnixNano()
@@ -166,8 +162,7 @@ func TestCopytruncate_PartialAcrossCopyAndOriginal(t *testing.T) {
 // is sent again and nothing is lost.
 func TestCopytruncate_WhileDown(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
 	h.col.ack = false
 	first := wr.lines(6)
 	h.cycle()

@@ -36,11 +36,8 @@ func TestPositions_CorruptAtStart(t *testing.T) {
 		for _, fromHead := range []bool{true, false} {
 			t.Run(name+map[bool]string{true: ", read_from_head", false: ""}[fromHead], func(t *testing.T) {
 				dir := t.TempDir()
-				wr := newWriter(t, dir+"/0.log", "containerd")
-				h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
-				first := wr.lines(5)
-				h.cycle()
-				h.expect("first run", first)
+				wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
+				first := h.readNew(wr, 5, "first run")
 				h.restart()
 				good, err := os.ReadFile(h.cfg.PositionsFile)
 				if err != nil {
@@ -143,11 +140,8 @@ func TestPositions_CorruptRun(t *testing.T) {
 // new file appears it is read from 0; nothing is read twice.
 func TestPositions_RotatedWhileCurrentMissing(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	first := wr.lines(4)
-	h.cycle()
-	h.expect("first", first)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	h.readNew(wr, 4, "first")
 	h.restart()
 	h.w.Close()
 	tail := wr.lines(2)

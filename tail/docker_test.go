@@ -89,8 +89,7 @@ func FuzzParseDocker(f *testing.F) {
 // unflagged, nothing lost.
 func TestFollower_DockerPiecesBounded(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "docker")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, MaxLineSize: 20000})
+	wr, h := newTailed(t, dir, "0.log", "docker", Config{Paths: []string{"0.log"}, ReadFromHead: true, MaxLineSize: 20000})
 	text := strings.Repeat("0123456789", 4500) // 45,000 bytes
 	wr.raw("stdout", "F", "before")
 	for off := 0; off < len(text); off += 16 << 10 {

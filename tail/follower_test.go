@@ -55,11 +55,8 @@ func TestFollower_StartAtEndWithoutReadFromHead(t *testing.T) {
 
 func TestFollower_RestartResumes(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	want := wr.lines(3)
-	h.cycle()
-	h.expect("first", want)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	want := h.readNew(wr, 3, "first")
 	h.restart()
 	want = wr.lines(2)
 	h.cycle()
@@ -68,8 +65,7 @@ func TestFollower_RestartResumes(t *testing.T) {
 
 func TestFollower_AckLowWaterMark(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
 	h.col.ack = false
 	want := wr.lines(5)
 	h.cycle()
@@ -101,8 +97,7 @@ func TestFollower_AckLowWaterMark(t *testing.T) {
 func TestFollower_UnackedReshippedAfterCrash(t *testing.T) {
 	// Catalogue case 39 (design.md §7): kill -9 after reading, before the ack.
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
 	h.col.ack = false
 	want := wr.lines(4)
 	h.cycle()
@@ -115,11 +110,8 @@ func TestFollower_UnackedReshippedAfterCrash(t *testing.T) {
 
 func TestFollower_RotateWaitQuiescence(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, RotateWait: 5 * time.Second})
-	want := wr.lines(2)
-	h.cycle()
-	h.expect("before", want)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, RotateWait: 5 * time.Second})
+	want := h.readNew(wr, 2, "before")
 	rot := wr.rotate("20260102-030405")
 	want = wr.lines(2) // the new 0.log
 	h.poll()           // detects the rename, opens and reads the new file
@@ -147,11 +139,8 @@ func TestFollower_RotateWaitQuiescence(t *testing.T) {
 
 func TestFollower_DeletedDrained(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true})
-	want := wr.lines(2)
-	h.cycle()
-	h.expect("before", want)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true})
+	want := h.readNew(wr, 2, "before")
 	// Write, then delete before the tailer reads: the held fd drains it.
 	fd, err := os.OpenFile(wr.path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {

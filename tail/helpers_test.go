@@ -124,6 +124,23 @@ func newHarness(t *testing.T, dir string, cfg Config) *harness {
 	return h
 }
 
+// newTailed makes a writer of style for dir/name and a harness over dir with
+// cfg (as newHarness).
+func newTailed(t *testing.T, dir, name, style string, cfg Config) (*writer, *harness) {
+	t.Helper()
+	return newWriter(t, filepath.Join(dir, name), style), newHarness(t, dir, cfg)
+}
+
+// readNew writes n lines with wr, runs one cycle and checks that exactly they
+// were read (as what); it returns them.
+func (h *harness) readNew(wr *writer, n int, what string) []got {
+	h.t.Helper()
+	want := wr.lines(n)
+	h.cycle()
+	h.expect(what, want)
+	return want
+}
+
 // start creates a fresh watcher (a process start) with the same config.
 func (h *harness) start() {
 	h.t.Helper()

@@ -18,11 +18,8 @@ import (
 // in a poll, come out in the writer's order (the old file's tail first).
 func TestOrder_LateWriteDuringPoll(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
-	first := wr.lines(3)
-	h.cycle()
-	h.expect("before", first)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true})
+	h.readNew(wr, 3, "before")
 	rotated := wr.rotate("20260102-030405")
 	appendFile(t, wr.path, "")
 	h.sync() // the renamed file is found under its new name, the new file opened (empty)

@@ -11,11 +11,8 @@ import (
 
 func TestWatcher_SyncBetweenRenameAndCreate(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
-	want := wr.lines(3)
-	h.cycle()
-	h.expect("before", want)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true})
+	h.readNew(wr, 3, "before")
 	wr.rotate("20260102-030405")
 	for i := 0; i < 3; i++ { // the rotated file drains and closes; no new file yet
 		h.cycle()
