@@ -3,6 +3,7 @@ package tail
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -116,40 +117,37 @@ func inode(t *testing.T, path string) (dev, ino uint64) {
 	return uint64(st.Dev), st.Ino
 }
 
-func TestCatalogue_13_InodeReusedDifferentPath(t *testing.T) {
+// inodeReused tails dir/a (a stands for the first pod's file), stops, removes
+// it and writes n lines with prefix to dir/b; the saved entry of a is given
+// b's inode, as a filesystem reusing it would (forced: the entry is
+// rewritten). After the start b must be read from 0, checked as what.
+func inodeReused(t *testing.T, a, b, prefix string, n int, what string) *harness {
+	t.Helper()
 	dir := t.TempDir()
-	wa, h := newTailed(t, dir, "a.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	h.readNew(wa, 5, "a")
+	wa, h := newTailed(t, dir, a, "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	h.readNew(wa, 5, "before")
 	h.stop()
 	os.Remove(wa.path)
-	wb := newWriter(t, dir+"/b.log", "containerd")
-	wb.prefix = "b"
-	wantB := wb.lines(7)
-	// The filesystem gives B the inode A had (forced: rewrite the entry).
+	wb := newWriter(t, filepath.Join(dir, b), "containerd")
+	wb.prefix = prefix
+	wantB := wb.lines(n)
 	dev, ino := inode(t, wb.path)
 	editPositions(t, h.cfg.PositionsFile, func(e *posEntry) { e.dev, e.ino = dev, ino })
 	h.start()
 	h.cycle()
-	h.expect("b from 0", wantB)
+	h.expect(what, wantB)
+	return h
+}
+
+func TestCatalogue_13_InodeReusedDifferentPath(t *testing.T) {
+	h := inodeReused(t, "a.log", "b.log", "b", 7, "b from 0")
 	if s := h.w.Stats(); s.IdentityMismatches != 1 {
 		t.Fatalf("identity mismatches = %d, want 1", s.IdentityMismatches)
 	}
 }
 
 func TestCatalogue_14_InodeReusedSamePath(t *testing.T) {
-	dir := t.TempDir()
-	wa, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	h.readNew(wa, 5, "first pod")
-	h.stop()
-	os.Remove(wa.path)
-	wb := newWriter(t, dir+"/0.log", "containerd")
-	wb.prefix = "recreated"
-	wantB := wb.lines(8)
-	dev, ino := inode(t, wb.path)
-	editPositions(t, h.cfg.PositionsFile, func(e *posEntry) { e.dev, e.ino = dev, ino })
-	h.start()
-	h.cycle()
-	h.expect("recreated from 0", wantB)
+	inodeReused(t, "0.log", "0.log", "recreated", 8, "recreated from 0")
 }
 
 func TestCatalogue_15_DeviceChanged(t *testing.T) {

@@ -210,13 +210,7 @@ func TestCopytruncate_AtSpeed(t *testing.T) {
 			lines = append(lines, l)
 		}
 		mu.Unlock()
-		w.AckAll(func(yield func(uint64, int64) bool) {
-			for _, l := range ls {
-				if !yield(l.Source, l.Offset) {
-					return
-				}
-			}
-		})
+		ackLines(w, ls)
 		return nil
 	})
 	w, err := New(Config{Paths: []string{path}, Format: FormatCRI, ReadFromHead: true,

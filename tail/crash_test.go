@@ -65,13 +65,7 @@ func runChild(t *testing.T, dir string, m childMode) {
 			}
 			return nil
 		}
-		w.AckAll(func(yield func(uint64, int64) bool) {
-			for _, l := range lines {
-				if !yield(l.Source, l.Offset) {
-					return
-				}
-			}
-		})
+		ackLines(w, lines)
 		return nil
 	})
 	w, err = New(Config{Paths: []string{filepath.Join(dir, "0.log")}, ReadFromHead: true, PositionsFile: filepath.Join(dir, "pos"),

@@ -97,6 +97,17 @@ func (c *collector) ackAll(lines []got) {
 	})
 }
 
+// ackLines acknowledges a handler's batch in one AckAll.
+func ackLines(w *Watcher, lines []Line) {
+	w.AckAll(func(yield func(uint64, int64) bool) {
+		for _, l := range lines {
+			if !yield(l.Source, l.Offset) {
+				return
+			}
+		}
+	})
+}
+
 type harness struct {
 	t   *testing.T
 	dir string

@@ -67,13 +67,7 @@ func TestOrder_RenameRotationWithLateWrites(t *testing.T) {
 			ids = append(ids, n)
 		}
 		mu.Unlock()
-		w.AckAll(func(yield func(uint64, int64) bool) {
-			for _, l := range ls {
-				if !yield(l.Source, l.Offset) {
-					return
-				}
-			}
-		})
+		ackLines(w, ls)
 		return nil
 	})
 	w, err := New(Config{Paths: []string{path}, Format: FormatCRI, ReadFromHead: true,
