@@ -2,7 +2,6 @@ package tail
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -11,8 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"go.uber.org/zap"
 )
 
 // copyTruncate copies path to to and truncates path, as logrotate's
@@ -197,40 +194,24 @@ func TestCopytruncate_AtSpeed(t *testing.T) {
 	const total = 40000
 	dir := t.TempDir()
 	path := filepath.Join(dir, "0.log")
-	var (
-		mu    sync.Mutex
-		lines []Line
-	)
-	var w *Watcher
-	h := HandlerFunc(func(_ context.Context, ls []Line) error {
-		mu.Lock()
+	var lines []Line
+	r := runAcking(t, Config{Paths: []string{path}, Format: FormatCRI, ReadFromHead: true,
+		PollInterval: 5 * time.Millisecond, RotateWait: 300 * time.Millisecond, PositionsFile: filepath.Join(dir, "pos")}, func(w *Watcher) {
+		if os.Getenv("TAIL_DEBUG") != "" {
+			w.debugf = func(format string, a ...any) { t.Logf(format, a...) }
+		}
+	}, func(ls []Line) {
 		for _, l := range ls {
 			l.Text = bytes.Clone(l.Text)
 			l.TimeText = nil
 			lines = append(lines, l)
 		}
-		mu.Unlock()
-		ackLines(w, ls)
-		return nil
 	})
-	w, err := New(Config{Paths: []string{path}, Format: FormatCRI, ReadFromHead: true,
-		PollInterval: 5 * time.Millisecond, RotateWait: 300 * time.Millisecond, PositionsFile: filepath.Join(dir, "pos")}, h, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if os.Getenv("TAIL_DEBUG") != "" {
-		w.debugf = func(format string, a ...any) { t.Logf(format, a...) }
-	}
 	fd, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fd.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	runDone := make(chan error, 1)
-	go func() { runDone <- w.Run(ctx) }()
 
 	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	text := func(i int) string {
@@ -322,20 +303,17 @@ func TestCopytruncate_AtSpeed(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for last := -1; time.Now().Before(deadline); {
 		time.Sleep(500 * time.Millisecond)
-		mu.Lock()
+		r.mu.Lock()
 		n := len(lines)
-		mu.Unlock()
+		r.mu.Unlock()
 		if n == last && n >= total-len(atRisk) {
 			break
 		}
 		last = n
 	}
-	cancel()
-	if err := <-runDone; err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
+	r.stop(t)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	// A line is identified by its timestamp (every line's own); its text
 	// must be that line's whole text, except that a line whose P record was
 	// written between a copy and its truncate may arrive as its F alone.

@@ -391,3 +391,49 @@ func texts(ls []got) []string {
 	}
 	return out
 }
+
+// running is a watcher running (Run) in the background, its handler passing
+// each batch to a function under mu and then acknowledging it in one AckAll.
+type running struct {
+	mu     sync.Mutex // held while the function runs: hold it to read what it stored
+	w      *Watcher
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// runAcking starts a watcher over cfg whose handler calls handle (under r.mu)
+// with each batch, then acknowledges the batch; setup, if not nil, sees the
+// watcher before Run starts. The watcher is closed at the end of the test.
+func runAcking(t *testing.T, cfg Config, setup func(w *Watcher), handle func(ls []Line)) *running {
+	t.Helper()
+	r := &running{done: make(chan error, 1)}
+	w, err := New(cfg, HandlerFunc(func(_ context.Context, ls []Line) error {
+		r.mu.Lock()
+		handle(ls)
+		r.mu.Unlock()
+		ackLines(r.w, ls)
+		return nil
+	}), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.w = w
+	t.Cleanup(func() { w.Close() })
+	if setup != nil {
+		setup(w)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	t.Cleanup(cancel)
+	go func() { r.done <- w.Run(ctx) }()
+	return r
+}
+
+// stop stops Run and fails the test if it returned an error.
+func (r *running) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	if err := <-r.done; err != nil {
+		t.Fatal(err)
+	}
+}
