@@ -69,27 +69,38 @@ func TestCatalogue_42_FluentdPosImport(t *testing.T) {
 		h.expect("re-run", nil)
 	})
 
-	t.Run("unwatched marker ignored", func(t *testing.T) {
-		dir, link, _, wr := setup(t)
-		all := wr.lines(3)
-		_, ino := inode(t, link)
-		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, all[1].Offset, ino),
-			fmt.Sprintf("%s\tffffffffffffffff\t%016x\n", link, ino))
-		h := newHarness(t, dir, cfg(dir))
-		h.cycle()
-		h.expect("new-file policy (read_from_head)", all)
-	})
-
-	t.Run("duplicate paths: last wins", func(t *testing.T) {
-		dir, link, _, wr := setup(t)
-		all := wr.lines(5)
-		_, ino := inode(t, link)
-		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, all[0].Offset, ino),
-			"garbage line\n", posLine(link, all[3].Offset, ino))
-		h := newHarness(t, dir, cfg(dir))
-		h.cycle()
-		h.expect("rest", all[4:])
-	})
+	// A pod's lines and a pos_file written for them: the start reads what
+	// the pos_file leaves.
+	for _, tc := range []struct {
+		name  string
+		lines int
+		pos   func(link string, all []got, ino uint64) []string
+		what  string
+		want  func(all []got) []got
+	}{
+		{"unwatched marker ignored", 3, func(link string, all []got, ino uint64) []string {
+			return []string{posLine(link, all[1].Offset, ino), fmt.Sprintf("%s\tffffffffffffffff\t%016x\n", link, ino)}
+		}, "new-file policy (read_from_head)", func(all []got) []got { return all }},
+		{"duplicate paths: last wins", 5, func(link string, all []got, ino uint64) []string {
+			return []string{posLine(link, all[0].Offset, ino), "garbage line\n", posLine(link, all[3].Offset, ino)}
+		}, "rest", func(all []got) []got { return all[4:] }},
+		{"torn line", 4, func(link string, all []got, ino uint64) []string {
+			return []string{posLine(link, all[1].Offset+5, ino)}
+		}, "from the start of the torn line", func(all []got) []got { return all[2:] }},
+		{"position beyond size", 2, func(link string, all []got, ino uint64) []string {
+			return []string{posLine(link, 1<<20, ino)}
+		}, "truncated: from 0", func(all []got) []got { return all }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, link, _, wr := setup(t)
+			all := wr.lines(tc.lines)
+			_, ino := inode(t, link)
+			writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), tc.pos(link, all, ino)...)
+			h := newHarness(t, dir, cfg(dir))
+			h.cycle()
+			h.expect(tc.what, tc.want(all))
+		})
+	}
 
 	t.Run("inode now in rotated sibling", func(t *testing.T) {
 		dir, link, real, wr := setup(t)
@@ -143,25 +154,6 @@ func TestCatalogue_42_FluentdPosImport(t *testing.T) {
 		_ = real
 	})
 
-	t.Run("torn line", func(t *testing.T) {
-		dir, link, _, wr := setup(t)
-		all := wr.lines(4)
-		_, ino := inode(t, link)
-		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, all[1].Offset+5, ino))
-		h := newHarness(t, dir, cfg(dir))
-		h.cycle()
-		h.expect("from the start of the torn line", all[2:])
-	})
-
-	t.Run("position beyond size", func(t *testing.T) {
-		dir, link, _, wr := setup(t)
-		all := wr.lines(2)
-		_, ino := inode(t, link)
-		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, 1<<20, ino))
-		h := newHarness(t, dir, cfg(dir))
-		h.cycle()
-		h.expect("truncated: from 0", all)
-	})
 }
 
 func TestReadFluentdPos(t *testing.T) {

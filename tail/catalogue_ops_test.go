@@ -16,14 +16,17 @@ import (
 )
 
 func TestCatalogue_29_SymlinkRetargeted(t *testing.T) {
-	t.Run("same link re-pointed", func(t *testing.T) {
+	// start tails a pod's 0.log through its link and reads two lines.
+	start := func(t *testing.T) (link, real0 string, w0 *writer, h *harness) {
 		dir := t.TempDir()
-		link, real0 := k8sLayout(t, dir, "web")
-		w0 := newWriter(t, real0, "containerd")
-		h := newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true})
-		want := w0.lines(2)
-		h.cycle()
-		h.expect("0.log", want)
+		link, real0 = k8sLayout(t, dir, "web")
+		w0 = newWriter(t, real0, "containerd")
+		h = newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true})
+		h.readNew(w0, 2, "0.log")
+		return link, real0, w0, h
+	}
+	t.Run("same link re-pointed", func(t *testing.T) {
+		link, real0, w0, h := start(t)
 		// Container restart: 1.log, the link re-pointed; 0.log gets its last lines.
 		real1 := filepath.Join(filepath.Dir(real0), "1.log")
 		w1 := newWriter(t, real1, "containerd")
@@ -39,13 +42,7 @@ func TestCatalogue_29_SymlinkRetargeted(t *testing.T) {
 		}
 	})
 	t.Run("new link name", func(t *testing.T) {
-		dir := t.TempDir()
-		link0, real0 := k8sLayout(t, dir, "web")
-		w0 := newWriter(t, real0, "containerd")
-		h := newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true})
-		want := w0.lines(2)
-		h.cycle()
-		h.expect("0.log", want)
+		link0, real0, _, h := start(t)
 		real1 := filepath.Join(filepath.Dir(real0), "1.log")
 		link1 := strings.Replace(link0, "abab", "cdcd", 1)
 		w1 := newWriter(t, real1, "containerd")
