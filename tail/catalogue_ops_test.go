@@ -61,9 +61,7 @@ func TestCatalogue_30_SymlinkRemovedBeforeTarget(t *testing.T) {
 	link, real := k8sLayout(t, dir, "web")
 	wr := newWriter(t, real, "containerd")
 	h := newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true})
-	want := wr.lines(2)
-	h.cycle()
-	h.expect("before", want)
+	h.readNew(wr, 2, "before")
 	last := wr.lines(3)
 	os.Remove(link) // pod deleted: the link goes first
 	h.cycle()
@@ -382,15 +380,13 @@ func TestCatalogue_47_OldMtimeStillAppended(t *testing.T) {
 	os.Chtimes(old, past, past)
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, LimitRecentlyModified: time.Hour})
 	h.clk.t = time.Now()
-	want := wr.lines(1)
-	h.cycle()
-	h.expect("recent file only", want)
+	h.readNew(wr, 1, "recent file only")
 	// The followed file's mtime goes stale (unreliable mtimes), yet it is
 	// appended to: still followed.
 	os.Chtimes(wr.path, past, past)
 	h.clk.advance(2 * time.Hour)
 	h.sync()
-	want = wr.lines(2)
+	want := wr.lines(2)
 	os.Chtimes(wr.path, past, past)
 	h.cycle()
 	h.expect("still followed", want)
@@ -404,9 +400,7 @@ func TestCatalogue_01_RenameThroughSymlink(t *testing.T) {
 	link, real := k8sLayout(t, dir, "web")
 	wr := newWriter(t, real, "containerd")
 	h := newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true, PositionsFile: "pos"})
-	want := wr.lines(3)
-	h.cycle()
-	h.expect("before", want)
+	h.readNew(wr, 3, "before")
 	more := wr.lines(2)
 	rotated := wr.rotate("20260102-030405")
 	next := wr.lines(2)
@@ -422,9 +416,7 @@ func TestCatalogue_01_RenameThroughSymlink(t *testing.T) {
 		}
 	}
 	h.restart()
-	next = wr.lines(1)
-	h.cycle()
-	h.expect("after restart", next)
+	h.readNew(wr, 1, "after restart")
 }
 
 // TestWatcher_RunRotationWithNotify: with inotify on and the safety-net poll

@@ -18,17 +18,13 @@ func TestCatalogue_01_RenameWhileRunning(t *testing.T) {
 			dir := t.TempDir()
 			wr := newWriter(t, dir+"/0.log", style)
 			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
-			want := wr.lines(3)
-			h.cycle()
-			h.expect("before", want)
+			h.readNew(wr, 3, "before")
 			more := wr.lines(2) // written before the rename, not yet read
 			wr.rotate("20260102-030405")
 			next := wr.lines(3)
 			h.poll()
 			h.expect("across rename", append(more, next...))
-			next = wr.lines(1)
-			h.cycle()
-			h.expect("after", next)
+			h.readNew(wr, 1, "after")
 			if s := h.w.Stats(); s.Rotations != 1 {
 				t.Fatalf("rotations = %d, want 1", s.Rotations)
 			}
@@ -42,9 +38,7 @@ func TestCatalogue_02_LateWritesIntoRenamed(t *testing.T) {
 			dir := t.TempDir()
 			wr := newWriter(t, dir+"/0.log", style)
 			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
-			want := wr.lines(2)
-			h.cycle()
-			h.expect("before", want)
+			want := h.readNew(wr, 2, "before")
 			rotated := wr.rotate("20260102-030405")
 			h.poll() // first EOF of the renamed file
 			h.clk.advance(time.Second)
@@ -157,9 +151,7 @@ func TestCatalogue_06_RotationRollback(t *testing.T) {
 	h.poll() // back at its path
 	h.clk.advance(DefaultRotateWait * 2)
 	h.cycle()
-	next := wr.lines(2)
-	h.cycle()
-	h.expect("after rollback", next)
+	h.readNew(wr, 2, "after rollback")
 	if s := h.w.Stats(); s.Truncations != 0 || s.FilesOpen != 1 || s.FilesOpened != 1 {
 		t.Fatalf("truncations %d open %d opened %d, want 0 1 1", s.Truncations, s.FilesOpen, s.FilesOpened)
 	}
@@ -170,9 +162,7 @@ func TestCatalogue_07_DockerCompressRotation(t *testing.T) {
 	p := dir + "/abc-json.log"
 	wr := newWriter(t, p, "docker")
 	h := newHarness(t, dir, Config{Paths: []string{"*-json.log"}, ReadFromHead: true})
-	want := wr.lines(2)
-	h.cycle()
-	h.expect("before", want)
+	h.readNew(wr, 2, "before")
 	rest := wr.lines(2)
 	one := wr.rotate("1")
 	next := wr.lines(2)

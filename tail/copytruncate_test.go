@@ -40,9 +40,7 @@ func TestCopytruncate_ReadsOnlyPastTheOffset(t *testing.T) {
 			wr := newWriter(t, dir+"/0.log", "containerd")
 			// 0.log* also matches the copy itself (a glob some configs use).
 			h := newHarness(t, dir, Config{Paths: []string{tc.glob}, ReadFromHead: true})
-			first := wr.lines(5)
-			h.cycle()
-			h.expect("before", first)
+			h.readNew(wr, 5, "before")
 			unread := wr.lines(3) // written after the last read, before the copy
 			copyTruncate(t, wr.path, wr.path+".20260102-030405")
 			wr.size = 0
@@ -52,16 +50,7 @@ func TestCopytruncate_ReadsOnlyPastTheOffset(t *testing.T) {
 			}
 			h.poll()
 			h.poll()
-			gotLines := h.col.take()
-			want := append(append([]got(nil), unread...), fresh...)
-			if len(gotLines) != len(want) {
-				t.Fatalf("got %v, want %v", gotLines, want)
-			}
-			for i := range want {
-				if gotLines[i].Text != want[i].Text || gotLines[i].Offset != want[i].Offset {
-					t.Fatalf("line %d = %v, want %v", i, gotLines[i], want[i])
-				}
-			}
+			gotLines := h.expect("the copy's unread lines, then the original's", append(append([]got(nil), unread...), fresh...))
 			if gotLines[0].Source != gotLines[2].Source || gotLines[3].Source == gotLines[2].Source {
 				t.Fatalf("sources %d %d %d: the copy continues the old generation, the original starts a new one",
 					gotLines[0].Source, gotLines[2].Source, gotLines[3].Source)
@@ -110,9 +99,7 @@ func testCopyOfAnIntactFile(t *testing.T, glob string) {
 	h.save()
 	h.col.take()
 	h.start()
-	want = wr.lines(1)
-	h.cycle()
-	h.expect("after a restart", want)
+	h.readNew(wr, 1, "after a restart")
 }
 
 // TestCopytruncate_PartialAcrossCopyAndOriginal: a CRI P at the end of the

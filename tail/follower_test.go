@@ -12,12 +12,8 @@ func TestFollower_Basic(t *testing.T) {
 			dir := t.TempDir()
 			wr := newWriter(t, dir+"/0.log", style)
 			h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true})
-			want := wr.lines(3)
-			h.cycle()
-			h.expect("first", want)
-			want = wr.lines(2)
-			h.poll()
-			h.expect("appended", want)
+			h.readNew(wr, 3, "first")
+			h.pollNew(wr, 2, "appended")
 			h.poll()
 			h.expect("idle", nil)
 		})
@@ -43,24 +39,18 @@ func TestFollower_StartAtEndWithoutReadFromHead(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}})
 	h.cycle()
 	h.expect("existing skipped", nil)
-	want := wr.lines(2)
-	h.poll()
-	h.expect("new lines", want)
+	h.pollNew(wr, 2, "new lines")
 	// A file created after the first discovery is read from its head.
 	wr2 := newWriter(t, dir+"/1.log", "containerd")
-	want = wr2.lines(2)
-	h.cycle()
-	h.expect("new file", want)
+	h.readNew(wr2, 2, "new file")
 }
 
 func TestFollower_RestartResumes(t *testing.T) {
 	dir := t.TempDir()
 	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	want := h.readNew(wr, 3, "first")
+	h.readNew(wr, 3, "first")
 	h.restart()
-	want = wr.lines(2)
-	h.cycle()
-	h.expect("after restart", want)
+	h.readNew(wr, 2, "after restart")
 }
 
 func TestFollower_AckLowWaterMark(t *testing.T) {
@@ -99,9 +89,7 @@ func TestFollower_UnackedReshippedAfterCrash(t *testing.T) {
 	dir := t.TempDir()
 	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
 	h.col.ack = false
-	want := wr.lines(4)
-	h.cycle()
-	h.expect("read", want)
+	want := h.readNew(wr, 4, "read")
 	h.save()
 	h.crash()
 	h.cycle()
@@ -122,9 +110,7 @@ func TestFollower_RotateWaitQuiescence(t *testing.T) {
 	// Late write into the renamed file after a first EOF.
 	h.clk.advance(4 * time.Second)
 	late := &writer{t: t, path: rot, style: "containerd", n: 100, size: want[1].Offset, prefix: "late"}
-	lw := late.lines(1)
-	h.poll()
-	h.expect("late", lw)
+	h.pollNew(late, 1, "late")
 	h.clk.advance(4 * time.Second)
 	h.poll()
 	if got := h.w.Stats().FilesOpen; got != 2 {

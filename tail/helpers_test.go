@@ -143,13 +143,24 @@ func newTailed(t *testing.T, dir, name, style string, cfg Config) (*writer, *har
 }
 
 // readNew writes n lines with wr, runs one cycle and checks that exactly they
-// were read (as what); it returns them.
+// were read (as what); it returns the lines read.
 func (h *harness) readNew(wr *writer, n int, what string) []got {
 	h.t.Helper()
-	want := wr.lines(n)
-	h.cycle()
-	h.expect(what, want)
-	return want
+	return h.after(h.cycle, wr.lines(n), what)
+}
+
+// pollNew is readNew with one poll instead of a cycle.
+func (h *harness) pollNew(wr *writer, n int, what string) []got {
+	h.t.Helper()
+	return h.after(h.poll, wr.lines(n), what)
+}
+
+// after runs step and checks that exactly want was read (as what); it returns
+// the lines read.
+func (h *harness) after(step func(), want []got, what string) []got {
+	h.t.Helper()
+	step()
+	return h.expect(what, want)
 }
 
 // start creates a fresh watcher (a process start) with the same config.

@@ -21,9 +21,7 @@ func TestSaver_PositionsFollowAcks(t *testing.T) {
 	saved := make(chan struct{}, 4)
 	h.w.onSaved = func() { saved <- struct{}{} }
 	wr := newWriter(t, h.path("0.log"), "containerd")
-	want := wr.lines(10)
-	h.cycle()
-	lines := h.expect("read", want)
+	lines := h.readNew(wr, 10, "read")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

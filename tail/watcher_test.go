@@ -22,9 +22,7 @@ func TestWatcher_SyncBetweenRenameAndCreate(t *testing.T) {
 	if s := h.w.Stats(); s.FilesOpen != 0 {
 		t.Fatalf("files open = %d, want 0", s.FilesOpen)
 	}
-	next := wr.lines(2)
-	h.cycle()
-	h.expect("only the new file", next)
+	h.readNew(wr, 2, "only the new file")
 }
 
 func TestWatcher_ExcludeAndGlobs(t *testing.T) {
