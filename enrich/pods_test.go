@@ -339,20 +339,9 @@ func TestPodCache_FakeClientset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	select {
-	case <-c.Synced():
-	case <-time.After(10 * time.Second):
-		t.Fatal("not synced after 10s")
-	}
+	ctx := context.Background()
+	runCache(t, ctx, c)
+	waitSynced(t, c, 10*time.Second)
 
 	k, err := NewKubernetes(KubernetesConfig{NodeName: "node-a"}, c, nil)
 	if err != nil {
@@ -420,6 +409,30 @@ func TestPodCache_FakeClientset(t *testing.T) {
 
 // waitFor polls cond for up to 20 s (the informer goroutines deliver
 // asynchronously).
+// runCache runs c in the background until the test ends (or ctx is
+// cancelled), then reports an error Run returned.
+func runCache(tb testing.TB, ctx context.Context, c *PodCache) {
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(runCtx) }()
+	tb.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			tb.Errorf("Run: %v", err)
+		}
+	})
+}
+
+// waitSynced fails tb unless c has synced within d.
+func waitSynced(tb testing.TB, c *PodCache, d time.Duration) {
+	tb.Helper()
+	select {
+	case <-c.Synced():
+	case <-time.After(d):
+		tb.Fatalf("not synced within %v", d)
+	}
+}
+
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	waitForWithin(t, what, 20*time.Second, cond)
@@ -613,15 +626,7 @@ func TestPodCache_UnreachableAtStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	runCache(t, context.Background(), c)
 	waitFor(t, "unreachable", func() bool { return !c.Reachable() })
 	start := time.Now()
 	if _, ok := c.Pod("u-1", "shop", "web-0"); ok {
