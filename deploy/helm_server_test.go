@@ -116,21 +116,7 @@ func TestHelm_ServerSide(t *testing.T) {
 
 	t.Run("defaults applied, re-applied as a no-op", func(t *testing.T) {
 		for _, u := range helmUnstructured(t, requiredValues()) {
-			id := u.GetKind() + "/" + u.GetName()
-			got, warns, err := a.apply(ctx, u, false)
-			if err != nil {
-				t.Errorf("%s: apply: %v", id, err)
-				continue
-			}
-			checkWarnings(t, "helm defaults", u, warns)
-			again, _, err := a.apply(ctx, u, false)
-			if err != nil {
-				t.Errorf("%s: re-apply: %v", id, err)
-				continue
-			}
-			if again.GetResourceVersion() != got.GetResourceVersion() {
-				t.Errorf("%s: re-applying changed the object (resourceVersion %s → %s)", id, got.GetResourceVersion(), again.GetResourceVersion())
-			}
+			a.applyTwice(ctx, t, "helm defaults", u)
 		}
 	})
 

@@ -151,20 +151,7 @@ func TestServerSide(t *testing.T) {
 					t.Errorf("%s: dry-run apply: %v", id, err)
 					continue
 				}
-				got, warns, err := a.apply(ctx, u, false)
-				if err != nil {
-					t.Errorf("%s: apply: %v", id, err)
-					continue
-				}
-				checkWarnings(t, dir, u, warns)
-				again, _, err := a.apply(ctx, u, false)
-				if err != nil {
-					t.Errorf("%s: re-apply: %v", id, err)
-					continue
-				}
-				if again.GetResourceVersion() != got.GetResourceVersion() {
-					t.Errorf("%s: re-applying changed the object (resourceVersion %s → %s)", id, got.GetResourceVersion(), again.GetResourceVersion())
-				}
+				a.applyTwice(ctx, t, dir, u)
 			}
 		})
 	}
@@ -244,6 +231,27 @@ func TestServerSide(t *testing.T) {
 // may draw only the hostPath warning; the load generator in hpa-demo
 // (warn=restricted) none; php-apache only the restricted findings of a root
 // Apache.
+// applyTwice applies u (its warnings checked as what's), then again: the
+// second apply must leave the object unchanged.
+func (a *applier) applyTwice(ctx context.Context, t *testing.T, what string, u *unstructured.Unstructured) {
+	t.Helper()
+	id := u.GetKind() + "/" + u.GetName()
+	got, warns, err := a.apply(ctx, u, false)
+	if err != nil {
+		t.Errorf("%s: apply: %v", id, err)
+		return
+	}
+	checkWarnings(t, what, u, warns)
+	again, _, err := a.apply(ctx, u, false)
+	if err != nil {
+		t.Errorf("%s: re-apply: %v", id, err)
+		return
+	}
+	if again.GetResourceVersion() != got.GetResourceVersion() {
+		t.Errorf("%s: re-applying changed the object (resourceVersion %s → %s)", id, got.GetResourceVersion(), again.GetResourceVersion())
+	}
+}
+
 func checkWarnings(t *testing.T, dir string, u *unstructured.Unstructured, warns []string) {
 	t.Helper()
 	id := dir + ": " + u.GetKind() + "/" + u.GetName()
