@@ -59,9 +59,7 @@ func BenchmarkPutLogEvents(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			setup := httptest.NewServer(srv)
-			defer setup.Close()
-			env := &emulatortest.Env{Server: srv, URL: setup.URL, Client: emulatortest.NewClient(setup.URL, "us-east-1", "AK", "SK")}
+			env := emulatortest.Handler(b, srv, emulator.Config{})
 			env.CreateStream(b, "g", "s")
 			body, msgBytes := putBody(size, ms(t0))
 			b.SetBytes(int64(msgBytes))
@@ -169,9 +167,7 @@ func BenchmarkSave(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := httptest.NewServer(srv)
-	defer h.Close()
-	env := &emulatortest.Env{Server: srv, URL: h.URL, Client: emulatortest.NewClient(h.URL, "us-east-1", "AK", "SK")}
+	env := emulatortest.Handler(b, srv, emulator.Config{})
 	env.CreateStream(b, "g", "s")
 	body, msgBytes := putBody(200, ms(t0))
 	total := 0

@@ -24,31 +24,7 @@ func runServer(t *testing.T, cfg emulator.Config) (env *emulatortest.Env, stop f
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Load(); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, ln) }()
-	url := "http://" + ln.Addr().String()
-	env = &emulatortest.Env{Server: srv, URL: url, Region: emulator.DefaultRegion,
-		Client:      emulatortest.NewClient(url, emulator.DefaultRegion, emulatortest.AccessKeyID, emulatortest.SecretAccessKey),
-		AccessKeyID: emulatortest.AccessKeyID, SecretAccessKey: emulatortest.SecretAccessKey}
-	stopped := false
-	stop = func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		cancel()
-		return <-done
-	}
-	t.Cleanup(func() { stop() })
-	return env, stop
+	return emulatortest.Serve(t, srv, cfg)
 }
 
 func TestPersist_RestartKeepsState(t *testing.T) {

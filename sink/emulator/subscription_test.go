@@ -355,10 +355,7 @@ func TestSubscription_DeliverPendingWithoutRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httptest.NewServer(srv) // ServeHTTP alone: no delivery loop
-	defer h.Close()
-	env := &emulatortest.Env{Server: srv, URL: h.URL, Region: "us-east-1",
-		Client: emulatortest.NewClient(h.URL, "us-east-1", "AK", "SK")}
+	env := emulatortest.Handler(t, srv, emulator.Config{}) // ServeHTTP alone: no delivery loop
 	env.CreateStream(t, "g", "s")
 	if err := putFilter(context.Background(), env, "g", "f", ""); err != nil {
 		t.Fatal(err)
