@@ -53,7 +53,9 @@ func pop(errs *[]error) error {
 	return err
 }
 
-func (f *fakeLogs) call(name string, optFns []func(*cloudwatchlogs.Options)) {
+// call records a call of the operation name (the caller holds f.mu) and
+// returns the next error injected into errs, if any.
+func (f *fakeLogs) call(name string, optFns []func(*cloudwatchlogs.Options), errs *[]error) error {
 	f.calls = append(f.calls, name)
 	var o cloudwatchlogs.Options // a nil Retryer stands for the SDK default
 	for _, fn := range optFns {
@@ -62,6 +64,7 @@ func (f *fakeLogs) call(name string, optFns []func(*cloudwatchlogs.Options)) {
 	if o.Retryer == nil || o.Retryer.MaxAttempts() != 1 {
 		f.sdkRetries++
 	}
+	return pop(errs)
 }
 
 var (
@@ -76,11 +79,10 @@ var (
 func (f *fakeLogs) PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLogEventsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogEventsOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.call("PutLogEvents", optFns)
-	k := buffer.StreamKey{Group: *in.LogGroupName, Stream: *in.LogStreamName}
-	if err := pop(&f.putErrs); err != nil {
+	if err := f.call("PutLogEvents", optFns, &f.putErrs); err != nil {
 		return nil, err
 	}
+	k := buffer.StreamKey{Group: *in.LogGroupName, Stream: *in.LogStreamName}
 	if _, ok := f.groups[k.Group]; !ok {
 		return nil, errGroupNotFound
 	}
@@ -102,8 +104,7 @@ func (f *fakeLogs) PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLogEv
 func (f *fakeLogs) CreateLogGroup(ctx context.Context, in *cloudwatchlogs.CreateLogGroupInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.call("CreateLogGroup", optFns)
-	if err := pop(&f.groupErrs); err != nil {
+	if err := f.call("CreateLogGroup", optFns, &f.groupErrs); err != nil {
 		return nil, err
 	}
 	if _, ok := f.groups[*in.LogGroupName]; ok {
@@ -116,8 +117,7 @@ func (f *fakeLogs) CreateLogGroup(ctx context.Context, in *cloudwatchlogs.Create
 func (f *fakeLogs) CreateLogStream(ctx context.Context, in *cloudwatchlogs.CreateLogStreamInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogStreamOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.call("CreateLogStream", optFns)
-	if err := pop(&f.streamErrs); err != nil {
+	if err := f.call("CreateLogStream", optFns, &f.streamErrs); err != nil {
 		return nil, err
 	}
 	k := buffer.StreamKey{Group: *in.LogGroupName, Stream: *in.LogStreamName}
@@ -134,8 +134,7 @@ func (f *fakeLogs) CreateLogStream(ctx context.Context, in *cloudwatchlogs.Creat
 func (f *fakeLogs) PutRetentionPolicy(ctx context.Context, in *cloudwatchlogs.PutRetentionPolicyInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.call("PutRetentionPolicy", optFns)
-	if err := pop(&f.retErrs); err != nil {
+	if err := f.call("PutRetentionPolicy", optFns, &f.retErrs); err != nil {
 		return nil, err
 	}
 	f.retention[*in.LogGroupName] = *in.RetentionInDays
