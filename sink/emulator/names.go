@@ -54,15 +54,9 @@ func validStreamChars(s string) bool {
 	return !strings.ContainsAny(s, ":*")
 }
 
-// checkGroupName validates a required log group name member: pattern, then
-// length (the order AWS lists them in for an empty name).
+// groupName validates a required log group name member.
 func (v *validation) groupName(name *string, path string) {
-	if name == nil {
-		v.null(path)
-		return
-	}
-	v.pattern(*name, path, groupNamePattern, validGroupChars(*name))
-	v.length(*name, path, 1, maxNameLen)
+	v.name(name, path, groupNamePattern, validGroupChars)
 }
 
 // optGroupName validates an optional log group name member.
@@ -72,13 +66,33 @@ func (v *validation) optGroupName(name *string, path string) {
 	}
 }
 
+// streamName validates a required log stream name member.
 func (v *validation) streamName(name *string, path string) {
+	v.name(name, path, streamNamePattern, validStreamChars)
+}
+
+// name validates a required name member: present, then the pattern (valid
+// tells whether the value matches it), then the length, in the order AWS
+// lists them for an empty name.
+func (v *validation) name(name *string, path, pattern string, valid func(string) bool) {
 	if name == nil {
 		v.null(path)
 		return
 	}
-	v.pattern(*name, path, streamNamePattern, validStreamChars(*name))
-	v.length(*name, path, 1, maxNameLen)
+	v.namePart(*name, path, pattern, valid)
+}
+
+// optNamePrefix validates an optional name prefix member as a name.
+func (v *validation) optNamePrefix(prefix *string, path, pattern string, valid func(string) bool) {
+	if prefix != nil {
+		v.namePart(*prefix, path, pattern, valid)
+	}
+}
+
+// namePart checks a name or name prefix: pattern, then length.
+func (v *validation) namePart(s, path, pattern string, valid func(string) bool) {
+	v.pattern(s, path, pattern, valid(s))
+	v.length(s, path, 1, maxNameLen)
 }
 
 func (v *validation) limit(n *int32, path string, hi int64) {
