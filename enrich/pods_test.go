@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,24 +25,12 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"logship/buffer"
+	"logship/internal/testclock"
 )
 
-// fakeClock is an injectable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newTestCache(t testing.TB, cfg PodsConfig) (*PodCache, *fakeClock) {
+func newTestCache(t testing.TB, cfg PodsConfig) (*PodCache, *testclock.Clock) {
 	t.Helper()
-	clk := &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	if cfg.NodeName == "" {
 		cfg.NodeName = "node-a"
 	}
@@ -159,7 +146,7 @@ func TestPodCache_DeleteGrace(t *testing.T) {
 			s.Add(p)
 			before, _ := c.Pod("u-1", "", "")
 			s.Delete(p)
-			clk.Add(tt.after)
+			clk.Advance(tt.after)
 			c.Sweep()
 			got, ok := c.Pod("u-1", "", "")
 			if ok != tt.wantFound {
@@ -216,7 +203,7 @@ func TestPodCache_SameNameRecreated(t *testing.T) {
 			if live, deleted := c.Len(); live != 1 || deleted != 1 {
 				t.Fatalf("Len=%d,%d, want 1 live 1 deleted", live, deleted)
 			}
-			clk.Add(DefaultDeleteGrace)
+			clk.Advance(DefaultDeleteGrace)
 			if n := c.Sweep(); n != 1 {
 				t.Fatalf("Sweep removed %d, want 1", n)
 			}

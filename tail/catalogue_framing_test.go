@@ -119,10 +119,10 @@ func TestCatalogue_19_UnterminatedPartialFlushed(t *testing.T) {
 	end := wr.raw("stdout", "P", "never finished")
 	h.cycle()
 	h.expect("held", nil)
-	h.clk.advance(4 * time.Second)
+	h.clk.Advance(4 * time.Second)
 	h.poll()
 	h.expect("still held", nil)
-	h.clk.advance(2 * time.Second)
+	h.clk.Advance(2 * time.Second)
 	h.poll()
 	lines := h.expect("flushed", []got{{Text: "never finished", Offset: end}})
 	if l := (Line{Flags: lines[0].Flags}); l.LogTag() != "P" || h.w.Stats().PartialFlushed != 1 {
@@ -267,7 +267,7 @@ func TestCatalogue_25_Timestamps(t *testing.T) {
 		}
 	}
 	bad := lines[4]
-	if bad.Text != "line 4" || bad.Time != h.clk.now().UnixNano() || bad.Flags&FlagBadTime == 0 || h.w.Stats().BadTime != 1 {
+	if bad.Text != "line 4" || bad.Time != h.clk.Now().UnixNano() || bad.Flags&FlagBadTime == 0 || h.w.Stats().BadTime != 1 {
 		t.Fatalf("malformed timestamp: %+v", bad)
 	}
 }

@@ -70,9 +70,9 @@ func TestCatalogue_30_SymlinkRemovedBeforeTarget(t *testing.T) {
 		t.Fatalf("path %q, want %q", lines[0].Path, link)
 	}
 	os.RemoveAll(filepath.Join(dir, "pods"))
-	h.clk.advance(DefaultRotateWait)
+	h.clk.Advance(DefaultRotateWait)
 	h.cycle()
-	h.clk.advance(DefaultRotateWait)
+	h.clk.Advance(DefaultRotateWait)
 	h.cycle()
 	if s := h.w.Stats(); s.FilesOpen != 0 {
 		t.Fatalf("files open = %d, want 0", s.FilesOpen)
@@ -339,7 +339,7 @@ func TestCatalogue_46_OutputBlockedWithRotation(t *testing.T) {
 		t.Fatalf("given up files = %d, want 2", s.GivenUpFiles)
 	}
 	// The given-up bytes are exactly what was not framed into lines.
-	h.clk.advance(11 * time.Minute)
+	h.clk.Advance(11 * time.Minute)
 	h.poll() // gives up the rest
 	h.drain()
 	s2 := h.w.Stats()
@@ -379,12 +379,12 @@ func TestCatalogue_47_OldMtimeStillAppended(t *testing.T) {
 	past := time.Now().Add(-48 * time.Hour)
 	os.Chtimes(old, past, past)
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, LimitRecentlyModified: time.Hour})
-	h.clk.t = time.Now()
+	h.clk.Set(time.Now())
 	h.readNew(wr, 1, "recent file only")
 	// The followed file's mtime goes stale (unreliable mtimes), yet it is
 	// appended to: still followed.
 	os.Chtimes(wr.path, past, past)
-	h.clk.advance(2 * time.Hour)
+	h.clk.Advance(2 * time.Hour)
 	h.sync()
 	want := wr.lines(2)
 	os.Chtimes(wr.path, past, past)

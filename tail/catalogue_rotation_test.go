@@ -41,7 +41,7 @@ func TestCatalogue_02_LateWritesIntoRenamed(t *testing.T) {
 			want := h.readNew(wr, 2, "before")
 			rotated := wr.rotate("20260102-030405")
 			h.poll() // first EOF of the renamed file
-			h.clk.advance(time.Second)
+			h.clk.Advance(time.Second)
 			old := &writer{t: t, path: rotated, style: style, n: 50, size: want[1].Offset, prefix: "late"}
 			late := old.lines(3) // the runtime still writes to the old inode
 			wr.n = 100
@@ -147,9 +147,9 @@ func TestCatalogue_06_RotationRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	wr.size = want[2].Offset
-	h.clk.advance(time.Second)
+	h.clk.Advance(time.Second)
 	h.poll() // back at its path
-	h.clk.advance(DefaultRotateWait * 2)
+	h.clk.Advance(DefaultRotateWait * 2)
 	h.cycle()
 	h.readNew(wr, 2, "after rollback")
 	if s := h.w.Stats(); s.Truncations != 0 || s.FilesOpen != 1 || s.FilesOpened != 1 {
@@ -175,9 +175,9 @@ func TestCatalogue_07_DockerCompressRotation(t *testing.T) {
 	}
 	h.poll()
 	h.expect("held fd finishes .1, then the new file", append(rest, next...))
-	h.clk.advance(DefaultRotateWait)
+	h.clk.Advance(DefaultRotateWait)
 	h.poll()
-	h.clk.advance(DefaultRotateWait)
+	h.clk.Advance(DefaultRotateWait)
 	h.poll()
 	if s := h.w.Stats(); s.FilesOpen != 1 || s.GivenUpFiles != 0 {
 		t.Fatalf("open %d given up %d, want 1 0", s.FilesOpen, s.GivenUpFiles)
@@ -221,7 +221,7 @@ func TestCatalogue_08_ExcessFileDeletionWhileLagging(t *testing.T) {
 		t.Fatalf("given up bytes = %d, want %d (read up to %d)", s.GivenUpBytes, want, readA)
 	}
 	for i := 0; i < 40; i++ {
-		h.clk.advance(time.Second)
+		h.clk.Advance(time.Second)
 		h.cycle()
 		gotLines = append(gotLines, h.col.take()...)
 	}

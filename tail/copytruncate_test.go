@@ -62,7 +62,7 @@ func TestCopytruncate_ReadsOnlyPastTheOffset(t *testing.T) {
 				t.Fatalf("truncations = %d, want 1", s.Truncations)
 			}
 			// Nothing more: the copy is not read again by later syncs.
-			h.clk.advance(time.Minute)
+			h.clk.Advance(time.Minute)
 			h.cycle()
 			h.cycle()
 			if more := h.col.take(); len(more) != 0 {

@@ -56,7 +56,7 @@ func TestPositions_CorruptAtStart(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer w.Close()
-				w.SetClock(h.clk.now)
+				w.SetClock(h.clk.Now)
 				h.col.w, h.w = w, w
 				h.cycle()
 				h.expect("everything again", append(append([]got(nil), first...), more...))

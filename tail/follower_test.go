@@ -108,15 +108,15 @@ func TestFollower_RotateWaitQuiescence(t *testing.T) {
 		t.Fatalf("rotations = %d, want 1", h.w.Stats().Rotations)
 	}
 	// Late write into the renamed file after a first EOF.
-	h.clk.advance(4 * time.Second)
+	h.clk.Advance(4 * time.Second)
 	late := &writer{t: t, path: rot, style: "containerd", n: 100, size: want[1].Offset, prefix: "late"}
 	h.pollNew(late, 1, "late")
-	h.clk.advance(4 * time.Second)
+	h.clk.Advance(4 * time.Second)
 	h.poll()
 	if got := h.w.Stats().FilesOpen; got != 2 {
 		t.Fatalf("files open = %d, want 2 (not quiescent yet)", got)
 	}
-	h.clk.advance(6 * time.Second)
+	h.clk.Advance(6 * time.Second)
 	h.poll()
 	if got := h.w.Stats().FilesOpen; got != 1 {
 		t.Fatalf("files open = %d, want 1 after quiescence", got)
@@ -142,9 +142,9 @@ func TestFollower_DeletedDrained(t *testing.T) {
 	if got := h.w.Stats().FilesDeletedHeld; got != 1 {
 		t.Fatalf("deleted held = %d, want 1", got)
 	}
-	h.clk.advance(DefaultRotateWait)
+	h.clk.Advance(DefaultRotateWait)
 	h.poll()
-	h.clk.advance(DefaultRotateWait)
+	h.clk.Advance(DefaultRotateWait)
 	h.poll()
 	if got := h.w.Stats(); got.FilesDeletedHeld != 0 || got.FilesOpen != 0 || got.GivenUpFiles != 0 {
 		t.Fatalf("after drain: held %d open %d given up %d, want 0 0 0", got.FilesDeletedHeld, got.FilesOpen, got.GivenUpFiles)

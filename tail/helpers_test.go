@@ -11,27 +11,9 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"logship/internal/testclock"
 )
-
-// clock is an injectable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // got is one received line, with its bytes copied.
 type got struct {
@@ -111,7 +93,7 @@ func ackLines(w *Watcher, lines []Line) {
 type harness struct {
 	t   *testing.T
 	dir string
-	clk *clock
+	clk *testclock.Clock
 	col *collector
 	w   *Watcher
 	cfg Config
@@ -130,7 +112,7 @@ func newHarness(t *testing.T, dir string, cfg Config) *harness {
 		cfg.PositionsFile = filepath.Join(dir, cfg.PositionsFile)
 	}
 	cfg.DisableNotify = true
-	h := &harness{t: t, dir: dir, clk: newClock(), col: &collector{ack: true}, cfg: cfg}
+	h := &harness{t: t, dir: dir, clk: testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), col: &collector{ack: true}, cfg: cfg}
 	h.start()
 	return h
 }
@@ -170,7 +152,7 @@ func (h *harness) start() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	w.SetClock(h.clk.now)
+	w.SetClock(h.clk.Now)
 	h.col.w = w
 	h.w = w
 	h.t.Cleanup(func() { w.Close() })

@@ -47,7 +47,7 @@ func TestSaver_PositionsFollowAcks(t *testing.T) {
 		t.Fatalf("saved %d, want %d", p, lines[2].Offset)
 	}
 	// Two more acks at once: one coalesced save after the timer.
-	h.clk.advance(50 * time.Millisecond)
+	h.clk.Advance(50 * time.Millisecond)
 	h.col.ackAll(lines[3:6])
 	h.col.ackAll(lines[6:8])
 	var d time.Duration
@@ -64,8 +64,8 @@ func TestSaver_PositionsFollowAcks(t *testing.T) {
 		t.Fatal("saved before the coalescing timer fired")
 	default:
 	}
-	h.clk.advance(d)
-	fire <- h.clk.now()
+	h.clk.Advance(d)
+	fire <- h.clk.Now()
 	select {
 	case <-saved:
 	case <-time.After(10 * time.Second):

@@ -16,7 +16,7 @@ func TestWatcher_SyncBetweenRenameAndCreate(t *testing.T) {
 	wr.rotate("20260102-030405")
 	for i := 0; i < 3; i++ { // the rotated file drains and closes; no new file yet
 		h.cycle()
-		h.clk.advance(DefaultRotateWait)
+		h.clk.Advance(DefaultRotateWait)
 	}
 	h.cycle()
 	if s := h.w.Stats(); s.FilesOpen != 0 {
@@ -105,7 +105,7 @@ func TestWatcher_LimitRecentlyModified(t *testing.T) {
 	past := time.Now().Add(-2 * time.Hour)
 	os.Chtimes(dir+"/old.log", past, past)
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, Format: FormatNone, LimitRecentlyModified: time.Hour})
-	h.clk.t = time.Now()
+	h.clk.Set(time.Now())
 	h.cycle()
 	h.expect("recent only", []got{{Text: "new", Offset: 4}})
 }

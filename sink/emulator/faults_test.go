@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/smithy-go"
 
+	"logship/internal/testclock"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
@@ -180,7 +181,7 @@ func TestFaults_OutageClosesConnections(t *testing.T) {
 }
 
 func TestFaults_ScheduledOutage(t *testing.T) {
-	clk := newClock(t0)
+	clk := testclock.New(t0)
 	env := emulatortest.Start(t, emulator.Config{Now: clk.Now})
 	env.Server.Faults().Outage(t0.Add(time.Minute), t0.Add(2*time.Minute))
 	ctx := context.Background()
@@ -223,7 +224,7 @@ func TestFaults_InvalidConfig(t *testing.T) {
 }
 
 func TestFaults_Quota(t *testing.T) {
-	clk := newClock(t0)
+	clk := testclock.New(t0)
 	env := emulatortest.Start(t, emulator.Config{Now: clk.Now, Faults: emulator.FaultConfig{Quotas: map[string]float64{"DescribeLogGroups": 3}}})
 	// Burst of one second's worth, then throttled until the clock moves.
 	if got := outcomes(t, env, 5); got != "ooott" {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
+	"logship/internal/testclock"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
@@ -29,7 +30,7 @@ func runServer(t *testing.T, cfg emulator.Config) (env *emulatortest.Env, stop f
 
 func TestPersist_RestartKeepsState(t *testing.T) {
 	dir := t.TempDir()
-	clk := newClock(t0)
+	clk := testclock.New(t0)
 	cfg := emulator.Config{DataDir: dir, Now: clk.Now, SaveInterval: -1}
 	ctx := context.Background()
 	now := ms(t0)

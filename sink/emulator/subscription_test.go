@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"logship/internal/fixtures"
+	"logship/internal/testclock"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
@@ -194,7 +195,7 @@ func TestSubscription_FixtureEncodingRoundTrip(t *testing.T) {
 
 func TestSubscription_PayloadGolden(t *testing.T) {
 	rcv := newReceiver(t)
-	clk := newClock(t0)
+	clk := testclock.New(t0)
 	env := emulatortest.Start(t, emulator.Config{Now: clk.Now, SubscriptionEndpoint: rcv.srv.URL})
 	ctx := context.Background()
 	env.CreateStream(t, "/eks/demo/app", "node-a")
