@@ -112,9 +112,7 @@ func TestCatalogue_05_RotatedAndCompressedWhileDown(t *testing.T) {
 	dir := t.TempDir()
 	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, PositionsFile: "pos", ReadFromHead: true})
 	h.col.ack = false
-	all := wr.lines(5)
-	h.cycle()
-	lines := h.expect("read", all)
+	lines := h.readNew(wr, 5, "read")
 	h.col.ackAll(lines[:3]) // 4 and 5 are in flight when the agent stops
 	h.stop()
 	rot := wr.rotate("20260102-030405")
@@ -129,8 +127,8 @@ func TestCatalogue_05_RotatedAndCompressedWhileDown(t *testing.T) {
 	h.cycle()
 	h.expect("new file from 0", next)
 	s := h.w.Stats()
-	if s.Gaps != 1 || s.GapBytes != all[4].Offset-all[2].Offset {
-		t.Fatalf("gaps = %d (%d bytes), want 1 (%d bytes)", s.Gaps, s.GapBytes, all[4].Offset-all[2].Offset)
+	if s.Gaps != 1 || s.GapBytes != lines[4].Offset-lines[2].Offset {
+		t.Fatalf("gaps = %d (%d bytes), want 1 (%d bytes)", s.Gaps, s.GapBytes, lines[4].Offset-lines[2].Offset)
 	}
 }
 

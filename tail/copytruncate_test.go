@@ -148,9 +148,7 @@ func TestCopytruncate_WhileDown(t *testing.T) {
 	dir := t.TempDir()
 	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
 	h.col.ack = false
-	first := wr.lines(6)
-	h.cycle()
-	read := h.expect("read", first)
+	read := h.readNew(wr, 6, "read")
 	h.col.ackAll(read[:4])
 	h.stop()
 	more := wr.lines(2)
@@ -161,7 +159,7 @@ func TestCopytruncate_WhileDown(t *testing.T) {
 	h.col.ack = true
 	h.cycle()
 	h.poll()
-	want := append(append(append([]got(nil), first[4:]...), more...), fresh...)
+	want := append(append(append([]got(nil), read[4:]...), more...), fresh...)
 	gotLines := h.col.take()
 	if strings.Join(texts(gotLines), "|") != strings.Join(texts(want), "|") {
 		t.Fatalf("got %q, want %q", texts(gotLines), texts(want))

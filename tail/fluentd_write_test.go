@@ -29,16 +29,14 @@ func TestFluentdPos_Written(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true,
 		PositionsFile: "pos", FluentdPosFile: fpos})
 	h.col.ack = false
-	lines := wr.lines(6)
-	h.cycle()
-	read := h.expect("read", lines)
+	read := h.readNew(wr, 6, "read")
 	h.col.ackAll(read[:4])
 	h.save()
 	raw, err := os.ReadFile(fpos)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := posLine(link, lines[3].Offset, inodeOf(t, real)); string(raw) != want {
+	if want := posLine(link, read[3].Offset, inodeOf(t, real)); string(raw) != want {
 		t.Fatalf("pos_file %q, want %q (the acknowledged position)", raw, want)
 	}
 	h.col.ackAll(read[4:])

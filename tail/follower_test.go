@@ -57,9 +57,7 @@ func TestFollower_AckLowWaterMark(t *testing.T) {
 	dir := t.TempDir()
 	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
 	h.col.ack = false
-	want := wr.lines(5)
-	h.cycle()
-	lines := h.expect("read", want)
+	lines := h.readNew(wr, 5, "read")
 	src := lines[0].Source
 	pos := func() int64 { p, _ := h.w.Position(src); return p }
 	// Ack out of order: 2, 4 then 1 then 3 then 5.
@@ -81,7 +79,7 @@ func TestFollower_AckLowWaterMark(t *testing.T) {
 	h.crash()
 	h.col.ack = true
 	h.cycle()
-	h.expect("after crash", want[4:])
+	h.expect("after crash", lines[4:])
 }
 
 func TestFollower_UnackedReshippedAfterCrash(t *testing.T) {
