@@ -3,7 +3,8 @@ package emulator
 import (
 	"encoding/base64"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -148,7 +149,7 @@ func (v *validation) tags(tags map[string]string, path string, required bool) {
 	if len(tags) > maxTagsPerCall {
 		v.fail(shown, path, fmt.Sprintf("Member must have length less than or equal to %d", maxTagsPerCall))
 	}
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		var kc []string
 		if !validTagKey(k) {
 			kc = append(kc, "Member must satisfy regular expression pattern: "+tagKeyPattern)
@@ -179,7 +180,7 @@ func (v *validation) tags(tags map[string]string, path string, required bool) {
 func javaMap(m map[string]string) string {
 	var b strings.Builder
 	b.WriteByte('{')
-	for i, k := range sortedKeys(m) {
+	for i, k := range slices.Sorted(maps.Keys(m)) {
 		if i > 0 {
 			b.WriteString(", ")
 		}
@@ -189,15 +190,6 @@ func javaMap(m map[string]string) string {
 	}
 	b.WriteByte('}')
 	return b.String()
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Pagination tokens are opaque to clients: base64 of a kind letter and the
