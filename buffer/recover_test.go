@@ -246,9 +246,7 @@ func TestBuffer_DirectoryLock(t *testing.T) {
 	}
 	// Run waits for the lock, retrying every second.
 	s2.ch = make(chan sent, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- b2.Run(ctx) }()
+	run := runBuf(t, b2)
 	clk.waitTimer(t, clk.Now().Add(time.Second))
 	if err := b1.Shutdown(context.Background()); err != nil { // file: syncs, releases the lock
 		t.Fatal(err)
@@ -257,8 +255,5 @@ func TestBuffer_DirectoryLock(t *testing.T) {
 	if got := <-s2.ch; !reflect.DeepEqual(got.msgs, []string{"m0", "m1"}) {
 		t.Fatalf("b2 sent %q after taking over", got.msgs)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	run.stop(t)
 }
