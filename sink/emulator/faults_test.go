@@ -250,33 +250,33 @@ func TestFaults_DefaultQuotas(t *testing.T) {
 	}
 }
 
-func TestFaults_ResetNextLosesRequest(t *testing.T) {
+// connFault puts one event after inject armed a connection fault: the
+// client must see a connection error, the stream must then hold want (why
+// explains it), and the fault is counted.
+func connFault(t *testing.T, inject func(f *emulator.Faults), msg string, want []string, why string) {
+	t.Helper()
 	env := emulatortest.Start(t, emulator.Config{})
 	env.CreateStream(t, "g", "s")
-	env.Server.Faults().ResetNext(1)
-	_, err := put(context.Background(), env, "g", "s", ev(time.Now().UnixMilli(), "lost"))
+	inject(env.Server.Faults())
+	_, err := put(context.Background(), env, "g", "s", ev(time.Now().UnixMilli(), msg))
 	if !isConnectionError(err) {
 		t.Fatalf("error %v, want a connection error", err)
 	}
-	if got := env.Messages("g", "s"); len(got) != 0 {
-		t.Errorf("stored %q, want nothing: a reset request is not processed", got)
-	}
-}
-
-func TestFaults_DropResponseNextStoresThenFails(t *testing.T) {
-	env := emulatortest.Start(t, emulator.Config{})
-	env.CreateStream(t, "g", "s")
-	env.Server.Faults().DropResponseNext(1)
-	_, err := put(context.Background(), env, "g", "s", ev(time.Now().UnixMilli(), "stored"))
-	if !isConnectionError(err) {
-		t.Fatalf("error %v, want a connection error", err)
-	}
-	if got := env.Messages("g", "s"); !eqStrings(got, []string{"stored"}) {
-		t.Errorf("stored %q, want [stored]: the request was processed before the connection dropped", got)
+	if got := env.Messages("g", "s"); !eqStrings(got, want) {
+		t.Errorf("stored %q, want %q: %s", got, want, why)
 	}
 	if st := env.Server.Stats(); st.ConnectionFaults != 1 {
 		t.Errorf("ConnectionFaults %d, want 1", st.ConnectionFaults)
 	}
+}
+
+func TestFaults_ResetNextLosesRequest(t *testing.T) {
+	connFault(t, func(f *emulator.Faults) { f.ResetNext(1) }, "lost", nil, "a reset request is not processed")
+}
+
+func TestFaults_DropResponseNextStoresThenFails(t *testing.T) {
+	connFault(t, func(f *emulator.Faults) { f.DropResponseNext(1) }, "stored", []string{"stored"},
+		"the request was processed before the connection dropped")
 }
 
 func TestFaults_OmitRequestIDNext(t *testing.T) {

@@ -56,15 +56,26 @@ func wantErr[E any, P interface {
 	*E
 	smithy.APIError
 }](msg string) check {
+	return wantAs[E, P](func(got string) string {
+		if msg != "" && got != msg {
+			return fmt.Sprintf("message\n got %q\nwant %q", got, msg)
+		}
+		return ""
+	})
+}
+
+// wantAs expects an error that errors.As into the SDK's typed exception P;
+// message checks its message (returning "" when it is as wanted).
+func wantAs[E any, P interface {
+	*E
+	smithy.APIError
+}](message func(got string) string) check {
 	return func(err error) string {
 		var target P
 		if !errors.As(err, &target) {
 			return fmt.Sprintf("error %v (%T), want %T", err, err, target)
 		}
-		if msg != "" && target.ErrorMessage() != msg {
-			return fmt.Sprintf("message\n got %q\nwant %q", target.ErrorMessage(), msg)
-		}
-		return ""
+		return message(target.ErrorMessage())
 	}
 }
 
@@ -91,16 +102,12 @@ func wantMsgPrefix[E any, P interface {
 	*E
 	smithy.APIError
 }](prefix string) check {
-	return func(err error) string {
-		var target P
-		if !errors.As(err, &target) {
-			return fmt.Sprintf("error %v (%T), want %T", err, err, target)
-		}
-		if !strings.HasPrefix(target.ErrorMessage(), prefix) {
-			return fmt.Sprintf("message\n got %q\nwant prefix %q", target.ErrorMessage(), prefix)
+	return wantAs[E, P](func(got string) string {
+		if !strings.HasPrefix(got, prefix) {
+			return fmt.Sprintf("message\n got %q\nwant prefix %q", got, prefix)
 		}
 		return ""
-	}
+	})
 }
 
 type (
