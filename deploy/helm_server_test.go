@@ -50,19 +50,7 @@ func helmUnstructured(t *testing.T, vals map[string]any) []*unstructured.Unstruc
 	if err != nil {
 		t.Fatalf("render: %v", err)
 	}
-	docs, err := splitYAML([]byte(manifest))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*unstructured.Unstructured
-	for _, d := range docs {
-		var m map[string]any
-		if err := yaml.Unmarshal(d, &m); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, &unstructured.Unstructured{Object: m})
-	}
-	return out
+	return unstructuredDocs(t, []byte(manifest))
 }
 
 // TestHelm_ServerSide applies the rendered chart to a real kube-apiserver

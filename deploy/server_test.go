@@ -101,6 +101,25 @@ func newApplier(t *testing.T, c *kubetest.Cluster) (*applier, kubernetes.Interfa
 	return a, cs
 }
 
+// unstructuredDocs splits a multi-document YAML stream into unstructured
+// objects.
+func unstructuredDocs(t *testing.T, data []byte) []*unstructured.Unstructured {
+	t.Helper()
+	docs, err := splitYAML(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*unstructured.Unstructured
+	for _, d := range docs {
+		var m map[string]any
+		if err := yaml.Unmarshal(d, &m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+	return out
+}
+
 // renderUnstructured renders a kustomization into unstructured objects,
 // namespaces first (namespaced objects need them to exist).
 func renderUnstructured(t *testing.T, dir string) []*unstructured.Unstructured {
@@ -109,17 +128,8 @@ func renderUnstructured(t *testing.T, dir string) []*unstructured.Unstructured {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs, err := splitYAML(out)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var nss, rest []*unstructured.Unstructured
-	for _, d := range docs {
-		var m map[string]any
-		if err := yaml.Unmarshal(d, &m); err != nil {
-			t.Fatal(err)
-		}
-		u := &unstructured.Unstructured{Object: m}
+	for _, u := range unstructuredDocs(t, out) {
 		if u.GetKind() == "Namespace" {
 			nss = append(nss, u)
 		} else {
@@ -190,17 +200,8 @@ func TestServerSide(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			docs, err := splitYAML(b)
-			if err != nil {
-				t.Fatal(err)
-			}
 			refused := 0
-			for _, d := range docs {
-				var m map[string]any
-				if err := yaml.Unmarshal(d, &m); err != nil {
-					t.Fatal(err)
-				}
-				u := &unstructured.Unstructured{Object: m}
+			for _, u := range unstructuredDocs(t, b) {
 				if u.GetNamespace() == "" {
 					u.SetNamespace("default")
 				}
