@@ -430,3 +430,17 @@ func (r *running) stop(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// receive returns the next value from ch, failing the test with why if none
+// comes within 10 s.
+func receive[T any](t *testing.T, ch <-chan T, why string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal(why)
+	}
+	var zero T
+	return zero
+}

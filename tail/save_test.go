@@ -38,11 +38,7 @@ func TestSaver_PositionsFollowAcks(t *testing.T) {
 	}
 	// First ack: saved without waiting.
 	h.col.ackAll(lines[:3])
-	select {
-	case <-saved:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no save after the first ack")
-	}
+	receive(t, saved, "no save after the first ack")
 	if p := savedPos(); p != lines[2].Offset {
 		t.Fatalf("saved %d, want %d", p, lines[2].Offset)
 	}
@@ -50,12 +46,7 @@ func TestSaver_PositionsFollowAcks(t *testing.T) {
 	h.clk.Advance(50 * time.Millisecond)
 	h.col.ackAll(lines[3:6])
 	h.col.ackAll(lines[6:8])
-	var d time.Duration
-	select {
-	case d = <-waits:
-	case <-time.After(10 * time.Second):
-		t.Fatal("saver did not wait for the coalescing timer")
-	}
+	d := receive(t, waits, "saver did not wait for the coalescing timer")
 	if d != 150*time.Millisecond {
 		t.Fatalf("saver waits %v, want the rest of SaveCoalesce (150ms)", d)
 	}
@@ -66,11 +57,7 @@ func TestSaver_PositionsFollowAcks(t *testing.T) {
 	}
 	h.clk.Advance(d)
 	fire <- h.clk.Now()
-	select {
-	case <-saved:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no save after the timer")
-	}
+	receive(t, saved, "no save after the timer")
 	if p := savedPos(); p != lines[7].Offset {
 		t.Fatalf("saved %d, want %d", p, lines[7].Offset)
 	}
