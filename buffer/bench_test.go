@@ -41,9 +41,7 @@ func benchPipeline(b *testing.B, cfg buffer.Config, size int) {
 	for i := range recs { // runs of one key, as a follower's batch
 		recs[i].Key = keys[i*len(keys)/batch]
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- buf.Run(ctx) }()
+	run := runBuf(b, buf)
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -58,8 +56,7 @@ func benchPipeline(b *testing.B, cfg buffer.Config, size int) {
 	}
 	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 	b.StopTimer()
-	cancel()
-	<-done
+	run.stop(b)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "records/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/record")
 }

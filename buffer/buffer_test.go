@@ -727,9 +727,7 @@ func TestBuffer_FlushAtShutdown(t *testing.T) {
 func TestBuffer_FsyncInterval(t *testing.T) {
 	dir := t.TempDir()
 	b, clk, _, a := newBuf(t, buffer.Config{Type: buffer.TypeFile, Path: dir, FsyncInterval: 2 * time.Second, FlushMode: buffer.FlushModeLazy})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- b.Run(ctx) }()
+	run := runBuf(t, b)
 	start := clk.Now()
 	clk.waitTimer(t, start.Add(2*time.Second))
 	mustAdd(t, b, recs(keyA, "m", 3, 0))
@@ -744,10 +742,7 @@ func TestBuffer_FsyncInterval(t *testing.T) {
 	if st := b.Stats(); st.Fsyncs != 1 || st.StagedChunks != 1 {
 		t.Fatalf("stats %+v, want one fsync of the open chunk", st)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	run.stop(t)
 
 	t.Run("negative: only at enqueue", func(t *testing.T) {
 		b, _, _, a := newBuf(t, buffer.Config{Type: buffer.TypeFile, Path: t.TempDir(), FsyncInterval: -1, ChunkLimitRecords: 2, ChunkFullThreshold: 1})
@@ -776,9 +771,7 @@ func TestBuffer_FlushThreadCount(t *testing.T) {
 			for i := range 5 { // one chunk per stream: threads send streams in parallel
 				mustAdd(t, b, recs(buffer.StreamKey{Group: "g", Stream: fmt.Sprint(i)}, "m", 1, 0))
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error)
-			go func() { done <- b.Run(ctx) }()
+			run := runBuf(t, b)
 			for range threads {
 				<-started
 			}
@@ -789,10 +782,7 @@ func TestBuffer_FlushThreadCount(t *testing.T) {
 			for range 5 - threads {
 				<-started
 			}
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
+			run.stop(t)
 			if got := len(snd.messages()); got != 5 {
 				t.Fatalf("sent %d, want 5", got)
 			}
@@ -805,9 +795,7 @@ func TestBuffer_FlushThreadInterval(t *testing.T) {
 	// flush_interval/11) = 4 s: a chunk due at 10 s is enqueued at 12 s.
 	b, clk, snd, _ := newBuf(t, buffer.Config{FlushInterval: 10 * time.Second, FlushThreadInterval: 4 * time.Second})
 	snd.ch = make(chan sent, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- b.Run(ctx) }()
+	run := runBuf(t, b)
 	start := clk.Now()
 	mustAdd(t, b, recs(keyA, "m", 1, 0))
 	for _, at := range []time.Duration{4, 8} {
@@ -821,19 +809,13 @@ func TestBuffer_FlushThreadInterval(t *testing.T) {
 	}
 	clk.Advance(2 * time.Second)
 	<-snd.ch
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	run.stop(t)
 
 	t.Run("flush_interval/11 wins", func(t *testing.T) {
 		b, clk, _, _ := newBuf(t, buffer.Config{FlushInterval: 110 * time.Second, FlushThreadInterval: time.Second})
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error)
-		go func() { done <- b.Run(ctx) }()
+		run := runBuf(t, b)
 		clk.waitTimer(t, clk.Now().Add(10*time.Second))
-		cancel()
-		<-done
+		run.stop(t)
 	})
 }
 
@@ -842,9 +824,7 @@ func TestBuffer_FlushThreadBurstInterval(t *testing.T) {
 		FlushMode: buffer.FlushModeLazy})
 	snd.ch = make(chan sent, 3)
 	mustAdd(t, b, recs(keyA, "m", 3, 0))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- b.Run(ctx) }()
+	run := runBuf(t, b)
 	start := clk.Now()
 	<-snd.ch
 	clk.waitTimer(t, start.Add(5*time.Second)) // paused: two chunks still queued
@@ -856,10 +836,7 @@ func TestBuffer_FlushThreadBurstInterval(t *testing.T) {
 	clk.waitTimer(t, start.Add(10*time.Second))
 	clk.Advance(5 * time.Second)
 	<-snd.ch
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	run.stop(t)
 }
 
 func TestBuffer_ShutdownTimeout(t *testing.T) {
@@ -911,18 +888,13 @@ func TestBuffer_RunDeliversAndStops(t *testing.T) {
 		t.Run(typ, func(t *testing.T) {
 			b, clk, snd, a := newBuf(t, buffer.Config{Type: typ, Path: t.TempDir(), FlushInterval: time.Second, FlushThreadCount: 2})
 			snd.ch = make(chan sent, 10)
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error)
-			go func() { done <- b.Run(ctx) }()
+			run := runBuf(t, b)
 			mustAdd(t, b, append(recs(keyA, "a", 2, 0), recs(keyB, "b", 2, 0)...))
 			clk.waitTimer(t, clk.Now().Add(time.Second))
 			clk.Advance(time.Second)
 			<-snd.ch
 			<-snd.ch
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
+			run.stop(t)
 			if got := len(a.acked()); got != 4 {
 				t.Fatalf("acked %d, want 4", got)
 			}
@@ -943,10 +915,7 @@ func TestBuffer_BlockedAddEnqueuesStaged(t *testing.T) {
 	cfg := buffer.Config{ChunkLimitSize: 100, TotalLimitSize: 150, RecordOverhead: -1, FlushInterval: time.Hour}
 	b, clk, s, _ := newBuf(t, cfg)
 	start := clk.Now()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ran := make(chan error, 1)
-	go func() { ran <- b.Run(ctx) }()
+	run := runBuf(t, b)
 	mustAdd(t, b, recs(keyA, "a", 1, 60))
 	mustAdd(t, b, recs(keyB, "b", 1, 60))
 	added := make(chan error, 1)
@@ -970,10 +939,7 @@ func TestBuffer_BlockedAddEnqueuesStaged(t *testing.T) {
 	if st.EnqueuedForSpace != 1 || st.StagedChunks != 2 || st.TotalBytes != 120 {
 		t.Fatalf("stats %+v, want 1 enqueued for space, b and c staged (120 bytes)", st)
 	}
-	cancel()
-	if err := <-ran; err != nil {
-		t.Fatal(err)
-	}
+	run.stop(t)
 }
 
 // TestBuffer_IdleFlushThreadEnqueuesDue: queued_chunks_limit_size (here 1,
@@ -985,10 +951,7 @@ func TestBuffer_IdleFlushThreadEnqueuesDue(t *testing.T) {
 	b, clk, s, _ := newBuf(t, buffer.Config{FlushInterval: time.Second})
 	s.ch = make(chan sent, 3)
 	start := clk.Now()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ran := make(chan error, 1)
-	go func() { ran <- b.Run(ctx) }()
+	run := runBuf(t, b)
 	mustAdd(t, b, recs(keyA, "a", 1, 0))
 	mustAdd(t, b, recs(keyB, "b", 1, 0))
 	mustAdd(t, b, recs(keyC, "c", 1, 0))
@@ -1009,10 +972,7 @@ func TestBuffer_IdleFlushThreadEnqueuesDue(t *testing.T) {
 	if !clk.Now().Equal(start.Add(time.Second)) {
 		t.Fatalf("clock at %v", clk.Now())
 	}
-	cancel()
-	if err := <-ran; err != nil {
-		t.Fatal(err)
-	}
+	run.stop(t)
 }
 
 // TestBuffer_BlockPoolWithinBound: when many streams' chunks are delivered

@@ -258,3 +258,28 @@ func (c *fakeClock) stepUntil(t *testing.T, done <-chan struct{}) bool {
 		}
 	}
 }
+
+// running is a buffer's Run in the background.
+type running struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// runBuf starts b.Run in the background; the end of the test cancels it if
+// stop was not called.
+func runBuf(t testing.TB, b *buffer.Buffer) *running {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- b.Run(ctx) }()
+	t.Cleanup(cancel)
+	return r
+}
+
+// stop cancels Run and fails the test if it returned an error.
+func (r *running) stop(t testing.TB) {
+	t.Helper()
+	r.cancel()
+	if err := <-r.done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -178,19 +178,14 @@ func TestBuffer_OneRequestPerStream(t *testing.T) {
 	}
 	mustAdd(t, b, containerRecs(keyA, "a", 1, 3))
 	mustAdd(t, b, containerRecs(keyB, "b", 1, 3))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- b.Run(ctx) }()
+	run := runBuf(t, b)
 	first := map[buffer.StreamKey]bool{<-snd.started: true, <-snd.started: true}
 	if !reflect.DeepEqual(first, map[buffer.StreamKey]bool{keyA: true, keyB: true}) {
 		t.Fatalf("first two requests in flight went to %v, want one to each stream", first)
 	}
 	close(snd.gate)
 	<-snd.done
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	run.stop(t)
 	if n, f := snd.violations(); n != 0 || snd.maxPerKey != 1 {
 		t.Fatalf("%d order violations (first: %s), at most %d requests per stream in flight; want 0 and 1", n, f, snd.maxPerKey)
 	}
@@ -229,9 +224,7 @@ func TestBuffer_OrderUnderFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- b.Run(ctx) }()
+	run := runBuf(t, b)
 	// Containers write in interleaved batches of 5 lines, as tail sources do.
 	for from := 1; from <= perCtr; from += 5 {
 		for c := range 40 {
@@ -246,10 +239,7 @@ func TestBuffer_OrderUnderFaults(t *testing.T) {
 	// Step the clock past each retry wait until everything is delivered.
 	for !clk.stepUntil(t, snd.done) {
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	run.stop(t)
 	if n, first := snd.violations(); n != 0 {
 		t.Fatalf("%d order violations; first: %s", n, first)
 	}

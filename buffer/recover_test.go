@@ -13,8 +13,9 @@ import (
 )
 
 // persisted fills a file buffer in dir with one enqueued (fsynced) chunk per
-// key and abandons it, as a killed process would.
-func persisted(t *testing.T, dir string, keys ...buffer.StreamKey) {
+// key and abandons it, as a killed process would; it returns the chunk
+// files.
+func persisted(t *testing.T, dir string, keys ...buffer.StreamKey) (segs []string) {
 	t.Helper()
 	b, _, _, _ := newBuf(t, buffer.Config{Type: buffer.TypeFile, Path: dir})
 	if err := b.Recover(); err != nil {
@@ -25,6 +26,7 @@ func persisted(t *testing.T, dir string, keys ...buffer.StreamKey) {
 	}
 	b.EnqueueAll()
 	b.Crash()
+	return segments(t, dir, "*.chunk")
 }
 
 func segments(t *testing.T, dir, pattern string) []string {
@@ -71,8 +73,7 @@ func TestBuffer_RecoverOpenChunk(t *testing.T) {
 
 func TestBuffer_RecoverTornTail(t *testing.T) {
 	dir := t.TempDir()
-	persisted(t, dir, keyA)
-	seg := segments(t, dir, "*.chunk")[0]
+	seg := persisted(t, dir, keyA)[0]
 	before, _ := os.ReadFile(seg)
 	f, _ := os.OpenFile(seg, os.O_WRONLY|os.O_APPEND, 0)
 	f.Write([]byte{0, 0, 0, 40, 1, 2, 3}) // half a record
@@ -113,8 +114,7 @@ func TestBuffer_RecoverTornHeader(t *testing.T) {
 
 func TestBuffer_RecoverCorrupt(t *testing.T) {
 	dir := t.TempDir()
-	persisted(t, dir, keyA, keyB)
-	segs := segments(t, dir, "*.chunk")
+	segs := persisted(t, dir, keyA, keyB)
 	data, _ := os.ReadFile(segs[0])
 	data[len(data)/2] ^= 0xff // inside the first chunk, before its last record
 	os.WriteFile(segs[0], data, 0o644)
@@ -215,8 +215,7 @@ func TestBuffer_FileResidentLimit(t *testing.T) {
 
 func TestBuffer_RecoverCorruptSalvage(t *testing.T) {
 	dir := t.TempDir()
-	persisted(t, dir, keyA)
-	seg := segments(t, dir, "*.chunk")[0]
+	seg := persisted(t, dir, keyA)[0]
 	data, _ := os.ReadFile(seg)
 	// Records are 8+8+1+3+2 = 22 bytes ("tag", "aN"); damage the second one.
 	data[len(data)-22-3] ^= 0xff
@@ -246,9 +245,7 @@ func TestBuffer_DirectoryLock(t *testing.T) {
 	}
 	// Run waits for the lock, retrying every second.
 	s2.ch = make(chan sent, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- b2.Run(ctx) }()
+	run := runBuf(t, b2)
 	clk.waitTimer(t, clk.Now().Add(time.Second))
 	if err := b1.Shutdown(context.Background()); err != nil { // file: syncs, releases the lock
 		t.Fatal(err)
@@ -257,8 +254,5 @@ func TestBuffer_DirectoryLock(t *testing.T) {
 	if got := <-s2.ch; !reflect.DeepEqual(got.msgs, []string{"m0", "m1"}) {
 		t.Fatalf("b2 sent %q after taking over", got.msgs)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	run.stop(t)
 }

@@ -10,8 +10,10 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation/opensearchservice"
 )
 
-func TestIAMPolicy_Shipper(t *testing.T) {
-	b, err := os.ReadFile("aws/iam-policy.json")
+// readPolicy reads and parses an IAM policy document.
+func readPolicy(t *testing.T, path string) iamPolicy {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,6 +21,11 @@ func TestIAMPolicy_Shipper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func TestIAMPolicy_Shipper(t *testing.T) {
+	p := readPolicy(t, "aws/iam-policy.json")
 	for _, err := range checkPolicy(p, policyRules{actions: shipperActions}) {
 		t.Error(err)
 	}
@@ -34,14 +41,7 @@ func TestIAMPolicy_Shipper(t *testing.T) {
 }
 
 func TestIAMPolicy_Subscribe(t *testing.T) {
-	b, err := os.ReadFile("aws/subscribe-policy.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := parsePolicy(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := readPolicy(t, "aws/subscribe-policy.json")
 	rules := policyRules{
 		actions:     []string{"logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DescribeLogGroups", "logs:DescribeSubscriptionFilters", "logs:PutSubscriptionFilter", "lambda:AddPermission", "lambda:GetPolicy"},
 		accountWide: []string{"logs:DescribeLogGroups"},

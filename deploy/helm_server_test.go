@@ -50,19 +50,7 @@ func helmUnstructured(t *testing.T, vals map[string]any) []*unstructured.Unstruc
 	if err != nil {
 		t.Fatalf("render: %v", err)
 	}
-	docs, err := splitYAML([]byte(manifest))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*unstructured.Unstructured
-	for _, d := range docs {
-		var m map[string]any
-		if err := yaml.Unmarshal(d, &m); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, &unstructured.Unstructured{Object: m})
-	}
-	return out
+	return unstructuredDocs(t, []byte(manifest))
 }
 
 // TestHelm_ServerSide applies the rendered chart to a real kube-apiserver
@@ -116,21 +104,7 @@ func TestHelm_ServerSide(t *testing.T) {
 
 	t.Run("defaults applied, re-applied as a no-op", func(t *testing.T) {
 		for _, u := range helmUnstructured(t, requiredValues()) {
-			id := u.GetKind() + "/" + u.GetName()
-			got, warns, err := a.apply(ctx, u, false)
-			if err != nil {
-				t.Errorf("%s: apply: %v", id, err)
-				continue
-			}
-			checkWarnings(t, "helm defaults", u, warns)
-			again, _, err := a.apply(ctx, u, false)
-			if err != nil {
-				t.Errorf("%s: re-apply: %v", id, err)
-				continue
-			}
-			if again.GetResourceVersion() != got.GetResourceVersion() {
-				t.Errorf("%s: re-applying changed the object (resourceVersion %s → %s)", id, got.GetResourceVersion(), again.GetResourceVersion())
-			}
+			a.applyTwice(ctx, t, "helm defaults", u)
 		}
 	})
 

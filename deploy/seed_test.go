@@ -77,15 +77,7 @@ func TestSeed_Rejected(t *testing.T) {
 			return checkFluentConf(cms[0].Data["kubernetes-input.conf"] + cms[0].Data["output.conf"])
 		}, []string{"v1 tail source", "pos_file on the state hostPath", "CRI parser", "stream per tag", "file buffer", "retry_forever", "overflow_action block"}},
 		{"iam-policy-fluentd-user.json", "IAM least privilege (shipper)", func(t *testing.T) []error {
-			b, err := os.ReadFile(seedFile(t, "iam-policy-fluentd-user.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := parsePolicy(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return checkPolicy(p, policyRules{actions: shipperActions})
+			return checkPolicy(readPolicy(t, seedFile(t, "iam-policy-fluentd-user.json")), policyRules{actions: shipperActions})
 		}, []string{`action "logs:DescribeLogGroups" not needed`, `action "logs:DescribeLogStreams" not needed`, "covers every log group"}},
 		{"readme-commands.txt", "IAM least privilege (domain access policy)", func(t *testing.T) []error {
 			p, err := parsePolicy([]byte(seedAccessPolicy(t)))

@@ -101,6 +101,25 @@ func newApplier(t *testing.T, c *kubetest.Cluster) (*applier, kubernetes.Interfa
 	return a, cs
 }
 
+// unstructuredDocs splits a multi-document YAML stream into unstructured
+// objects.
+func unstructuredDocs(t *testing.T, data []byte) []*unstructured.Unstructured {
+	t.Helper()
+	docs, err := splitYAML(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*unstructured.Unstructured
+	for _, d := range docs {
+		var m map[string]any
+		if err := yaml.Unmarshal(d, &m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+	return out
+}
+
 // renderUnstructured renders a kustomization into unstructured objects,
 // namespaces first (namespaced objects need them to exist).
 func renderUnstructured(t *testing.T, dir string) []*unstructured.Unstructured {
@@ -109,17 +128,8 @@ func renderUnstructured(t *testing.T, dir string) []*unstructured.Unstructured {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs, err := splitYAML(out)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var nss, rest []*unstructured.Unstructured
-	for _, d := range docs {
-		var m map[string]any
-		if err := yaml.Unmarshal(d, &m); err != nil {
-			t.Fatal(err)
-		}
-		u := &unstructured.Unstructured{Object: m}
+	for _, u := range unstructuredDocs(t, out) {
 		if u.GetKind() == "Namespace" {
 			nss = append(nss, u)
 		} else {
@@ -151,20 +161,7 @@ func TestServerSide(t *testing.T) {
 					t.Errorf("%s: dry-run apply: %v", id, err)
 					continue
 				}
-				got, warns, err := a.apply(ctx, u, false)
-				if err != nil {
-					t.Errorf("%s: apply: %v", id, err)
-					continue
-				}
-				checkWarnings(t, dir, u, warns)
-				again, _, err := a.apply(ctx, u, false)
-				if err != nil {
-					t.Errorf("%s: re-apply: %v", id, err)
-					continue
-				}
-				if again.GetResourceVersion() != got.GetResourceVersion() {
-					t.Errorf("%s: re-applying changed the object (resourceVersion %s → %s)", id, got.GetResourceVersion(), again.GetResourceVersion())
-				}
+				a.applyTwice(ctx, t, dir, u)
 			}
 		})
 	}
@@ -203,17 +200,8 @@ func TestServerSide(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			docs, err := splitYAML(b)
-			if err != nil {
-				t.Fatal(err)
-			}
 			refused := 0
-			for _, d := range docs {
-				var m map[string]any
-				if err := yaml.Unmarshal(d, &m); err != nil {
-					t.Fatal(err)
-				}
-				u := &unstructured.Unstructured{Object: m}
+			for _, u := range unstructuredDocs(t, b) {
 				if u.GetNamespace() == "" {
 					u.SetNamespace("default")
 				}
@@ -244,6 +232,27 @@ func TestServerSide(t *testing.T) {
 // may draw only the hostPath warning; the load generator in hpa-demo
 // (warn=restricted) none; php-apache only the restricted findings of a root
 // Apache.
+// applyTwice applies u (its warnings checked as what's), then again: the
+// second apply must leave the object unchanged.
+func (a *applier) applyTwice(ctx context.Context, t *testing.T, what string, u *unstructured.Unstructured) {
+	t.Helper()
+	id := u.GetKind() + "/" + u.GetName()
+	got, warns, err := a.apply(ctx, u, false)
+	if err != nil {
+		t.Errorf("%s: apply: %v", id, err)
+		return
+	}
+	checkWarnings(t, what, u, warns)
+	again, _, err := a.apply(ctx, u, false)
+	if err != nil {
+		t.Errorf("%s: re-apply: %v", id, err)
+		return
+	}
+	if again.GetResourceVersion() != got.GetResourceVersion() {
+		t.Errorf("%s: re-applying changed the object (resourceVersion %s → %s)", id, got.GetResourceVersion(), again.GetResourceVersion())
+	}
+}
+
 func checkWarnings(t *testing.T, dir string, u *unstructured.Unstructured, warns []string) {
 	t.Helper()
 	id := dir + ": " + u.GetKind() + "/" + u.GetName()

@@ -243,11 +243,7 @@ func (f *concat) Filter(r *buffer.Record) bool {
 		// is held itself. (With an end regexp matching the same record,
 		// Fluentd would emit it at once too; logship holds it until the next
 		// record or the timeout — one record out per record in.)
-		held := clone(r)
-		out := f.join(g, r)
-		delete(f.groups, key)
-		f.holdClone(key, held, text, now)
-		*r = out
+		f.emitAndHold(key, g, r, text, now)
 		return true
 	case last:
 		if g == nil {
@@ -274,13 +270,19 @@ func (f *concat) Filter(r *buffer.Record) bool {
 		// Not a continuation: Fluentd emits the group and passes r. logship
 		// emits the group in r's slot and holds r as a new group of its own
 		// (delivered unchanged at the next group boundary or timeout).
-		held := clone(r)
-		out := f.join(g, r)
-		delete(f.groups, key)
-		f.holdClone(key, held, text, now)
-		*r = out
+		f.emitAndHold(key, g, r, text, now)
 		return true
 	}
+}
+
+// emitAndHold puts the joined group g in r's slot and holds (a copy of) r
+// as the start of the key's next group.
+func (f *concat) emitAndHold(key string, g *concatGroup, r *buffer.Record, text []byte, now time.Time) {
+	held := clone(r)
+	out := f.join(g, r)
+	delete(f.groups, key)
+	f.holdClone(key, held, text, now)
+	*r = out
 }
 
 // hold starts a group with a copy of r; r goes to the router as a drop with

@@ -52,21 +52,10 @@ func TestConverter_Convert(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cfg.Tag = kubeTag
-			c, err := enrich.NewConverter(tt.cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			recs, ok := c.Convert(nil, &tt.line)
-			if ok != tt.ok {
-				t.Fatalf("Convert ok=%v, want %v", ok, tt.ok)
-			}
+			r, ok := convert(t, tt.cfg, tt.line, tt.ok)
 			if !ok {
-				if len(recs) != 0 || c.Unmatched != 1 {
-					t.Fatalf("dropped line: len(recs)=%d Unmatched=%d, want 0, 1", len(recs), c.Unmatched)
-				}
 				return
 			}
-			r := recs[0]
 			if got := string(r.Fields.AppendJSON(nil)); got != tt.want {
 				t.Errorf("fields=%s, want %s", got, tt.want)
 			}
@@ -78,6 +67,28 @@ func TestConverter_Convert(t *testing.T) {
 			}
 		})
 	}
+}
+
+// convert converts line with a new Converter for cfg and checks that it
+// matched (ok) or was dropped as unmatched, with no records (!ok); it returns
+// the record of a match.
+func convert(t *testing.T, cfg enrich.LineConfig, line tail.Line, ok bool) (buffer.Record, bool) {
+	t.Helper()
+	c, err := enrich.NewConverter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, matched := c.Convert(nil, &line)
+	if matched != ok {
+		t.Fatalf("Convert ok=%v, want %v", matched, ok)
+	}
+	if !ok {
+		if len(recs) != 0 || c.Unmatched != 1 {
+			t.Fatalf("dropped line: len(recs)=%d Unmatched=%d, want 0, 1", len(recs), c.Unmatched)
+		}
+		return buffer.Record{}, false
+	}
+	return recs[0], true
 }
 
 func BenchmarkConverter_CRI(b *testing.B) {

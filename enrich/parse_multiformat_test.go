@@ -106,26 +106,16 @@ func TestMultiFormat_Container(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := enrich.NewConverter(enrich.LineConfig{Container: true, Tag: kubeTag,
-				Parse: enrich.ParseConfig{Type: "multi_format", Patterns: tt.patterns}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			recs, ok := c.Convert(nil, &tt.line)
-			if ok != tt.ok {
-				t.Fatalf("Convert ok=%v, want %v", ok, tt.ok)
-			}
+			r, ok := convert(t, enrich.LineConfig{Container: true, Tag: kubeTag,
+				Parse: enrich.ParseConfig{Type: "multi_format", Patterns: tt.patterns}}, tt.line, tt.ok)
 			if !ok {
-				if c.Unmatched != 1 || len(recs) != 0 {
-					t.Errorf("unmatched=%d records=%d, want 1 and 0", c.Unmatched, len(recs))
-				}
 				return
 			}
-			if got := string(recs[0].Fields.AppendJSON(nil)); got != tt.want {
+			if got := string(r.Fields.AppendJSON(nil)); got != tt.want {
 				t.Errorf("fields=%s, want %s", got, tt.want)
 			}
-			if recs[0].Time != ts {
-				t.Errorf("time=%v, want the runtime's %v", time.Unix(0, recs[0].Time).UTC(), time.Unix(0, ts).UTC())
+			if r.Time != ts {
+				t.Errorf("time=%v, want the runtime's %v", time.Unix(0, r.Time).UTC(), time.Unix(0, ts).UTC())
 			}
 		})
 	}

@@ -107,20 +107,8 @@ func TestPodCache_APIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- pc.Run(runCtx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	select {
-	case <-pc.Synced():
-	case <-time.After(60 * time.Second):
-		t.Fatal("not synced within 60s")
-	}
+	runCache(t, ctx, pc)
+	waitSynced(t, pc, 60*time.Second)
 	k, err := NewKubernetes(KubernetesConfig{NodeName: "node-a", MasterURL: clientCfg.MasterURL(), AnnotationMatch: []string{"^team$"}}, pc, nil)
 	if err != nil {
 		t.Fatal(err)

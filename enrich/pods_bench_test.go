@@ -106,15 +106,8 @@ func measureRequests(tb testing.TB, pods int, window time.Duration) requestRate 
 		if err != nil {
 			tb.Fatal(err)
 		}
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { pc.Run(runCtx); close(done) }()
-		tb.Cleanup(func() { stop(); <-done })
-		select {
-		case <-pc.Synced():
-		case <-time.After(60 * time.Second):
-			tb.Fatal("not synced within 60s")
-		}
+		runCache(tb, ctx, pc)
+		waitSynced(tb, pc, 60*time.Second)
 		if live, _ := pc.Len(); live != pods {
 			tb.Fatalf("%d pods in the cache, want %d", live, pods)
 		}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,24 +25,12 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"logship/buffer"
+	"logship/internal/testclock"
 )
 
-// fakeClock is an injectable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newTestCache(t testing.TB, cfg PodsConfig) (*PodCache, *fakeClock) {
+func newTestCache(t testing.TB, cfg PodsConfig) (*PodCache, *testclock.Clock) {
 	t.Helper()
-	clk := &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	if cfg.NodeName == "" {
 		cfg.NodeName = "node-a"
 	}
@@ -159,7 +146,7 @@ func TestPodCache_DeleteGrace(t *testing.T) {
 			s.Add(p)
 			before, _ := c.Pod("u-1", "", "")
 			s.Delete(p)
-			clk.Add(tt.after)
+			clk.Advance(tt.after)
 			c.Sweep()
 			got, ok := c.Pod("u-1", "", "")
 			if ok != tt.wantFound {
@@ -216,7 +203,7 @@ func TestPodCache_SameNameRecreated(t *testing.T) {
 			if live, deleted := c.Len(); live != 1 || deleted != 1 {
 				t.Fatalf("Len=%d,%d, want 1 live 1 deleted", live, deleted)
 			}
-			clk.Add(DefaultDeleteGrace)
+			clk.Advance(DefaultDeleteGrace)
 			if n := c.Sweep(); n != 1 {
 				t.Fatalf("Sweep removed %d, want 1", n)
 			}
@@ -339,20 +326,9 @@ func TestPodCache_FakeClientset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	select {
-	case <-c.Synced():
-	case <-time.After(10 * time.Second):
-		t.Fatal("not synced after 10s")
-	}
+	ctx := context.Background()
+	runCache(t, ctx, c)
+	waitSynced(t, c, 10*time.Second)
 
 	k, err := NewKubernetes(KubernetesConfig{NodeName: "node-a"}, c, nil)
 	if err != nil {
@@ -420,6 +396,30 @@ func TestPodCache_FakeClientset(t *testing.T) {
 
 // waitFor polls cond for up to 20 s (the informer goroutines deliver
 // asynchronously).
+// runCache runs c in the background until the test ends (or ctx is
+// cancelled), then reports an error Run returned.
+func runCache(tb testing.TB, ctx context.Context, c *PodCache) {
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(runCtx) }()
+	tb.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			tb.Errorf("Run: %v", err)
+		}
+	})
+}
+
+// waitSynced fails tb unless c has synced within d.
+func waitSynced(tb testing.TB, c *PodCache, d time.Duration) {
+	tb.Helper()
+	select {
+	case <-c.Synced():
+	case <-time.After(d):
+		tb.Fatalf("not synced within %v", d)
+	}
+}
+
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	waitForWithin(t, what, 20*time.Second, cond)
@@ -613,15 +613,7 @@ func TestPodCache_UnreachableAtStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	runCache(t, context.Background(), c)
 	waitFor(t, "unreachable", func() bool { return !c.Reachable() })
 	start := time.Now()
 	if _, ok := c.Pod("u-1", "shop", "web-0"); ok {

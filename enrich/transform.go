@@ -351,20 +351,9 @@ func (t *template) expand(r *buffer.Record, tr *transformer) buffer.Value {
 		}
 		return v
 	}
-	var b []byte
-	for i := range t.parts {
-		p := &t.parts[i]
-		if p.kind == tplLiteral {
-			b = append(b, p.text...)
-			continue
-		}
-		v, ok, failed := p.value(r, tr)
-		if failed {
-			return buffer.RawJSON(nullJSON)
-		}
-		if ok {
-			b = rubyToS(b, v)
-		}
+	b, failed := t.render(r, tr, true)
+	if failed {
+		return buffer.RawJSON(nullJSON)
 	}
 	if b == nil {
 		b = []byte{}
@@ -372,20 +361,36 @@ func (t *template) expand(r *buffer.Record, tr *transformer) buffer.Value {
 	return buffer.Str(b)
 }
 
-// expandString renders t as a string (keys of JSON values: no typecast).
+// expandString renders t as a string (keys of JSON values: no typecast); a
+// part that fails to evaluate renders as nothing.
 func (t *template) expandString(r *buffer.Record, tr *transformer) []byte {
-	var b []byte
+	b, _ := t.render(r, tr, false)
+	return b
+}
+
+// render appends the literal parts and the Ruby to_s of the values of the
+// others; a part with no value adds nothing. failed reports a part that
+// failed to evaluate: with stop, render returns at the first.
+func (t *template) render(r *buffer.Record, tr *transformer, stop bool) (b []byte, failed bool) {
 	for i := range t.parts {
 		p := &t.parts[i]
 		if p.kind == tplLiteral {
 			b = append(b, p.text...)
 			continue
 		}
-		if v, ok, failed := p.value(r, tr); ok && !failed {
+		v, ok, f := p.value(r, tr)
+		if f {
+			failed = true
+			if stop {
+				return b, true
+			}
+			continue
+		}
+		if ok {
 			b = rubyToS(b, v)
 		}
 	}
-	return b
+	return b, failed
 }
 
 var nullJSON = []byte("null")

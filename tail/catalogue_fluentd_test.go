@@ -59,38 +59,48 @@ func TestCatalogue_42_FluentdPosImport(t *testing.T) {
 		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, all[2].Offset, ino))
 		h := newHarness(t, dir, cfg(dir))
 		h.cycle()
-		lines := h.col.take()
-		check(t, "rest", lines, all[3:])
+		lines := h.expect("rest", all[3:])
 		if lines[0].Path != link || lines[0].Real != real {
 			t.Fatalf("path %q real %q, want %q %q", lines[0].Path, lines[0].Real, link, real)
 		}
 		// Idempotent: a restart uses logship's own positions.
 		h.restart()
 		h.cycle()
-		check(t, "re-run", h.col.take(), nil)
+		h.expect("re-run", nil)
 	})
 
-	t.Run("unwatched marker ignored", func(t *testing.T) {
-		dir, link, _, wr := setup(t)
-		all := wr.lines(3)
-		_, ino := inode(t, link)
-		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, all[1].Offset, ino),
-			fmt.Sprintf("%s\tffffffffffffffff\t%016x\n", link, ino))
-		h := newHarness(t, dir, cfg(dir))
-		h.cycle()
-		check(t, "new-file policy (read_from_head)", h.col.take(), all)
-	})
-
-	t.Run("duplicate paths: last wins", func(t *testing.T) {
-		dir, link, _, wr := setup(t)
-		all := wr.lines(5)
-		_, ino := inode(t, link)
-		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, all[0].Offset, ino),
-			"garbage line\n", posLine(link, all[3].Offset, ino))
-		h := newHarness(t, dir, cfg(dir))
-		h.cycle()
-		check(t, "rest", h.col.take(), all[4:])
-	})
+	// A pod's lines and a pos_file written for them: the start reads what
+	// the pos_file leaves.
+	for _, tc := range []struct {
+		name  string
+		lines int
+		pos   func(link string, all []got, ino uint64) []string
+		what  string
+		want  func(all []got) []got
+	}{
+		{"unwatched marker ignored", 3, func(link string, all []got, ino uint64) []string {
+			return []string{posLine(link, all[1].Offset, ino), fmt.Sprintf("%s\tffffffffffffffff\t%016x\n", link, ino)}
+		}, "new-file policy (read_from_head)", func(all []got) []got { return all }},
+		{"duplicate paths: last wins", 5, func(link string, all []got, ino uint64) []string {
+			return []string{posLine(link, all[0].Offset, ino), "garbage line\n", posLine(link, all[3].Offset, ino)}
+		}, "rest", func(all []got) []got { return all[4:] }},
+		{"torn line", 4, func(link string, all []got, ino uint64) []string {
+			return []string{posLine(link, all[1].Offset+5, ino)}
+		}, "from the start of the torn line", func(all []got) []got { return all[2:] }},
+		{"position beyond size", 2, func(link string, all []got, ino uint64) []string {
+			return []string{posLine(link, 1<<20, ino)}
+		}, "truncated: from 0", func(all []got) []got { return all }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, link, _, wr := setup(t)
+			all := wr.lines(tc.lines)
+			_, ino := inode(t, link)
+			writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), tc.pos(link, all, ino)...)
+			h := newHarness(t, dir, cfg(dir))
+			h.cycle()
+			h.expect(tc.what, tc.want(all))
+		})
+	}
 
 	t.Run("inode now in rotated sibling", func(t *testing.T) {
 		dir, link, real, wr := setup(t)
@@ -108,7 +118,7 @@ func TestCatalogue_42_FluentdPosImport(t *testing.T) {
 		next := wr.lines(2)
 		h := newHarness(t, dir, cfg(dir))
 		h.cycle()
-		check(t, "rest of the rotated file, then the new one", h.col.take(), append(all[3:], next...))
+		h.expect("rest of the rotated file, then the new one", append(all[3:], next...))
 	})
 
 	t.Run("inode gone", func(t *testing.T) {
@@ -122,7 +132,7 @@ func TestCatalogue_42_FluentdPosImport(t *testing.T) {
 		os.Remove(rot)
 		h := newHarness(t, dir, cfg(dir))
 		h.cycle()
-		check(t, "current file from 0", h.col.take(), next)
+		h.expect("current file from 0", next)
 		if s := h.w.Stats(); s.Gaps != 1 {
 			t.Fatalf("gaps = %d, want 1", s.Gaps)
 		}
@@ -140,29 +150,10 @@ func TestCatalogue_42_FluentdPosImport(t *testing.T) {
 		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(goneLink, 100, goneIno), posLine(link, all[0].Offset, ino))
 		h := newHarness(t, dir, cfg(dir))
 		h.cycle()
-		check(t, "the live pod resumes", h.col.take(), all[1:])
+		h.expect("the live pod resumes", all[1:])
 		_ = real
 	})
 
-	t.Run("torn line", func(t *testing.T) {
-		dir, link, _, wr := setup(t)
-		all := wr.lines(4)
-		_, ino := inode(t, link)
-		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, all[1].Offset+5, ino))
-		h := newHarness(t, dir, cfg(dir))
-		h.cycle()
-		check(t, "from the start of the torn line", h.col.take(), all[2:])
-	})
-
-	t.Run("position beyond size", func(t *testing.T) {
-		dir, link, _, wr := setup(t)
-		all := wr.lines(2)
-		_, ino := inode(t, link)
-		writePosFile(t, filepath.Join(dir, "fluentd-containers.log.pos"), posLine(link, 1<<20, ino))
-		h := newHarness(t, dir, cfg(dir))
-		h.cycle()
-		check(t, "truncated: from 0", h.col.take(), all)
-	})
 }
 
 func TestReadFluentdPos(t *testing.T) {
@@ -182,4 +173,58 @@ func TestReadFluentdPos(t *testing.T) {
 	if got != want {
 		t.Fatalf("entries = %s, want %s", got, want)
 	}
+}
+
+// TestFluentdPos_Written: with a pos_file configured, every save writes it in
+// Fluentd's in_tail format (path, position, inode in 16 hex digits) with the
+// acknowledged position of the file at each path; after a rotation the
+// path's entry is the new file's. A Fluentd-style start from that pos_file
+// alone (no logship positions) resumes without a gap or a duplicate.
+func TestFluentdPos_Written(t *testing.T) {
+	dir := t.TempDir()
+	link, real := k8sLayout(t, dir, "web")
+	wr := newWriter(t, real, "containerd")
+	fpos := filepath.Join(dir, "fluentd-containers.log.pos")
+	h := newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true,
+		PositionsFile: "pos", FluentdPosFile: fpos})
+	h.col.ack = false
+	read := h.readNew(wr, 6, "read")
+	h.col.ackAll(read[:4])
+	h.save()
+	raw, err := os.ReadFile(fpos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ino := inode(t, real)
+	if want := posLine(link, read[3].Offset, ino); string(raw) != want {
+		t.Fatalf("pos_file %q, want %q (the acknowledged position)", raw, want)
+	}
+	h.col.ackAll(read[4:])
+
+	// Rotation: the path's entry follows the new file.
+	wr.rotate("20260102-030405")
+	fresh := wr.lines(2)
+	h.col.ack = true
+	h.cycle()
+	h.poll()
+	h.expect("after the rotation", fresh)
+	h.save()
+	pf, err := readFluentdPos(fpos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ino = inode(t, real)
+	if len(pf.entries) != 1 || pf.entries[0].path != link || pf.entries[0].ino != ino || int64(pf.entries[0].pos) != fresh[1].Offset {
+		t.Fatalf("entries %+v, want %s at %d of inode %d", pf.entries, link, fresh[1].Offset, ino)
+	}
+
+	// Roll back to the pos_file alone: nothing lost, nothing twice.
+	h.w.Close()
+	if err := os.Remove(h.cfg.PositionsFile); err != nil {
+		t.Fatal(err)
+	}
+	more := wr.lines(3)
+	h.start()
+	h.cycle()
+	h.expect("from the pos_file", more)
 }

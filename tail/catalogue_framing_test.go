@@ -13,8 +13,7 @@ func TestCatalogue_17_HugeSingleRecord(t *testing.T) {
 	for _, action := range []string{OversizeSplit, OversizeTruncate} {
 		t.Run(action, func(t *testing.T) {
 			dir := t.TempDir()
-			wr := newWriter(t, dir+"/0.log", "containerd")
-			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, MaxLineSize: max, OversizeAction: action, PositionsFile: "pos"})
+			wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, MaxLineSize: max, OversizeAction: action, PositionsFile: "pos"})
 			h.col.ack = false
 			before := wr.lines(1)
 			end := wr.raw("stdout", "F", content)
@@ -78,8 +77,7 @@ func TestCatalogue_18_ManyPartialsBeyondLimit(t *testing.T) {
 	for _, action := range []string{OversizeSplit, OversizeTruncate} {
 		t.Run(action, func(t *testing.T) {
 			dir := t.TempDir()
-			wr := newWriter(t, dir+"/0.log", "containerd")
-			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, MaxLineSize: 1000, OversizeAction: action})
+			wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, MaxLineSize: 1000, OversizeAction: action})
 			var full strings.Builder
 			for i := 0; i < 10; i++ {
 				piece := strings.Repeat(string(rune('a'+i)), 300)
@@ -117,18 +115,16 @@ func TestCatalogue_18_ManyPartialsBeyondLimit(t *testing.T) {
 
 func TestCatalogue_19_UnterminatedPartialFlushed(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PartialFlush: 5 * time.Second})
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, PartialFlush: 5 * time.Second})
 	end := wr.raw("stdout", "P", "never finished")
 	h.cycle()
-	check(t, "held", h.col.take(), nil)
-	h.clk.advance(4 * time.Second)
+	h.expect("held", nil)
+	h.clk.Advance(4 * time.Second)
 	h.poll()
-	check(t, "still held", h.col.take(), nil)
-	h.clk.advance(2 * time.Second)
+	h.expect("still held", nil)
+	h.clk.Advance(2 * time.Second)
 	h.poll()
-	lines := h.col.take()
-	check(t, "flushed", lines, []got{{Text: "never finished", Offset: end}})
+	lines := h.expect("flushed", []got{{Text: "never finished", Offset: end}})
 	if l := (Line{Flags: lines[0].Flags}); l.LogTag() != "P" || h.w.Stats().PartialFlushed != 1 {
 		t.Fatalf("flags %b partial flushed %d", lines[0].Flags, h.w.Stats().PartialFlushed)
 	}
@@ -148,8 +144,7 @@ func TestCatalogue_20_InterleavedStreams(t *testing.T) {
 			xEnd := wr.raw("stderr", "F", "x")
 			bEnd := wr.raw("stdout", "F", "b")
 			h.cycle()
-			lines := h.col.take()
-			check(t, "streams", lines, []got{{Text: "x", Offset: xEnd}, {Text: "ab", Offset: bEnd}})
+			lines := h.expect("streams", []got{{Text: "x", Offset: xEnd}, {Text: "ab", Offset: bEnd}})
 			if lines[0].Stream != StreamStderr || lines[1].Stream != StreamStdout {
 				t.Fatalf("streams %v %v", lines[0].Stream, lines[1].Stream)
 			}
@@ -168,8 +163,7 @@ func TestCatalogue_20_InterleavedStreams(t *testing.T) {
 
 func TestCatalogue_21_SmallConmonChunks(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "conmon")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
+	wr, h := newTailed(t, dir, "0.log", "conmon", Config{Paths: []string{"0.log"}, ReadFromHead: true})
 	var full strings.Builder
 	for i := 0; i < 50; i++ {
 		piece := fmt.Sprintf("%03d%s", i, strings.Repeat(".", 97))
@@ -178,17 +172,16 @@ func TestCatalogue_21_SmallConmonChunks(t *testing.T) {
 	}
 	end := wr.raw("stdout", "F", "")
 	h.cycle()
-	check(t, "reassembled", h.col.take(), []got{{Text: full.String(), Offset: end}})
+	h.expect("reassembled", []got{{Text: full.String(), Offset: end}})
 }
 
 func TestCatalogue_22_InvalidUTF8PassesThrough(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true})
 	bad := "caf\xe9 \xff\xfe ok"
 	end := wr.raw("stdout", "F", bad)
 	h.cycle()
-	check(t, "bytes kept", h.col.take(), []got{{Text: bad, Offset: end}})
+	h.expect("bytes kept", []got{{Text: bad, Offset: end}})
 }
 
 func TestCatalogue_23_DockerEscapes(t *testing.T) {
@@ -240,7 +233,7 @@ func TestCatalogue_24_CRLF(t *testing.T) {
 			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
 			end := wr.raw("stdout", "F", tc.text)
 			h.cycle()
-			check(t, "one policy: trailing \\r removed", h.col.take(), []got{{Text: "crlf line", Offset: end}})
+			h.expect("one policy: trailing \\r removed", []got{{Text: "crlf line", Offset: end}})
 		})
 	}
 }
@@ -274,7 +267,7 @@ func TestCatalogue_25_Timestamps(t *testing.T) {
 		}
 	}
 	bad := lines[4]
-	if bad.Text != "line 4" || bad.Time != h.clk.now().UnixNano() || bad.Flags&FlagBadTime == 0 || h.w.Stats().BadTime != 1 {
+	if bad.Text != "line 4" || bad.Time != h.clk.Now().UnixNano() || bad.Flags&FlagBadTime == 0 || h.w.Stats().BadTime != 1 {
 		t.Fatalf("malformed timestamp: %+v", bad)
 	}
 }
@@ -287,7 +280,7 @@ func TestCatalogue_26_EmptyContent(t *testing.T) {
 	appendFile(t, p, line+line)
 	h.cycle()
 	n := int64(len(line))
-	check(t, "empty lines kept", h.col.take(), []got{{Text: "", Offset: n}, {Text: "", Offset: 2 * n}})
+	h.expect("empty lines kept", []got{{Text: "", Offset: n}, {Text: "", Offset: 2 * n}})
 }
 
 func TestCatalogue_27_UnknownExtraTags(t *testing.T) {
@@ -298,22 +291,21 @@ func TestCatalogue_27_UnknownExtraTags(t *testing.T) {
 	b := "2024-01-01T00:00:00Z stdout F:x:y cd\n"
 	appendFile(t, p, a+b)
 	h.cycle()
-	check(t, "first tag only", h.col.take(), []got{{Text: "abcd", Offset: int64(len(a) + len(b))}})
+	h.expect("first tag only", []got{{Text: "abcd", Offset: int64(len(a) + len(b))}})
 }
 
 func TestCatalogue_28_UnterminatedAtShutdown(t *testing.T) {
 	t.Run("P buffered", func(t *testing.T) {
 		dir := t.TempDir()
-		wr := newWriter(t, dir+"/0.log", "containerd")
-		h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
+		wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
 		first := wr.lines(1)
 		wr.raw("stdout", "P", "partial ")
 		h.cycle()
-		check(t, "before shutdown", h.col.take(), first)
+		h.expect("before shutdown", first)
 		h.restart() // SIGTERM: positions saved with the P unfinished
 		end := wr.raw("stdout", "F", "rest")
 		h.cycle()
-		check(t, "once, whole", h.col.take(), []got{{Text: "partial rest", Offset: end}})
+		h.expect("once, whole", []got{{Text: "partial rest", Offset: end}})
 	})
 	t.Run("no newline yet", func(t *testing.T) {
 		dir := t.TempDir()
@@ -321,10 +313,10 @@ func TestCatalogue_28_UnterminatedAtShutdown(t *testing.T) {
 		h := newHarness(t, dir, Config{Paths: []string{"app.log"}, ReadFromHead: true, PositionsFile: "pos", Format: FormatNone})
 		appendFile(t, p, "one\ntw")
 		h.cycle()
-		check(t, "before shutdown", h.col.take(), []got{{Text: "one", Offset: 4}})
+		h.expect("before shutdown", []got{{Text: "one", Offset: 4}})
 		h.restart()
 		appendFile(t, p, "o\n")
 		h.cycle()
-		check(t, "once, whole", h.col.take(), []got{{Text: "two", Offset: 8}})
+		h.expect("once, whole", []got{{Text: "two", Offset: 8}})
 	})
 }

@@ -3,6 +3,7 @@ package tail
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -10,18 +11,10 @@ import (
 
 func TestCatalogue_09_CopytruncateShorter(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/app.log", "none")
-	h := newHarness(t, dir, Config{Paths: []string{"app.log"}, ReadFromHead: true})
-	want := wr.lines(5)
-	h.cycle()
-	check(t, "before", h.col.take(), want)
-	if err := os.Truncate(wr.path, 0); err != nil {
-		t.Fatal(err)
-	}
-	wr.size = 0
-	want = wr.lines(2)
-	h.poll()
-	check(t, "from 0", h.col.take(), want)
+	wr, h := newTailed(t, dir, "app.log", "none", Config{Paths: []string{"app.log"}, ReadFromHead: true})
+	h.readNew(wr, 5, "before")
+	wr.truncate()
+	h.pollNew(wr, 2, "from 0")
 	if s := h.w.Stats(); s.Truncations != 1 {
 		t.Fatalf("truncations = %d, want 1", s.Truncations)
 	}
@@ -29,21 +22,16 @@ func TestCatalogue_09_CopytruncateShorter(t *testing.T) {
 
 func TestCatalogue_10_CopytruncateRegrowPastOffset(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/app.log", "none")
-	h := newHarness(t, dir, Config{Paths: []string{"app.log"}, ReadFromHead: true})
-	old := wr.lines(5)
-	h.cycle()
-	check(t, "before", h.col.take(), old)
-	if err := os.Truncate(wr.path, 0); err != nil {
-		t.Fatal(err)
-	}
-	wr.size, wr.prefix = 0, "regrown"
+	wr, h := newTailed(t, dir, "app.log", "none", Config{Paths: []string{"app.log"}, ReadFromHead: true})
+	old := h.readNew(wr, 5, "before")
+	wr.truncate()
+	wr.prefix = "regrown"
 	want := wr.lines(9)
 	if want[len(want)-1].Offset < old[len(old)-1].Offset {
 		t.Fatal("test setup: did not regrow past the old offset")
 	}
 	h.poll()
-	check(t, "from 0, not from the old offset", h.col.take(), want)
+	h.expect("from 0, not from the old offset", want)
 	if s := h.w.Stats(); s.Truncations != 1 {
 		t.Fatalf("truncations = %d, want 1", s.Truncations)
 	}
@@ -56,23 +44,15 @@ func TestCatalogue_11_TruncatedWhileDown(t *testing.T) {
 	}{{"shorter", 2}, {"longer", 9}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			wr := newWriter(t, dir+"/app.log", "none")
-			h := newHarness(t, dir, Config{Paths: []string{"app.log"}, ReadFromHead: true, PositionsFile: "pos"})
-			want := wr.lines(5)
-			h.cycle()
-			check(t, "before", h.col.take(), want)
-			if err := h.w.SavePositions(); err != nil {
-				t.Fatal(err)
-			}
-			h.w.Close()
-			if err := os.Truncate(wr.path, 0); err != nil {
-				t.Fatal(err)
-			}
-			wr.size, wr.prefix = 0, "after"
+			wr, h := newTailed(t, dir, "app.log", "none", Config{Paths: []string{"app.log"}, ReadFromHead: true, PositionsFile: "pos"})
+			want := h.readNew(wr, 5, "before")
+			h.stop()
+			wr.truncate()
+			wr.prefix = "after"
 			want = wr.lines(tc.lines)
 			h.start()
 			h.cycle()
-			check(t, "from 0", h.col.take(), want)
+			h.expect("from 0", want)
 			if s := h.w.Stats(); s.Truncations != 1 || s.IdentityMismatches != 1 {
 				t.Fatalf("truncations %d mismatches %d, want 1 1", s.Truncations, s.IdentityMismatches)
 			}
@@ -95,7 +75,7 @@ func TestCatalogue_12_TruncationNULPadding(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.cycle()
-	check(t, "before", h.col.take(), []got{{Text: "one", Offset: 4}, {Text: "two", Offset: 8}, {Text: "three", Offset: 14}})
+	h.expect("before", []got{{Text: "one", Offset: 4}, {Text: "two", Offset: 8}, {Text: "three", Offset: 14}})
 	if err := os.Truncate(p, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +83,7 @@ func TestCatalogue_12_TruncationNULPadding(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.poll()
-	check(t, "after the hole", h.col.take(), []got{{Text: "four", Offset: 19}})
+	h.expect("after the hole", []got{{Text: "four", Offset: 19}})
 	if s := h.w.Stats(); s.NULRuns != 1 || s.NULBytes != 14 || s.Truncations != 1 {
 		t.Fatalf("NUL runs %d bytes %d truncations %d, want 1 14 1", s.NULRuns, s.NULBytes, s.Truncations)
 	}
@@ -135,70 +115,49 @@ func inode(t *testing.T, path string) (dev, ino uint64) {
 	return uint64(st.Dev), st.Ino
 }
 
-func TestCatalogue_13_InodeReusedDifferentPath(t *testing.T) {
+// inodeReused tails dir/a (a stands for the first pod's file), stops, removes
+// it and writes n lines with prefix to dir/b; the saved entry of a is given
+// b's inode, as a filesystem reusing it would (forced: the entry is
+// rewritten). After the start b must be read from 0, checked as what.
+func inodeReused(t *testing.T, a, b, prefix string, n int, what string) *harness {
+	t.Helper()
 	dir := t.TempDir()
-	wa := newWriter(t, dir+"/a.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	want := wa.lines(5)
-	h.cycle()
-	check(t, "a", h.col.take(), want)
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
-	h.w.Close()
+	wa, h := newTailed(t, dir, a, "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	h.readNew(wa, 5, "before")
+	h.stop()
 	os.Remove(wa.path)
-	wb := newWriter(t, dir+"/b.log", "containerd")
-	wb.prefix = "b"
-	wantB := wb.lines(7)
-	// The filesystem gives B the inode A had (forced: rewrite the entry).
+	wb := newWriter(t, filepath.Join(dir, b), "containerd")
+	wb.prefix = prefix
+	wantB := wb.lines(n)
 	dev, ino := inode(t, wb.path)
 	editPositions(t, h.cfg.PositionsFile, func(e *posEntry) { e.dev, e.ino = dev, ino })
 	h.start()
 	h.cycle()
-	check(t, "b from 0", h.col.take(), wantB)
+	h.expect(what, wantB)
+	return h
+}
+
+func TestCatalogue_13_InodeReusedDifferentPath(t *testing.T) {
+	h := inodeReused(t, "a.log", "b.log", "b", 7, "b from 0")
 	if s := h.w.Stats(); s.IdentityMismatches != 1 {
 		t.Fatalf("identity mismatches = %d, want 1", s.IdentityMismatches)
 	}
 }
 
 func TestCatalogue_14_InodeReusedSamePath(t *testing.T) {
-	dir := t.TempDir()
-	wa := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	want := wa.lines(5)
-	h.cycle()
-	check(t, "first pod", h.col.take(), want)
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
-	h.w.Close()
-	os.Remove(wa.path)
-	wb := newWriter(t, dir+"/0.log", "containerd")
-	wb.prefix = "recreated"
-	wantB := wb.lines(8)
-	dev, ino := inode(t, wb.path)
-	editPositions(t, h.cfg.PositionsFile, func(e *posEntry) { e.dev, e.ino = dev, ino })
-	h.start()
-	h.cycle()
-	check(t, "recreated from 0", h.col.take(), wantB)
+	inodeReused(t, "0.log", "0.log", "recreated", 8, "recreated from 0")
 }
 
 func TestCatalogue_15_DeviceChanged(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	want := wr.lines(5)
-	h.cycle()
-	check(t, "before", h.col.take(), want)
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
-	h.w.Close()
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	want := h.readNew(wr, 5, "before")
+	h.stop()
 	editPositions(t, h.cfg.PositionsFile, func(e *posEntry) { e.dev += 7 }) // a reboot renumbered the device
 	want = wr.lines(2)
 	h.start()
 	h.cycle()
-	check(t, "resumed", h.col.take(), want)
+	h.expect("resumed", want)
 }
 
 func TestCatalogue_16_IdenticalHeads(t *testing.T) {

@@ -16,14 +16,17 @@ import (
 )
 
 func TestCatalogue_29_SymlinkRetargeted(t *testing.T) {
-	t.Run("same link re-pointed", func(t *testing.T) {
+	// start tails a pod's 0.log through its link and reads two lines.
+	start := func(t *testing.T) (link, real0 string, w0 *writer, h *harness) {
 		dir := t.TempDir()
-		link, real0 := k8sLayout(t, dir, "web")
-		w0 := newWriter(t, real0, "containerd")
-		h := newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true})
-		want := w0.lines(2)
-		h.cycle()
-		check(t, "0.log", h.col.take(), want)
+		link, real0 = k8sLayout(t, dir, "web")
+		w0 = newWriter(t, real0, "containerd")
+		h = newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true})
+		h.readNew(w0, 2, "0.log")
+		return link, real0, w0, h
+	}
+	t.Run("same link re-pointed", func(t *testing.T) {
+		link, real0, w0, h := start(t)
 		// Container restart: 1.log, the link re-pointed; 0.log gets its last lines.
 		real1 := filepath.Join(filepath.Dir(real0), "1.log")
 		w1 := newWriter(t, real1, "containerd")
@@ -33,28 +36,20 @@ func TestCatalogue_29_SymlinkRetargeted(t *testing.T) {
 		os.Symlink(real1, link)
 		last0 := w0.lines(1)
 		h.cycle()
-		lines := h.col.take()
-		check(t, "last of 0.log, then 1.log", lines, append(last0, want1...))
+		lines := h.expect("last of 0.log, then 1.log", append(last0, want1...))
 		if lines[0].Real != real0 || lines[1].Real != real1 || lines[1].Path != link {
 			t.Fatalf("real paths %q %q path %q", lines[0].Real, lines[1].Real, lines[1].Path)
 		}
 	})
 	t.Run("new link name", func(t *testing.T) {
-		dir := t.TempDir()
-		link0, real0 := k8sLayout(t, dir, "web")
-		w0 := newWriter(t, real0, "containerd")
-		h := newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true})
-		want := w0.lines(2)
-		h.cycle()
-		check(t, "0.log", h.col.take(), want)
+		link0, real0, _, h := start(t)
 		real1 := filepath.Join(filepath.Dir(real0), "1.log")
 		link1 := strings.Replace(link0, "abab", "cdcd", 1)
 		w1 := newWriter(t, real1, "containerd")
 		want1 := w1.lines(2)
 		os.Symlink(real1, link1)
 		h.cycle()
-		lines := h.col.take()
-		check(t, "1.log", lines, want1)
+		lines := h.expect("1.log", want1)
 		if lines[0].Path != link1 {
 			t.Fatalf("path %q, want the new container's link %q", lines[0].Path, link1)
 		}
@@ -66,21 +61,18 @@ func TestCatalogue_30_SymlinkRemovedBeforeTarget(t *testing.T) {
 	link, real := k8sLayout(t, dir, "web")
 	wr := newWriter(t, real, "containerd")
 	h := newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true})
-	want := wr.lines(2)
-	h.cycle()
-	check(t, "before", h.col.take(), want)
+	h.readNew(wr, 2, "before")
 	last := wr.lines(3)
 	os.Remove(link) // pod deleted: the link goes first
 	h.cycle()
-	lines := h.col.take()
-	check(t, "read to EOF", lines, last)
+	lines := h.expect("read to EOF", last)
 	if lines[0].Path != link {
 		t.Fatalf("path %q, want %q", lines[0].Path, link)
 	}
 	os.RemoveAll(filepath.Join(dir, "pods"))
-	h.clk.advance(DefaultRotateWait)
+	h.clk.Advance(DefaultRotateWait)
 	h.cycle()
-	h.clk.advance(DefaultRotateWait)
+	h.clk.Advance(DefaultRotateWait)
 	h.cycle()
 	if s := h.w.Stats(); s.FilesOpen != 0 {
 		t.Fatalf("files open = %d, want 0", s.FilesOpen)
@@ -89,32 +81,22 @@ func TestCatalogue_30_SymlinkRemovedBeforeTarget(t *testing.T) {
 
 func TestCatalogue_38_KillAfterAckBeforeSave(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	want := wr.lines(3)
-	h.cycle()
-	check(t, "first", h.col.take(), want)
-	if err := h.w.SavePositions(); err != nil { // the periodic save
-		t.Fatal(err)
-	}
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	h.readNew(wr, 3, "first")
+	h.save()             // the periodic save
 	since := wr.lines(4) // read and acked, not yet checkpointed
 	h.poll()
-	check(t, "acked", h.col.take(), since)
+	h.expect("acked", since)
 	h.crash() // kill -9
 	h.cycle()
-	check(t, "duplicates only since the last save", h.col.take(), since)
+	h.expect("duplicates only since the last save", since)
 }
 
 func TestCatalogue_40_PowerLossDuringSave(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	want := wr.lines(3)
-	h.cycle()
-	check(t, "first", h.col.take(), want)
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	h.readNew(wr, 3, "first")
+	h.save()
 	if ents, _ := filepath.Glob(filepath.Join(dir, "pos.tmp-*")); len(ents) != 0 {
 		t.Fatalf("temp files left: %v", ents)
 	}
@@ -125,7 +107,7 @@ func TestCatalogue_40_PowerLossDuringSave(t *testing.T) {
 	more := wr.lines(2)
 	h.crash()
 	h.cycle()
-	check(t, "previous checkpoint used", h.col.take(), more)
+	h.expect("previous checkpoint used", more)
 
 	// A damaged positions file is never read as empty (that would skip
 	// nothing but lose the position): it is moved aside and every file is
@@ -357,7 +339,7 @@ func TestCatalogue_46_OutputBlockedWithRotation(t *testing.T) {
 		t.Fatalf("given up files = %d, want 2", s.GivenUpFiles)
 	}
 	// The given-up bytes are exactly what was not framed into lines.
-	h.clk.advance(11 * time.Minute)
+	h.clk.Advance(11 * time.Minute)
 	h.poll() // gives up the rest
 	h.drain()
 	s2 := h.w.Stats()
@@ -380,9 +362,7 @@ func TestCatalogue_46_OutputBlockedWithRotation(t *testing.T) {
 		t.Fatalf("deleted held after max age = %d, want 0", s2.FilesDeletedHeld)
 	}
 	// No acks: the saved position never moved.
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
+	h.save()
 	entries, _, _ := readPositions(h.cfg.PositionsFile)
 	for _, e := range entries {
 		if e.pos != 0 {
@@ -399,19 +379,17 @@ func TestCatalogue_47_OldMtimeStillAppended(t *testing.T) {
 	past := time.Now().Add(-48 * time.Hour)
 	os.Chtimes(old, past, past)
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, LimitRecentlyModified: time.Hour})
-	h.clk.t = time.Now()
-	want := wr.lines(1)
-	h.cycle()
-	check(t, "recent file only", h.col.take(), want)
+	h.clk.Set(time.Now())
+	h.readNew(wr, 1, "recent file only")
 	// The followed file's mtime goes stale (unreliable mtimes), yet it is
 	// appended to: still followed.
 	os.Chtimes(wr.path, past, past)
-	h.clk.advance(2 * time.Hour)
+	h.clk.Advance(2 * time.Hour)
 	h.sync()
-	want = wr.lines(2)
+	want := wr.lines(2)
 	os.Chtimes(wr.path, past, past)
 	h.cycle()
-	check(t, "still followed", h.col.take(), want)
+	h.expect("still followed", want)
 }
 
 // TestCatalogue_01_RenameThroughSymlink is case 1 in the Kubernetes layout:
@@ -422,15 +400,12 @@ func TestCatalogue_01_RenameThroughSymlink(t *testing.T) {
 	link, real := k8sLayout(t, dir, "web")
 	wr := newWriter(t, real, "containerd")
 	h := newHarness(t, dir, Config{Paths: []string{filepath.Join(dir, "containers", "*.log")}, ReadFromHead: true, PositionsFile: "pos"})
-	want := wr.lines(3)
-	h.cycle()
-	check(t, "before", h.col.take(), want)
+	h.readNew(wr, 3, "before")
 	more := wr.lines(2)
 	rotated := wr.rotate("20260102-030405")
 	next := wr.lines(2)
 	h.poll()
-	lines := h.col.take()
-	check(t, "across rename", lines, append(more, next...))
+	lines := h.expect("across rename", append(more, next...))
 	for i, l := range lines {
 		wantReal := real
 		if i < len(more) {
@@ -441,9 +416,7 @@ func TestCatalogue_01_RenameThroughSymlink(t *testing.T) {
 		}
 	}
 	h.restart()
-	next = wr.lines(1)
-	h.cycle()
-	check(t, "after restart", h.col.take(), next)
+	h.readNew(wr, 1, "after restart")
 }
 
 // TestWatcher_RunRotationWithNotify: with inotify on and the safety-net poll

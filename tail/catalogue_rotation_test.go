@@ -18,17 +18,13 @@ func TestCatalogue_01_RenameWhileRunning(t *testing.T) {
 			dir := t.TempDir()
 			wr := newWriter(t, dir+"/0.log", style)
 			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
-			want := wr.lines(3)
-			h.cycle()
-			check(t, "before", h.col.take(), want)
+			h.readNew(wr, 3, "before")
 			more := wr.lines(2) // written before the rename, not yet read
 			wr.rotate("20260102-030405")
 			next := wr.lines(3)
 			h.poll()
-			check(t, "across rename", h.col.take(), append(more, next...))
-			next = wr.lines(1)
-			h.cycle()
-			check(t, "after", h.col.take(), next)
+			h.expect("across rename", append(more, next...))
+			h.readNew(wr, 1, "after")
 			if s := h.w.Stats(); s.Rotations != 1 {
 				t.Fatalf("rotations = %d, want 1", s.Rotations)
 			}
@@ -42,19 +38,17 @@ func TestCatalogue_02_LateWritesIntoRenamed(t *testing.T) {
 			dir := t.TempDir()
 			wr := newWriter(t, dir+"/0.log", style)
 			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
-			want := wr.lines(2)
-			h.cycle()
-			check(t, "before", h.col.take(), want)
+			want := h.readNew(wr, 2, "before")
 			rotated := wr.rotate("20260102-030405")
 			h.poll() // first EOF of the renamed file
-			h.clk.advance(time.Second)
+			h.clk.Advance(time.Second)
 			old := &writer{t: t, path: rotated, style: style, n: 50, size: want[1].Offset, prefix: "late"}
 			late := old.lines(3) // the runtime still writes to the old inode
 			wr.n = 100
 			next := wr.lines(2)
 			h.sync()
 			h.poll()
-			check(t, "late lines then new file", h.col.take(), append(late, next...))
+			h.expect("late lines then new file", append(late, next...))
 		})
 	}
 }
@@ -71,16 +65,13 @@ func TestCatalogue_03_PartialAcrossRotation(t *testing.T) {
 			rotated := wr.rotate("20260102-030405")
 			newEnd := wr.raw("stdout", "F", "def")
 			h.cycle()
-			lines := h.col.take()
-			check(t, "joined", lines, append(first, got{Text: "abcdef", Offset: newEnd}))
+			lines := h.expect("joined", append(first, got{Text: "abcdef", Offset: newEnd}))
 			oldSrc, newSrc := lines[0].Source, lines[1].Source
 			if oldSrc == newSrc || lines[1].Real != filepath.Join(dir, "0.log") {
 				t.Fatalf("joined line source %d real %q; old source %d", newSrc, lines[1].Real, oldSrc)
 			}
 			// Crash before any ack: both files re-read, the line once again.
-			if err := h.w.SavePositions(); err != nil {
-				t.Fatal(err)
-			}
+			h.save()
 			h.crash()
 			h.col.ack = false
 			h.cycle()
@@ -99,44 +90,31 @@ func TestCatalogue_03_PartialAcrossRotation(t *testing.T) {
 			}
 			h.restart()
 			h.cycle()
-			check(t, "after acked restart", h.col.take(), nil)
+			h.expect("after acked restart", nil)
 		})
 	}
 }
 
 func TestCatalogue_04_RenameWhileDown(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, PositionsFile: "pos", ReadFromHead: true})
-	want := wr.lines(3)
-	h.cycle()
-	check(t, "before", h.col.take(), want)
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
-	h.w.Close()
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, PositionsFile: "pos", ReadFromHead: true})
+	h.readNew(wr, 3, "before")
+	h.stop()
 	rest := wr.lines(2) // the rest of inode A, unread
 	wr.rotate("20260102-030405")
 	next := wr.lines(2)
 	h.start()
 	h.cycle()
-	check(t, "rest of A, then new file", h.col.take(), append(rest, next...))
+	h.expect("rest of A, then new file", append(rest, next...))
 }
 
 func TestCatalogue_05_RotatedAndCompressedWhileDown(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, PositionsFile: "pos", ReadFromHead: true})
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, PositionsFile: "pos", ReadFromHead: true})
 	h.col.ack = false
-	all := wr.lines(5)
-	h.cycle()
-	lines := h.col.take()
-	check(t, "read", lines, all)
+	lines := h.readNew(wr, 5, "read")
 	h.col.ackAll(lines[:3]) // 4 and 5 are in flight when the agent stops
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
-	h.w.Close()
+	h.stop()
 	rot := wr.rotate("20260102-030405")
 	if err := os.WriteFile(rot+".gz", []byte("gz"), 0o644); err != nil {
 		t.Fatal(err)
@@ -147,20 +125,17 @@ func TestCatalogue_05_RotatedAndCompressedWhileDown(t *testing.T) {
 	next := wr.lines(2)
 	h.start()
 	h.cycle()
-	check(t, "new file from 0", h.col.take(), next)
+	h.expect("new file from 0", next)
 	s := h.w.Stats()
-	if s.Gaps != 1 || s.GapBytes != all[4].Offset-all[2].Offset {
-		t.Fatalf("gaps = %d (%d bytes), want 1 (%d bytes)", s.Gaps, s.GapBytes, all[4].Offset-all[2].Offset)
+	if s.Gaps != 1 || s.GapBytes != lines[4].Offset-lines[2].Offset {
+		t.Fatalf("gaps = %d (%d bytes), want 1 (%d bytes)", s.Gaps, s.GapBytes, lines[4].Offset-lines[2].Offset)
 	}
 }
 
 func TestCatalogue_06_RotationRollback(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
-	want := wr.lines(3)
-	h.cycle()
-	check(t, "before", h.col.take(), want)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true})
+	want := h.readNew(wr, 3, "before")
 	rot := wr.path + ".20260102-030405"
 	if err := os.Rename(wr.path, rot); err != nil {
 		t.Fatal(err)
@@ -170,13 +145,11 @@ func TestCatalogue_06_RotationRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	wr.size = want[2].Offset
-	h.clk.advance(time.Second)
+	h.clk.Advance(time.Second)
 	h.poll() // back at its path
-	h.clk.advance(DefaultRotateWait * 2)
+	h.clk.Advance(DefaultRotateWait * 2)
 	h.cycle()
-	next := wr.lines(2)
-	h.cycle()
-	check(t, "after rollback", h.col.take(), next)
+	h.readNew(wr, 2, "after rollback")
 	if s := h.w.Stats(); s.Truncations != 0 || s.FilesOpen != 1 || s.FilesOpened != 1 {
 		t.Fatalf("truncations %d open %d opened %d, want 0 1 1", s.Truncations, s.FilesOpen, s.FilesOpened)
 	}
@@ -187,9 +160,7 @@ func TestCatalogue_07_DockerCompressRotation(t *testing.T) {
 	p := dir + "/abc-json.log"
 	wr := newWriter(t, p, "docker")
 	h := newHarness(t, dir, Config{Paths: []string{"*-json.log"}, ReadFromHead: true})
-	want := wr.lines(2)
-	h.cycle()
-	check(t, "before", h.col.take(), want)
+	h.readNew(wr, 2, "before")
 	rest := wr.lines(2)
 	one := wr.rotate("1")
 	next := wr.lines(2)
@@ -201,10 +172,10 @@ func TestCatalogue_07_DockerCompressRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.poll()
-	check(t, "held fd finishes .1, then the new file", h.col.take(), append(rest, next...))
-	h.clk.advance(DefaultRotateWait)
+	h.expect("held fd finishes .1, then the new file", append(rest, next...))
+	h.clk.Advance(DefaultRotateWait)
 	h.poll()
-	h.clk.advance(DefaultRotateWait)
+	h.clk.Advance(DefaultRotateWait)
 	h.poll()
 	if s := h.w.Stats(); s.FilesOpen != 1 || s.GivenUpFiles != 0 {
 		t.Fatalf("open %d given up %d, want 1 0", s.FilesOpen, s.GivenUpFiles)
@@ -248,7 +219,7 @@ func TestCatalogue_08_ExcessFileDeletionWhileLagging(t *testing.T) {
 		t.Fatalf("given up bytes = %d, want %d (read up to %d)", s.GivenUpBytes, want, readA)
 	}
 	for i := 0; i < 40; i++ {
-		h.clk.advance(time.Second)
+		h.clk.Advance(time.Second)
 		h.cycle()
 		gotLines = append(gotLines, h.col.take()...)
 	}

@@ -2,7 +2,6 @@ package tail
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -11,8 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"go.uber.org/zap"
 )
 
 // copyTruncate copies path to to and truncates path, as logrotate's
@@ -43,9 +40,7 @@ func TestCopytruncate_ReadsOnlyPastTheOffset(t *testing.T) {
 			wr := newWriter(t, dir+"/0.log", "containerd")
 			// 0.log* also matches the copy itself (a glob some configs use).
 			h := newHarness(t, dir, Config{Paths: []string{tc.glob}, ReadFromHead: true})
-			first := wr.lines(5)
-			h.cycle()
-			check(t, "before", h.col.take(), first)
+			h.readNew(wr, 5, "before")
 			unread := wr.lines(3) // written after the last read, before the copy
 			copyTruncate(t, wr.path, wr.path+".20260102-030405")
 			wr.size = 0
@@ -55,16 +50,7 @@ func TestCopytruncate_ReadsOnlyPastTheOffset(t *testing.T) {
 			}
 			h.poll()
 			h.poll()
-			gotLines := h.col.take()
-			want := append(append([]got(nil), unread...), fresh...)
-			if len(gotLines) != len(want) {
-				t.Fatalf("got %v, want %v", gotLines, want)
-			}
-			for i := range want {
-				if gotLines[i].Text != want[i].Text || gotLines[i].Offset != want[i].Offset {
-					t.Fatalf("line %d = %v, want %v", i, gotLines[i], want[i])
-				}
-			}
+			gotLines := h.expect("the copy's unread lines, then the original's", append(append([]got(nil), unread...), fresh...))
 			if gotLines[0].Source != gotLines[2].Source || gotLines[3].Source == gotLines[2].Source {
 				t.Fatalf("sources %d %d %d: the copy continues the old generation, the original starts a new one",
 					gotLines[0].Source, gotLines[2].Source, gotLines[3].Source)
@@ -76,7 +62,7 @@ func TestCopytruncate_ReadsOnlyPastTheOffset(t *testing.T) {
 				t.Fatalf("truncations = %d, want 1", s.Truncations)
 			}
 			// Nothing more: the copy is not read again by later syncs.
-			h.clk.advance(time.Minute)
+			h.clk.Advance(time.Minute)
 			h.cycle()
 			h.cycle()
 			if more := h.col.take(); len(more) != 0 {
@@ -96,11 +82,8 @@ func TestCopytruncate_CopyOfAnIntactFile(t *testing.T) {
 
 func testCopyOfAnIntactFile(t *testing.T, glob string) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{glob}, ReadFromHead: true})
-	want := wr.lines(4)
-	h.cycle()
-	check(t, "before", h.col.take(), want)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{glob}, ReadFromHead: true})
+	want := h.readNew(wr, 4, "before")
 	data, _ := os.ReadFile(wr.path)
 	if err := os.WriteFile(wr.path+".1", data, 0o644); err != nil {
 		t.Fatal(err)
@@ -108,19 +91,15 @@ func testCopyOfAnIntactFile(t *testing.T, glob string) {
 	want = wr.lines(2)
 	h.cycle()
 	h.cycle()
-	check(t, "after the copy", h.col.take(), want)
+	h.expect("after the copy", want)
 	// And after a restart (the copy is not in the positions).
 	h.cfg.PositionsFile = filepath.Join(dir, "pos")
 	h.start()
 	h.cycle()
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
+	h.save()
 	h.col.take()
 	h.start()
-	want = wr.lines(1)
-	h.cycle()
-	check(t, "after a restart", h.col.take(), want)
+	h.readNew(wr, 1, "after a restart")
 }
 
 // TestCopytruncate_PartialAcrossCopyAndOriginal: a CRI P at the end of the
@@ -130,8 +109,7 @@ func TestCopytruncate_PartialAcrossCopyAndOriginal(t *testing.T) {
 	for _, readP := range []bool{false, true} {
 		t.Run(fmt.Sprintf("P read before the copy %v", readP), func(t *testing.T) {
 			dir := t.TempDir()
-			wr := newWriter(t, dir+"/0.log", "containerd")
-			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
+			wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true})
 			before := wr.lines(2)
 			wr.raw("stdout", "P", "head of a long line, ")
 			pTime := time.Date(2026, 1, 2, 3, 4, 5, (wr.n-1)*1000, time.UTC).UnixNano()
@@ -168,18 +146,11 @@ func TestCopytruncate_PartialAcrossCopyAndOriginal(t *testing.T) {
 // is sent again and nothing is lost.
 func TestCopytruncate_WhileDown(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
 	h.col.ack = false
-	first := wr.lines(6)
-	h.cycle()
-	read := h.col.take()
-	check(t, "read", read, first)
+	read := h.readNew(wr, 6, "read")
 	h.col.ackAll(read[:4])
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
-	h.w.Close()
+	h.stop()
 	more := wr.lines(2)
 	copyTruncate(t, wr.path, wr.path+".20260102-030405")
 	wr.size = 0
@@ -188,7 +159,7 @@ func TestCopytruncate_WhileDown(t *testing.T) {
 	h.col.ack = true
 	h.cycle()
 	h.poll()
-	want := append(append(append([]got(nil), first[4:]...), more...), fresh...)
+	want := append(append(append([]got(nil), read[4:]...), more...), fresh...)
 	gotLines := h.col.take()
 	if strings.Join(texts(gotLines), "|") != strings.Join(texts(want), "|") {
 		t.Fatalf("got %q, want %q", texts(gotLines), texts(want))
@@ -208,46 +179,24 @@ func TestCopytruncate_AtSpeed(t *testing.T) {
 	const total = 40000
 	dir := t.TempDir()
 	path := filepath.Join(dir, "0.log")
-	var (
-		mu    sync.Mutex
-		lines []Line
-	)
-	var w *Watcher
-	h := HandlerFunc(func(_ context.Context, ls []Line) error {
-		mu.Lock()
+	var lines []Line
+	r := runAcking(t, Config{Paths: []string{path}, Format: FormatCRI, ReadFromHead: true,
+		PollInterval: 5 * time.Millisecond, RotateWait: 300 * time.Millisecond, PositionsFile: filepath.Join(dir, "pos")}, func(w *Watcher) {
+		if os.Getenv("TAIL_DEBUG") != "" {
+			w.debugf = func(format string, a ...any) { t.Logf(format, a...) }
+		}
+	}, func(ls []Line) {
 		for _, l := range ls {
 			l.Text = bytes.Clone(l.Text)
 			l.TimeText = nil
 			lines = append(lines, l)
 		}
-		mu.Unlock()
-		w.AckAll(func(yield func(uint64, int64) bool) {
-			for _, l := range ls {
-				if !yield(l.Source, l.Offset) {
-					return
-				}
-			}
-		})
-		return nil
 	})
-	w, err := New(Config{Paths: []string{path}, Format: FormatCRI, ReadFromHead: true,
-		PollInterval: 5 * time.Millisecond, RotateWait: 300 * time.Millisecond, PositionsFile: filepath.Join(dir, "pos")}, h, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if os.Getenv("TAIL_DEBUG") != "" {
-		w.debugf = func(format string, a ...any) { t.Logf(format, a...) }
-	}
 	fd, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fd.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	runDone := make(chan error, 1)
-	go func() { runDone <- w.Run(ctx) }()
 
 	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	text := func(i int) string {
@@ -339,20 +288,17 @@ func TestCopytruncate_AtSpeed(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for last := -1; time.Now().Before(deadline); {
 		time.Sleep(500 * time.Millisecond)
-		mu.Lock()
+		r.mu.Lock()
 		n := len(lines)
-		mu.Unlock()
+		r.mu.Unlock()
 		if n == last && n >= total-len(atRisk) {
 			break
 		}
 		last = n
 	}
-	cancel()
-	if err := <-runDone; err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
+	r.stop(t)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	// A line is identified by its timestamp (every line's own); its text
 	// must be that line's whole text, except that a line whose P record was
 	// written between a copy and its truncate may arrive as its F alone.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -37,11 +36,8 @@ func TestPositions_CorruptAtStart(t *testing.T) {
 		for _, fromHead := range []bool{true, false} {
 			t.Run(name+map[bool]string{true: ", read_from_head", false: ""}[fromHead], func(t *testing.T) {
 				dir := t.TempDir()
-				wr := newWriter(t, dir+"/0.log", "containerd")
-				h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
-				first := wr.lines(5)
-				h.cycle()
-				check(t, "first run", h.col.take(), first)
+				wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
+				first := h.readNew(wr, 5, "first run")
 				h.restart()
 				good, err := os.ReadFile(h.cfg.PositionsFile)
 				if err != nil {
@@ -60,10 +56,10 @@ func TestPositions_CorruptAtStart(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer w.Close()
-				w.SetClock(h.clk.now)
+				w.SetClock(h.clk.Now)
 				h.col.w, h.w = w, w
 				h.cycle()
-				check(t, "everything again", h.col.take(), append(append([]got(nil), first...), more...))
+				h.expect("everything again", append(append([]got(nil), first...), more...))
 				if s := w.Stats(); s.PositionsCorrupt != 1 {
 					t.Fatalf("PositionsCorrupt = %d, want 1", s.PositionsCorrupt)
 				}
@@ -105,7 +101,7 @@ func TestPositions_CorruptWithFluentdPos(t *testing.T) {
 	}
 	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, PositionsFile: "pos", FluentdPosFile: fpos})
 	h.cycle()
-	check(t, "from the Fluentd position", h.col.take(), old[2:])
+	h.expect("from the Fluentd position", old[2:])
 	if s := h.w.Stats(); s.PositionsCorrupt != 1 {
 		t.Fatalf("PositionsCorrupt = %d", s.PositionsCorrupt)
 	}
@@ -144,11 +140,8 @@ func TestPositions_CorruptRun(t *testing.T) {
 // new file appears it is read from 0; nothing is read twice.
 func TestPositions_RotatedWhileCurrentMissing(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	first := wr.lines(4)
-	h.cycle()
-	check(t, "first", h.col.take(), first)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	h.readNew(wr, 4, "first")
 	h.restart()
 	h.w.Close()
 	tail := wr.lines(2)
@@ -156,11 +149,11 @@ func TestPositions_RotatedWhileCurrentMissing(t *testing.T) {
 	h.start()
 	h.cycle()
 	h.poll()
-	check(t, "the renamed file from its position", h.col.take(), tail)
+	h.expect("the renamed file from its position", tail)
 	fresh := wr.lines(3)
 	h.cycle()
 	h.poll()
-	check(t, "the new file", h.col.take(), fresh)
+	h.expect("the new file", fresh)
 }
 
 // TestCrash_CorruptPositionsRealProcess: a real child process (the one of
@@ -173,32 +166,18 @@ func TestCrash_CorruptPositionsRealProcess(t *testing.T) {
 		t.Skip("real-process test")
 	}
 	dir := t.TempDir()
-	var cmd *exec.Cmd
-	exited := make(chan error, 1)
-	start := func() {
-		cmd = exec.Command(os.Args[0], "-test.run=^TestHelperProcess_AckSave$")
-		cmd.Env = append(os.Environ(), ackCrashEnv+"="+dir)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		c := cmd
-		go func() { exited <- c.Wait() }()
-	}
-	kill := func() {
-		cmd.Process.Signal(syscall.SIGKILL)
-		<-exited
-	}
+	c := newChild(t, dir, "TestHelperProcess_AckSave", ackCrashEnv)
 	delivered := func(want string) bool {
 		data, _ := os.ReadFile(filepath.Join(dir, "out"))
 		return bytes.Contains(data, []byte("\n"+want+"\n"))
 	}
 	wr := newWriter(t, filepath.Join(dir, "0.log"), "containerd")
-	start()
+	c.start()
 	first := wr.lines(500)
 	waitFor(t, func() bool { return delivered(first[len(first)-1].Text) })
 	pos := filepath.Join(dir, "pos")
 	waitFor(t, func() bool { _, err := os.Stat(pos); return err == nil })
-	kill()
+	c.kill()
 	data, err := os.ReadFile(pos)
 	if err != nil {
 		t.Fatal(err)
@@ -207,14 +186,14 @@ func TestCrash_CorruptPositionsRealProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	more := wr.lines(500) // written while down
-	start()
+	c.start()
 	waitFor(t, func() bool { return delivered(more[len(more)-1].Text) })
 	select {
-	case err := <-exited:
-		t.Fatalf("child exited on a corrupt positions file: %v", err)
+	case <-c.exited:
+		t.Fatalf("child exited on a corrupt positions file: %v", c.err)
 	case <-time.After(300 * time.Millisecond):
 	}
-	kill()
+	c.kill()
 	if _, err := os.Stat(pos + ".bad"); err != nil {
 		t.Fatalf("corrupt positions not kept aside: %v", err)
 	}

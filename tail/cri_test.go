@@ -46,16 +46,33 @@ func TestParseTimestamp(t *testing.T) {
 	}
 }
 
+// parseCase is one physical record and what a record parser must make of it.
+type parseCase struct {
+	name    string
+	in      string
+	content string
+	stream  Stream
+	partial bool
+	bad     bool
+	badTime bool
+}
+
+// testParser runs parse (named fn in failures) over tests.
+func testParser(t *testing.T, fn string, parse func([]byte) record, tests []parseCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := parse([]byte(tt.in))
+			if string(r.content) != tt.content || r.stream != tt.stream || r.partial != tt.partial || r.bad != tt.bad || r.badTime != tt.badTime {
+				t.Fatalf("%s(%q) = {content %q stream %v partial %v bad %v badTime %v}, want {%q %v %v %v %v}",
+					fn, tt.in, r.content, r.stream, r.partial, r.bad, r.badTime, tt.content, tt.stream, tt.partial, tt.bad, tt.badTime)
+			}
+		})
+	}
+}
+
 func TestParseCRI(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		content string
-		stream  Stream
-		partial bool
-		bad     bool
-		badTime bool
-	}{
+	testParser(t, "parseCRI", parseCRI, []parseCase{
 		{"containerd full", "2024-01-01T00:00:00.5Z stdout F hello world", "hello world", StreamStdout, false, false, false},
 		{"conmon partial", "2024-01-01T00:00:00.000000000+00:00 stderr P abc", "abc", StreamStderr, true, false, false},
 		{"extra tags", "2024-01-01T00:00:00Z stdout F:x hi", "hi", StreamStdout, false, false, false},
@@ -68,16 +85,7 @@ func TestParseCRI(t *testing.T) {
 		{"no spaces", "garbage", "garbage", StreamNone, false, true, false},
 		{"bad time", "yesterday stdout F x", "x", StreamStdout, false, false, true},
 		{"unknown tag is full", "2024-01-01T00:00:00Z stdout X x", "x", StreamStdout, false, false, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := parseCRI([]byte(tt.in))
-			if string(r.content) != tt.content || r.stream != tt.stream || r.partial != tt.partial || r.bad != tt.bad || r.badTime != tt.badTime {
-				t.Fatalf("parseCRI(%q) = {content %q stream %v partial %v bad %v badTime %v}, want {%q %v %v %v %v}",
-					tt.in, r.content, r.stream, r.partial, r.bad, r.badTime, tt.content, tt.stream, tt.partial, tt.bad, tt.badTime)
-			}
-		})
-	}
+	})
 }
 
 func FuzzParseCRI(f *testing.F) {

@@ -9,39 +9,23 @@ import (
 )
 
 func TestParseDocker(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		content string
-		stream  Stream
-		partial bool
-		bad     bool
-	}{
-		{"complete", `{"log":"hello\n","stream":"stdout","time":"2017-09-25T18:00:00.123456789Z"}`, "hello", StreamStdout, false, false},
-		{"partial 16k piece", `{"log":"hel","stream":"stderr","time":"2017-09-25T18:00:00Z"}`, "hel", StreamStderr, true, false},
-		{"html escapes", `{"log":"\u003cb\u003e \u0026\n","stream":"stdout","time":"2017-09-25T18:00:00Z"}`, "<b> &", StreamStdout, false, false},
-		{"replacement char", `{"log":"\ufffd\n","stream":"stdout","time":"2017-09-25T18:00:00Z"}`, "\uFFFD", StreamStdout, false, false},
-		{"line separator", `{"log":"a\u2028b\u2029\n","stream":"stdout","time":"2017-09-25T18:00:00Z"}`, "a\u2028b\u2029", StreamStdout, false, false},
-		{"surrogate pair", `{"log":"\ud83d\ude00\n","stream":"stdout","time":"2017-09-25T18:00:00Z"}`, "😀", StreamStdout, false, false},
-		{"lone surrogate", `{"log":"\ud83dx\n","stream":"stdout","time":"2017-09-25T18:00:00Z"}`, "\uFFFDx", StreamStdout, false, false},
-		{"escapes", `{"log":"\"q\" \\ \/ \t\r\n","stream":"stdout","time":"2017-09-25T18:00:00Z"}`, "\"q\" \\ / \t\r", StreamStdout, false, false},
-		{"key order and attrs", `{"time":"2017-09-25T18:00:00Z","attrs":{"tag":"x","n":[1,2,{"a":null}]},"stream":"stdout","log":"x\n"}`, "x", StreamStdout, false, false},
-		{"json payload", `{"log":"{\"level\":\"info\"}\n","stream":"stdout","time":"2017-09-25T18:00:00Z"}`, `{"level":"info"}`, StreamStdout, false, false},
-		{"not json", `hello`, `hello`, StreamNone, false, true},
-		{"truncated", `{"log":"abc`, `{"log":"abc`, StreamNone, false, true},
-		{"bad escape", `{"log":"a\qb\n","stream":"stdout"}`, `{"log":"a\qb\n","stream":"stdout"}`, StreamNone, false, true},
-		{"no log", `{"stream":"stdout"}`, `{"stream":"stdout"}`, StreamNone, false, true},
-		{"trailing junk", `{"log":"a\n"} x`, `{"log":"a\n"} x`, StreamNone, false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := parseDocker([]byte(tt.in))
-			if string(r.content) != tt.content || r.stream != tt.stream || r.partial != tt.partial || r.bad != tt.bad {
-				t.Fatalf("parseDocker(%s) = {%q %v partial %v bad %v}, want {%q %v %v %v}",
-					tt.in, r.content, r.stream, r.partial, r.bad, tt.content, tt.stream, tt.partial, tt.bad)
-			}
-		})
-	}
+	testParser(t, "parseDocker", parseDocker, []parseCase{
+		{"complete", `{"log":"hello\n","stream":"stdout","time":"2017-09-25T18:00:00.123456789Z"}`, "hello", StreamStdout, false, false, false},
+		{"partial 16k piece", `{"log":"hel","stream":"stderr","time":"2017-09-25T18:00:00Z"}`, "hel", StreamStderr, true, false, false},
+		{"html escapes", `{"log":"\u003cb\u003e \u0026\n","stream":"stdout","time":"2017-09-25T18:00:00Z"}`, "<b> &", StreamStdout, false, false, false},
+		{"replacement char", `{"log":"\ufffd\n","stream":"stdout","time":"2017-09-25T18:00:00Z"}`, "\uFFFD", StreamStdout, false, false, false},
+		{"line separator", `{"log":"a\u2028b\u2029\n","stream":"stdout","time":"2017-09-25T18:00:00Z"}`, "a\u2028b\u2029", StreamStdout, false, false, false},
+		{"surrogate pair", `{"log":"\ud83d\ude00\n","stream":"stdout","time":"2017-09-25T18:00:00Z"}`, "😀", StreamStdout, false, false, false},
+		{"lone surrogate", `{"log":"\ud83dx\n","stream":"stdout","time":"2017-09-25T18:00:00Z"}`, "\uFFFDx", StreamStdout, false, false, false},
+		{"escapes", `{"log":"\"q\" \\ \/ \t\r\n","stream":"stdout","time":"2017-09-25T18:00:00Z"}`, "\"q\" \\ / \t\r", StreamStdout, false, false, false},
+		{"key order and attrs", `{"time":"2017-09-25T18:00:00Z","attrs":{"tag":"x","n":[1,2,{"a":null}]},"stream":"stdout","log":"x\n"}`, "x", StreamStdout, false, false, false},
+		{"json payload", `{"log":"{\"level\":\"info\"}\n","stream":"stdout","time":"2017-09-25T18:00:00Z"}`, `{"level":"info"}`, StreamStdout, false, false, false},
+		{"not json", `hello`, `hello`, StreamNone, false, true, false},
+		{"truncated", `{"log":"abc`, `{"log":"abc`, StreamNone, false, true, false},
+		{"bad escape", `{"log":"a\qb\n","stream":"stdout"}`, `{"log":"a\qb\n","stream":"stdout"}`, StreamNone, false, true, false},
+		{"no log", `{"stream":"stdout"}`, `{"stream":"stdout"}`, StreamNone, false, true, false},
+		{"trailing junk", `{"log":"a\n"} x`, `{"log":"a\n"} x`, StreamNone, false, true, false},
+	})
 }
 
 func TestParseDocker_Time(t *testing.T) {
@@ -89,8 +73,7 @@ func FuzzParseDocker(f *testing.F) {
 // unflagged, nothing lost.
 func TestFollower_DockerPiecesBounded(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "docker")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, MaxLineSize: 20000})
+	wr, h := newTailed(t, dir, "0.log", "docker", Config{Paths: []string{"0.log"}, ReadFromHead: true, MaxLineSize: 20000})
 	text := strings.Repeat("0123456789", 4500) // 45,000 bytes
 	wr.raw("stdout", "F", "before")
 	for off := 0; off < len(text); off += 16 << 10 {

@@ -12,14 +12,10 @@ func TestFollower_Basic(t *testing.T) {
 			dir := t.TempDir()
 			wr := newWriter(t, dir+"/0.log", style)
 			h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true})
-			want := wr.lines(3)
-			h.cycle()
-			check(t, "first", h.col.take(), want)
-			want = wr.lines(2)
+			h.readNew(wr, 3, "first")
+			h.pollNew(wr, 2, "appended")
 			h.poll()
-			check(t, "appended", h.col.take(), want)
-			h.poll()
-			check(t, "idle", h.col.take(), nil)
+			h.expect("idle", nil)
 		})
 	}
 }
@@ -30,10 +26,10 @@ func TestFollower_PartialWriteNotEmitted(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, Format: FormatNone})
 	appendFile(t, p, "abc\nde")
 	h.cycle()
-	check(t, "partial", h.col.take(), []got{{Text: "abc", Offset: 4}})
+	h.expect("partial", []got{{Text: "abc", Offset: 4}})
 	appendFile(t, p, "f\n")
 	h.poll()
-	check(t, "completed", h.col.take(), []got{{Text: "def", Offset: 8}})
+	h.expect("completed", []got{{Text: "def", Offset: 8}})
 }
 
 func TestFollower_StartAtEndWithoutReadFromHead(t *testing.T) {
@@ -42,39 +38,26 @@ func TestFollower_StartAtEndWithoutReadFromHead(t *testing.T) {
 	wr.lines(3)
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}})
 	h.cycle()
-	check(t, "existing skipped", h.col.take(), nil)
-	want := wr.lines(2)
-	h.poll()
-	check(t, "new lines", h.col.take(), want)
+	h.expect("existing skipped", nil)
+	h.pollNew(wr, 2, "new lines")
 	// A file created after the first discovery is read from its head.
 	wr2 := newWriter(t, dir+"/1.log", "containerd")
-	want = wr2.lines(2)
-	h.cycle()
-	check(t, "new file", h.col.take(), want)
+	h.readNew(wr2, 2, "new file")
 }
 
 func TestFollower_RestartResumes(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
-	want := wr.lines(3)
-	h.cycle()
-	check(t, "first", h.col.take(), want)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	h.readNew(wr, 3, "first")
 	h.restart()
-	want = wr.lines(2)
-	h.cycle()
-	check(t, "after restart", h.col.take(), want)
+	h.readNew(wr, 2, "after restart")
 }
 
 func TestFollower_AckLowWaterMark(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
 	h.col.ack = false
-	want := wr.lines(5)
-	h.cycle()
-	lines := h.col.take()
-	check(t, "read", lines, want)
+	lines := h.readNew(wr, 5, "read")
 	src := lines[0].Source
 	pos := func() int64 { p, _ := h.w.Position(src); return p }
 	// Ack out of order: 2, 4 then 1 then 3 then 5.
@@ -92,58 +75,46 @@ func TestFollower_AckLowWaterMark(t *testing.T) {
 		t.Fatalf("position after acking 3 = %d, want %d", got, want)
 	}
 	// A crash now re-reads line 5 only.
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
+	h.save()
 	h.crash()
 	h.col.ack = true
 	h.cycle()
-	check(t, "after crash", h.col.take(), want[4:])
+	h.expect("after crash", lines[4:])
 }
 
 func TestFollower_UnackedReshippedAfterCrash(t *testing.T) {
 	// Catalogue case 39 (design.md §7): kill -9 after reading, before the ack.
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, PositionsFile: "pos"})
 	h.col.ack = false
-	want := wr.lines(4)
-	h.cycle()
-	check(t, "read", h.col.take(), want)
-	if err := h.w.SavePositions(); err != nil {
-		t.Fatal(err)
-	}
+	want := h.readNew(wr, 4, "read")
+	h.save()
 	h.crash()
 	h.cycle()
-	check(t, "re-sent", h.col.take(), want)
+	h.expect("re-sent", want)
 }
 
 func TestFollower_RotateWaitQuiescence(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, RotateWait: 5 * time.Second})
-	want := wr.lines(2)
-	h.cycle()
-	check(t, "before", h.col.take(), want)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true, RotateWait: 5 * time.Second})
+	want := h.readNew(wr, 2, "before")
 	rot := wr.rotate("20260102-030405")
 	want = wr.lines(2) // the new 0.log
 	h.poll()           // detects the rename, opens and reads the new file
-	check(t, "new file", h.col.take(), want)
+	h.expect("new file", want)
 	if h.w.Stats().Rotations != 1 {
 		t.Fatalf("rotations = %d, want 1", h.w.Stats().Rotations)
 	}
 	// Late write into the renamed file after a first EOF.
-	h.clk.advance(4 * time.Second)
+	h.clk.Advance(4 * time.Second)
 	late := &writer{t: t, path: rot, style: "containerd", n: 100, size: want[1].Offset, prefix: "late"}
-	lw := late.lines(1)
-	h.poll()
-	check(t, "late", h.col.take(), lw)
-	h.clk.advance(4 * time.Second)
+	h.pollNew(late, 1, "late")
+	h.clk.Advance(4 * time.Second)
 	h.poll()
 	if got := h.w.Stats().FilesOpen; got != 2 {
 		t.Fatalf("files open = %d, want 2 (not quiescent yet)", got)
 	}
-	h.clk.advance(6 * time.Second)
+	h.clk.Advance(6 * time.Second)
 	h.poll()
 	if got := h.w.Stats().FilesOpen; got != 1 {
 		t.Fatalf("files open = %d, want 1 after quiescence", got)
@@ -152,11 +123,8 @@ func TestFollower_RotateWaitQuiescence(t *testing.T) {
 
 func TestFollower_DeletedDrained(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true})
-	want := wr.lines(2)
-	h.cycle()
-	check(t, "before", h.col.take(), want)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"*.log"}, ReadFromHead: true})
+	want := h.readNew(wr, 2, "before")
 	// Write, then delete before the tailer reads: the held fd drains it.
 	fd, err := os.OpenFile(wr.path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -167,14 +135,14 @@ func TestFollower_DeletedDrained(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.poll()
-	check(t, "drained", h.col.take(), want)
+	h.expect("drained", want)
 	fd.Close()
 	if got := h.w.Stats().FilesDeletedHeld; got != 1 {
 		t.Fatalf("deleted held = %d, want 1", got)
 	}
-	h.clk.advance(DefaultRotateWait)
+	h.clk.Advance(DefaultRotateWait)
 	h.poll()
-	h.clk.advance(DefaultRotateWait)
+	h.clk.Advance(DefaultRotateWait)
 	h.poll()
 	if got := h.w.Stats(); got.FilesDeletedHeld != 0 || got.FilesOpen != 0 || got.GivenUpFiles != 0 {
 		t.Fatalf("after drain: held %d open %d given up %d, want 0 0 0", got.FilesDeletedHeld, got.FilesOpen, got.GivenUpFiles)

@@ -11,27 +11,9 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"logship/internal/testclock"
 )
-
-// clock is an injectable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // got is one received line, with its bytes copied.
 type got struct {
@@ -97,10 +79,21 @@ func (c *collector) ackAll(lines []got) {
 	})
 }
 
+// ackLines acknowledges a handler's batch in one AckAll.
+func ackLines(w *Watcher, lines []Line) {
+	w.AckAll(func(yield func(uint64, int64) bool) {
+		for _, l := range lines {
+			if !yield(l.Source, l.Offset) {
+				return
+			}
+		}
+	})
+}
+
 type harness struct {
 	t   *testing.T
 	dir string
-	clk *clock
+	clk *testclock.Clock
 	col *collector
 	w   *Watcher
 	cfg Config
@@ -119,9 +112,37 @@ func newHarness(t *testing.T, dir string, cfg Config) *harness {
 		cfg.PositionsFile = filepath.Join(dir, cfg.PositionsFile)
 	}
 	cfg.DisableNotify = true
-	h := &harness{t: t, dir: dir, clk: newClock(), col: &collector{ack: true}, cfg: cfg}
+	h := &harness{t: t, dir: dir, clk: testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), col: &collector{ack: true}, cfg: cfg}
 	h.start()
 	return h
+}
+
+// newTailed makes a writer of style for dir/name and a harness over dir with
+// cfg (as newHarness).
+func newTailed(t *testing.T, dir, name, style string, cfg Config) (*writer, *harness) {
+	t.Helper()
+	return newWriter(t, filepath.Join(dir, name), style), newHarness(t, dir, cfg)
+}
+
+// readNew writes n lines with wr, runs one cycle and checks that exactly they
+// were read (as what); it returns the lines read.
+func (h *harness) readNew(wr *writer, n int, what string) []got {
+	h.t.Helper()
+	return h.after(h.cycle, wr.lines(n), what)
+}
+
+// pollNew is readNew with one poll instead of a cycle.
+func (h *harness) pollNew(wr *writer, n int, what string) []got {
+	h.t.Helper()
+	return h.after(h.poll, wr.lines(n), what)
+}
+
+// after runs step and checks that exactly want was read (as what); it returns
+// the lines read.
+func (h *harness) after(step func(), want []got, what string) []got {
+	h.t.Helper()
+	step()
+	return h.expect(what, want)
 }
 
 // start creates a fresh watcher (a process start) with the same config.
@@ -131,7 +152,7 @@ func (h *harness) start() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	w.SetClock(h.clk.now)
+	w.SetClock(h.clk.Now)
 	h.col.w = w
 	h.w = w
 	h.t.Cleanup(func() { w.Close() })
@@ -140,11 +161,33 @@ func (h *harness) start() {
 // restart saves positions, closes the watcher and starts a new one.
 func (h *harness) restart() {
 	h.t.Helper()
+	h.stop()
+	h.start()
+}
+
+// save saves positions now.
+func (h *harness) save() {
+	h.t.Helper()
 	if err := h.w.SavePositions(); err != nil {
 		h.t.Fatal(err)
 	}
+}
+
+// stop saves positions and closes the watcher (a clean process exit); start
+// begins the next process.
+func (h *harness) stop() {
+	h.t.Helper()
+	h.save()
 	h.w.Close()
-	h.start()
+}
+
+// expect takes the lines received so far, checks them against want (as
+// check) and returns them.
+func (h *harness) expect(what string, want []got) []got {
+	h.t.Helper()
+	lines := h.col.take()
+	check(h.t, what, lines, want)
+	return lines
 }
 
 // crash closes the watcher without saving and starts a new one.
@@ -300,6 +343,15 @@ func (wr *writer) raw(stream, tag, text string) int64 {
 	return wr.size
 }
 
+// truncate truncates the file to 0 in place (copytruncate).
+func (wr *writer) truncate() {
+	wr.t.Helper()
+	if err := os.Truncate(wr.path, 0); err != nil {
+		wr.t.Fatal(err)
+	}
+	wr.size = 0
+}
+
 // rotate renames the file kubelet-style and starts a new one.
 func (wr *writer) rotate(suffix string) string {
 	wr.t.Helper()
@@ -331,4 +383,64 @@ func texts(ls []got) []string {
 		out[i] = l.Text
 	}
 	return out
+}
+
+// running is a watcher running (Run) in the background, its handler passing
+// each batch to a function under mu and then acknowledging it in one AckAll.
+type running struct {
+	mu     sync.Mutex // held while the function runs: hold it to read what it stored
+	w      *Watcher
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// runAcking starts a watcher over cfg whose handler calls handle (under r.mu)
+// with each batch, then acknowledges the batch; setup, if not nil, sees the
+// watcher before Run starts. The watcher is closed at the end of the test.
+func runAcking(t *testing.T, cfg Config, setup func(w *Watcher), handle func(ls []Line)) *running {
+	t.Helper()
+	r := &running{done: make(chan error, 1)}
+	w, err := New(cfg, HandlerFunc(func(_ context.Context, ls []Line) error {
+		r.mu.Lock()
+		handle(ls)
+		r.mu.Unlock()
+		ackLines(r.w, ls)
+		return nil
+	}), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.w = w
+	t.Cleanup(func() { w.Close() })
+	if setup != nil {
+		setup(w)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	t.Cleanup(cancel)
+	go func() { r.done <- w.Run(ctx) }()
+	return r
+}
+
+// stop stops Run and fails the test if it returned an error.
+func (r *running) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	if err := <-r.done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// receive returns the next value from ch, failing the test with why if none
+// comes within 10 s.
+func receive[T any](t *testing.T, ch <-chan T, why string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal(why)
+	}
+	var zero T
+	return zero
 }

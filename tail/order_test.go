@@ -2,15 +2,11 @@ package tail
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
-
-	"go.uber.org/zap"
 )
 
 // TestOrder_LateWriteDuringPoll: a late write into the renamed file, then a
@@ -18,11 +14,8 @@ import (
 // in a poll, come out in the writer's order (the old file's tail first).
 func TestOrder_LateWriteDuringPoll(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
-	first := wr.lines(3)
-	h.cycle()
-	check(t, "before", h.col.take(), first)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true})
+	h.readNew(wr, 3, "before")
 	rotated := wr.rotate("20260102-030405")
 	appendFile(t, wr.path, "")
 	h.sync() // the renamed file is found under its new name, the new file opened (empty)
@@ -55,13 +48,9 @@ func TestOrder_RenameRotationWithLateWrites(t *testing.T) {
 	const total, perFile, late = 30000, 1500, 40
 	dir := t.TempDir()
 	path := filepath.Join(dir, "0.log")
-	var (
-		mu  sync.Mutex
-		ids []int
-	)
-	var w *Watcher
-	h := HandlerFunc(func(_ context.Context, ls []Line) error {
-		mu.Lock()
+	var ids []int
+	r := runAcking(t, Config{Paths: []string{path}, Format: FormatCRI, ReadFromHead: true,
+		PollInterval: 5 * time.Millisecond, RotateWait: time.Second}, nil, func(ls []Line) {
 		for _, l := range ls {
 			var n int
 			if _, err := fmt.Sscanf(string(l.Text), "id-%d", &n); err != nil {
@@ -69,30 +58,11 @@ func TestOrder_RenameRotationWithLateWrites(t *testing.T) {
 			}
 			ids = append(ids, n)
 		}
-		mu.Unlock()
-		w.AckAll(func(yield func(uint64, int64) bool) {
-			for _, l := range ls {
-				if !yield(l.Source, l.Offset) {
-					return
-				}
-			}
-		})
-		return nil
 	})
-	w, err := New(Config{Paths: []string{path}, Format: FormatCRI, ReadFromHead: true,
-		PollInterval: 5 * time.Millisecond, RotateWait: time.Second}, h, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
 	fd, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	runDone := make(chan error, 1)
-	go func() { runDone <- w.Run(ctx) }()
 	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	var buf bytes.Buffer
 	rotations := 0
@@ -124,21 +94,18 @@ func TestOrder_RenameRotationWithLateWrites(t *testing.T) {
 	fd.Close()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		mu.Lock()
+		r.mu.Lock()
 		n := len(ids)
-		mu.Unlock()
+		r.mu.Unlock()
 		if n >= total {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond) // anything more (duplicates) arrives
-	cancel()
-	if err := <-runDone; err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
+	r.stop(t)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	seen := make([]int, total)
 	dups, disorder, bad, prev := 0, 0, 0, -1
 	for _, n := range ids {

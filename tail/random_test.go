@@ -191,7 +191,7 @@ func randomRun(t *testing.T, seed uint64, crash, notify bool) {
 				rotated = rotated[1:]
 			}
 		case op < 92:
-			h.clk.advance(time.Duration(r.IntN(3000)) * time.Millisecond)
+			h.clk.Advance(time.Duration(r.IntN(3000)) * time.Millisecond)
 			logf("cycle")
 			h.cycle()
 			if os.Getenv("RANDOM_DEBUG") != "" {
@@ -237,9 +237,7 @@ func randomRun(t *testing.T, seed uint64, crash, notify bool) {
 				if deletedUnsaved(h.w) {
 					break // a deleted file still needed: the loss would be real
 				}
-				if err := h.w.SavePositions(); err != nil {
-					t.Fatal(err)
-				}
+				h.save()
 				logf("crash")
 				if os.Getenv("RANDOM_DEBUG") != "" {
 					data, _ := os.ReadFile(h.cfg.PositionsFile)
@@ -260,7 +258,7 @@ func randomRun(t *testing.T, seed uint64, crash, notify bool) {
 	}
 	for i, idle := 0, 0; i < 5000 && idle < 20; i++ { // until nothing is left to read
 		before := h.w.Stats().BytesRead
-		h.clk.advance(time.Second)
+		h.clk.Advance(time.Second)
 		h.cycle()
 		take()
 		if h.w.Stats().BytesRead == before {

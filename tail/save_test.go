@@ -21,10 +21,7 @@ func TestSaver_PositionsFollowAcks(t *testing.T) {
 	saved := make(chan struct{}, 4)
 	h.w.onSaved = func() { saved <- struct{}{} }
 	wr := newWriter(t, h.path("0.log"), "containerd")
-	want := wr.lines(10)
-	h.cycle()
-	lines := h.col.take()
-	check(t, "read", lines, want)
+	lines := h.readNew(wr, 10, "read")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -41,24 +38,15 @@ func TestSaver_PositionsFollowAcks(t *testing.T) {
 	}
 	// First ack: saved without waiting.
 	h.col.ackAll(lines[:3])
-	select {
-	case <-saved:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no save after the first ack")
-	}
+	receive(t, saved, "no save after the first ack")
 	if p := savedPos(); p != lines[2].Offset {
 		t.Fatalf("saved %d, want %d", p, lines[2].Offset)
 	}
 	// Two more acks at once: one coalesced save after the timer.
-	h.clk.advance(50 * time.Millisecond)
+	h.clk.Advance(50 * time.Millisecond)
 	h.col.ackAll(lines[3:6])
 	h.col.ackAll(lines[6:8])
-	var d time.Duration
-	select {
-	case d = <-waits:
-	case <-time.After(10 * time.Second):
-		t.Fatal("saver did not wait for the coalescing timer")
-	}
+	d := receive(t, waits, "saver did not wait for the coalescing timer")
 	if d != 150*time.Millisecond {
 		t.Fatalf("saver waits %v, want the rest of SaveCoalesce (150ms)", d)
 	}
@@ -67,13 +55,9 @@ func TestSaver_PositionsFollowAcks(t *testing.T) {
 		t.Fatal("saved before the coalescing timer fired")
 	default:
 	}
-	h.clk.advance(d)
-	fire <- h.clk.now()
-	select {
-	case <-saved:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no save after the timer")
-	}
+	h.clk.Advance(d)
+	fire <- h.clk.Now()
+	receive(t, saved, "no save after the timer")
 	if p := savedPos(); p != lines[7].Offset {
 		t.Fatalf("saved %d, want %d", p, lines[7].Offset)
 	}

@@ -11,23 +11,18 @@ import (
 
 func TestWatcher_SyncBetweenRenameAndCreate(t *testing.T) {
 	dir := t.TempDir()
-	wr := newWriter(t, dir+"/0.log", "containerd")
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
-	want := wr.lines(3)
-	h.cycle()
-	check(t, "before", h.col.take(), want)
+	wr, h := newTailed(t, dir, "0.log", "containerd", Config{Paths: []string{"0.log"}, ReadFromHead: true})
+	h.readNew(wr, 3, "before")
 	wr.rotate("20260102-030405")
 	for i := 0; i < 3; i++ { // the rotated file drains and closes; no new file yet
 		h.cycle()
-		h.clk.advance(DefaultRotateWait)
+		h.clk.Advance(DefaultRotateWait)
 	}
 	h.cycle()
 	if s := h.w.Stats(); s.FilesOpen != 0 {
 		t.Fatalf("files open = %d, want 0", s.FilesOpen)
 	}
-	next := wr.lines(2)
-	h.cycle()
-	check(t, "only the new file", h.col.take(), next)
+	h.readNew(wr, 2, "only the new file")
 }
 
 func TestWatcher_ExcludeAndGlobs(t *testing.T) {
@@ -97,8 +92,7 @@ func TestWatcher_MalformedPassesThrough(t *testing.T) {
 	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, Format: FormatCRI})
 	appendFile(t, p, "not a cri record\n2024-01-01T00:00:00Z stdout F ok\n")
 	h.cycle()
-	lines := h.col.take()
-	check(t, "lines", lines, []got{{Text: "not a cri record", Offset: 17}, {Text: "ok", Offset: 50}})
+	lines := h.expect("lines", []got{{Text: "not a cri record", Offset: 17}, {Text: "ok", Offset: 50}})
 	if lines[0].Flags&FlagMalformed == 0 || h.w.Stats().Malformed != 1 {
 		t.Fatalf("flags %b malformed %d", lines[0].Flags, h.w.Stats().Malformed)
 	}
@@ -111,9 +105,9 @@ func TestWatcher_LimitRecentlyModified(t *testing.T) {
 	past := time.Now().Add(-2 * time.Hour)
 	os.Chtimes(dir+"/old.log", past, past)
 	h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true, Format: FormatNone, LimitRecentlyModified: time.Hour})
-	h.clk.t = time.Now()
+	h.clk.Set(time.Now())
 	h.cycle()
-	check(t, "recent only", h.col.take(), []got{{Text: "new", Offset: 4}})
+	h.expect("recent only", []got{{Text: "new", Offset: 4}})
 }
 
 func TestConfig_Validate(t *testing.T) {
@@ -159,8 +153,7 @@ func TestFollower_DockerOversize(t *testing.T) {
 		appendFile(t, dir+"/x-json.log", huge+ok)
 		h.sync()
 		h.drain()
-		lines := h.col.take()
-		check(t, "next line", lines, []got{{Text: "after", Offset: int64(len(huge) + len(ok))}})
+		lines := h.expect("next line", []got{{Text: "after", Offset: int64(len(huge) + len(ok))}})
 		if s := h.w.Stats(); s.OversizeDropped != 1 || s.OversizeDroppedBytes != int64(len(huge)-1) {
 			t.Fatalf("dropped %d (%d bytes), want 1 (%d)", s.OversizeDropped, s.OversizeDroppedBytes, len(huge)-1)
 		}

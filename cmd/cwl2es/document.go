@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -133,11 +134,7 @@ func appendDocument(b []byte, p *payload, ev *logEvent) []byte {
 // holding a JSON object from its first '{' also yields "$<name>" with that
 // object, as the console function did.
 func extractedMembers(fields map[string]string) []member {
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(fields))
 	var out []member
 	for _, k := range keys {
 		v := fields[k]

@@ -31,6 +31,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"logship/internal/fixtures"
 )
 
 // Environment variables of the suite.
@@ -70,7 +72,7 @@ func FindFluentd(t testing.TB) *Fluentd {
 	t.Helper()
 	dir := os.Getenv(EnvFluentd)
 	if dir == "" {
-		mod, ok := moduleRoot()
+		mod, ok := fixtures.ModuleRoot()
 		if !ok {
 			Skip(t, "no go.mod above the working directory")
 		}
@@ -291,24 +293,5 @@ func (p *Proc) WaitFor(ctx context.Context, what string, cond func() bool) error
 			return fmt.Errorf("%s exited (%v) before %s", p.Name, p.err, what)
 		case <-tk.C:
 		}
-	}
-}
-
-// moduleRoot walks up from the working directory to the directory holding
-// go.mod.
-func moduleRoot() (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
+	"logship/internal/fixtures"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
@@ -336,7 +337,7 @@ func BuildLogship(t testing.TB, dir string) string {
 	if p := os.Getenv(EnvLogship); p != "" {
 		return p
 	}
-	mod, ok := moduleRoot()
+	mod, ok := fixtures.ModuleRoot()
 	if !ok {
 		t.Fatal("no go.mod above the working directory")
 	}

@@ -303,6 +303,19 @@ func runWriter(t *testing.T, g *Generator, d time.Duration) func() (int, float64
 	}
 }
 
+// steady starts the agent, writes for d, waits until perLine events per line
+// written arrived (idle 10 s, at most limit) and verifies: it returns the
+// report, the write rate and the checks that the report is clean.
+func (s *scenario) steady(d time.Duration, perLine int, limit time.Duration) (Report, float64, checks) {
+	s.start()
+	n, rate := runWriter(s.t, s.gen, d)()
+	s.settle(int64(perLine*n), 10*time.Second, limit)
+	r := s.verify(VerifyOptions{})
+	var c checks
+	c.wantClean(r, false)
+	return r, rate, c
+}
+
 // 1. Kubelet rename rotation at ≥ 20k lines/s, 10 containers, gzip of older
 // rotations and late writes into the renamed file.
 func TestTorture01KubeletRotation(t *testing.T) {
@@ -310,13 +323,7 @@ func TestTorture01KubeletRotation(t *testing.T) {
 		Containers: 10, LineSize: 100, Rate: 20_000, Rotation: Kubelet,
 		RotateBytes: pick[int64](1<<20, 512<<10), LateWrites: 5, MaxFiles: 5,
 	}, jitterSpec(), emulator.Config{})
-	s.start()
-	wait := runWriter(t, s.gen, pick(30*time.Second, 10*time.Second))
-	n, rate := wait()
-	s.settle(int64(n), 10*time.Second, 3*time.Minute)
-	r := s.verify(VerifyOptions{})
-	var c checks
-	c.wantClean(r, false)
+	r, rate, c := s.steady(pick(30*time.Second, 10*time.Second), 1, 3*time.Minute)
 	s.result(c.pass(), fmt.Sprintf("%s rate=%.0f/s rotations=%d", r, rate, s.gen.Rotations), c...)
 }
 
@@ -434,24 +441,14 @@ func TestTorture05aDocker40K(t *testing.T) {
 	spec := memSpec()
 	spec.Parse = "json"
 	s := newScenario(t, "05a-docker-40k", GenConfig{Containers: 4, LineSize: 40_000, Rate: 50, Format: Docker}, spec, emulator.Config{})
-	s.start()
-	n, rate := runWriter(t, s.gen, pick(30*time.Second, 10*time.Second))()
-	s.settle(int64(n), 10*time.Second, 2*time.Minute)
-	r := s.verify(VerifyOptions{})
-	var c checks
-	c.wantClean(r, false)
+	r, rate, c := s.steady(pick(30*time.Second, 10*time.Second), 1, 2*time.Minute)
 	s.result(c.pass(), fmt.Sprintf("%s rate=%.0f/s", r, rate), c...)
 }
 
 // 5b. CRI 40 KB lines (P pieces and a final F).
 func TestTorture05bCRI40K(t *testing.T) {
 	s := newScenario(t, "05b-cri-40k", GenConfig{Containers: 4, LineSize: 40_000, Rate: 50}, memSpec(), emulator.Config{})
-	s.start()
-	n, rate := runWriter(t, s.gen, pick(30*time.Second, 10*time.Second))()
-	s.settle(int64(n), 10*time.Second, 2*time.Minute)
-	r := s.verify(VerifyOptions{})
-	var c checks
-	c.wantClean(r, false)
+	r, rate, c := s.steady(pick(30*time.Second, 10*time.Second), 1, 2*time.Minute)
 	s.result(c.pass(), fmt.Sprintf("%s rate=%.0f/s", r, rate), c...)
 }
 
@@ -461,12 +458,7 @@ func TestTorture06Oversize(t *testing.T) {
 	spec := memSpec()
 	spec.ChunkLimit, spec.TotalLimit = "8m", "256m"
 	s := newScenario(t, "06-2mib-lines", GenConfig{Containers: 2, LineSize: 2 << 20, Rate: 2}, spec, emulator.Config{})
-	s.start()
-	n, rate := runWriter(t, s.gen, pick(15*time.Second, 5*time.Second))()
-	s.settle(int64(3*n), 10*time.Second, 2*time.Minute)
-	r := s.verify(VerifyOptions{})
-	var c checks
-	c.wantClean(r, false)
+	r, rate, c := s.steady(pick(15*time.Second, 5*time.Second), 3, 2*time.Minute)
 	c.want(r.Pieces > 0, "no marked pieces")
 	s.result(c.pass(), fmt.Sprintf("%s rate=%.1f/s", r, rate), c...)
 }
@@ -479,12 +471,7 @@ func TestTorture07OneStream(t *testing.T) {
 	// two flush threads have consecutive chunks of it to send at once.
 	spec.ChunkLimit = "256k"
 	s := newScenario(t, "07-one-stream", GenConfig{Containers: 40, LineSize: 120, Rate: 5000}, spec, emulator.Config{})
-	s.start()
-	n, rate := runWriter(t, s.gen, pick(30*time.Second, 10*time.Second))()
-	s.settle(int64(n), 10*time.Second, 2*time.Minute)
-	r := s.verify(VerifyOptions{})
-	var c checks
-	c.wantClean(r, false)
+	r, rate, c := s.steady(pick(30*time.Second, 10*time.Second), 1, 2*time.Minute)
 	s.result(c.pass(), fmt.Sprintf("%s rate=%.0f/s streams=%d", r, rate, len(s.emu.Server.StreamNames(Group))), c...)
 }
 

@@ -3,6 +3,8 @@ package torture
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -350,11 +352,7 @@ func eventText(msg string) (text string, fields map[string]any, isJSON bool) {
 			return s, fields, true
 		}
 	}
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(fields))
 	for _, k := range keys {
 		if s, ok := fields[k].(string); ok && strings.Contains(s, headMarker) {
 			return s, fields, true

@@ -33,6 +33,24 @@ func record(text string) string {
 
 func payload(c string, i, size int) string { return string(AppendPayload(nil, c, i, size)) }
 
+// splitInto replaces the event that carries p whole with one event per part
+// (in that order, Seq counting up from the event's), each the JSON object
+// that piece makes of the part and its index.
+func splitInto(evs []Event, p string, parts []string, piece func(k int, part string) map[string]any) []Event {
+	var out []Event
+	for _, e := range evs {
+		if e.Message != record(p) {
+			out = append(out, e)
+			continue
+		}
+		for k, part := range parts {
+			b, _ := json.Marshal(piece(k, part))
+			out = append(out, Event{Stream: e.Stream, Timestamp: e.Timestamp, Message: string(b), Seq: e.Seq + uint64(k)})
+		}
+	}
+	return out
+}
+
 func TestVerify(t *testing.T) {
 	const n, size = 10, 120
 	tests := []struct {
@@ -89,51 +107,24 @@ func TestVerify(t *testing.T) {
 		}, func(r Report) bool { return r.Missing == 1 && r.Duplicated == 0 }, "missing=1 (checksum catches the edit)"},
 		{"marked pieces reassemble", func(l *Ledger, evs []Event) []Event {
 			p := payload("c001", 4, size)
-			var out []Event
-			for _, e := range evs {
-				if e.Message != record(p) {
-					out = append(out, e)
-					continue
-				}
-				for k, part := range []string{p[:50], p[50:100], p[100:]} {
-					b, _ := json.Marshal(map[string]any{"stream": "stdout", "message": part, "partial_id": "x1",
-						"partial_ordinal": k + 1, "partial_last": k == 2})
-					out = append(out, Event{Stream: e.Stream, Timestamp: e.Timestamp, Message: string(b), Seq: e.Seq + uint64(k)})
-				}
-			}
-			return out
+			return splitInto(evs, p, []string{p[:50], p[50:100], p[100:]}, func(k int, part string) map[string]any {
+				return map[string]any{"stream": "stdout", "message": part, "partial_id": "x1",
+					"partial_ordinal": k + 1, "partial_last": k == 2}
+			})
 		}, func(r Report) bool { return r.Clean() && r.Pieces == 3 && r.Delivered == 2*n }, "pieces=3, clean"},
 		{"marked pieces with string markers", func(l *Ledger, evs []Event) []Event {
 			p := payload("c000", 7, size)
-			var out []Event
-			for _, e := range evs {
-				if e.Message != record(p) {
-					out = append(out, e)
-					continue
-				}
-				for k, part := range []string{p[:70], p[70:]} {
-					b, _ := json.Marshal(map[string]any{"message": part, "partial_message": "true", "partial_id": "ab12",
-						"partial_ordinal": strconv.Itoa(k + 1), "partial_last": strconv.FormatBool(k == 1)})
-					out = append(out, Event{Stream: e.Stream, Timestamp: e.Timestamp, Message: string(b), Seq: e.Seq + uint64(k)})
-				}
-			}
-			return out
+			return splitInto(evs, p, []string{p[:70], p[70:]}, func(k int, part string) map[string]any {
+				return map[string]any{"message": part, "partial_message": "true", "partial_id": "ab12",
+					"partial_ordinal": strconv.Itoa(k + 1), "partial_last": strconv.FormatBool(k == 1)}
+			})
 		}, func(r Report) bool { return r.Clean() && r.Pieces == 2 && r.Delivered == 2*n }, "pieces=2, clean"},
 		{"pieces out of ordinal order reassemble", func(l *Ledger, evs []Event) []Event {
 			p := payload("c000", 7, size)
-			var out []Event
-			for _, e := range evs {
-				if e.Message != record(p) {
-					out = append(out, e)
-					continue
-				}
-				for k, part := range []string{p[70:], p[:70]} {
-					b, _ := json.Marshal(map[string]any{"message": part, "partial_id": "ab12",
-						"partial_ordinal": 2 - k, "partial_last": k == 0})
-					out = append(out, Event{Stream: e.Stream, Timestamp: e.Timestamp, Message: string(b), Seq: e.Seq + uint64(k)})
-				}
-			}
-			return out
+			return splitInto(evs, p, []string{p[70:], p[:70]}, func(k int, part string) map[string]any {
+				return map[string]any{"message": part, "partial_id": "ab12",
+					"partial_ordinal": 2 - k, "partial_last": k == 0}
+			})
 		}, func(r Report) bool { return r.Delivered == 2*n && r.BadPieceSets == 0 }, "reassembled by ordinal"},
 		{"incomplete piece set", func(l *Ledger, evs []Event) []Event {
 			p := payload("c001", 4, size)

@@ -13,12 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"go.uber.org/zap"
 
 	"logship/buffer"
+	"logship/sink/emulator/emulatortest"
 )
 
 var benchSizes = []struct {
@@ -118,12 +116,7 @@ func BenchmarkSend(b *testing.B) {
 		io.WriteString(w, "{}")
 	}))
 	defer srv.Close()
-	client := cloudwatchlogs.New(cloudwatchlogs.Options{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer:      aws.NopRetryer{},
-	})
+	client := emulatortest.NewClient(srv.URL, "us-east-1", "AKID", "SECRET")
 	for _, bs := range benchSizes {
 		for _, body := range []string{"onepass", "sdk"} {
 			b.Run(bs.name+"/"+body, func(b *testing.B) {

@@ -53,7 +53,9 @@ func pop(errs *[]error) error {
 	return err
 }
 
-func (f *fakeLogs) call(name string, optFns []func(*cloudwatchlogs.Options)) {
+// call records a call of the operation name (the caller holds f.mu) and
+// returns the next error injected into errs, if any.
+func (f *fakeLogs) call(name string, optFns []func(*cloudwatchlogs.Options), errs *[]error) error {
 	f.calls = append(f.calls, name)
 	var o cloudwatchlogs.Options // a nil Retryer stands for the SDK default
 	for _, fn := range optFns {
@@ -62,6 +64,19 @@ func (f *fakeLogs) call(name string, optFns []func(*cloudwatchlogs.Options)) {
 	if o.Retryer == nil || o.Retryer.MaxAttempts() != 1 {
 		f.sdkRetries++
 	}
+	return pop(errs)
+}
+
+// serve is the prologue of every fake operation: under f.mu it records the
+// call of name and returns the next error injected into errs, if any, before
+// it runs op.
+func serve[Out any](f *fakeLogs, name string, optFns []func(*cloudwatchlogs.Options), errs *[]error, op func() (*Out, error)) (*Out, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call(name, optFns, errs); err != nil {
+		return nil, err
+	}
+	return op()
 }
 
 var (
@@ -74,72 +89,56 @@ var (
 )
 
 func (f *fakeLogs) PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLogEventsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogEventsOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.call("PutLogEvents", optFns)
-	k := buffer.StreamKey{Group: *in.LogGroupName, Stream: *in.LogStreamName}
-	if err := pop(&f.putErrs); err != nil {
-		return nil, err
-	}
-	if _, ok := f.groups[k.Group]; !ok {
-		return nil, errGroupNotFound
-	}
-	if _, ok := f.streams[k]; !ok {
-		return nil, errStreamNotFound
-	}
-	for i, e := range in.LogEvents {
-		if i > 0 && *e.Timestamp < *in.LogEvents[i-1].Timestamp {
-			return nil, errInvalid
+	return serve(f, "PutLogEvents", optFns, &f.putErrs, func() (*cloudwatchlogs.PutLogEventsOutput, error) {
+		k := buffer.StreamKey{Group: *in.LogGroupName, Stream: *in.LogStreamName}
+		if _, ok := f.groups[k.Group]; !ok {
+			return nil, errGroupNotFound
 		}
-		f.streams[k] = append(f.streams[k], strings.Clone(*e.Message))
-	}
-	if f.putOut != nil {
-		return f.putOut(in), nil
-	}
-	return &cloudwatchlogs.PutLogEventsOutput{}, nil
+		if _, ok := f.streams[k]; !ok {
+			return nil, errStreamNotFound
+		}
+		for i, e := range in.LogEvents {
+			if i > 0 && *e.Timestamp < *in.LogEvents[i-1].Timestamp {
+				return nil, errInvalid
+			}
+			f.streams[k] = append(f.streams[k], strings.Clone(*e.Message))
+		}
+		if f.putOut != nil {
+			return f.putOut(in), nil
+		}
+		return &cloudwatchlogs.PutLogEventsOutput{}, nil
+	})
 }
 
 func (f *fakeLogs) CreateLogGroup(ctx context.Context, in *cloudwatchlogs.CreateLogGroupInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.call("CreateLogGroup", optFns)
-	if err := pop(&f.groupErrs); err != nil {
-		return nil, err
-	}
-	if _, ok := f.groups[*in.LogGroupName]; ok {
-		return nil, errExists
-	}
-	f.groups[*in.LogGroupName] = in.Tags
-	return &cloudwatchlogs.CreateLogGroupOutput{}, nil
+	return serve(f, "CreateLogGroup", optFns, &f.groupErrs, func() (*cloudwatchlogs.CreateLogGroupOutput, error) {
+		if _, ok := f.groups[*in.LogGroupName]; ok {
+			return nil, errExists
+		}
+		f.groups[*in.LogGroupName] = in.Tags
+		return &cloudwatchlogs.CreateLogGroupOutput{}, nil
+	})
 }
 
 func (f *fakeLogs) CreateLogStream(ctx context.Context, in *cloudwatchlogs.CreateLogStreamInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogStreamOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.call("CreateLogStream", optFns)
-	if err := pop(&f.streamErrs); err != nil {
-		return nil, err
-	}
-	k := buffer.StreamKey{Group: *in.LogGroupName, Stream: *in.LogStreamName}
-	if _, ok := f.groups[k.Group]; !ok {
-		return nil, errGroupNotFound
-	}
-	if _, ok := f.streams[k]; ok {
-		return nil, errExists
-	}
-	f.streams[k] = nil
-	return &cloudwatchlogs.CreateLogStreamOutput{}, nil
+	return serve(f, "CreateLogStream", optFns, &f.streamErrs, func() (*cloudwatchlogs.CreateLogStreamOutput, error) {
+		k := buffer.StreamKey{Group: *in.LogGroupName, Stream: *in.LogStreamName}
+		if _, ok := f.groups[k.Group]; !ok {
+			return nil, errGroupNotFound
+		}
+		if _, ok := f.streams[k]; ok {
+			return nil, errExists
+		}
+		f.streams[k] = nil
+		return &cloudwatchlogs.CreateLogStreamOutput{}, nil
+	})
 }
 
 func (f *fakeLogs) PutRetentionPolicy(ctx context.Context, in *cloudwatchlogs.PutRetentionPolicyInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.call("PutRetentionPolicy", optFns)
-	if err := pop(&f.retErrs); err != nil {
-		return nil, err
-	}
-	f.retention[*in.LogGroupName] = *in.RetentionInDays
-	return &cloudwatchlogs.PutRetentionPolicyOutput{}, nil
+	return serve(f, "PutRetentionPolicy", optFns, &f.retErrs, func() (*cloudwatchlogs.PutRetentionPolicyOutput, error) {
+		f.retention[*in.LogGroupName] = *in.RetentionInDays
+		return &cloudwatchlogs.PutRetentionPolicyOutput{}, nil
+	})
 }
 
 func (f *fakeLogs) callList() string {

@@ -15,11 +15,11 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
 	"logship/buffer"
+	"logship/sink/emulator/emulatortest"
 )
 
 // capture is a 127.0.0.1 server that records request headers and bodies.
@@ -49,12 +49,7 @@ func TestPutProtocol_SameDocument(t *testing.T) {
 	var cap capture
 	srv := httptest.NewServer(&cap)
 	defer srv.Close()
-	client := cloudwatchlogs.New(cloudwatchlogs.Options{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer:      aws.NopRetryer{},
-	})
+	client := emulatortest.NewClient(srv.URL, "us-east-1", "AKID", "SECRET")
 	proto := putProtocol{client.Options().Protocol}
 	withProto := func(o *cloudwatchlogs.Options) { o.Protocol = proto }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"logship/internal/testclock"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
@@ -54,14 +55,12 @@ func newPutRequest(url string, body []byte) *http.Request {
 func BenchmarkPutLogEvents(b *testing.B) {
 	for _, size := range []int{200, 2048} {
 		b.Run(fmt.Sprintf("msg=%dB", size), func(b *testing.B) {
-			clk := newClock(t0)
+			clk := testclock.New(t0)
 			srv, err := emulator.New(emulator.Config{CountOnly: true, Now: clk.Now}, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
-			setup := httptest.NewServer(srv)
-			defer setup.Close()
-			env := &emulatortest.Env{Server: srv, URL: setup.URL, Client: emulatortest.NewClient(setup.URL, "us-east-1", "AK", "SK")}
+			env := emulatortest.Handler(b, srv, emulator.Config{})
 			env.CreateStream(b, "g", "s")
 			body, msgBytes := putBody(size, ms(t0))
 			b.SetBytes(int64(msgBytes))
@@ -81,7 +80,7 @@ func BenchmarkPutLogEvents(b *testing.B) {
 
 // BenchmarkPutLogEvents_Loopback is the same over real HTTP on 127.0.0.1.
 func BenchmarkPutLogEvents_Loopback(b *testing.B) {
-	clk := newClock(t0)
+	clk := testclock.New(t0)
 	env := emulatortest.Start(b, emulator.Config{CountOnly: true, Now: clk.Now})
 	env.CreateStream(b, "g", "s")
 	body, msgBytes := putBody(200, ms(t0))
@@ -110,7 +109,7 @@ func FuzzPutLogEvents(f *testing.F) {
 	f.Add([]byte(`{"logGroupName":"g","logStreamName":"s","logEvents":[{"timestamp":1,"message":"old"},{"timestamp":9767225600000,"message":"new"}]}`))
 	f.Add([]byte(`{"logGroupName":"","logEvents":[{}]}`))
 	f.Add([]byte(`{"logGroupName":"g","logStreamName":"s","logEvents":[{"timestamp":1767225600000,"message":"\xff\ud800"}]}`))
-	clk := newClock(t0)
+	clk := testclock.New(t0)
 	srv, err := emulator.New(emulator.Config{Now: clk.Now}, nil)
 	if err != nil {
 		f.Fatal(err)
@@ -164,14 +163,12 @@ func FuzzPutLogEvents(f *testing.F) {
 // BenchmarkSave measures writing state.json with 100,000 stored 200-byte
 // events (the whole state is rewritten on every save).
 func BenchmarkSave(b *testing.B) {
-	clk := newClock(t0)
+	clk := testclock.New(t0)
 	srv, err := emulator.New(emulator.Config{DataDir: b.TempDir(), Now: clk.Now}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := httptest.NewServer(srv)
-	defer h.Close()
-	env := &emulatortest.Env{Server: srv, URL: h.URL, Client: emulatortest.NewClient(h.URL, "us-east-1", "AK", "SK")}
+	env := emulatortest.Handler(b, srv, emulator.Config{})
 	env.CreateStream(b, "g", "s")
 	body, msgBytes := putBody(200, ms(t0))
 	total := 0

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
+	"logship/internal/testclock"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
@@ -782,7 +783,7 @@ func putFilter(ctx context.Context, env *emulatortest.Env, group, name, pattern 
 func TestConformance(t *testing.T) {
 	for _, row := range conformanceRows() {
 		t.Run(row.name, func(t *testing.T) {
-			clk := newClock(t0)
+			clk := testclock.New(t0)
 			cfg := emulator.Config{Now: clk.Now}
 			if row.cfg != nil {
 				row.cfg(&cfg)

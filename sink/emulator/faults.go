@@ -145,9 +145,7 @@ func (f *Faults) SetQuota(op string, tps float64) {
 // ResetNext makes the next n eligible requests lose their connection before
 // they are processed (the TCP connection is closed without a response).
 func (f *Faults) ResetNext(n int) {
-	f.mu.Lock()
-	f.resetNext = max(n, 0)
-	f.mu.Unlock()
+	locked(f, &f.resetNext, max(n, 0))
 }
 
 // DropResponseNext makes the next n eligible requests be processed in full
@@ -155,9 +153,7 @@ func (f *Faults) ResetNext(n int) {
 // client sees a connection error for a request that succeeded, the case
 // that makes at-least-once delivery duplicate.
 func (f *Faults) DropResponseNext(n int) {
-	f.mu.Lock()
-	f.dropNext = max(n, 0)
-	f.mu.Unlock()
+	locked(f, &f.dropNext, max(n, 0))
 }
 
 // OmitRequestIDNext makes the next n successful responses lack the
@@ -165,9 +161,7 @@ func (f *Faults) DropResponseNext(n int) {
 // fluent/fluent-bit plugins/out_cloudwatch_logs/cloudwatch_api.c, since
 // commit b0f0b2903).
 func (f *Faults) OmitRequestIDNext(n int) {
-	f.mu.Lock()
-	f.noIDNext = max(n, 0)
-	f.mu.Unlock()
+	locked(f, &f.noIDNext, max(n, 0))
 }
 
 // connFault decides, before processing, whether op's connection is reset
@@ -176,19 +170,14 @@ func (f *Faults) OmitRequestIDNext(n int) {
 func (f *Faults) connFault(op string) (reset, drop, noID bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.noIDNext > 0 {
-		f.noIDNext--
-		noID = true
-	}
+	noID = takeOne(&f.noIDNext)
 	if f.ops != nil && !f.ops[op] {
 		return false, false, noID
 	}
-	if f.resetNext > 0 {
-		f.resetNext--
+	if takeOne(&f.resetNext) {
 		return true, false, noID
 	}
-	if f.dropNext > 0 {
-		f.dropNext--
+	if takeOne(&f.dropNext) {
 		return false, true, noID
 	}
 	return false, false, noID
@@ -196,24 +185,18 @@ func (f *Faults) connFault(op string) (reset, drop, noID bool) {
 
 // SetThrottleRate sets the probability (clamped to 0..1) of ThrottlingException.
 func (f *Faults) SetThrottleRate(p float64) {
-	f.mu.Lock()
-	f.throttleRate = clamp01(p)
-	f.mu.Unlock()
+	locked(f, &f.throttleRate, clamp01(p))
 }
 
 // SetServerErrorRate sets the probability (clamped to 0..1) of
 // ServiceUnavailableException (HTTP 500).
 func (f *Faults) SetServerErrorRate(p float64) {
-	f.mu.Lock()
-	f.errorRate = clamp01(p)
-	f.mu.Unlock()
+	locked(f, &f.errorRate, clamp01(p))
 }
 
 // SetLatency sets the delay added to every request (negative means zero).
 func (f *Faults) SetLatency(d time.Duration) {
-	f.mu.Lock()
-	f.latency = max(d, 0)
-	f.mu.Unlock()
+	locked(f, &f.latency, max(d, 0))
 }
 
 // Outage schedules an outage for server-clock times in [from, to). A zero
@@ -228,17 +211,13 @@ func (f *Faults) Outage(from, to time.Time) {
 // SetDown starts (true) or ends (false) an outage now, independently of the
 // schedule.
 func (f *Faults) SetDown(down bool) {
-	f.mu.Lock()
-	f.down = down
-	f.mu.Unlock()
+	locked(f, &f.down, down)
 }
 
 // SetOutageStatus makes outages answer HTTP 503 ServiceUnavailableException
 // (true) instead of closing the connection (false, the default).
 func (f *Faults) SetOutageStatus(http503 bool) {
-	f.mu.Lock()
-	f.outage503 = http503
-	f.mu.Unlock()
+	locked(f, &f.outage503, http503)
 }
 
 // SetOps limits injected throttling, 5xx errors and connection faults (rates
@@ -260,17 +239,13 @@ func (f *Faults) SetOps(ops ...string) {
 // ThrottleNext makes the next n eligible requests fail with
 // ThrottlingException, regardless of the rates (deterministic, for tests).
 func (f *Faults) ThrottleNext(n int) {
-	f.mu.Lock()
-	f.throttleNext = max(n, 0)
-	f.mu.Unlock()
+	locked(f, &f.throttleNext, max(n, 0))
 }
 
 // FailNext makes the next n eligible requests fail with
 // ServiceUnavailableException (HTTP 500), after any ThrottleNext ones.
 func (f *Faults) FailNext(n int) {
-	f.mu.Lock()
-	f.failNext = max(n, 0)
-	f.mu.Unlock()
+	locked(f, &f.failNext, max(n, 0))
 }
 
 // Reset removes every fault (rates, latency, outage, Next counters, op
@@ -329,12 +304,10 @@ func (f *Faults) inject(op string) *apiError {
 	if f.ops != nil && !f.ops[op] {
 		return nil
 	}
-	if f.throttleNext > 0 {
-		f.throttleNext--
+	if takeOne(&f.throttleNext) {
 		return errThrottled()
 	}
-	if f.failNext > 0 {
-		f.failNext--
+	if takeOne(&f.failNext) {
 		return errUnavailable()
 	}
 	if f.throttleRate > 0 && f.rng.Float64() < f.throttleRate {
@@ -344,6 +317,23 @@ func (f *Faults) inject(op string) *apiError {
 		return errUnavailable()
 	}
 	return nil
+}
+
+// locked stores v in *field, a field of f, under f's lock.
+func locked[T any](f *Faults, field *T, v T) {
+	f.mu.Lock()
+	*field = v
+	f.mu.Unlock()
+}
+
+// takeOne uses up one of a Next counter: it reports whether *n was positive
+// and, if so, decrements it. The caller holds f.mu.
+func takeOne(n *int) bool {
+	if *n > 0 {
+		*n--
+		return true
+	}
+	return false
 }
 
 func clamp01(p float64) float64 {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/smithy-go"
 
+	"logship/internal/testclock"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
@@ -180,7 +181,7 @@ func TestFaults_OutageClosesConnections(t *testing.T) {
 }
 
 func TestFaults_ScheduledOutage(t *testing.T) {
-	clk := newClock(t0)
+	clk := testclock.New(t0)
 	env := emulatortest.Start(t, emulator.Config{Now: clk.Now})
 	env.Server.Faults().Outage(t0.Add(time.Minute), t0.Add(2*time.Minute))
 	ctx := context.Background()
@@ -223,7 +224,7 @@ func TestFaults_InvalidConfig(t *testing.T) {
 }
 
 func TestFaults_Quota(t *testing.T) {
-	clk := newClock(t0)
+	clk := testclock.New(t0)
 	env := emulatortest.Start(t, emulator.Config{Now: clk.Now, Faults: emulator.FaultConfig{Quotas: map[string]float64{"DescribeLogGroups": 3}}})
 	// Burst of one second's worth, then throttled until the clock moves.
 	if got := outcomes(t, env, 5); got != "ooott" {
@@ -249,33 +250,33 @@ func TestFaults_DefaultQuotas(t *testing.T) {
 	}
 }
 
-func TestFaults_ResetNextLosesRequest(t *testing.T) {
+// connFault puts one event after inject armed a connection fault: the
+// client must see a connection error, the stream must then hold want (why
+// explains it), and the fault is counted.
+func connFault(t *testing.T, inject func(f *emulator.Faults), msg string, want []string, why string) {
+	t.Helper()
 	env := emulatortest.Start(t, emulator.Config{})
 	env.CreateStream(t, "g", "s")
-	env.Server.Faults().ResetNext(1)
-	_, err := put(context.Background(), env, "g", "s", ev(time.Now().UnixMilli(), "lost"))
+	inject(env.Server.Faults())
+	_, err := put(context.Background(), env, "g", "s", ev(time.Now().UnixMilli(), msg))
 	if !isConnectionError(err) {
 		t.Fatalf("error %v, want a connection error", err)
 	}
-	if got := env.Messages("g", "s"); len(got) != 0 {
-		t.Errorf("stored %q, want nothing: a reset request is not processed", got)
-	}
-}
-
-func TestFaults_DropResponseNextStoresThenFails(t *testing.T) {
-	env := emulatortest.Start(t, emulator.Config{})
-	env.CreateStream(t, "g", "s")
-	env.Server.Faults().DropResponseNext(1)
-	_, err := put(context.Background(), env, "g", "s", ev(time.Now().UnixMilli(), "stored"))
-	if !isConnectionError(err) {
-		t.Fatalf("error %v, want a connection error", err)
-	}
-	if got := env.Messages("g", "s"); !eqStrings(got, []string{"stored"}) {
-		t.Errorf("stored %q, want [stored]: the request was processed before the connection dropped", got)
+	if got := env.Messages("g", "s"); !eqStrings(got, want) {
+		t.Errorf("stored %q, want %q: %s", got, want, why)
 	}
 	if st := env.Server.Stats(); st.ConnectionFaults != 1 {
 		t.Errorf("ConnectionFaults %d, want 1", st.ConnectionFaults)
 	}
+}
+
+func TestFaults_ResetNextLosesRequest(t *testing.T) {
+	connFault(t, func(f *emulator.Faults) { f.ResetNext(1) }, "lost", nil, "a reset request is not processed")
+}
+
+func TestFaults_DropResponseNextStoresThenFails(t *testing.T) {
+	connFault(t, func(f *emulator.Faults) { f.DropResponseNext(1) }, "stored", []string{"stored"},
+		"the request was processed before the connection dropped")
 }
 
 func TestFaults_OmitRequestIDNext(t *testing.T) {

@@ -111,10 +111,7 @@ type describeLogGroupsOutput struct {
 }
 
 func (in *describeLogGroupsInput) validate(v *validation) {
-	if in.LogGroupNamePrefix != nil {
-		v.pattern(*in.LogGroupNamePrefix, "logGroupNamePrefix", groupNamePattern, validGroupChars(*in.LogGroupNamePrefix))
-		v.length(*in.LogGroupNamePrefix, "logGroupNamePrefix", 1, maxNameLen)
-	}
+	v.optNamePrefix(in.LogGroupNamePrefix, "logGroupNamePrefix", groupNamePattern, validGroupChars)
 	if in.LogGroupNamePattern != nil {
 		v.maxLen(*in.LogGroupNamePattern, "logGroupNamePattern", maxNameLen)
 	}

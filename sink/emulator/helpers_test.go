@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,26 +20,6 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // ms converts a time to CloudWatch Logs milliseconds.
 func ms(t time.Time) int64 { return t.UnixMilli() }
-
-// clock is an injectable, settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
 
 func ev(ts int64, msg string) types.InputLogEvent {
 	return types.InputLogEvent{Timestamp: aws.Int64(ts), Message: aws.String(msg)}
@@ -77,15 +56,26 @@ func wantErr[E any, P interface {
 	*E
 	smithy.APIError
 }](msg string) check {
+	return wantAs[E, P](func(got string) string {
+		if msg != "" && got != msg {
+			return fmt.Sprintf("message\n got %q\nwant %q", got, msg)
+		}
+		return ""
+	})
+}
+
+// wantAs expects an error that errors.As into the SDK's typed exception P;
+// message checks its message (returning "" when it is as wanted).
+func wantAs[E any, P interface {
+	*E
+	smithy.APIError
+}](message func(got string) string) check {
 	return func(err error) string {
 		var target P
 		if !errors.As(err, &target) {
 			return fmt.Sprintf("error %v (%T), want %T", err, err, target)
 		}
-		if msg != "" && target.ErrorMessage() != msg {
-			return fmt.Sprintf("message\n got %q\nwant %q", target.ErrorMessage(), msg)
-		}
-		return ""
+		return message(target.ErrorMessage())
 	}
 }
 
@@ -112,16 +102,12 @@ func wantMsgPrefix[E any, P interface {
 	*E
 	smithy.APIError
 }](prefix string) check {
-	return func(err error) string {
-		var target P
-		if !errors.As(err, &target) {
-			return fmt.Sprintf("error %v (%T), want %T", err, err, target)
-		}
-		if !strings.HasPrefix(target.ErrorMessage(), prefix) {
-			return fmt.Sprintf("message\n got %q\nwant prefix %q", target.ErrorMessage(), prefix)
+	return wantAs[E, P](func(got string) string {
+		if !strings.HasPrefix(got, prefix) {
+			return fmt.Sprintf("message\n got %q\nwant prefix %q", got, prefix)
 		}
 		return ""
-	}
+	})
 }
 
 type (

@@ -198,22 +198,21 @@ func (p *jsonParser) eatWord(w string) bool {
 }
 
 func (p *jsonParser) or() (jsonExpr, bool) {
-	l, ok := p.and()
-	for ok && p.eat("||") {
-		var r jsonExpr
-		if r, ok = p.and(); ok {
-			l = jsonOr{l, r}
-		}
-	}
-	return l, ok
+	return p.binary("||", p.and, func(l, r jsonExpr) jsonExpr { return jsonOr{l, r} })
 }
 
 func (p *jsonParser) and() (jsonExpr, bool) {
-	l, ok := p.primary()
-	for ok && p.eat("&&") {
+	return p.binary("&&", p.primary, func(l, r jsonExpr) jsonExpr { return jsonAnd{l, r} })
+}
+
+// binary parses operands (next) joined by op, left-associative (join makes
+// the node of two).
+func (p *jsonParser) binary(op string, next func() (jsonExpr, bool), join func(l, r jsonExpr) jsonExpr) (jsonExpr, bool) {
+	l, ok := next()
+	for ok && p.eat(op) {
 		var r jsonExpr
-		if r, ok = p.primary(); ok {
-			l = jsonAnd{l, r}
+		if r, ok = next(); ok {
+			l = join(l, r)
 		}
 	}
 	return l, ok

@@ -3,7 +3,8 @@ package emulator
 import (
 	"encoding/base64"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -54,15 +55,9 @@ func validStreamChars(s string) bool {
 	return !strings.ContainsAny(s, ":*")
 }
 
-// checkGroupName validates a required log group name member: pattern, then
-// length (the order AWS lists them in for an empty name).
+// groupName validates a required log group name member.
 func (v *validation) groupName(name *string, path string) {
-	if name == nil {
-		v.null(path)
-		return
-	}
-	v.pattern(*name, path, groupNamePattern, validGroupChars(*name))
-	v.length(*name, path, 1, maxNameLen)
+	v.name(name, path, groupNamePattern, validGroupChars)
 }
 
 // optGroupName validates an optional log group name member.
@@ -72,13 +67,33 @@ func (v *validation) optGroupName(name *string, path string) {
 	}
 }
 
+// streamName validates a required log stream name member.
 func (v *validation) streamName(name *string, path string) {
+	v.name(name, path, streamNamePattern, validStreamChars)
+}
+
+// name validates a required name member: present, then the pattern (valid
+// tells whether the value matches it), then the length, in the order AWS
+// lists them for an empty name.
+func (v *validation) name(name *string, path, pattern string, valid func(string) bool) {
 	if name == nil {
 		v.null(path)
 		return
 	}
-	v.pattern(*name, path, streamNamePattern, validStreamChars(*name))
-	v.length(*name, path, 1, maxNameLen)
+	v.namePart(*name, path, pattern, valid)
+}
+
+// optNamePrefix validates an optional name prefix member as a name.
+func (v *validation) optNamePrefix(prefix *string, path, pattern string, valid func(string) bool) {
+	if prefix != nil {
+		v.namePart(*prefix, path, pattern, valid)
+	}
+}
+
+// namePart checks a name or name prefix: pattern, then length.
+func (v *validation) namePart(s, path, pattern string, valid func(string) bool) {
+	v.pattern(s, path, pattern, valid(s))
+	v.length(s, path, 1, maxNameLen)
 }
 
 func (v *validation) limit(n *int32, path string, hi int64) {
@@ -134,7 +149,7 @@ func (v *validation) tags(tags map[string]string, path string, required bool) {
 	if len(tags) > maxTagsPerCall {
 		v.fail(shown, path, fmt.Sprintf("Member must have length less than or equal to %d", maxTagsPerCall))
 	}
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		var kc []string
 		if !validTagKey(k) {
 			kc = append(kc, "Member must satisfy regular expression pattern: "+tagKeyPattern)
@@ -165,7 +180,7 @@ func (v *validation) tags(tags map[string]string, path string, required bool) {
 func javaMap(m map[string]string) string {
 	var b strings.Builder
 	b.WriteByte('{')
-	for i, k := range sortedKeys(m) {
+	for i, k := range slices.Sorted(maps.Keys(m)) {
 		if i > 0 {
 			b.WriteString(", ")
 		}
@@ -175,15 +190,6 @@ func javaMap(m map[string]string) string {
 	}
 	b.WriteByte('}')
 	return b.String()
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Pagination tokens are opaque to clients: base64 of a kind letter and the

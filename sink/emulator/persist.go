@@ -213,21 +213,13 @@ func (ds diskState) write(w *bufio.Writer) error {
 	if err := writeOpen(w, ds); err != nil {
 		return err
 	}
-	w.WriteString(`,"groups":[`)
-	for i, g := range groups {
-		if i > 0 {
-			w.WriteByte(',')
-		}
+	err := writeArray(w, "groups", groups, func(g diskGroup) error {
 		streams := g.Streams
 		g.Streams = nil
 		if err := writeOpen(w, g); err != nil {
 			return err
 		}
-		w.WriteString(`,"streams":[`)
-		for j, st := range streams {
-			if j > 0 {
-				w.WriteByte(',')
-			}
+		err := writeArray(w, "streams", streams, func(st diskStream) error {
 			events := st.Events
 			st.Events = nil
 			if err := writeOpen(w, st); err != nil {
@@ -236,12 +228,33 @@ func (ds diskState) write(w *bufio.Writer) error {
 			w.WriteString(`,"events":`)
 			b, _ := events.MarshalJSON()
 			w.Write(b)
-			w.WriteByte('}')
+			return w.WriteByte('}')
+		})
+		if err != nil {
+			return err
 		}
-		w.WriteString("]}")
+		return w.WriteByte('}')
+	})
+	if err != nil {
+		return err
 	}
-	_, err := w.WriteString("]}\n")
+	_, err = w.WriteString("}\n")
 	return err
+}
+
+// writeArray writes the member `,"name":[...]` of an object being written,
+// each item by write.
+func writeArray[T any](w *bufio.Writer, name string, items []T, write func(T) error) error {
+	w.WriteString(`,"` + name + `":[`)
+	for i, it := range items {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		if err := write(it); err != nil {
+			return err
+		}
+	}
+	return w.WriteByte(']')
 }
 
 // writeOpen writes the JSON object of v without its closing brace; v must

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
+	"logship/internal/testclock"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
@@ -24,36 +25,12 @@ func runServer(t *testing.T, cfg emulator.Config) (env *emulatortest.Env, stop f
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Load(); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, ln) }()
-	url := "http://" + ln.Addr().String()
-	env = &emulatortest.Env{Server: srv, URL: url, Region: emulator.DefaultRegion,
-		Client:      emulatortest.NewClient(url, emulator.DefaultRegion, emulatortest.AccessKeyID, emulatortest.SecretAccessKey),
-		AccessKeyID: emulatortest.AccessKeyID, SecretAccessKey: emulatortest.SecretAccessKey}
-	stopped := false
-	stop = func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		cancel()
-		return <-done
-	}
-	t.Cleanup(func() { stop() })
-	return env, stop
+	return emulatortest.Serve(t, srv, cfg)
 }
 
 func TestPersist_RestartKeepsState(t *testing.T) {
 	dir := t.TempDir()
-	clk := newClock(t0)
+	clk := testclock.New(t0)
 	cfg := emulator.Config{DataDir: dir, Now: clk.Now, SaveInterval: -1}
 	ctx := context.Background()
 	now := ms(t0)

@@ -64,48 +64,40 @@ func fastDecodePut(body []byte) (putRequest, bool) {
 	if !s.eat('{') {
 		return req, false
 	}
-	s.space()
-	if s.eat('}') {
-		return req, s.end()
-	}
-	for {
-		key, ok := s.str()
+	for first := true; ; first = false {
+		key, done, ok := s.member(first)
 		if !ok {
 			return req, false
 		}
-		s.space()
-		if !s.eat(':') {
-			return req, false
+		if done {
+			return req, s.end()
 		}
-		s.space()
 		switch string(key) {
 		case "logGroupName", "logStreamName":
-			if s.peek() == 'n' {
-				if !s.lit("null") {
-					return req, false
-				}
-				if string(key) == "logGroupName" {
-					req.group = nil
-				} else {
-					req.stream = nil
-				}
-				break
-			}
-			v, ok := s.str()
+			null, ok := s.null()
 			if !ok {
 				return req, false
 			}
-			str := string(v)
-			if string(key) == "logGroupName" {
-				req.group = &str
-			} else {
-				req.stream = &str
-			}
-		case "logEvents":
-			if s.peek() == 'n' {
-				if !s.lit("null") {
+			var v *string
+			if !null {
+				b, ok := s.str()
+				if !ok {
 					return req, false
 				}
+				str := string(b)
+				v = &str
+			}
+			if string(key) == "logGroupName" {
+				req.group = v
+			} else {
+				req.stream = v
+			}
+		case "logEvents":
+			null, ok := s.null()
+			if !ok {
+				return req, false
+			}
+			if null {
 				req.eventsSet, req.events = false, nil
 				break
 			}
@@ -120,15 +112,6 @@ func fastDecodePut(body []byte) (putRequest, bool) {
 				return req, false
 			}
 		}
-		s.space()
-		if s.eat(',') {
-			s.space()
-			continue
-		}
-		if s.eat('}') {
-			return req, s.end()
-		}
-		return req, false
 	}
 }
 
@@ -146,59 +129,43 @@ func (s *scanner) events() ([]putEvent, bool) {
 		if !s.eat('{') {
 			return nil, false
 		}
-		s.space()
-		if !s.eat('}') {
-			for {
-				key, ok := s.str()
+		for first := true; ; first = false {
+			key, done, ok := s.member(first)
+			if !ok {
+				return nil, false
+			}
+			if done {
+				break
+			}
+			switch string(key) {
+			case "timestamp":
+				null, ok := s.null()
 				if !ok {
 					return nil, false
 				}
-				s.space()
-				if !s.eat(':') {
-					return nil, false
-				}
-				s.space()
-				switch string(key) {
-				case "timestamp":
-					if s.peek() == 'n' {
-						if !s.lit("null") {
-							return nil, false
-						}
-						ev.hasTS = false
-						break
-					}
-					n, ok := s.int()
-					if !ok {
-						return nil, false
-					}
-					ev.ts, ev.hasTS = n, true
-				case "message":
-					if s.peek() == 'n' {
-						if !s.lit("null") {
-							return nil, false
-						}
-						ev.msg, ev.hasMsg = nil, false
-						break
-					}
-					v, ok := s.str()
-					if !ok {
-						return nil, false
-					}
-					ev.msg, ev.hasMsg = v, true
-				default:
-					if foldsTo(key, "timestamp", "message") || !s.skip(0) {
-						return nil, false
-					}
-				}
-				s.space()
-				if s.eat(',') {
-					s.space()
-					continue
-				}
-				if s.eat('}') {
+				ev.hasTS = !null
+				if null {
 					break
 				}
-				return nil, false
+				if ev.ts, ok = s.int(); !ok {
+					return nil, false
+				}
+			case "message":
+				null, ok := s.null()
+				if !ok {
+					return nil, false
+				}
+				ev.msg, ev.hasMsg = nil, !null
+				if null {
+					break
+				}
+				if ev.msg, ok = s.str(); !ok {
+					return nil, false
+				}
+			default:
+				if foldsTo(key, "timestamp", "message") || !s.skip(0) {
+					return nil, false
+				}
 			}
 		}
 		evs = append(evs, ev)
@@ -212,6 +179,40 @@ func (s *scanner) events() ([]putEvent, bool) {
 		}
 		return nil, false
 	}
+}
+
+// member moves to the next member of an object whose '{' was read (first:
+// none read yet) and returns its key, with the value next; done reports the
+// object's closing '}' instead. ok is false on malformed JSON.
+func (s *scanner) member(first bool) (key []byte, done, ok bool) {
+	s.space()
+	if s.eat('}') {
+		return nil, true, true
+	}
+	if !first {
+		if !s.eat(',') {
+			return nil, false, false
+		}
+		s.space()
+	}
+	if key, ok = s.str(); !ok {
+		return nil, false, false
+	}
+	s.space()
+	if !s.eat(':') {
+		return nil, false, false
+	}
+	s.space()
+	return key, false, true
+}
+
+// null reads a JSON null if the value next is one (null); ok is false when it
+// starts like null but is not.
+func (s *scanner) null() (null, ok bool) {
+	if s.peek() != 'n' {
+		return false, true
+	}
+	return true, s.lit("null")
 }
 
 func (s *scanner) space() {

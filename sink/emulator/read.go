@@ -218,10 +218,7 @@ func (in *filterLogEventsInput) validate(v *validation) {
 	if in.LogStreamNames != nil && (len(in.LogStreamNames) < 1 || len(in.LogStreamNames) > 100) {
 		v.fail("["+strings.Join(in.LogStreamNames, ", ")+"]", "logStreamNames", "Member must have length between 1 and 100")
 	}
-	if in.LogStreamNamePrefix != nil {
-		v.pattern(*in.LogStreamNamePrefix, "logStreamNamePrefix", streamNamePattern, validStreamChars(*in.LogStreamNamePrefix))
-		v.length(*in.LogStreamNamePrefix, "logStreamNamePrefix", 1, maxNameLen)
-	}
+	v.optNamePrefix(in.LogStreamNamePrefix, "logStreamNamePrefix", streamNamePattern, validStreamChars)
 	if in.FilterPattern != nil {
 		v.maxLen(*in.FilterPattern, "filterPattern", maxFilterPatternLen)
 	}

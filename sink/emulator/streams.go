@@ -98,10 +98,7 @@ func groupRefName(name, id *string) (string, *apiError) {
 }
 
 func (in *describeLogStreamsInput) validate(v *validation) {
-	if in.LogStreamNamePrefix != nil {
-		v.pattern(*in.LogStreamNamePrefix, "logStreamNamePrefix", streamNamePattern, validStreamChars(*in.LogStreamNamePrefix))
-		v.length(*in.LogStreamNamePrefix, "logStreamNamePrefix", 1, maxNameLen)
-	}
+	v.optNamePrefix(in.LogStreamNamePrefix, "logStreamNamePrefix", streamNamePattern, validStreamChars)
 	if in.OrderBy != nil {
 		v.enum(*in.OrderBy, "orderBy", []string{orderByName, orderByLastEventTime})
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"logship/internal/fixtures"
+	"logship/internal/testclock"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
@@ -194,7 +195,7 @@ func TestSubscription_FixtureEncodingRoundTrip(t *testing.T) {
 
 func TestSubscription_PayloadGolden(t *testing.T) {
 	rcv := newReceiver(t)
-	clk := newClock(t0)
+	clk := testclock.New(t0)
 	env := emulatortest.Start(t, emulator.Config{Now: clk.Now, SubscriptionEndpoint: rcv.srv.URL})
 	ctx := context.Background()
 	env.CreateStream(t, "/eks/demo/app", "node-a")
@@ -355,10 +356,7 @@ func TestSubscription_DeliverPendingWithoutRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httptest.NewServer(srv) // ServeHTTP alone: no delivery loop
-	defer h.Close()
-	env := &emulatortest.Env{Server: srv, URL: h.URL, Region: "us-east-1",
-		Client: emulatortest.NewClient(h.URL, "us-east-1", "AK", "SK")}
+	env := emulatortest.Handler(t, srv, emulator.Config{}) // ServeHTTP alone: no delivery loop
 	env.CreateStream(t, "g", "s")
 	if err := putFilter(context.Background(), env, "g", "f", ""); err != nil {
 		t.Fatal(err)

@@ -30,12 +30,7 @@ type putSubscriptionFilterInput struct {
 }
 
 func (v *validation) filterName(name *string, path string) {
-	if name == nil {
-		v.null(path)
-		return
-	}
-	v.pattern(*name, path, filterNamePattern, validStreamChars(*name))
-	v.length(*name, path, 1, maxNameLen)
+	v.name(name, path, filterNamePattern, validStreamChars)
 }
 
 func (in *putSubscriptionFilterInput) validate(v *validation) {

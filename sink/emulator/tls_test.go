@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"logship/sink/emulator"
+	"logship/sink/emulator/emulatortest"
 )
 
 func TestTLS_SelfSignedHTTPS(t *testing.T) {
@@ -28,12 +29,9 @@ func TestTLS_SelfSignedHTTPS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, tls.NewListener(ln, tlsCfg)) }()
+	stop := emulatortest.Run(t, srv, tls.NewListener(ln, tlsCfg))
 	defer func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("Run: %v", err)
 		}
 	}()

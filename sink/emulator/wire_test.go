@@ -19,6 +19,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
+	"logship/internal/testclock"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
@@ -301,7 +302,7 @@ func TestWire_StrictSignature(t *testing.T) {
 }
 
 func TestWire_StrictSignatureExpired(t *testing.T) {
-	clk := newClock(time.Now().Add(time.Hour))
+	clk := testclock.New(time.Now().Add(time.Hour))
 	env := emulatortest.Start(t, emulator.Config{AccessKeyID: "AK", SecretAccessKey: "SK", Now: clk.Now})
 	_, err := env.Client.CreateLogGroup(context.Background(), &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("g")})
 	var msg string

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -50,6 +51,21 @@ func Start(tb testing.TB, cfg emulator.Config) *Env {
 	if err != nil {
 		tb.Fatalf("emulator.New: %v", err)
 	}
+	env, stop := Serve(tb, srv, cfg)
+	tb.Cleanup(func() {
+		if err := stop(); err != nil {
+			tb.Errorf("emulator Run: %v", err)
+		}
+	})
+	return env
+}
+
+// Serve loads srv's saved state and runs it (Run) on 127.0.0.1:0, with an Env
+// for cfg's region and keys (the cfg srv was made with). stop ends Run and
+// returns its error (nil when called again); the end of the test stops it
+// too.
+func Serve(tb testing.TB, srv *emulator.Server, cfg emulator.Config) (env *Env, stop func() error) {
+	tb.Helper()
 	if err := srv.Load(); err != nil {
 		tb.Fatalf("emulator Load: %v", err)
 	}
@@ -57,20 +73,46 @@ func Start(tb testing.TB, cfg emulator.Config) *Env {
 	if err != nil {
 		tb.Fatalf("listen: %v", err)
 	}
+	return newEnv(srv, "http://"+ln.Addr().String(), cfg), Run(tb, srv, ln)
+}
+
+// Run runs srv on ln in the background. stop ends it and returns Run's error,
+// or an error if it did not stop within 15 s (nil when called again); the end
+// of the test stops it too.
+func Run(tb testing.TB, srv *emulator.Server, ln net.Listener) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx, ln) }()
-	tb.Cleanup(func() {
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
 		cancel()
 		select {
 		case err := <-done:
-			if err != nil {
-				tb.Errorf("emulator Run: %v", err)
-			}
+			return err
 		case <-time.After(15 * time.Second):
-			tb.Errorf("emulator did not stop within 15s")
+			return errors.New("emulator did not stop within 15s")
 		}
-	})
+	}
+	tb.Cleanup(func() { stop() })
+	return stop
+}
+
+// Handler serves srv through its ServeHTTP alone (an httptest server: no
+// Run, so no delivery loop and no periodic save) until the test ends, with
+// an Env for cfg's region and keys.
+func Handler(tb testing.TB, srv *emulator.Server, cfg emulator.Config) *Env {
+	h := httptest.NewServer(srv)
+	tb.Cleanup(h.Close)
+	return newEnv(srv, h.URL, cfg)
+}
+
+// newEnv is the Env of srv at url: cfg's region (or the default) and keys
+// (or AccessKeyID and SecretAccessKey).
+func newEnv(srv *emulator.Server, url string, cfg emulator.Config) *Env {
 	region := cfg.Region
 	if region == "" {
 		region = emulator.DefaultRegion
@@ -79,7 +121,6 @@ func Start(tb testing.TB, cfg emulator.Config) *Env {
 	if ak == "" {
 		ak, sk = AccessKeyID, SecretAccessKey
 	}
-	url := "http://" + ln.Addr().String()
 	return &Env{
 		Server:          srv,
 		URL:             url,
