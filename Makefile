@@ -17,7 +17,9 @@ build:
 # bench is the end-to-end benchmark: ~2,000,000 CRI lines through the real
 # agent (a separate process) into a count-only emulator, for two buffer
 # shapes (chunk_limit_size 1m x queue_limit_length 8 and 256), reporting
-# lines/CPU-s, MB/CPU-s, peak RSS (VmHWM) and the buffer's high-water.
+# lines/CPU-s, MB/CPU-s, peak RSS (VmHWM) and the buffer's high-water, then
+# a steady-state run per shape (live files, 2,000 lines/s across the containers
+# for 30 s).
 # BENCH_PEER=/path/to/fluent-bit (or fluentd; BENCH_PEER_KIND if the name
 # says neither) runs that agent on the same files in the same run, with a
 # generated config, and prints the ratios. BENCH_ARGS passes more flags
