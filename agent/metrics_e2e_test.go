@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -18,37 +17,13 @@ import (
 
 	"logship/agent"
 	"logship/config"
+	"logship/internal/e2etest"
 	"logship/internal/kubelog"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
 
-const metricsConfig = `
-<source>
-  @type tail
-  @id cri
-  path {{ROOT}}/var/log/containers/*.log
-  tag kubernetes.*
-  read_from_head true
-  <parse>
-    @type cri
-  </parse>
-</source>
-<match **>
-  @type cloudwatch_logs
-  log_group_name metrics
-  log_stream_name node-1
-  auto_create_stream true
-  region us-east-1
-  endpoint {{URL}}
-  aws_key_id {{AK}}
-  aws_sec_key {{SK}}
-  <buffer>
-    flush_interval 0.2s
-    retry_wait 0.1s
-  </buffer>
-</match>
-`
+var metricsConfig = e2etest.CRISource("@id cri") + e2etest.Output("metrics", "node-1", "flush_interval 0.2s", "retry_wait 0.1s")
 
 // scrape fetches /metrics from addr and returns the value of the first
 // sample whose name (and labels) start with prefix, and whether it was found.
@@ -93,15 +68,8 @@ func TestMetrics_CorruptPositions(t *testing.T) {
 	if _, err := node.Write(ctr, lines, 100); err != nil {
 		t.Fatal(err)
 	}
-	cfg := strings.NewReplacer("{{ROOT}}", root, "{{URL}}", env.URL, "{{AK}}", env.AccessKeyID, "{{SK}}", env.SecretAccessKey).Replace(metricsConfig)
-	c, err := config.Parse(filepath.Join(state, "fluent.conf"), []byte(cfg), config.Options{})
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	p, err := config.Build(c, config.BuildOptions{StateDir: state, NodeName: "node-1"})
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
+	p := e2etest.Pipeline(t, e2etest.Config(metricsConfig, root, env), state,
+		config.BuildOptions{StateDir: state, NodeName: "node-1"})
 	if len(p.Sources) != 1 || p.Sources[0].Tail == nil {
 		t.Fatalf("pipeline sources = %d, want one tail source", len(p.Sources))
 	}
@@ -130,27 +98,16 @@ func TestMetrics_CorruptPositions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	// The agent must keep running: StartForTest fails the test if it stops by
+	// itself.
+	stop := agent.StartForTest(t, a)
 	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("agent Run: %v", err)
-			}
-		case <-time.After(60 * time.Second):
-			t.Fatal("agent did not stop within 60s")
+		if err := stop(); err != nil {
+			t.Errorf("agent Run: %v", err)
 		}
 	}()
 
 	waitTotal(t, env, lines)
-	select {
-	case err := <-done:
-		t.Fatalf("agent stopped by itself: %v", err)
-	default:
-	}
 	var got float64
 	var found bool
 	deadline := time.Now().Add(10 * time.Second)

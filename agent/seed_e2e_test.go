@@ -145,7 +145,7 @@ func TestSeed_EndToEnd(t *testing.T) {
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	run := func() func() { return startPipeline(t, seedPipeline(t, conf, root, state, env), log) }
 	stop := run()
-	waitFor(t, env, t0, 4)
+	waitSeed(t, env, t0, 4)
 	f, err := os.OpenFile(auditPath, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +154,7 @@ func TestSeed_EndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	waitFor(t, env, t0, wantEvents)
+	waitSeed(t, env, t0, wantEvents)
 	time.Sleep(500 * time.Millisecond) // nothing more may arrive (the unnamed file's record is dropped)
 	stop()
 
@@ -202,14 +202,9 @@ func seedEvents(env *emulatortest.Env, t0 time.Time) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-// waitFor waits until the seed's stream holds n events.
-func waitFor(t *testing.T, env *emulatortest.Env, t0 time.Time, n int) {
+// waitSeed waits until the seed's stream holds n events.
+func waitSeed(t *testing.T, env *emulatortest.Env, t0 time.Time, n int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for len(env.Server.Events("kubernetes-cluster", "fluentd-cloudwatch-demo")) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %d events:\n%s", n, seedEvents(env, t0))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitUntil(t, func() bool { return len(env.Server.Events("kubernetes-cluster", "fluentd-cloudwatch-demo")) >= n },
+		func() string { return fmt.Sprintf("%d events:\n%s", n, seedEvents(env, t0)) })
 }

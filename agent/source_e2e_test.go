@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"logship/internal/e2etest"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
@@ -41,10 +42,7 @@ const seedSideStreams = `
   log_group_name kubernetes-cluster
   log_stream_name fluentd-cloudwatch-demo
   auto_create_stream true
-  region us-east-1
-  endpoint {{URL}}
-  aws_key_id {{AK}}
-  aws_sec_key {{SK}}
+  {{EMULATOR}}
   flush_interval 1s
 </match>
 `
@@ -66,8 +64,7 @@ func testPort(t *testing.T) string {
 func TestAgent_SeedSideStreams(t *testing.T) {
 	env := emulatortest.Start(t, emulator.Config{})
 	httpPort, monPort := testPort(t), testPort(t)
-	cfg := strings.NewReplacer("{{HTTP}}", httpPort, "{{MON}}", monPort, "{{URL}}", env.URL,
-		"{{AK}}", env.AccessKeyID, "{{SK}}", env.SecretAccessKey).Replace(seedSideStreams)
+	cfg := e2etest.Config(seedSideStreams, "", env, "{{HTTP}}", httpPort, "{{MON}}", monPort)
 	stop := runAgent(t, cfg, t.TempDir(), zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
 
 	probe := "http://127.0.0.1:" + httpPort + "/fluentd.pod.healthcheck?json=%7B%22log%22%3A+%22health+check%22%7D"

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"logship/config"
+	"logship/internal/e2etest"
 )
 
 // freePort returns a port that was free a moment ago on 127.0.0.1.
@@ -83,25 +84,15 @@ func TestAgent_SeedSources(t *testing.T) {
   @type null
 </match>
 `, httpPort, opsPort, logDir, dir)
-	c, err := config.Parse(filepath.Join(dir, "fluent.conf"), []byte(cfgText), config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := config.Build(c, config.BuildOptions{StateDir: filepath.Join(dir, "state")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := e2etest.Pipeline(t, cfgText, dir, config.BuildOptions{StateDir: filepath.Join(dir, "state")})
 	reg := prometheus.NewRegistry()
 	a, err := New(p, Options{Log: zaptest.NewLogger(t), Registry: reg, OpsListener: ops, OpsAddr: ops.Addr().String()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	stop := StartForTest(t, a)
 	defer func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("run: %v", err)
 		}
 	}()
