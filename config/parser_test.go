@@ -10,14 +10,6 @@ import (
 	"logship/config"
 )
 
-func parse(t testing.TB, src string, env map[string]string) (*config.Config, error) {
-	t.Helper()
-	return config.Parse("test.conf", []byte(src), config.Options{
-		Env:      config.MapEnv(env),
-		Hostname: func() (string, error) { return "node-1", nil },
-	})
-}
-
 func TestParse_Values(t *testing.T) {
 	tests := []struct {
 		name  string
