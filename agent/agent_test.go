@@ -419,35 +419,8 @@ func TestMultiFormat_DockerPartials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const long, piece = 40 << 10, 16 << 10
 	t0 := time.Now().Add(-time.Hour).UTC()
-	var b strings.Builder
-	var want []string
-	n := 0
-	rec := func(text string) {
-		ts := t0.Add(time.Duration(n) * time.Millisecond).Format(time.RFC3339Nano)
-		fmt.Fprintf(&b, `{"log":%q,"stream":"stdout","time":%q}`+"\n", text, ts)
-	}
-	for i := 0; i < 20; i++ {
-		short := fmt.Sprintf("short %d", i)
-		rec(short + "\n")
-		want = append(want, short)
-		n++
-		text := fmt.Sprintf("long %d ", i) + strings.Repeat(string(rune('a'+i)), long+i*100)
-		for off := 0; off < len(text); off += piece {
-			end := min(off+piece, len(text))
-			p := text[off:end]
-			if end == len(text) {
-				p += "\n"
-			}
-			rec(p)
-		}
-		want = append(want, text)
-		n++
-	}
-	if err := os.WriteFile(ctr.Real, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	want := writeDockerPartials(t, ctr.Real, t0)
 	// The same lines in a CRI file, as P pieces closed by an F: the regexp
 	// pattern's record, joined.
 	cri, err := node.AddContainer("default", "api-5c6b", "app", false)
@@ -459,8 +432,8 @@ func TestMultiFormat_DockerPartials(t *testing.T) {
 		ts := t0.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339Nano)
 		fmt.Fprintf(&cb, "%s stdout F short %d\n", ts, i)
 		text := want[2*i+1]
-		for off := 0; off < len(text); off += piece {
-			end := min(off+piece, len(text))
+		for off := 0; off < len(text); off += partialPiece {
+			end := min(off+partialPiece, len(text))
 			tag := "P"
 			if end == len(text) {
 				tag = "F"

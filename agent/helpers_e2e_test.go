@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -98,4 +99,43 @@ func waitUntil(t *testing.T, cond func() bool, want func() string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Docker json-file lines the runtime wrote in pieces: partialLong-byte lines
+// (and more) cut into partialPiece-byte pieces without "\n", as moby's
+// copier writes them (daemon/logger/copier.go).
+const partialLong, partialPiece = 40 << 10, 16 << 10
+
+// writeDockerPartials writes to path, in the docker json-file format with
+// times from t0 on, 20 lines longer than partialLong as partialPiece pieces,
+// each after a short line; it returns the logical lines, in order.
+func writeDockerPartials(t *testing.T, path string, t0 time.Time) (want []string) {
+	t.Helper()
+	var b strings.Builder
+	n := 0
+	rec := func(text string) {
+		ts := t0.Add(time.Duration(n) * time.Millisecond).Format(time.RFC3339Nano)
+		fmt.Fprintf(&b, `{"log":%q,"stream":"stdout","time":%q}`+"\n", text, ts)
+	}
+	for i := 0; i < 20; i++ {
+		short := fmt.Sprintf("short %d", i)
+		rec(short + "\n")
+		want = append(want, short)
+		n++
+		text := fmt.Sprintf("long %d ", i) + strings.Repeat(string(rune('a'+i)), partialLong+i*100)
+		for off := 0; off < len(text); off += partialPiece {
+			end := min(off+partialPiece, len(text))
+			p := text[off:end]
+			if end == len(text) {
+				p += "\n"
+			}
+			rec(p)
+		}
+		want = append(want, text)
+		n++
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return want
 }
