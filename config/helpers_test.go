@@ -80,7 +80,7 @@ func wantOutcome(t *testing.T, warns []string, errText, wantErr string) bool {
 }
 
 // newRouter parses src and builds its router.
-func newRouter(tb testing.TB, src string) *config.Router {
+func newRouter(tb testing.TB, src string) (*config.Config, *config.Router) {
 	tb.Helper()
 	c, err := parse(tb, src, nil)
 	if err != nil {
@@ -90,5 +90,5 @@ func newRouter(tb testing.TB, src string) *config.Router {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return r
+	return c, r
 }
