@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -47,23 +46,13 @@ const seedSideStreams = `
 </match>
 `
 
-func testPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-}
-
 // TestAgent_SeedSideStreams: the seed's liveness record and monitor_agent
 // records reach CloudWatch in the shared stream with the message bytes
 // Fluentd v0.12 sends (R1.1, R1.2), and /api/plugins.json answers on the
 // monitor port.
 func TestAgent_SeedSideStreams(t *testing.T) {
 	env := emulatortest.Start(t, emulator.Config{})
-	httpPort, monPort := testPort(t), testPort(t)
+	httpPort, monPort := fmt.Sprint(e2etest.FreePort(t)), fmt.Sprint(e2etest.FreePort(t))
 	cfg := e2etest.Config(seedSideStreams, "", env, "{{HTTP}}", httpPort, "{{MON}}", monPort)
 	stop := runAgent(t, cfg, t.TempDir(), zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
 

@@ -34,7 +34,7 @@ func (b blockedOutput) Emit(ctx context.Context, _ []buffer.Record) error {
 // blocked: the seed's liveness probe keeps getting 200 within the kubelet's
 // 1 s timeout, and the records beyond the queue are counted as dropped.
 func TestAgent_LivenessUnderBackPressure(t *testing.T) {
-	port := freePort(t)
+	port := e2etest.FreePort(t)
 	cfgText := fmt.Sprintf("<source>\n  type http\n  port %d\n  bind 127.0.0.1\n</source>\n<match **>\n  type stdout\n</match>\n", port)
 	p := e2etest.Pipeline(t, cfgText, t.TempDir(), config.BuildOptions{StateDir: t.TempDir()})
 	reg := prometheus.NewRegistry()

@@ -20,17 +20,6 @@ import (
 	"logship/internal/e2etest"
 )
 
-// freePort returns a port that was free a moment ago on 127.0.0.1.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // TestAgent_SeedSources runs an agent with the seed's source set (http,
 // prometheus on the ops port, prometheus_tail_monitor) ahead of a tail
 // source: the probe answers 200, the prometheus source shares the ops
@@ -50,7 +39,7 @@ func TestAgent_SeedSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	opsPort := ops.Addr().(*net.TCPAddr).Port
-	httpPort := freePort(t)
+	httpPort := e2etest.FreePort(t)
 	// The tail source comes after the plugin sources, as in the seed: its
 	// acknowledgements must still reach it (a regression test: Agent.Ack once
 	// indexed tail sources by their position among all sources).

@@ -5,6 +5,7 @@
 package e2etest
 
 import (
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,4 +77,15 @@ func Pipeline(tb testing.TB, cfgText, dir string, opts config.BuildOptions) *con
 		tb.Fatalf("build: %v", err)
 	}
 	return p
+}
+
+// FreePort returns a port that was free a moment ago on 127.0.0.1.
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
