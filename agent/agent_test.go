@@ -78,10 +78,7 @@ func TestAgent_EndToEnd(t *testing.T) {
 		if i%2 == 1 {
 			kind = "docker"
 		}
-		c, err := nodes[kind].AddContainer(fmt.Sprintf("ns%d", i%3), fmt.Sprintf("pod-%d", i), "app", kind == "docker")
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := addContainer(t, nodes[kind], fmt.Sprintf("ns%d", i%3), fmt.Sprintf("pod-%d", i), "app", kind == "docker")
 		ctrs = append(ctrs, c)
 	}
 	write := func(n int) {
@@ -172,14 +169,8 @@ func TestAgent_FluentdCutover(t *testing.T) {
 	env := emulatortest.Start(t, emulator.Config{})
 	root, state := t.TempDir(), t.TempDir()
 	node := &kubelog.Node{Root: filepath.Join(root, "var", "log"), Start: time.Now().Add(-time.Hour)}
-	plain, err := node.AddContainer("default", "web", "app", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rotated, err := node.AddContainer("default", "api", "app", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plain := addContainer(t, node, "default", "web", "app", false)
+	rotated := addContainer(t, node, "default", "api", "app", false)
 	for _, c := range []*kubelog.Container{plain, rotated} {
 		if _, err := node.Write(c, 100, 120); err != nil {
 			t.Fatal(err)
@@ -283,10 +274,7 @@ func TestAgent_OrderOneStreamUnderFaults(t *testing.T) {
 	const nCtr = 40
 	var ctrs []*kubelog.Container
 	for i := range nCtr {
-		c, err := node.AddContainer("ns", fmt.Sprintf("pod-%d", i), "app", false)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := addContainer(t, node, "ns", fmt.Sprintf("pod-%d", i), "app", false)
 		ctrs = append(ctrs, c)
 	}
 	write := func(n int) {
@@ -415,18 +403,12 @@ func TestMultiFormat_DockerPartials(t *testing.T) {
 	env := emulatortest.Start(t, emulator.Config{})
 	root, state := t.TempDir(), t.TempDir()
 	node := &kubelog.Node{Root: filepath.Join(root, "var", "log")}
-	ctr, err := node.AddContainer("default", "web-7d9f", "app", true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctr := addContainer(t, node, "default", "web-7d9f", "app", true)
 	t0 := time.Now().Add(-time.Hour).UTC()
 	want := writeDockerPartials(t, ctr.Real, t0)
 	// The same lines in a CRI file, as P pieces closed by an F: the regexp
 	// pattern's record, joined.
-	cri, err := node.AddContainer("default", "api-5c6b", "app", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cri := addContainer(t, node, "default", "api-5c6b", "app", false)
 	var cb strings.Builder
 	for i := 0; i < 20; i++ {
 		ts := t0.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339Nano)

@@ -97,14 +97,8 @@ func testV119(t *testing.T, parser string) {
 
 	// Container logs (read from the head).
 	node := &kubelog.Node{Root: filepath.Join(root, "var", "log")}
-	web, err := node.AddContainer("default", "web-7d9f", "nginx", parser == "json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := node.AddContainer("kube-system", "kube-proxy-x1", "kube-proxy", parser == "json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	web := addContainer(t, node, "default", "web-7d9f", "nginx", parser == "json")
+	proxy := addContainer(t, node, "kube-system", "kube-proxy-x1", "kube-proxy", parser == "json")
 	line := func(text, stream string, ts time.Time) string {
 		if parser == "json" {
 			return `{"log":"` + strings.ReplaceAll(text, `"`, `\"`) + `\n","stream":"` + stream + `","time":"` + ts.Format(time.RFC3339Nano) + `"}` + "\n"
@@ -385,10 +379,7 @@ func TestV119_DockerPartials(t *testing.T) {
 		"FLUENT_CONTAINER_TAIL_PATH":        filepath.Join(node.Root, "containers", "*.log"),
 	}
 	p, _ := v119Pipeline(t, conf, vars, root, state, env)
-	ctr, err := node.AddContainer("default", "web-7d9f", "app", true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctr := addContainer(t, node, "default", "web-7d9f", "app", true)
 	// 20 lines of ~40 KB as 16 KiB pieces, each between two short lines.
 	want := writeDockerPartials(t, ctr.Real, time.Now().Add(-time.Hour).UTC())
 	stop := startPipeline(t, p, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
@@ -510,14 +501,8 @@ func TestSeed_EndToEnd(t *testing.T) {
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Second).UTC()
 	ts := func(d time.Duration) string { return t0.Add(d).Format(time.RFC3339Nano) }
 	node := &kubelog.Node{Root: filepath.Join(root, "var", "log")}
-	web, err := node.AddContainer("default", "web-7d9f", "nginx", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := node.AddContainer("kube-system", "kube-proxy-x1", "kube-proxy", true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	web := addContainer(t, node, "default", "web-7d9f", "nginx", true)
+	proxy := addContainer(t, node, "kube-system", "kube-proxy-x1", "kube-proxy", true)
 	glogAt := t0.Add(5*time.Second + 123456*time.Microsecond)
 	files := map[string]string{
 		web.Real: `{"log":"{\"level\":\"info\",\"msg\":\"hi\"}\n","stream":"stdout","time":"` + ts(0) + `"}` + "\n" +

@@ -139,3 +139,13 @@ func writeDockerPartials(t *testing.T, path string, t0 time.Time) (want []string
 	}
 	return want
 }
+
+// addContainer adds a container to node (see kubelog.Node.AddContainer).
+func addContainer(t *testing.T, node *kubelog.Node, namespace, pod, name string, docker bool) *kubelog.Container {
+	t.Helper()
+	c, err := node.AddContainer(namespace, pod, name, docker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -61,10 +61,7 @@ func TestMetrics_CorruptPositions(t *testing.T) {
 	env := emulatortest.Start(t, emulator.Config{})
 	root, state := t.TempDir(), t.TempDir()
 	node := &kubelog.Node{Root: filepath.Join(root, "var", "log"), Start: time.Now().Add(-time.Hour)}
-	ctr, err := node.AddContainer("default", "web-1", "app", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctr := addContainer(t, node, "default", "web-1", "app", false)
 	const lines = 50
 	if _, err := node.Write(ctr, lines, 100); err != nil {
 		t.Fatal(err)
