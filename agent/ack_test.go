@@ -11,6 +11,7 @@ import (
 
 	"logship/buffer"
 	"logship/config"
+	"logship/internal/e2etest"
 )
 
 // AckFunc adapts a function to buffer.Acker (tests only).
@@ -58,14 +59,7 @@ func TestAgent_AckRoutesToOwningWatcher(t *testing.T) {
 `, name, dir)
 	}
 	conf += "<match **>\n  @type null\n</match>\n"
-	c, err := config.Parse(filepath.Join(dir, "fluent.conf"), []byte(conf), config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := config.Build(c, config.BuildOptions{StateDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := e2etest.Pipeline(t, conf, dir, config.BuildOptions{StateDir: dir})
 	held := &heldOutput{}
 	a, err := New(p, Options{Log: zaptest.NewLogger(t),
 		OutputOverride: func(*config.Output, buffer.Acker) Output { return held }})

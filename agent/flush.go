@@ -86,18 +86,7 @@ func (s *tailSource) runIdleFlush(ctx context.Context) error {
 		return nil
 	}
 	tick := min(DefaultFlushTick, iv/2)
-	t := time.NewTicker(max(tick, 10*time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case now := <-t.C:
-			if err := s.flushIdle(ctx, now, false); err != nil && !errors.Is(err, context.Canceled) {
-				return err
-			}
-		}
-	}
+	return everyTick(ctx, max(tick, 10*time.Millisecond), func(now time.Time) error { return s.flushIdle(ctx, now, false) })
 }
 
 // flushFilters runs Flush of every holding filter under the router's lock and
@@ -141,14 +130,20 @@ func (a *Agent) runFilterFlush(ctx context.Context, fs []enrich.Flusher) error {
 	if len(fs) == 0 {
 		return nil
 	}
-	t := time.NewTicker(DefaultFlushTick)
+	return everyTick(ctx, DefaultFlushTick, func(now time.Time) error { return a.flushFilters(ctx, fs, now, false) })
+}
+
+// everyTick calls flush every tick until ctx is done; a flush error other
+// than a cancellation ends the loop with that error.
+func everyTick(ctx context.Context, tick time.Duration, flush func(now time.Time) error) error {
+	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case now := <-t.C:
-			if err := a.flushFilters(ctx, fs, now, false); err != nil && !errors.Is(err, context.Canceled) {
+			if err := flush(now); err != nil && !errors.Is(err, context.Canceled) {
 				return err
 			}
 		}

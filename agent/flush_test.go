@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -15,22 +14,16 @@ import (
 
 	"logship/buffer"
 	"logship/enrich"
+	"logship/internal/e2etest"
 	"logship/sink/stdout"
 	"logship/tail"
 )
 
-// syncBuf is a bytes.Buffer safe for the test's reads.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) lines() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// stdoutRecords is what a stdout output wrote to b: one record a line,
+// without its "<time> <tag>: " prefix.
+func stdoutRecords(b *e2etest.SyncBuffer) []string {
 	var out []string
-	for _, l := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
 		if l != "" {
 			_, rest, _ := strings.Cut(l, ": ") // drop "<time> <tag>"
 			out = append(out, rest)
@@ -45,7 +38,7 @@ func (s *syncBuf) lines() []string {
 type heldHarness struct {
 	a    *Agent
 	src  *tailSource
-	out  *syncBuf
+	out  *e2etest.SyncBuffer
 	file string
 	mu   sync.Mutex
 	ids  map[uint64]bool
@@ -54,7 +47,7 @@ type heldHarness struct {
 func newHeldHarness(t *testing.T, line enrich.LineConfig, rules func(a *Agent, out Output) map[string][]Rule) *heldHarness {
 	t.Helper()
 	dir := t.TempDir()
-	h := &heldHarness{out: &syncBuf{}, file: filepath.Join(dir, "app.log"), ids: map[uint64]bool{}}
+	h := &heldHarness{out: &e2etest.SyncBuffer{}, file: filepath.Join(dir, "app.log"), ids: map[uint64]bool{}}
 	if err := os.WriteFile(h.file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -155,17 +148,17 @@ func TestHandleLines_Multiline(t *testing.T) {
 	first := "junk before any glog line\nE0925 18:00:01.5       42 kubelet.go:1] failed:\n  goroutine 1\n"
 	second := "I0925 18:00:02.5       42 kubelet.go:2] next\n  more\n"
 	h.write(t, first+second)
-	eventually(t, "the first record", func() bool { return len(h.out.lines()) >= 1 })
-	if got, want := h.out.lines()[0], `{"severity":"E","pid":"42","source":"kubelet.go:1","message":"failed:\n  goroutine 1"}`; got != want {
+	eventually(t, "the first record", func() bool { return len(stdoutRecords(h.out)) >= 1 })
+	if got, want := stdoutRecords(h.out)[0], `{"severity":"E","pid":"42","source":"kubelet.go:1","message":"failed:\n  goroutine 1"}`; got != want {
 		t.Errorf("first record %s, want %s", got, want)
 	}
 	// The second record is pending: the position stays at its first line.
 	eventually(t, "the position after the first record", func() bool { return h.position() == int64(len(first)) })
-	if n := len(h.out.lines()); n != 1 {
+	if n := len(stdoutRecords(h.out)); n != 1 {
 		t.Fatalf("%d records before the flush interval", n)
 	}
-	eventually(t, "the idle flush", func() bool { return len(h.out.lines()) == 2 })
-	if got, want := h.out.lines()[1], `{"severity":"I","pid":"42","source":"kubelet.go:2","message":"next\n  more"}`; got != want {
+	eventually(t, "the idle flush", func() bool { return len(stdoutRecords(h.out)) == 2 })
+	if got, want := stdoutRecords(h.out)[1], `{"severity":"I","pid":"42","source":"kubelet.go:2","message":"next\n  more"}`; got != want {
 		t.Errorf("flushed record %s, want %s", got, want)
 	}
 	eventually(t, "the position at the end", func() bool { return h.position() == int64(len(first+second)) })
@@ -202,13 +195,13 @@ func TestFlushFilters_ConcatTimeoutLabel(t *testing.T) {
 	first := "Exception\n  at a\n"
 	second := "Next\n  at b\n"
 	h.write(t, first+second)
-	eventually(t, "the first group", func() bool { return len(h.out.lines()) >= 1 })
-	if got, want := h.out.lines()[0], `{"message":"Exception|  at a"}`; got != want {
+	eventually(t, "the first group", func() bool { return len(stdoutRecords(h.out)) >= 1 })
+	if got, want := stdoutRecords(h.out)[0], `{"message":"Exception|  at a"}`; got != want {
 		t.Errorf("joined %s, want %s", got, want)
 	}
 	eventually(t, "the position after the first group", func() bool { return h.position() == int64(len(first)) })
-	eventually(t, "the timeout", func() bool { return len(h.out.lines()) == 2 })
-	if got, want := h.out.lines()[1], `{"message":"Next|  at b","timeout":"yes"}`; got != want {
+	eventually(t, "the timeout", func() bool { return len(stdoutRecords(h.out)) == 2 })
+	if got, want := stdoutRecords(h.out)[1], `{"message":"Next|  at b","timeout":"yes"}`; got != want {
 		t.Errorf("timed-out group %s, want %s (through label @T)", got, want)
 	}
 	eventually(t, "the position at the end", func() bool { return h.position() == int64(len(first+second)) })

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"logship/internal/e2etest"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
@@ -41,23 +41,10 @@ const seedSideStreams = `
   log_group_name kubernetes-cluster
   log_stream_name fluentd-cloudwatch-demo
   auto_create_stream true
-  region us-east-1
-  endpoint {{URL}}
-  aws_key_id {{AK}}
-  aws_sec_key {{SK}}
+  {{EMULATOR}}
   flush_interval 1s
 </match>
 `
-
-func testPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-}
 
 // TestAgent_SeedSideStreams: the seed's liveness record and monitor_agent
 // records reach CloudWatch in the shared stream with the message bytes
@@ -65,9 +52,8 @@ func testPort(t *testing.T) string {
 // monitor port.
 func TestAgent_SeedSideStreams(t *testing.T) {
 	env := emulatortest.Start(t, emulator.Config{})
-	httpPort, monPort := testPort(t), testPort(t)
-	cfg := strings.NewReplacer("{{HTTP}}", httpPort, "{{MON}}", monPort, "{{URL}}", env.URL,
-		"{{AK}}", env.AccessKeyID, "{{SK}}", env.SecretAccessKey).Replace(seedSideStreams)
+	httpPort, monPort := fmt.Sprint(e2etest.FreePort(t)), fmt.Sprint(e2etest.FreePort(t))
+	cfg := e2etest.Config(seedSideStreams, "", env, "{{HTTP}}", httpPort, "{{MON}}", monPort)
 	stop := runAgent(t, cfg, t.TempDir(), zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
 
 	probe := "http://127.0.0.1:" + httpPort + "/fluentd.pod.healthcheck?json=%7B%22log%22%3A+%22health+check%22%7D"

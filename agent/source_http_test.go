@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"logship/buffer"
 	"logship/config"
+	"logship/internal/e2etest"
 )
 
 // blockedOutput accepts nothing until released (a CloudWatch outage with a
@@ -34,16 +34,9 @@ func (b blockedOutput) Emit(ctx context.Context, _ []buffer.Record) error {
 // blocked: the seed's liveness probe keeps getting 200 within the kubelet's
 // 1 s timeout, and the records beyond the queue are counted as dropped.
 func TestAgent_LivenessUnderBackPressure(t *testing.T) {
-	port := freePort(t)
+	port := e2etest.FreePort(t)
 	cfgText := fmt.Sprintf("<source>\n  type http\n  port %d\n  bind 127.0.0.1\n</source>\n<match **>\n  type stdout\n</match>\n", port)
-	c, err := config.Parse(filepath.Join(t.TempDir(), "fluent.conf"), []byte(cfgText), config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := config.Build(c, config.BuildOptions{StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := e2etest.Pipeline(t, cfgText, t.TempDir(), config.BuildOptions{StateDir: t.TempDir()})
 	reg := prometheus.NewRegistry()
 	release := make(chan struct{})
 	a, err := New(p, Options{Log: zaptest.NewLogger(t), Registry: reg,
@@ -51,9 +44,7 @@ func TestAgent_LivenessUnderBackPressure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	stop := StartForTest(t, a)
 	client := &http.Client{Timeout: 2 * time.Second}
 	probe := fmt.Sprintf("http://127.0.0.1:%d/fluentd.pod.healthcheck?json=%%7B%%22log%%22%%3A+%%22health+check%%22%%7D", port)
 	const probes = config.DefaultHTTPQueue + 20
@@ -95,13 +86,7 @@ func TestAgent_LivenessUnderBackPressure(t *testing.T) {
 	if d < 19 {
 		t.Errorf("dropped = %v, want at least %d (queue %d, one record in the blocked emit)", d, 19, config.DefaultHTTPQueue)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("run: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the agent did not stop")
+	if err := stop(); err != nil {
+		t.Errorf("run: %v", err)
 	}
 }

@@ -8,10 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 
 	"logship/buffer"
 	"logship/config"
+	"logship/internal/e2etest"
 )
 
 // monitorConfig has every monitor source, a buffered CloudWatch output that
@@ -71,14 +70,7 @@ const monitorConfig = `
 // buildAgent maps cfgText and builds (without running) an agent.
 func buildAgent(t *testing.T, cfgText string, opts Options) *Agent {
 	t.Helper()
-	c, err := config.Parse(filepath.Join(t.TempDir(), "fluent.conf"), []byte(cfgText), config.Options{})
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	p, err := config.Build(c, config.BuildOptions{StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
+	p := e2etest.Pipeline(t, cfgText, t.TempDir(), config.BuildOptions{StateDir: t.TempDir()})
 	if opts.Log == nil {
 		opts.Log = zaptest.NewLogger(t)
 	}
@@ -247,7 +239,7 @@ func TestMonitorAgent_Records(t *testing.T) {
 // TestMonitorAgent_Run serves the API on a real listener and emits on the
 // interval.
 func TestMonitorAgent_Run(t *testing.T) {
-	var stdout syncBuffer
+	var stdout e2etest.SyncBuffer
 	a := buildAgent(t, monitorConfig, Options{Stdout: &stdout})
 	m := runnerOf[*monitorAgent](t, a)
 	m.cfg.EmitInterval = 20 * time.Millisecond
@@ -343,24 +335,6 @@ func valueString(mf *dto.MetricFamily, m *dto.Metric) string {
 		return "?"
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64)
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestMonitorAgent_EmitConfig: emit_config adds the plugin's parameters

@@ -17,18 +17,8 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"logship/config"
+	"logship/internal/e2etest"
 )
-
-// freePort returns a port that was free a moment ago on 127.0.0.1.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // TestAgent_SeedSources runs an agent with the seed's source set (http,
 // prometheus on the ops port, prometheus_tail_monitor) ahead of a tail
@@ -49,7 +39,7 @@ func TestAgent_SeedSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	opsPort := ops.Addr().(*net.TCPAddr).Port
-	httpPort := freePort(t)
+	httpPort := e2etest.FreePort(t)
 	// The tail source comes after the plugin sources, as in the seed: its
 	// acknowledgements must still reach it (a regression test: Agent.Ack once
 	// indexed tail sources by their position among all sources).
@@ -83,25 +73,15 @@ func TestAgent_SeedSources(t *testing.T) {
   @type null
 </match>
 `, httpPort, opsPort, logDir, dir)
-	c, err := config.Parse(filepath.Join(dir, "fluent.conf"), []byte(cfgText), config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := config.Build(c, config.BuildOptions{StateDir: filepath.Join(dir, "state")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := e2etest.Pipeline(t, cfgText, dir, config.BuildOptions{StateDir: filepath.Join(dir, "state")})
 	reg := prometheus.NewRegistry()
 	a, err := New(p, Options{Log: zaptest.NewLogger(t), Registry: reg, OpsListener: ops, OpsAddr: ops.Addr().String()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	stop := StartForTest(t, a)
 	defer func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("run: %v", err)
 		}
 	}()

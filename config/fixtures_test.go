@@ -62,8 +62,8 @@ func configMapData(src string) (map[string]string, error) {
 	return out, nil
 }
 
-// writeConfigMap extracts the seed ConfigMap into a temporary directory.
-func writeConfigMap(t testing.TB) string {
+// seedConfigMap reads the seed ConfigMap's data.
+func seedConfigMap(t testing.TB) map[string]string {
 	t.Helper()
 	src, err := os.ReadFile(filepath.Join(fixtureDir(t), "seed-workshop-2017/fluentd-configmap.yaml"))
 	if err != nil {
@@ -73,6 +73,13 @@ func writeConfigMap(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return data
+}
+
+// writeConfigMap extracts the seed ConfigMap into a temporary directory.
+func writeConfigMap(t testing.TB) string {
+	t.Helper()
+	data := seedConfigMap(t)
 	dir := t.TempDir()
 	for k, v := range data {
 		if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o644); err != nil {
@@ -85,14 +92,7 @@ func writeConfigMap(t testing.TB) string {
 // TestConfigMap_Extract checks the tiny YAML reader against the fixture
 // folder that holds the same values as separate files.
 func TestConfigMap_Extract(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join(fixtureDir(t), "seed-workshop-2017/fluentd-configmap.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := configMapData(string(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := seedConfigMap(t)
 	etc := filepath.Join(fixtureDir(t), "seed-workshop-2017/fluentd-etc")
 	entries, err := os.ReadDir(etc)
 	if err != nil {

@@ -11,26 +11,6 @@ import (
 	"logship/enrich"
 )
 
-// buildPipeline maps a configuration with one tail source and returns the
-// pipeline, the warnings and the error text.
-func buildPipeline(t *testing.T, body string) (*config.Pipeline, []string, string) {
-	t.Helper()
-	src := "<source>\n  @type tail\n  path /var/log/x.log\n  tag x\n  <parse>\n    @type none\n  </parse>\n</source>\n" + body
-	c, err := config.Parse("fluent.conf", []byte(src), config.Options{})
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	p, err := config.Build(c, config.BuildOptions{StateDir: "/state", Location: time.UTC})
-	var warns []string
-	for _, w := range c.Diag.Warnings() {
-		warns = append(warns, w.Error())
-	}
-	if err != nil {
-		return nil, warns, err.Error()
-	}
-	return p, warns, ""
-}
-
 func firstFilter(t *testing.T, p *config.Pipeline) enrich.FilterConfig {
 	t.Helper()
 	for _, s := range p.Order {
@@ -151,12 +131,7 @@ func TestPluginFilter(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, warns, errText := buildPipeline(t, tt.conf+"\n<match **>\n  @type null\n</match>\n")
-			if errText != "" {
-				t.Fatal(errText)
-			}
-			if len(warns) != 0 {
-				t.Errorf("warnings: %q", warns)
-			}
+			wantOutcome(t, warns, errText, "")
 			if got := firstFilter(t, p); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
@@ -292,12 +267,7 @@ func TestPluginOutput_RewriteTagFilter(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, warns, errText := buildPipeline(t, tt.conf+"\n<match **>\n  @type null\n</match>\n")
-			if errText != "" {
-				t.Fatal(errText)
-			}
-			if len(warns) != 0 {
-				t.Errorf("warnings: %q", warns)
-			}
+			wantOutcome(t, warns, errText, "")
 			var got any
 			for _, s := range p.Order {
 				if o := p.Outputs[s]; o != nil && o.Type == "rewrite_tag_filter" {

@@ -1,7 +1,6 @@
 package config_test
 
 import (
-	"strings"
 	"testing"
 
 	"logship/plugin"
@@ -50,17 +49,8 @@ func TestOutputTypes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, warns, errText := buildPipeline(t, tt.body)
-			if tt.wantErr != "" {
-				if !strings.Contains(errText, tt.wantErr) {
-					t.Fatalf("error %q, want one mentioning %q", errText, tt.wantErr)
-				}
+			if !wantOutcome(t, warns, errText, tt.wantErr) {
 				return
-			}
-			if errText != "" {
-				t.Fatal(errText)
-			}
-			if len(warns) > 0 {
-				t.Errorf("warnings %q, want none", warns)
 			}
 			var got *plugin.OutputConfig
 			for _, o := range p.Outputs {

@@ -10,26 +10,25 @@ import (
 	"logship/config"
 )
 
-// buildSource maps one <source> (plus a null match) and returns its plugin
-// config, the warnings and the error text.
-func buildSource(t *testing.T, src string) (any, []string, string) {
+// sourceCase is one <source> and the plugin config it maps to (a pointer,
+// as Source.Plugin holds it), or the error it is refused with.
+type sourceCase struct {
+	name, src string
+	want      any
+	wantErr   string
+}
+
+// runSourceCases maps every case's source and checks its outcome.
+func runSourceCases(t *testing.T, tests []sourceCase) {
 	t.Helper()
-	c, err := config.Parse("fluent.conf", []byte(src+"\n<match **>\n  @type null\n</match>\n"), config.Options{})
-	if err != nil {
-		t.Fatalf("parse: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, warns, errText := buildSource(t, tt.src)
+			if wantOutcome(t, warns, errText, tt.wantErr) && !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
 	}
-	p, err := config.Build(c, config.BuildOptions{StateDir: "/state"})
-	var warns []string
-	for _, w := range c.Diag.Warnings() {
-		warns = append(warns, w.Error())
-	}
-	if err != nil {
-		return nil, warns, err.Error()
-	}
-	if len(p.Sources) != 1 {
-		t.Fatalf("got %d sources, want 1", len(p.Sources))
-	}
-	return p.Sources[0].Plugin, warns, ""
 }
 
 func TestPluginSource_HTTP(t *testing.T) {
@@ -71,17 +70,8 @@ func TestPluginSource_HTTP(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, warns, errText := buildSource(t, tt.src)
-			if tt.wantErr != "" {
-				if !strings.Contains(errText, tt.wantErr) {
-					t.Fatalf("error = %q, want it to contain %q", errText, tt.wantErr)
-				}
+			if !wantOutcome(t, warns, errText, tt.wantErr) {
 				return
-			}
-			if errText != "" {
-				t.Fatalf("error: %s", errText)
-			}
-			if len(warns) > 0 {
-				t.Errorf("warnings: %q", warns)
 			}
 			want := def
 			tt.want(&want)
@@ -93,53 +83,25 @@ func TestPluginSource_HTTP(t *testing.T) {
 }
 
 func TestPluginSource_MonitorAgent(t *testing.T) {
-	tests := []struct {
-		name, src string
-		want      config.MonitorAgentSource
-		wantErr   string
-	}{
+	runSourceCases(t, []sourceCase{
 		{name: "seed", src: "<source>\n  @type monitor_agent\n  bind 0.0.0.0\n  port 24220\n  tag fluentd.monitor.metrics\n</source>\n<match x>\n  type null\n</match>",
-			want: config.MonitorAgentSource{Bind: "0.0.0.0", Port: 24220, Tag: "fluentd.monitor.metrics", EmitInterval: time.Minute,
+			want: &config.MonitorAgentSource{Bind: "0.0.0.0", Port: 24220, Tag: "fluentd.monitor.metrics", EmitInterval: time.Minute,
 				IncludeConfig: true, IncludeRetry: true}},
 		{name: "v1 defaults", src: "<source>\n  @type monitor_agent\n</source>",
-			want: config.MonitorAgentSource{Bind: "0.0.0.0", Port: 24220, EmitInterval: time.Minute, IncludeConfig: true, IncludeRetry: true, V1: true}},
+			want: &config.MonitorAgentSource{Bind: "0.0.0.0", Port: 24220, EmitInterval: time.Minute, IncludeConfig: true, IncludeRetry: true, V1: true}},
 		{name: "every parameter", src: "<source>\n  @type monitor_agent\n  bind 127.0.0.1\n  port 0\n  tag m\n  emit_interval 5s\n  include_config false\n  emit_config true\n  include_retry false\n</source>",
-			want: config.MonitorAgentSource{Bind: "127.0.0.1", Port: 0, Tag: "m", EmitInterval: 5 * time.Second, EmitConfig: true, V1: true}},
+			want: &config.MonitorAgentSource{Bind: "127.0.0.1", Port: 0, Tag: "m", EmitInterval: 5 * time.Second, EmitConfig: true, V1: true}},
 		{name: "bad interval", src: "<source>\n  @type monitor_agent\n  emit_interval 0\n</source>", wantErr: "emit_interval must be positive"},
-		{name: "bad bool", src: "<source>\n  @type monitor_agent\n  port abc\n</source>", wantErr: ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, warns, errText := buildSource(t, tt.src)
-			if tt.wantErr != "" {
-				if !strings.Contains(errText, tt.wantErr) {
-					t.Fatalf("error = %q, want %q", errText, tt.wantErr)
-				}
-				return
-			}
-			if tt.name == "bad bool" {
-				// Fluentd reads "abc" as 0 with a warning; so does logship.
-				if len(warns) == 0 || errText != "" {
-					t.Fatalf("warnings %q error %q, want a warning", warns, errText)
-				}
-				return
-			}
-			if errText != "" || len(warns) > 0 {
-				t.Fatalf("error %q warnings %q", errText, warns)
-			}
-			if m, ok := got.(*config.MonitorAgentSource); !ok || !reflect.DeepEqual(*m, tt.want) {
-				t.Errorf("got %+v\nwant %+v", got, &tt.want)
-			}
-		})
+	})
+	// Fluentd reads "abc" as 0 with a warning; so does logship.
+	_, warns, errText := buildSource(t, "<source>\n  @type monitor_agent\n  port abc\n</source>")
+	if len(warns) == 0 || errText != "" {
+		t.Fatalf("bad port: warnings %q error %q, want a warning", warns, errText)
 	}
 }
 
 func TestPluginSource_Prometheus(t *testing.T) {
-	tests := []struct {
-		name, src string
-		want      any
-		wantErr   string
-	}{
+	runSourceCases(t, []sourceCase{
 		{name: "seed", src: "<source>\n  @type prometheus\n  bind 0.0.0.0\n  port 24231\n  metrics_path /metrics\n</source>",
 			want: &config.PrometheusSource{Bind: "0.0.0.0", Port: 24231, MetricsPath: "/metrics", AggregatedMetricsPath: "/aggregated_metrics"}},
 		{name: "paths", src: "<source>\n  @type prometheus\n  port 9100\n  metrics_path /m\n  aggregated_metrics_path /am\n  content_encoding gzip\n</source>",
@@ -157,33 +119,12 @@ func TestPluginSource_Prometheus(t *testing.T) {
 				Labels: []config.MetricLabel{{Name: "host", Value: "${hostname}"}, {Name: "node", Value: "n1"}}}},
 		{name: "record accessor label", src: "<source>\n  @type prometheus_monitor\n  <labels>\n    c $.kubernetes.container_name\n  </labels>\n</source>",
 			wantErr: "record accessor syntax is not available"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, warns, errText := buildSource(t, tt.src)
-			if tt.wantErr != "" {
-				if !strings.Contains(errText, tt.wantErr) {
-					t.Fatalf("error = %q, want %q", errText, tt.wantErr)
-				}
-				return
-			}
-			if errText != "" || len(warns) > 0 {
-				t.Fatalf("error %q warnings %q", errText, warns)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got %+v\nwant %+v", got, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestPluginSource_Systemd(t *testing.T) {
 	state := func(name string) string { return filepath.Join("/state", "journal", name) }
-	tests := []struct {
-		name, src string
-		want      config.SystemdSource
-		wantErr   string
-	}{
+	runSourceCases(t, []sourceCase{
 		{name: "v1.19 kubelet", src: `<source>
   @type systemd
   @id in_systemd_kubelet
@@ -195,7 +136,7 @@ func TestPluginSource_Systemd(t *testing.T) {
   </storage>
   read_from_head true
   tag kubelet
-</source>`, want: config.SystemdSource{Path: "/var/log/journal", Tag: "kubelet", ReadFromHead: true,
+</source>`, want: &config.SystemdSource{Path: "/var/log/journal", Tag: "kubelet", ReadFromHead: true,
 			Matches:           [][]config.JournalMatch{{{Field: "_SYSTEMD_UNIT", Value: "kubelet.service"}}},
 			FluentdCursorFile: "/var/log/fluentd-journald-kubelet-cursor.json",
 			CursorFile:        state("var_log_fluentd-journald-kubelet-cursor.json.json")}},
@@ -205,7 +146,7 @@ func TestPluginSource_Systemd(t *testing.T) {
   read_from_head true
   strip_underscores true
   tag systemd
-</source>`, want: config.SystemdSource{Path: "/var/log/journal", Tag: "systemd", ReadFromHead: true, FieldsStripUnderscores: true,
+</source>`, want: &config.SystemdSource{Path: "/var/log/journal", Tag: "systemd", ReadFromHead: true, FieldsStripUnderscores: true,
 			SecondPrecision: true, FluentdCursorFile: "/var/log/fluentd-journald-systemd.pos",
 			CursorFile: state("var_log_fluentd-journald-systemd.pos.json")}},
 		{name: "filters spelling, OR and AND", src: `<source>
@@ -214,7 +155,7 @@ func TestPluginSource_Systemd(t *testing.T) {
   path /run/log/journal
   filters [{"_SYSTEMD_UNIT": ["a.service", "b.service"], "PRIORITY": 3}, {"_TRANSPORT": "kernel"}]
   tag j
-</source>`, want: config.SystemdSource{Path: "/run/log/journal", Tag: "j", CursorFile: state("j.json"),
+</source>`, want: &config.SystemdSource{Path: "/run/log/journal", Tag: "j", CursorFile: state("j.json"),
 			Matches: [][]config.JournalMatch{
 				{{Field: "_SYSTEMD_UNIT", Value: "a.service"}, {Field: "_SYSTEMD_UNIT", Value: "b.service"}, {Field: "PRIORITY", Value: "3"}},
 				{{Field: "_TRANSPORT", Value: "kernel"}}}}},
@@ -228,7 +169,7 @@ func TestPluginSource_Systemd(t *testing.T) {
     fields_strip_underscores true
     fields_lowercase true
   </entry>
-</source>`, want: config.SystemdSource{Path: "/var/log/journal", Tag: "e", CursorFile: state("e.json"),
+</source>`, want: &config.SystemdSource{Path: "/var/log/journal", Tag: "e", CursorFile: state("e.json"),
 			FieldMap: []config.FieldMapping{{From: "MESSAGE", To: []string{"log"}}, {From: "_PID", To: []string{"process", "pid"}},
 				{From: "_CMDLINE", To: []string{"process"}}},
 			FieldMapStrict: true, FieldsStripUnderscores: true, FieldsLowercase: true}},
@@ -237,24 +178,7 @@ func TestPluginSource_Systemd(t *testing.T) {
 		{name: "nested match value", src: "<source>\n  @type systemd\n  tag x\n  matches [{\"a\": {\"b\": 1}}]\n</source>", wantErr: "is not a string"},
 		{name: "bad field_map", src: "<source>\n  @type systemd\n  tag x\n  <entry>\n    field_map [1]\n  </entry>\n</source>", wantErr: "field_map"},
 		{name: "other storage", src: "<source>\n  @type systemd\n  tag x\n  <storage>\n    @type redis\n  </storage>\n</source>", wantErr: "not supported"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, warns, errText := buildSource(t, tt.src)
-			if tt.wantErr != "" {
-				if !strings.Contains(errText, tt.wantErr) {
-					t.Fatalf("error = %q, want %q", errText, tt.wantErr)
-				}
-				return
-			}
-			if errText != "" || len(warns) > 0 {
-				t.Fatalf("error %q warnings %q", errText, warns)
-			}
-			if s, ok := got.(*config.SystemdSource); !ok || !reflect.DeepEqual(*s, tt.want) {
-				t.Errorf("got  %+v\nwant %+v", got, &tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestPluginSource_ForwardRefused(t *testing.T) {

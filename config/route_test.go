@@ -84,14 +84,7 @@ const routerConf = `
 `
 
 func TestRouter_Route(t *testing.T) {
-	c, err := parse(t, routerConf, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := config.NewRouter(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, r := newRouter(t, routerConf)
 	tests := []struct {
 		label, tag, want string
 	}{
@@ -158,14 +151,7 @@ func TestRouter_Errors(t *testing.T) {
 }
 
 func TestRouter_RouteCachedDoesNotAllocate(t *testing.T) {
-	c, err := parse(t, routerConf, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := config.NewRouter(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, r := newRouter(t, routerConf)
 	l := r.Label("")
 	tag := "kubernetes.var.log.containers.x.log"
 	l.Route(tag)
@@ -175,14 +161,7 @@ func TestRouter_RouteCachedDoesNotAllocate(t *testing.T) {
 }
 
 func TestRouter_Concurrent(t *testing.T) {
-	c, err := parse(t, routerConf, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := config.NewRouter(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, r := newRouter(t, routerConf)
 	// Sections are configuration-time objects (their accessors mark them
 	// used), so the goroutines compare pointers only.
 	want := r.Route("", "kube.x.y")
@@ -211,14 +190,7 @@ func TestRouter_Concurrent(t *testing.T) {
 }
 
 func BenchmarkLabel_Route(b *testing.B) {
-	c, err := parse(b, routerConf, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	r, err := config.NewRouter(c)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, r := newRouter(b, routerConf)
 	l := r.Label("")
 	tag := "kubernetes.var.log.containers.web-7d9f_default_nginx-0123abcd.log"
 	b.Run("cached", func(b *testing.B) {

@@ -38,13 +38,9 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	secretKey := fs.String("secret-key", "", "secret access key for strict signature verification")
 	allowUnsigned := fs.Bool("allow-unsigned", false, "accept requests without a SigV4 Authorization header")
 	omitToken := fs.Bool("omit-sequence-token", false, "leave nextSequenceToken out of PutLogEvents responses")
-	logFormat := fs.String("log-format", "console", "log format: json or console")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	if err := parseFlags(fs, args); err != nil {
+	logf := addLogFlags(fs, "console", "info")
+	if err := parseArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected arguments: %q", fs.Args())}
 	}
 	if (*outageAfter != 0 || *outageFor != 0) && *outageFor <= 0 {
 		return usageError{errors.New("--outage-after needs a positive --outage-for")}
@@ -52,7 +48,7 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if (*accessKey == "") != (*secretKey == "") {
 		return usageError{errors.New("--access-key and --secret-key go together")}
 	}
-	log, err := newLogger(*logFormat, *logLevel, stderr)
+	log, err := logf.logger(stderr)
 	if err != nil {
 		return err
 	}

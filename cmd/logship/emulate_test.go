@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -23,34 +22,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
+	"logship/internal/e2etest"
 	"logship/sink/emulator/emulatortest"
 )
-
-// syncBuffer is a bytes.Buffer safe for a writer and a polling reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var endpointRE = regexp.MustCompile(`logship emulate: CloudWatch Logs endpoint (https?://127\.0\.0\.1:\d+) \(region us-east-1\)`)
 
 // startEmulate runs 'logship emulate' with args until the returned stop is
 // called; stop returns the command's error.
-func startEmulate(t *testing.T, args ...string) (url string, stdout *syncBuffer, stop func() error) {
+func startEmulate(t *testing.T, args ...string) (url string, stdout *e2etest.SyncBuffer, stop func() error) {
 	t.Helper()
-	stdout = &syncBuffer{}
+	stdout = &e2etest.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runEmulate(ctx, args, stdout, io.Discard) }()
@@ -200,7 +182,7 @@ func TestEmulate_SIGTERMExitsZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr syncBuffer
+	var stderr e2etest.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -225,19 +207,7 @@ func TestEmulate_SIGTERMExitsZero(t *testing.T) {
 	if _, err := c.CreateLogGroup(context.Background(), &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("g")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("logship emulate after SIGTERM: %v, want exit 0; stderr %q", err, stderr.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("logship emulate did not exit within 20s of SIGTERM")
-	}
+	sigterm(t, cmd, "emulate", 20*time.Second)
 	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
 	if err != nil || !strings.Contains(string(b), `"name":"g"`) {
 		t.Errorf("state.json after SIGTERM: %q (err %v), want group g saved", b, err)

@@ -125,6 +125,33 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// parseArgs parses args into fs as parseFlags does; arguments left after
+// the flags are a usage error.
+func parseArgs(fs *flag.FlagSet, args []string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments: %q", fs.Args())}
+	}
+	return nil
+}
+
+// logFlags are a command's --log-format and --log-level.
+type logFlags struct{ format, level *string }
+
+// addLogFlags defines --log-format and --log-level on fs with the given
+// defaults.
+func addLogFlags(fs *flag.FlagSet, format, level string) logFlags {
+	return logFlags{
+		format: fs.String("log-format", format, "log format: json or console"),
+		level:  fs.String("log-level", level, "log level: debug, info, warn, error"),
+	}
+}
+
+// logger is newLogger with the flags' values.
+func (l logFlags) logger(w io.Writer) (*zap.Logger, error) { return newLogger(*l.format, *l.level, w) }
+
 // newLogger builds the process logger: JSON (the default, for log pipelines)
 // or console (for people), at the given level.
 func newLogger(format, level string, w io.Writer) (*zap.Logger, error) {

@@ -210,20 +210,29 @@ func replayKind(path string) (int, error) {
 	return kindContainerLog, nil
 }
 
+// readRecords opens the file f and reads its records with read.
+func readRecords(f string, read func(io.Reader) ([]buffer.Record, error)) ([]buffer.Record, error) {
+	fh, err := os.Open(f)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	rs, err := read(fh)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f, err)
+	}
+	return rs, nil
+}
+
 // readBuffered reads dead-letter files (already formatted) and Fluentd buffer
 // chunks (formatted here by the configuration's cloudwatch_logs output, as
 // Fluentd would have formatted them when it flushed).
 func readBuffered(p *config.Pipeline, dead, chunks []string) ([]buffer.Record, error) {
 	var recs []buffer.Record
 	for _, f := range dead {
-		fh, err := os.Open(f)
+		rs, err := readRecords(f, buffer.ReadDeadLetter)
 		if err != nil {
 			return nil, err
-		}
-		rs, err := buffer.ReadDeadLetter(fh)
-		fh.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 		recs = append(recs, rs...)
 	}
@@ -239,14 +248,9 @@ func readBuffered(p *config.Pipeline, dead, chunks []string) ([]buffer.Record, e
 		return nil, err
 	}
 	for _, f := range chunks {
-		fh, err := os.Open(f)
+		rs, err := readRecords(f, buffer.ReadFluentdChunk)
 		if err != nil {
 			return nil, err
-		}
-		rs, err := buffer.ReadFluentdChunk(fh)
-		fh.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 		for i := range rs {
 			if err := fmtr.Format(&rs[i]); err != nil {

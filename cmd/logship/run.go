@@ -88,15 +88,11 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pf := addPipelineFlags(fs)
 	listen := fs.String("listen", ":2021", "`address` of /metrics, /healthz and /readyz (empty: none)")
 	pprofOn := fs.Bool("pprof", false, "serve net/http/pprof under /debug/pprof/ on the --listen address")
-	logFormat := fs.String("log-format", "json", "log format: json or console")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	if err := parseFlags(fs, args); err != nil {
+	logf := addLogFlags(fs, "json", "info")
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected arguments: %q", fs.Args())}
-	}
-	log, err := newLogger(*logFormat, *logLevel, stderr)
+	log, err := logf.logger(stderr)
 	if err != nil {
 		return err
 	}

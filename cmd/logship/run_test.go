@@ -5,41 +5,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"logship/internal/e2etest"
 	"logship/internal/kubelog"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
 
-const sigtermConfig = `
-<source>
-  @type tail
-  path {{ROOT}}/var/log/containers/*.log
-  pos_file {{ROOT}}/fluentd-containers.log.pos
-  tag kubernetes.*
-  read_from_head true
-  <parse>
-    @type cri
-  </parse>
-</source>
-<match **>
-  @type cloudwatch_logs
-  log_group_name sigterm
-  use_tag_as_stream true
-  auto_create_stream true
-  region us-east-1
-  endpoint {{URL}}
-  aws_key_id {{AK}}
-  aws_sec_key {{SK}}
-  <buffer>
-    flush_interval 1h
-  </buffer>
-</match>
-`
+var sigtermConfig = e2etest.CRISource("pos_file {{ROOT}}/fluentd-containers.log.pos") +
+	e2etest.Output("sigterm", "", "flush_interval 1h")
 
 // startRun runs 'logship run' as a child process (the test binary itself).
 func startRun(t *testing.T, cfg, state string, ops int) *exec.Cmd {
@@ -47,7 +24,7 @@ func startRun(t *testing.T, cfg, state string, ops int) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestEmulateHelperProcess$", "--",
 		"run", "--config", cfg, "--state-dir", state, "--listen", "127.0.0.1:"+strconv.Itoa(ops), "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "LOGSHIP_EMULATE_HELPER=1")
-	var stderr syncBuffer
+	var stderr e2etest.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -56,7 +33,9 @@ func startRun(t *testing.T, cfg, state string, ops int) *exec.Cmd {
 	return cmd
 }
 
-func sigterm(t *testing.T, cmd *exec.Cmd) {
+// sigterm sends SIGTERM to cmd, 'logship <name>' with its stderr in an
+// e2etest.SyncBuffer, and fails the test unless it exits 0 within timeout.
+func sigterm(t *testing.T, cmd *exec.Cmd, name string, timeout time.Duration) {
 	t.Helper()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -66,10 +45,10 @@ func sigterm(t *testing.T, cmd *exec.Cmd) {
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("logship run after SIGTERM: %v, want exit 0; stderr %q", err, cmd.Stderr.(*syncBuffer).String())
+			t.Fatalf("logship %s after SIGTERM: %v, want exit 0; stderr %q", name, err, cmd.Stderr.(*e2etest.SyncBuffer).String())
 		}
-	case <-time.After(40 * time.Second):
-		t.Fatal("logship run did not exit within 40s of SIGTERM")
+	case <-time.After(timeout):
+		t.Fatalf("logship %s did not exit within %v of SIGTERM", name, timeout)
 	}
 }
 
@@ -92,7 +71,7 @@ func TestRun_SIGTERMDrains(t *testing.T) {
 		}
 	}
 	cfgPath := filepath.Join(root, "fluent.conf")
-	cfg := strings.NewReplacer("{{ROOT}}", root, "{{URL}}", env.URL, "{{AK}}", env.AccessKeyID, "{{SK}}", env.SecretAccessKey).Replace(sigtermConfig)
+	cfg := e2etest.Config(sigtermConfig, root, env)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +94,7 @@ func TestRun_SIGTERMDrains(t *testing.T) {
 	if got := env.Server.Stats().EventsAccepted; got != 0 {
 		t.Fatalf("%d events sent before SIGTERM with a 1h flush interval", got)
 	}
-	sigterm(t, cmd)
+	sigterm(t, cmd, "run", 40*time.Second)
 	if got := env.Server.Stats().EventsAccepted; got != 3*n {
 		t.Fatalf("after SIGTERM %d events delivered, want %d (final flush)", got, 3*n)
 	}
@@ -133,7 +112,7 @@ func TestRun_SIGTERMDrains(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(time.Second)
-	sigterm(t, cmd)
+	sigterm(t, cmd, "run", 40*time.Second)
 	if got := env.Server.Stats().EventsAccepted; got != 3*n {
 		t.Fatalf("after a restart %d events delivered, want still %d (no duplicates)", got, 3*n)
 	}

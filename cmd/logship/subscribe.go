@@ -33,13 +33,9 @@ func runSubscribe(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	region := fs.String("region", "", "AWS region (default: the SDK's, e.g. AWS_REGION)")
 	endpoint := fs.String("endpoint", "", "CloudWatch Logs endpoint URL (for the emulator: logship emulate)")
 	lambdaEndpoint := fs.String("lambda-endpoint", "", "Lambda endpoint URL (tests)")
-	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
-	logFormat := fs.String("log-format", "console", "log format: json or console")
-	if err := parseFlags(fs, args); err != nil {
+	logf := addLogFlags(fs, "console", "warn")
+	if err := parseArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
 	if *logGroup == "" || *functionARN == "" {
 		return usageError{fmt.Errorf("--log-group and --function-arn are required")}
@@ -47,7 +43,7 @@ func runSubscribe(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *retention < 0 || *retention > 1<<30 {
 		return usageError{fmt.Errorf("--retention-days %d: want 0 or a number of days", *retention)}
 	}
-	log, err := newLogger(*logFormat, *logLevel, stderr)
+	log, err := logf.logger(stderr)
 	if err != nil {
 		return err
 	}

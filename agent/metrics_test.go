@@ -1,10 +1,10 @@
 package agent_test
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,37 +18,13 @@ import (
 
 	"logship/agent"
 	"logship/config"
+	"logship/internal/e2etest"
 	"logship/internal/kubelog"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
 
-const metricsConfig = `
-<source>
-  @type tail
-  @id cri
-  path {{ROOT}}/var/log/containers/*.log
-  tag kubernetes.*
-  read_from_head true
-  <parse>
-    @type cri
-  </parse>
-</source>
-<match **>
-  @type cloudwatch_logs
-  log_group_name metrics
-  log_stream_name node-1
-  auto_create_stream true
-  region us-east-1
-  endpoint {{URL}}
-  aws_key_id {{AK}}
-  aws_sec_key {{SK}}
-  <buffer>
-    flush_interval 0.2s
-    retry_wait 0.1s
-  </buffer>
-</match>
-`
+var metricsConfig = e2etest.CRISource("@id cri") + e2etest.Output("metrics", "node-1", "flush_interval 0.2s", "retry_wait 0.1s")
 
 // scrape fetches /metrics from addr and returns the value of the first
 // sample whose name (and labels) start with prefix, and whether it was found.
@@ -85,23 +61,13 @@ func TestMetrics_CorruptPositions(t *testing.T) {
 	env := emulatortest.Start(t, emulator.Config{})
 	root, state := t.TempDir(), t.TempDir()
 	node := &kubelog.Node{Root: filepath.Join(root, "var", "log"), Start: time.Now().Add(-time.Hour)}
-	ctr, err := node.AddContainer("default", "web-1", "app", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctr := addContainer(t, node, "default", "web-1", "app", false)
 	const lines = 50
 	if _, err := node.Write(ctr, lines, 100); err != nil {
 		t.Fatal(err)
 	}
-	cfg := strings.NewReplacer("{{ROOT}}", root, "{{URL}}", env.URL, "{{AK}}", env.AccessKeyID, "{{SK}}", env.SecretAccessKey).Replace(metricsConfig)
-	c, err := config.Parse(filepath.Join(state, "fluent.conf"), []byte(cfg), config.Options{})
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	p, err := config.Build(c, config.BuildOptions{StateDir: state, NodeName: "node-1"})
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
+	p := e2etest.Pipeline(t, e2etest.Config(metricsConfig, root, env), state,
+		config.BuildOptions{StateDir: state, NodeName: "node-1"})
 	if len(p.Sources) != 1 || p.Sources[0].Tail == nil {
 		t.Fatalf("pipeline sources = %d, want one tail source", len(p.Sources))
 	}
@@ -130,27 +96,16 @@ func TestMetrics_CorruptPositions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	// The agent must keep running: StartForTest fails the test if it stops by
+	// itself.
+	stop := agent.StartForTest(t, a)
 	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("agent Run: %v", err)
-			}
-		case <-time.After(60 * time.Second):
-			t.Fatal("agent did not stop within 60s")
+		if err := stop(); err != nil {
+			t.Errorf("agent Run: %v", err)
 		}
 	}()
 
 	waitTotal(t, env, lines)
-	select {
-	case err := <-done:
-		t.Fatalf("agent stopped by itself: %v", err)
-	default:
-	}
 	var got float64
 	var found bool
 	deadline := time.Now().Add(10 * time.Second)
@@ -180,5 +135,47 @@ func TestMetrics_CorruptPositions(t *testing.T) {
 	}
 	if n := env.Server.Stats().EventsAccepted; n != lines {
 		t.Errorf("%d events accepted, want %d", n, lines)
+	}
+}
+
+func TestOpsServer(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := agent.NewHealth(func() time.Time { return now }, time.Minute)
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "logship_test_total", Help: "t"})
+	reg.MustRegister(c)
+	c.Add(3)
+	srv := httptest.NewServer(agent.NewOpsServer("", reg, h, nil).Handler())
+	defer srv.Close()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/readyz"); code != 503 {
+		t.Errorf("/readyz before ready = %d, want 503", code)
+	}
+	h.SetReady(true, "")
+	if code, _ := get("/readyz"); code != 200 {
+		t.Errorf("/readyz = %d, want 200", code)
+	}
+	h.Beat("flush")
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("/healthz = %d, want 200", code)
+	}
+	now = now.Add(2 * time.Minute)
+	if code, body := get("/healthz"); code != 503 || !strings.Contains(body, "flush") {
+		t.Errorf("/healthz with a silent loop = %d %q, want 503 naming it", code, body)
+	}
+	h.Forget("flush")
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("/healthz after Forget = %d, want 200", code)
+	}
+	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "logship_test_total 3") {
+		t.Errorf("/metrics = %d, missing the counter:\n%s", code, body)
 	}
 }

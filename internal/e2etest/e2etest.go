@@ -1,0 +1,91 @@
+// Package e2etest holds what the end-to-end tests of the agent (agent/) and
+// of the binary (cmd/logship) share: Fluentd configuration templates whose
+// cloudwatch_logs output is pointed at a running emulator, and their
+// parsing into a pipeline.
+package e2etest
+
+import (
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"logship/config"
+	"logship/sink/emulator/emulatortest"
+)
+
+// emulatorParams are the cloudwatch_logs parameters that point an output at
+// the emulator: a template writes {{EMULATOR}} for them inside its <match>.
+const emulatorParams = `region {{REGION}}
+  endpoint {{URL}}
+  aws_key_id {{AK}}
+  aws_sec_key {{SK}}`
+
+// CRISource is a tail <source> of the CRI container files below
+// {{ROOT}}/var/log/containers, read from their head and tagged
+// kubernetes.*, with the further parameters given (@id, pos_file, …).
+func CRISource(params ...string) string {
+	var b strings.Builder
+	b.WriteString("\n<source>\n  @type tail\n  path {{ROOT}}/var/log/containers/*.log\n")
+	for _, p := range params {
+		b.WriteString("  " + p + "\n")
+	}
+	b.WriteString("  tag kubernetes.*\n  read_from_head true\n  <parse>\n    @type cri\n  </parse>\n</source>\n")
+	return b.String()
+}
+
+// Output is a <match **> of every record into the emulator's log group
+// group: cloudwatch_logs creating its streams, one stream per tag (or the
+// one named stream, when stream is not empty), with a <buffer> of the
+// parameters given.
+func Output(group, stream string, buffer ...string) string {
+	var b strings.Builder
+	b.WriteString("<match **>\n  @type cloudwatch_logs\n  log_group_name " + group + "\n")
+	if stream != "" {
+		b.WriteString("  log_stream_name " + stream + "\n")
+	} else {
+		b.WriteString("  use_tag_as_stream true\n")
+	}
+	b.WriteString("  auto_create_stream true\n  {{EMULATOR}}\n  <buffer>\n")
+	for _, p := range buffer {
+		b.WriteString("    " + p + "\n")
+	}
+	b.WriteString("  </buffer>\n</match>\n")
+	return b.String()
+}
+
+// Config fills a configuration template: {{EMULATOR}} with the parameters
+// that point a cloudwatch_logs output at env (its region, endpoint and
+// credentials), {{URL}}, {{AK}} and {{SK}} with env's endpoint and
+// credentials, {{ROOT}} with root; more holds further old, new pairs.
+func Config(tmpl, root string, env *emulatortest.Env, more ...string) string {
+	tmpl = strings.ReplaceAll(tmpl, "{{EMULATOR}}", emulatorParams)
+	pairs := append([]string{"{{ROOT}}", root, "{{REGION}}", env.Region, "{{URL}}", env.URL,
+		"{{AK}}", env.AccessKeyID, "{{SK}}", env.SecretAccessKey}, more...)
+	return strings.NewReplacer(pairs...).Replace(tmpl)
+}
+
+// Pipeline parses cfgText as dir/fluent.conf and builds it with opts.
+func Pipeline(tb testing.TB, cfgText, dir string, opts config.BuildOptions) *config.Pipeline {
+	tb.Helper()
+	c, err := config.Parse(filepath.Join(dir, "fluent.conf"), []byte(cfgText), config.Options{})
+	if err != nil {
+		tb.Fatalf("parse: %v", err)
+	}
+	p, err := config.Build(c, opts)
+	if err != nil {
+		tb.Fatalf("build: %v", err)
+	}
+	return p
+}
+
+// FreePort returns a port that was free a moment ago on 127.0.0.1.
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
