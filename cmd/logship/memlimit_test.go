@@ -28,9 +28,10 @@ func TestSetMemoryLimit(t *testing.T) {
 		{"no cgroup: the buffers' bound", "", "", errors.New("no file"), bound, bound + memoryBudget(bound), "buffers"},
 		{"garbage: the buffers' bound", "", "lots\n", nil, bound, bound + memoryBudget(bound), "buffers"},
 		{"no cgroup, no buffers", "", "max\n", nil, 0, 0, ""},
-		// The rule's figures (bound + 36 MiB), as measured in memlimit.go.
-		{"1m×8", "", "max\n", nil, 8 << 20, 44 << 20, "buffers"},
-		{"1m×256", "", "max\n", nil, 256 << 20, 292 << 20, "buffers"},
+		// The rule's figures (bound + 36 MiB + bound/32 up to 8 MiB), as measured in memlimit.go.
+		{"1m×8", "", "max\n", nil, 8 << 20, 44<<20 + 256<<10, "buffers"},
+		{"1m×256", "", "max\n", nil, 256 << 20, 300 << 20, "buffers"},
+		{"4 GiB", "", "max\n", nil, 4 << 30, 4<<30 + 44<<20, "buffers"},
 	}
 	for _, tt := range tests {
 		debug.SetMemoryLimit(1 << 62)
