@@ -233,6 +233,37 @@ func (w *Watcher) takePinned(c candidate) *os.File {
 	return pf.fd
 }
 
+// pinnedFd returns the pinned fd of c's file, if any, keeping the pin.
+// Run goroutine.
+func (w *Watcher) pinnedFd(c candidate) *os.File {
+	p := &w.pins
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pf := p.pinned[devIno{c.dev, c.ino}]; pf != nil {
+		return pf.fd
+	}
+	return nil
+}
+
+// noteClosed tells the pinner that f was closed (read to its end): from now
+// on it is f only at its own path, as publishPins would say at the next Sync.
+// Until then the pinner would take a file with f's inode, once the kubelet
+// deleted f and the inode was reused, for f at any path. Run goroutine.
+func (w *Watcher) noteClosed(f *file) {
+	p := &w.pins
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := devIno{f.dev, f.ino}
+	if _, ok := p.known[k]; !ok {
+		return
+	}
+	if f.discovered {
+		p.known[k] = f.realPath
+	} else {
+		delete(p.known, k)
+	}
+}
+
 // pinnedCandidates returns, oldest (last written) first, the pinned files that
 // discovery did not find (deleted or renamed away meanwhile), as candidates
 // for Sync, and reports the files seen but not pinned that are gone now
