@@ -34,7 +34,7 @@ type pinnedFile struct {
 // pinState is shared by the pinner and the Run goroutine; mu guards all.
 type pinState struct {
 	mu      sync.Mutex
-	known   map[devIno]string // files the Run goroutine follows (published at each Sync): "" when open, else the closed file's path
+	known   map[devIno]string // files the Run goroutine follows (published at each Sync, closes noted at once): "" when open, else the closed file's path
 	keys    []pinKey          // followed logs (published at each Sync)
 	pinned  map[devIno]*pinnedFile
 	skipped map[devIno]skipRec // seen but not pinned (a bound was reached)
