@@ -134,6 +134,8 @@ func (w *Watcher) known(c candidate) *file {
 	}
 	unchanged := c.realPath == f.realPath && c.size == f.size.Load() && !f.mtime.IsZero() && c.mtime.Equal(f.mtime)
 	if f.deleted || len(f.head) == 0 || (!unchanged && !w.sameHead(f, c)) {
+		w.log.Debug("closed file's inode seen with other content: reused, the old file is forgotten",
+			zap.String("old", f.realPath), zap.String("new", c.realPath), zap.Bool("same_size", c.size == f.size.Load()), zap.Bool("pinned", w.pinnedFd(c) != nil))
 		w.forget(f)
 		return nil
 	}
