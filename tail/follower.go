@@ -66,11 +66,12 @@ type file struct {
 
 	size         atomic.Int64 // last size seen by fstat
 	state        fileState
-	discovered   bool // matched by the latest Sync
-	current      bool // matched by a glob itself (not as a rotated sibling)
-	savedCurrent bool // current as of the last Sync, written under Watcher.mu for the saver
-	deleted      bool // seen with no links: its inode may be reused once closed
-	retired      bool // an old generation kept only for late acks
+	discovered   bool      // matched by the latest Sync
+	current      bool      // matched by a glob itself (not as a rotated sibling)
+	savedCurrent bool      // current as of the last Sync, written under Watcher.mu for the saver
+	deleted      bool      // seen with no links: its inode may be reused once closed
+	mtime        time.Time // a closed file's modification time when last known unchanged (sync.go known)
+	retired      bool      // an old generation kept only for late acks
 	pollGen      uint64
 	capGen       uint64 // capSize applies while capGen is the poll generation
 	capSize      int64  // read at most up to here in this poll (pollLineage)

@@ -34,7 +34,7 @@ type pinnedFile struct {
 // pinState is shared by the pinner and the Run goroutine; mu guards all.
 type pinState struct {
 	mu      sync.Mutex
-	known   map[devIno]string // files the Run goroutine follows (published at each Sync): "" when open, else the closed file's path
+	known   map[devIno]string // files the Run goroutine follows (published at each Sync, closes noted at once): "" when open, else the closed file's path
 	keys    []pinKey          // followed logs (published at each Sync)
 	pinned  map[devIno]*pinnedFile
 	skipped map[devIno]skipRec // seen but not pinned (a bound was reached)
@@ -231,6 +231,37 @@ func (w *Watcher) takePinned(c candidate) *os.File {
 	}
 	delete(p.pinned, k)
 	return pf.fd
+}
+
+// pinnedFd returns the pinned fd of c's file, if any, keeping the pin.
+// Run goroutine.
+func (w *Watcher) pinnedFd(c candidate) *os.File {
+	p := &w.pins
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pf := p.pinned[devIno{c.dev, c.ino}]; pf != nil {
+		return pf.fd
+	}
+	return nil
+}
+
+// noteClosed tells the pinner that f was closed (read to its end): from now
+// on it is f only at its own path, as publishPins would say at the next Sync.
+// Until then the pinner would take a file with f's inode, once the kubelet
+// deleted f and the inode was reused, for f at any path. Run goroutine.
+func (w *Watcher) noteClosed(f *file) {
+	p := &w.pins
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := devIno{f.dev, f.ino}
+	if _, ok := p.known[k]; !ok {
+		return
+	}
+	if f.discovered {
+		p.known[k] = f.realPath
+	} else {
+		delete(p.known, k)
+	}
 }
 
 // pinnedCandidates returns, oldest (last written) first, the pinned files that

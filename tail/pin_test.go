@@ -238,3 +238,107 @@ func TestPinner_ClosedFileInodeReused(t *testing.T) {
 		}
 	}
 }
+
+// TestPin_ClosedFileInodeReusedSameSize: a rotated file read to its end and
+// closed before reading blocked, then deleted by the kubelet during the
+// block, freed its inode; the next current file took it (ext4 hands a freed
+// inode to the next file created in the directory), the pinner held it, and
+// the kubelet rotated it in turn. Rotated files of fixed-size lines all have
+// the same size, so when the next Sync found that file (at its rotated name,
+// or pinned and deleted) it took it for the closed one, read to its end, and
+// read nothing of it: one whole file lost, uncounted (torture 09, full form:
+// c003 lines 5440-6527 of 1,088-line files). The inode reuse is made
+// deterministic here: the closed file itself is moved to the log's path and
+// rewritten with other lines of the same length, which is what a reused
+// inode looks like to the Watcher. Variants: a Sync ran after file 1 was
+// closed (the pinner knew it as closed at its own path), or not (the poll
+// that closed it did not tell the pinner, which took the reused inode for
+// the followed file at any path and did not pin it); the reused-inode file
+// still on disk at its rotated name, or deleted too (held by the pin only).
+func TestPin_ClosedFileInodeReusedSameSize(t *testing.T) {
+	for _, v := range []struct{ synced, deleted bool }{{true, false}, {true, true}, {false, false}, {false, true}} {
+		synced, deleted := v.synced, v.deleted
+		t.Run(fmt.Sprintf("synced=%v,deleted=%v", synced, deleted), func(t *testing.T) {
+			dir := t.TempDir()
+			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, Format: FormatCRI, RotateWait: time.Second})
+			path := h.path("0.log")
+			lines := func(from, n int) string {
+				var b []byte
+				for i := from; i < from+n; i++ {
+					b = fmt.Appendf(b, "2026-01-02T03:04:05.%09dZ stdout F line %d\n", i, i)
+				}
+				return string(b)
+			}
+			rename := func(from, to string) {
+				t.Helper()
+				if err := os.Rename(from, to); err != nil {
+					t.Fatal(err)
+				}
+			}
+			const per = 50
+			delivered := map[string]int{}
+			take := func() {
+				for _, l := range h.col.take() {
+					delivered[l.Text]++
+				}
+			}
+			// File 1 (lines 100-149) is read, rotated and closed as
+			// quiescent while reading still runs.
+			appendFile(t, path, lines(100, per))
+			h.cycle()
+			t1 := path + ".20260102-030401"
+			rename(path, t1)
+			appendFile(t, path, "")
+			h.cycle()
+			appendFile(t, path, lines(200, per)) // file 2
+			h.poll()
+			h.clk.Advance(2 * time.Second)
+			h.poll()
+			h.poll()
+			take()
+			if f := h.w.byPath[t1]; f != nil {
+				t.Fatalf("%s still open after RotateWait: the test needs it closed", t1)
+			}
+			if synced {
+				h.sync()
+			}
+			// Reading blocks (the pinner runs; the Run goroutine does
+			// not). The kubelet rotates file 2, deletes file 1, and the
+			// new current file gets file 1's inode: file 3 (lines
+			// 300-349, the same length as file 1).
+			rename(path, path+".20260102-030402")
+			rename(t1, path)
+			if err := os.Truncate(path, 0); err != nil {
+				t.Fatal(err)
+			}
+			h.w.pinNew()
+			appendFile(t, path, lines(300, per))
+			t3 := path + ".20260102-030403"
+			rename(path, t3)
+			appendFile(t, path, "")
+			h.w.pinNew()
+			if deleted {
+				if err := os.Remove(t3); err != nil { // held by the pinner only
+					t.Fatal(err)
+				}
+			}
+			if n := h.w.Stats().FilesPinned; n == 0 {
+				t.Fatal("nothing pinned: the pinner skipped the file with the reused inode")
+			}
+			// Reading resumes.
+			h.cycle()
+			h.drain()
+			take()
+			for _, from := range []int{100, 200, 300} {
+				for i := from; i < from+per; i++ {
+					if c := delivered[fmt.Sprintf("line %d", i)]; c != 1 {
+						t.Errorf("line %d delivered %d times, want 1", i, c)
+					}
+				}
+			}
+			if s := h.w.Stats(); s.LostFiles != 0 {
+				t.Errorf("lost files %d, want 0", s.LostFiles)
+			}
+		})
+	}
+}

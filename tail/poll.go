@@ -273,10 +273,14 @@ func (w *Watcher) closeFile(ctx context.Context, f *file, giveUp bool) error {
 			return err
 		}
 	}
+	if fi, err := f.fd.Stat(); err == nil {
+		f.mtime = fi.ModTime() // known() finds it unchanged by this
+	}
 	w.mu.Lock()
 	f.fd.Close()
 	f.fd = nil
 	w.mu.Unlock()
+	w.noteClosed(f)
 	if f.state == stateDeleted {
 		w.stats.filesDeletedHeld.Add(-1)
 	}

@@ -121,26 +121,51 @@ func (w *Watcher) Sync(ctx context.Context) error {
 // shows up again is the same file only if it was not deleted, had content to
 // fingerprint, and that content is still there; otherwise the inode was freed
 // and reused, and the old state is forgotten (an old offset is never applied
-// to another file).
+// to another file). The content is compared unless the file is provably
+// unchanged: same path, size and modification time as when last known. Size
+// alone proves nothing: rotated files of fixed-size lines all have one size,
+// and a closed file deleted while reading was blocked may have its inode
+// back as a later file of the log, rotated to the same size (torture 09).
 func (w *Watcher) known(c candidate) *file {
-	f := w.byIno[devIno{c.dev, c.ino}]
+	k := devIno{c.dev, c.ino}
+	f := w.byIno[k]
 	if f == nil || f.fd != nil {
 		return f
 	}
-	if f.deleted || len(f.head) == 0 || (c.size != f.size.Load() && !w.sameHead(f, c.realPath)) {
+	unchanged := c.realPath == f.realPath && c.size == f.size.Load() && !f.mtime.IsZero() && c.mtime.Equal(f.mtime)
+	if f.deleted || len(f.head) == 0 || (!unchanged && !w.sameHead(f, c)) {
+		w.log.Debug("closed file's inode seen with other content: reused, the old file is forgotten",
+			zap.String("old", f.realPath), zap.String("new", c.realPath), zap.Bool("same_size", c.size == f.size.Load()), zap.Bool("pinned", w.pinnedFd(c) != nil))
 		w.forget(f)
 		return nil
+	}
+	f.mtime = c.mtime
+	if c.size <= f.off {
+		if fd := w.takePinned(c); fd != nil {
+			// Pinned while the Handler blocked (renamed meanwhile):
+			// the closed file's state stands, nothing is unread.
+			fd.Close()
+		}
 	}
 	return f
 }
 
-// sameHead reports whether the file at path still starts with f's head.
-func (w *Watcher) sameHead(f *file, path string) bool {
-	fd, err := os.Open(path)
-	if err != nil {
-		return false
+// sameHead reports whether c's file still starts with f's head: through its
+// pinned fd when the pinner holds it (c may be gone from its path), else the
+// file at c's path if it still has c's inode.
+func (w *Watcher) sameHead(f *file, c candidate) bool {
+	fd := w.pinnedFd(c)
+	if fd == nil {
+		var err error
+		if fd, err = os.Open(c.realPath); err != nil {
+			return false
+		}
+		defer fd.Close()
+		fi, err := fd.Stat()
+		if err != nil || fi.Sys().(*syscall.Stat_t).Ino != c.ino {
+			return false
+		}
 	}
-	defer fd.Close()
 	buf := make([]byte, len(f.head))
 	n, _ := fd.ReadAt(buf, 0)
 	return n == len(f.head) && string(buf) == string(f.head)
@@ -387,9 +412,12 @@ func readHead(fd *os.File, size int64) []byte {
 // reopen opens a closed file again (it grew after it was closed, or a
 // rotation was rolled back) and continues at its read offset.
 func (w *Watcher) reopen(f *file, current bool) {
-	fd, err := os.Open(f.realPath)
-	if err != nil {
-		return
+	fd := w.takePinned(candidate{dev: f.dev, ino: f.ino}) // held while the Handler blocked (it may be gone from its path)
+	if fd == nil {
+		var err error
+		if fd, err = os.Open(f.realPath); err != nil {
+			return
+		}
 	}
 	fi, err := fd.Stat()
 	if err != nil || fi.Sys().(*syscall.Stat_t).Ino != f.ino {

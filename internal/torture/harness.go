@@ -141,7 +141,11 @@ func (a *Agent) Start() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(a.Bin, "run", "--config", a.Config, "--state-dir", a.StateDir, "--listen", a.Listen, "--log-level", "info")
+	level := "info"
+	if l := os.Getenv("LOGSHIP_TORTURE_LOG_LEVEL"); l != "" {
+		level = l // debugging: e.g. debug, for the tail package's "following" lines
+	}
+	cmd := exec.Command(a.Bin, "run", "--config", a.Config, "--state-dir", a.StateDir, "--listen", a.Listen, "--log-level", level)
 	cmd.Env = append(append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true"), a.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
