@@ -167,9 +167,11 @@ func memoryLimitMiB(t *testing.T, objs []object) int64 {
 }
 
 // The chart's memory-limit rule (values.yaml, README): the buffer's memory
-// bound plus a fixed budget; a file buffer reserves fileBufferBoundMiB.
+// bound plus a fixed budget, and at least minMemoryLimitMiB; a file buffer
+// reserves fileBufferBoundMiB.
 const (
 	fixedBudgetMiB     = 48
+	minMemoryLimitMiB  = 64
 	fileBufferBoundMiB = 208
 )
 
@@ -184,7 +186,7 @@ func bufferMemoryLimitMiB(t *testing.T, objs []object) int64 {
 	b := onlyOutput(t, agentPipeline(t, fluentConf(t, objs))).Buffer
 	bound := b.MemoryBound() >> 20
 	if b.Normalized().Type == buffer.TypeMemory {
-		return bound + fixedBudgetMiB
+		return max(bound+fixedBudgetMiB, minMemoryLimitMiB)
 	}
 	if bound > fileBufferBoundMiB {
 		t.Errorf("file buffer keeps %d MiB resident, above the chart's %d MiB reservation", bound, fileBufferBoundMiB)
@@ -260,8 +262,8 @@ var helmToggles = []helmToggle{
 	{"memory buffer bound", map[string]any{"buffer": map[string]any{"type": "memory", "totalLimitSizeMiB": 256, "queueLimitLength": 8}},
 		func(t *testing.T, objs []object, _ []*unstructured.Unstructured) {
 			// Fluentd's bound: queue_limit_length × 1 MiB chunks, replacing total_limit_size.
-			if got, want := memoryLimitMiB(t, objs), bufferMemoryLimitMiB(t, objs); got != want || want != 8+fixedBudgetMiB {
-				t.Errorf("memory limit %d MiB, want %d (8 × 1 MiB + %d)", got, want, fixedBudgetMiB)
+			if got, want := memoryLimitMiB(t, objs), bufferMemoryLimitMiB(t, objs); got != want || want != max(8+fixedBudgetMiB, minMemoryLimitMiB) {
+				t.Errorf("memory limit %d MiB, want %d (8 × 1 MiB + %d, at least %d)", got, want, fixedBudgetMiB, minMemoryLimitMiB)
 			}
 			b := onlyOutput(t, agentPipeline(t, fluentConf(t, objs))).Buffer
 			if b == nil || b.Type != "memory" || b.TotalLimitSize != 256<<20 || b.QueueLimitLength != 8 {

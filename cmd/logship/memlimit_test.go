@@ -22,7 +22,14 @@ func TestSetMemoryLimit(t *testing.T) {
 		want  int64
 		from  string
 	}{
-		{"cgroup limit", "", "268435456\n", nil, bound, 268435456 / 10 * 9, "cgroup"},
+		{"cgroup limit: less what resident memory runs above", "", "268435456\n", nil, bound, 256<<20 - 16<<20, "cgroup"},
+		// The chart's limits, bound + 48 MiB: the buffers' own limit fits below.
+		{"cgroup bound+48, 1m×8", "", "58720256\n", nil, 8 << 20, 44<<20 + 256<<10, "cgroup"},
+		{"cgroup bound+48, 1m×256", "", "318767104\n", nil, 256 << 20, 300 << 20, "cgroup"},
+		// A limit too small for the buffers' own: 4 MiB below it.
+		{"cgroup below the buffers' limit", "", "293601280\n", nil, 256 << 20, 276 << 20, "cgroup"},
+		{"cgroup, no buffers", "", "1073741824\n", nil, 0, 1008 << 20, "cgroup"},
+		{"tiny cgroup: half", "", "16777216\n", nil, 0, 8 << 20, "cgroup"},
 		{"GOMEMLIMIT wins", "100MiB", "268435456\n", nil, bound, 0, ""},
 		{"no cgroup limit: the buffers' bound", "", "max\n", nil, bound, bound + memoryBudget(bound), "buffers"},
 		{"no cgroup: the buffers' bound", "", "", errors.New("no file"), bound, bound + memoryBudget(bound), "buffers"},

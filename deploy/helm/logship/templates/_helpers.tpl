@@ -62,11 +62,14 @@ else total_limit_size; 208 for a file buffer.
 {{/* The fixed budget beside the buffer: read blocks, joined lines, request bodies, metadata cache, runtime. */}}
 {{- define "logship.fixedBudgetMiB" -}}48{{- end -}}
 
+{{/* The least derived limit: a small buffer's agent runs at about 60 MiB resident (the binary's text, the read and request working set). */}}
+{{- define "logship.minMemoryLimitMiB" -}}64{{- end -}}
+
 {{- define "logship.memoryLimit" -}}
 {{- with .Values.resources.limits.memory -}}
 {{- . -}}
 {{- else -}}
-{{- printf "%dMi" (add (int (include "logship.bufferMemoryMiB" .)) (int (include "logship.fixedBudgetMiB" .))) -}}
+{{- printf "%dMi" (max (int (include "logship.minMemoryLimitMiB" .)) (add (int (include "logship.bufferMemoryMiB" .)) (int (include "logship.fixedBudgetMiB" .)))) -}}
 {{- end -}}
 {{- end -}}
 
