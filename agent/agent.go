@@ -83,7 +83,10 @@ type Agent struct {
 	mu      sync.Mutex
 	sources []*tailSource
 	outputs []*output
-	extra   []sourceRunner // sources other than tail
+	extra   []plugin.Source // sources other than tail
+	// shared is what the sources other than tail share (nil until the
+	// first is built).
+	shared *sourceShared
 	// podCache feeds the kubernetes_metadata filters from the API server
 	// (nil: path metadata only).
 	podCache *enrich.PodCache
@@ -217,11 +220,11 @@ func (a *Agent) build(ctx context.Context) error {
 	a.router = NewRouter(resolve, a)
 	for _, sc := range a.p.Sources {
 		if sc.Plugin != nil {
-			r, err := a.pluginSource(sc)
+			src, err := a.pluginSource(sc)
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", sc.Section.Header(), sc.Section.Pos, err)
 			}
-			a.extra = append(a.extra, r)
+			a.extra = append(a.extra, src)
 			continue
 		}
 		if sc.Tail == nil {
@@ -271,12 +274,6 @@ func (a *Agent) buildOutput(ctx context.Context, oc *config.Output) (*output, er
 	o.stats, _ = out.(plugin.Collector)
 	o.closer, _ = out.(io.Closer)
 	return o, nil
-}
-
-// sourceRunner is a running source other than tail: run emits records into
-// the router until ctx is done.
-type sourceRunner interface {
-	run(ctx context.Context) error
 }
 
 // PodsSyncWait bounds how long Run waits for the pod cache's first list
@@ -385,7 +382,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	srcs.Go(func() error { return a.runFilterFlush(srcCtx, a.flushers) })
 	for _, s := range a.extra {
-		srcs.Go(func() error { return s.run(srcCtx) })
+		srcs.Go(func() error { return s.Run(srcCtx) })
 	}
 	var ops errgroup.Group
 	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))

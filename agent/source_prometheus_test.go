@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 
 	"logship/config"
 	"logship/internal/e2etest"
+	"logship/plugin/plugintest"
 )
 
 // TestAgent_SeedSources runs an agent with the seed's source set (http,
@@ -129,7 +129,7 @@ func TestAgent_SeedSources(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
 		}
 	}
-	_, body := get(t, "http://"+ops.Addr().String()+"/metrics")
+	_, body := plugintest.Get(t, "http://"+ops.Addr().String()+"/metrics")
 	if !strings.Contains(body, "fluentd_tail_file_position"+labels+" 14") {
 		t.Errorf("the ops listener's /metrics lacks the tail position:\n%s", grepLines(body, "fluentd_"))
 	}
@@ -137,7 +137,7 @@ func TestAgent_SeedSources(t *testing.T) {
 		t.Logf("/metrics:\n%s", grepLines(body, "fluentd_|logship_tail|logship_http"))
 	}
 	// The aggregated path is added to the ops server.
-	if code, body := get(t, "http://"+ops.Addr().String()+"/fluentd/metrics"); code != 200 || !strings.Contains(body, "fluentd_tail_file_inode") {
+	if code, body := plugintest.Get(t, "http://"+ops.Addr().String()+"/fluentd/metrics"); code != 200 || !strings.Contains(body, "fluentd_tail_file_inode") {
 		t.Errorf("/fluentd/metrics = %d", code)
 	}
 }
@@ -178,47 +178,6 @@ func grepLines(s, alts string) string {
 		}
 	}
 	return strings.Join(out, "\n")
-}
-
-// TestPrometheusSource_OwnListener serves the registry on its own port when
-// it differs from the ops port.
-func TestPrometheusSource_OwnListener(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	a := buildAgent(t, `
-<source>
-  @type prometheus
-  bind 127.0.0.1
-  port 0
-  metrics_path /m
-</source>
-<source>
-  @type prometheus_output_monitor
-</source>
-<match **>
-  @type null
-  @id out_null
-</match>
-`, Options{Registry: reg, OpsAddr: "127.0.0.1:1"})
-	ps := runnerOf[*prometheusServer](t, a)
-	ln, err := net.Listen("tcp", ps.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps.ln = ln
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ps.run(ctx) }()
-	code, body := get(t, "http://"+ln.Addr().String()+"/m")
-	if code != 200 || !strings.Contains(body, `fluentd_output_status_emit_records{plugin_id="out_null",type="null"} 0`) {
-		t.Errorf("/m = %d\n%s", code, grepLines(body, "fluentd_"))
-	}
-	if code, _ := get(t, "http://"+ln.Addr().String()+"/aggregated_metrics"); code != 200 {
-		t.Errorf("/aggregated_metrics = %d", code)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run: %v", err)
-	}
 }
 
 func TestAgent_SharesOpsPort(t *testing.T) {

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"time"
 
+	"logship/plugin"
 	"logship/source/httpsource"
 	"logship/source/journal"
+	"logship/source/monitor"
+	"logship/source/prometheus"
 )
 
 // Defaults of the non-tail sources, as Fluentd and its plugins define them.
@@ -19,13 +21,13 @@ const (
 	DefaultHTTPKeepaliveTimeout = httpsource.DefaultKeepaliveTimeout
 	DefaultHTTPQueue            = httpsource.DefaultQueue
 
-	DefaultMonitorAgentPort         = 24220
-	DefaultMonitorAgentEmitInterval = 60 * time.Second
+	DefaultMonitorAgentPort         = monitor.DefaultPort
+	DefaultMonitorAgentEmitInterval = monitor.DefaultEmitInterval
 
-	DefaultPrometheusPort           = 24231
-	DefaultPrometheusMetricsPath    = "/metrics"
-	DefaultPrometheusAggregatedPath = "/aggregated_metrics"
-	DefaultPrometheusInterval       = 5 * time.Second
+	DefaultPrometheusPort           = prometheus.DefaultPort
+	DefaultPrometheusMetricsPath    = prometheus.DefaultMetricsPath
+	DefaultPrometheusAggregatedPath = prometheus.DefaultAggregatedPath
+	DefaultPrometheusInterval       = prometheus.DefaultInterval
 
 	DefaultJournalPath = journal.DefaultPath
 )
@@ -33,58 +35,23 @@ const (
 // HTTPSource is Fluentd's in_http (source/httpsource).
 type HTTPSource = httpsource.Config
 
-// MonitorAgentSource is Fluentd's in_monitor_agent: /api/plugins.json (and
-// the LTSV /api/plugins) describing every plugin, and with Tag set one record
-// per plugin every EmitInterval.
-type MonitorAgentSource struct {
-	Bind string
-	// Port is the TCP port (DefaultMonitorAgentPort).
-	Port int
-	// Tag, when set, emits the plugin records into the pipeline.
-	Tag string
-	// EmitInterval is the period of the records (DefaultMonitorAgentEmitInterval).
-	EmitInterval time.Duration
-	// IncludeConfig adds each plugin's parameters to the HTTP answer
-	// (default true); EmitConfig adds them to the emitted records (default
-	// false).
-	IncludeConfig bool
-	EmitConfig    bool
-	// IncludeRetry adds the v1 "retry" object (default true).
-	IncludeRetry bool
-	// V1 selects the Fluentd v1 record shape (emit_records, emit_count, …
-	// added); false is the v0.12 shape.
-	V1 bool
-}
+// MonitorAgentSource is Fluentd's in_monitor_agent (source/monitor):
+// /api/plugins.json (and the LTSV /api/plugins) describing every plugin, and
+// with Tag set one record per plugin every EmitInterval.
+type MonitorAgentSource = monitor.Config
 
-// PrometheusSource is fluent-plugin-prometheus' in_prometheus: the metrics
-// endpoint.
-type PrometheusSource struct {
-	Bind string
-	// Port is the TCP port (DefaultPrometheusPort).
-	Port int
-	// MetricsPath (DefaultPrometheusMetricsPath) and AggregatedMetricsPath
-	// (DefaultPrometheusAggregatedPath) both serve the same metrics: logship
-	// runs one process, so the per-worker aggregation is the identity.
-	MetricsPath           string
-	AggregatedMetricsPath string
-}
+// PrometheusSource is fluent-plugin-prometheus' in_prometheus, the metrics
+// endpoint (source/prometheus).
+type PrometheusSource = prometheus.Config
 
 // PrometheusMonitorSource is one of prometheus_monitor,
-// prometheus_output_monitor and prometheus_tail_monitor: Fluentd's metric
-// families about its plugins, computed by logship at scrape time.
-type PrometheusMonitorSource struct {
-	// Kind is the @type.
-	Kind string
-	// Interval is Fluentd's refresh period (DefaultPrometheusInterval);
-	// logship computes the values at scrape time, so it has no effect.
-	Interval time.Duration
-	// Labels are the <labels> section: extra constant labels; "${hostname}"
-	// and "${worker_id}" are expanded at run time.
-	Labels []MetricLabel
-}
+// prometheus_output_monitor and prometheus_tail_monitor (source/prometheus):
+// Fluentd's metric families about its plugins, computed by logship at scrape
+// time.
+type PrometheusMonitorSource = prometheus.MonitorConfig
 
 // MetricLabel is one constant metric label.
-type MetricLabel struct{ Name, Value string }
+type MetricLabel = prometheus.Label
 
 // SystemdSource is fluent-plugin-systemd's in_systemd (source/journal).
 type SystemdSource = journal.Config
@@ -96,28 +63,40 @@ type JournalMatch = journal.Match
 type FieldMapping = journal.FieldMapping
 
 // sourceMapper maps a <source> plugin's section onto its typed
-// configuration (a plugin.SourceConfig for the packaged sources; the agent's
-// own monitor_agent and prometheus configurations otherwise). false means
-// the mapping failed (reported).
-type sourceMapper func(b *builder, s *Section, typ string) (any, bool)
+// configuration, whose NewSource builds the runtime. false means the mapping
+// failed (reported).
+type sourceMapper func(b *builder, s *Section, typ string) (plugin.SourceConfig, bool)
 
 // sourceTypes is the registry of <source> types other than tail.
 func sourceTypes() map[string]sourceMapper {
-	monitor := func(b *builder, s *Section, typ string) (any, bool) { return nonNil(b.prometheusMonitorSource(s, typ)) }
+	monitors := func(b *builder, s *Section, typ string) (plugin.SourceConfig, bool) {
+		return nonNil(b.prometheusMonitorSource(s, typ))
+	}
 	return map[string]sourceMapper{
-		"http":                      func(b *builder, s *Section, _ string) (any, bool) { return nonNil(b.httpSource(s)) },
-		"systemd":                   func(b *builder, s *Section, _ string) (any, bool) { return nonNil(b.systemdSource(s)) },
-		"monitor_agent":             func(b *builder, s *Section, _ string) (any, bool) { return nonNil(b.monitorAgentSource(s)) },
-		"prometheus":                func(b *builder, s *Section, _ string) (any, bool) { return nonNil(b.prometheusSource(s)) },
-		"prometheus_monitor":        monitor,
-		"prometheus_output_monitor": monitor,
-		"prometheus_tail_monitor":   monitor,
+		"http":                      sourceWith((*builder).httpSource),
+		"systemd":                   sourceWith((*builder).systemdSource),
+		"monitor_agent":             sourceWith((*builder).monitorAgentSource),
+		"prometheus":                sourceWith((*builder).prometheusSource),
+		"prometheus_monitor":        monitors,
+		"prometheus_output_monitor": monitors,
+		"prometheus_tail_monitor":   monitors,
 		"forward":                   (*builder).forwardSource,
 	}
 }
 
+// sourceWith adapts a mapper that needs no @type.
+func sourceWith[T any, P sourcePtr[T]](m func(*builder, *Section) P) sourceMapper {
+	return func(b *builder, s *Section, _ string) (plugin.SourceConfig, bool) { return nonNil(m(b, s)) }
+}
+
+// sourcePtr is a pointer to a source's typed configuration.
+type sourcePtr[T any] interface {
+	*T
+	plugin.SourceConfig
+}
+
 // nonNil returns c as a mapping result: false for a nil pointer.
-func nonNil[T any](c *T) (any, bool) {
+func nonNil[T any, P sourcePtr[T]](c P) (plugin.SourceConfig, bool) {
 	if c == nil {
 		return nil, false
 	}
@@ -127,7 +106,7 @@ func nonNil[T any](c *T) (any, bool) {
 // forwardSource refuses in_forward: receiving Fluentd's forward protocol
 // (msgpack over TCP, with its handshake and acks) would make logship an
 // aggregator; it reads the node's files itself instead.
-func (b *builder) forwardSource(s *Section, _ string) (any, bool) {
+func (b *builder) forwardSource(s *Section, _ string) (plugin.SourceConfig, bool) {
 	b.d.Unsupported(s.Pos, "%s @type forward (receiving events from other Fluentd or Fluent Bit agents; logship reads the node's files itself, so a forwarder pointing here should be replaced by logship on that node)", s.Header())
 	skipped(s)
 	return nil, false

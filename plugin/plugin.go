@@ -1,7 +1,8 @@
 // Package plugin declares what the agent, the configuration mapping and the
 // plugin packages (outputs sink/null, sink/stdout, sink/file, sink/cwlogs,
-// sink/rewritetag; sources source/httpsource, source/journal) share, so
-// that none of them imports another's internals:
+// sink/rewritetag; sources source/httpsource, source/journal,
+// source/monitor, source/prometheus) share, so that none of them imports
+// another's internals:
 //
 //   - config maps a <match> section onto a plugin's typed configuration with
 //     the plugin's mapper, which reads the section through Params (config's
@@ -13,7 +14,10 @@
 //   - the optional interfaces below (Runner, Buffered, Collector on the
 //     runtime; BufferedConfig, Redirectable, Describer, Differ on the
 //     configuration) are how the agent's metrics, check-config, demo and
-//     replay pick up a new output without naming it.
+//     replay pick up a new output without naming it;
+//   - the sources that report the agent itself read it through Inventory
+//     (its plugins, their counters, the tail files) and Metrics (its
+//     registry and ops listener), which the agent passes in SourceDeps.
 package plugin
 
 import (
@@ -90,6 +94,11 @@ type SourceDeps struct {
 	// Emit hands records to the router (into the source's @label). It
 	// blocks while the pipeline is back-pressured.
 	Emit func(ctx context.Context, recs []buffer.Record) error
+	// Inventory and Metrics are the agent itself, for the sources that
+	// report it (monitor_agent, prometheus and its monitors); other sources
+	// ignore them.
+	Inventory Inventory
+	Metrics   Metrics
 }
 
 // Runner is an output with a loop (a buffer's flush threads). The agent runs

@@ -1,26 +1,8 @@
-package agent
-
-import (
-	"context"
-	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"strconv"
-	"strings"
-	"sync"
-	"time"
-
-	"go.uber.org/zap"
-
-	"logship/buffer"
-	"logship/config"
-)
-
-// monitorAgent is Fluentd's in_monitor_agent: /api/plugins.json (and the
-// LTSV /api/plugins, /api/config(.json)) describe every plugin; with a tag it
-// also emits one record per plugin every EmitInterval (R1.2: the seed ships
-// them to CloudWatch).
+// Package monitor is Fluentd's in_monitor_agent (@type monitor_agent):
+// /api/plugins.json (and the LTSV /api/plugins, /api/config(.json)) describe
+// every plugin of the agent; with a tag it also emits one record per plugin
+// every EmitInterval (R1.2: the seed ships them to CloudWatch). It reads the
+// agent through plugin.Inventory.
 //
 // Record shape (v0.12): plugin_id, plugin_category, type, [config],
 // output_plugin, and for buffered outputs buffer_queue_length,
@@ -32,56 +14,101 @@ import (
 // slow_flush_count, buffer_stage_length, buffer_stage_byte_size,
 // buffer_queue_byte_size and (include_retry) an empty "retry" object: logship
 // does not expose its retry schedule.
-type monitorAgent struct {
-	cfg  config.MonitorAgentSource
-	sh   *sourceShared
+package monitor
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"logship/buffer"
+	"logship/plugin"
+)
+
+// Defaults of in_monitor_agent, as Fluentd defines them.
+const (
+	DefaultPort         = 24220
+	DefaultEmitInterval = 60 * time.Second
+)
+
+// Config is in_monitor_agent's configuration.
+type Config struct {
+	Bind string
+	// Port is the TCP port (DefaultPort).
+	Port int
+	// Tag, when set, emits the plugin records into the pipeline.
+	Tag string
+	// EmitInterval is the period of the records (DefaultEmitInterval).
+	EmitInterval time.Duration
+	// IncludeConfig adds each plugin's parameters to the HTTP answer
+	// (default true); EmitConfig adds them to the emitted records (default
+	// false).
+	IncludeConfig bool
+	EmitConfig    bool
+	// IncludeRetry adds the v1 "retry" object (default true).
+	IncludeRetry bool
+	// V1 selects the Fluentd v1 record shape (emit_records, emit_count, …
+	// added); false is the v0.12 shape.
+	V1 bool
+}
+
+// NewSource implements plugin.SourceConfig.
+func (c *Config) NewSource(deps plugin.SourceDeps) (plugin.Source, error) {
+	s := New(*c, deps.Inventory, deps.Emit, deps.Log)
+	if s.inv == nil {
+		return nil, errors.New("monitor_agent: no plugin inventory")
+	}
+	return s, nil
+}
+
+// Source is a running monitor_agent.
+type Source struct {
+	cfg  Config
+	inv  plugin.Inventory
 	emit func(ctx context.Context, recs []buffer.Record) error
 	log  *zap.Logger
 	now  func() time.Time
-
-	mu sync.Mutex
-	ln net.Listener
+	lis  plugin.Listener
 }
 
-func newMonitorAgent(cfg config.MonitorAgentSource, sh *sourceShared, emit func(context.Context, []buffer.Record) error, log *zap.Logger) *monitorAgent {
+// New returns the source; it listens when it runs.
+func New(cfg Config, inv plugin.Inventory, emit func(context.Context, []buffer.Record) error, log *zap.Logger) *Source {
 	if cfg.EmitInterval <= 0 {
-		cfg.EmitInterval = config.DefaultMonitorAgentEmitInterval
+		cfg.EmitInterval = DefaultEmitInterval
 	}
-	return &monitorAgent{cfg: cfg, sh: sh, emit: emit, log: log, now: time.Now}
+	return &Source{cfg: cfg, inv: inv, emit: emit, log: log, now: time.Now}
 }
 
-func (m *monitorAgent) listen() (net.Listener, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.ln != nil {
-		return m.ln, nil
-	}
-	ln, err := net.Listen("tcp", listenAddr(m.cfg.Bind, m.cfg.Port))
-	if err != nil {
-		return nil, fmt.Errorf("monitor_agent: %w", err)
-	}
-	m.ln = ln
-	return ln, nil
+func (s *Source) listen() (net.Listener, error) {
+	return s.lis.Listen(plugin.ListenAddr(s.cfg.Bind, s.cfg.Port), "monitor_agent")
 }
 
-func (m *monitorAgent) run(ctx context.Context) error {
-	ln, err := m.listen()
+// Run serves the API, and with a tag emits the records, until ctx is done.
+func (s *Source) Run(ctx context.Context) error {
+	ln, err := s.listen()
 	if err != nil {
 		return err
 	}
 	done := make(chan struct{})
-	if m.cfg.Tag != "" {
+	if s.cfg.Tag != "" {
 		go func() {
 			defer close(done)
-			t := time.NewTicker(m.cfg.EmitInterval)
+			t := time.NewTicker(s.cfg.EmitInterval)
 			defer t.Stop()
 			for {
 				select {
 				case <-ctx.Done():
 					return
 				case <-t.C:
-					if err := m.emitOnce(ctx); err != nil && ctx.Err() == nil {
-						m.log.Warn("monitor_agent: records not emitted", zap.Error(err))
+					if err := s.emitOnce(ctx); err != nil && ctx.Err() == nil {
+						s.log.Warn("monitor_agent: records not emitted", zap.Error(err))
 					}
 				}
 			}
@@ -89,26 +116,26 @@ func (m *monitorAgent) run(ctx context.Context) error {
 	} else {
 		close(done)
 	}
-	err = serveHTTP(ctx, ln, m.handler(), "monitor_agent", m.log)
+	err = plugin.ServeHTTP(ctx, ln, s.handler(), "monitor_agent", s.log)
 	<-done
 	return err
 }
 
 // emitOnce emits one record per plugin, all with the current time.
-func (m *monitorAgent) emitOnce(ctx context.Context) error {
-	now := m.now().UnixNano()
-	if !m.cfg.V1 {
+func (s *Source) emitOnce(ctx context.Context) error {
+	now := s.now().UnixNano()
+	if !s.cfg.V1 {
 		now -= now % int64(time.Second)
 	}
-	plugins := m.sh.inventory()
+	plugins := s.inv.Plugins()
 	recs := make([]buffer.Record, 0, len(plugins))
 	for _, p := range plugins {
-		recs = append(recs, buffer.Record{Time: now, Tag: m.cfg.Tag, Fields: m.info(p, m.cfg.EmitConfig)})
+		recs = append(recs, buffer.Record{Time: now, Tag: s.cfg.Tag, Fields: s.info(p, s.cfg.EmitConfig)})
 	}
 	if len(recs) == 0 {
 		return nil
 	}
-	return m.emit(ctx, recs)
+	return s.emit(ctx, recs)
 }
 
 var (
@@ -122,7 +149,7 @@ func jsonInt[T int | int64 | uint64](v T) buffer.Value {
 }
 
 // info is the monitor record of one plugin.
-func (m *monitorAgent) info(p *fluentdPlugin, withConfig bool) buffer.Fields {
+func (s *Source) info(p plugin.PluginStatus, withConfig bool) buffer.Fields {
 	f := buffer.Fields{
 		{Key: "plugin_id", Value: buffer.Str([]byte(p.ID))},
 		{Key: "plugin_category", Value: buffer.Str([]byte(p.Category))},
@@ -140,36 +167,30 @@ func (m *monitorAgent) info(p *fluentdPlugin, withConfig bool) buffer.Fields {
 		isOut = jsonTrue
 	}
 	f = append(f, buffer.Field{Key: "output_plugin", Value: isOut})
-	var st buffer.Stats
-	buffered := p.out != nil && p.out.buf != nil
-	if buffered {
-		st = p.out.buf.Stats()
+	st := p.Buffer
+	if p.Buffered {
 		f = append(f,
 			buffer.Field{Key: "buffer_queue_length", Value: jsonInt(st.QueuedChunks)},
 			buffer.Field{Key: "buffer_total_queued_size", Value: jsonInt(st.TotalBytes)},
 			buffer.Field{Key: "retry_count", Value: jsonInt(st.SendErrors)})
-	} else if p.Category == "output" && m.cfg.V1 {
+	} else if p.Category == "output" && s.cfg.V1 {
 		f = append(f, buffer.Field{Key: "retry_count", Value: jsonInt(0)})
 	} else {
 		f = append(f, buffer.Field{Key: "retry_count", Value: jsonNull})
 	}
-	if m.cfg.V1 && p.Category == "output" {
-		var emits, records uint64
-		if p.counter != nil {
-			emits, records = p.counter.emits.Load(), p.counter.records.Load()
-		}
+	if s.cfg.V1 && p.Category == "output" {
 		f = append(f,
-			buffer.Field{Key: "emit_records", Value: jsonInt(records)},
-			buffer.Field{Key: "emit_count", Value: jsonInt(emits)},
+			buffer.Field{Key: "emit_records", Value: jsonInt(p.EmitRecords)},
+			buffer.Field{Key: "emit_count", Value: jsonInt(p.Emits)},
 			buffer.Field{Key: "write_count", Value: jsonInt(st.ChunksFlushed + st.SendErrors)},
 			buffer.Field{Key: "rollback_count", Value: jsonInt(st.SendErrors)},
 			buffer.Field{Key: "slow_flush_count", Value: jsonInt(st.SlowFlushes)})
-		if buffered {
+		if p.Buffered {
 			f = append(f,
 				buffer.Field{Key: "buffer_stage_length", Value: jsonInt(st.StagedChunks)},
 				buffer.Field{Key: "buffer_stage_byte_size", Value: jsonInt(st.StagedBytes)},
 				buffer.Field{Key: "buffer_queue_byte_size", Value: jsonInt(st.QueuedBytes)})
-			if m.cfg.IncludeRetry {
+			if s.cfg.IncludeRetry {
 				f = append(f, buffer.Field{Key: "retry", Value: buffer.Value{Kind: buffer.Map}})
 			}
 		}
@@ -178,16 +199,11 @@ func (m *monitorAgent) info(p *fluentdPlugin, withConfig bool) buffer.Fields {
 }
 
 // handler serves the monitor_agent API.
-func (m *monitorAgent) handler() http.Handler {
+func (s *Source) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/plugins.json", func(w http.ResponseWriter, r *http.Request) {
-		list, code, msg := m.selectPlugins(r)
+		list := s.selectPlugins(r)
 		w.Header().Set("Content-Type", "application/json")
-		if code != http.StatusOK {
-			w.WriteHeader(code)
-			w.Write(buffer.AppendJSONString(nil, msg))
-			return
-		}
 		b := append([]byte(nil), `{"plugins":[`...)
 		for i, f := range list {
 			if i > 0 {
@@ -199,13 +215,8 @@ func (m *monitorAgent) handler() http.Handler {
 		w.Write(b)
 	})
 	mux.HandleFunc("/api/plugins", func(w http.ResponseWriter, r *http.Request) {
-		list, code, msg := m.selectPlugins(r)
+		list := s.selectPlugins(r)
 		w.Header().Set("Content-Type", "text/plain")
-		if code != http.StatusOK {
-			w.WriteHeader(code)
-			w.Write([]byte(msg))
-			return
-		}
 		var b []byte
 		for _, f := range list {
 			first := true
@@ -247,9 +258,9 @@ func (m *monitorAgent) handler() http.Handler {
 
 // selectPlugins applies the query filters: tag (the output a tag routes
 // to), @id/id, @type/type, with_config.
-func (m *monitorAgent) selectPlugins(r *http.Request) ([]buffer.Fields, int, string) {
+func (s *Source) selectPlugins(r *http.Request) []buffer.Fields {
 	q := r.URL.Query()
-	withConfig := m.cfg.IncludeConfig
+	withConfig := s.cfg.IncludeConfig
 	if v, ok := q["with_config"]; ok && len(v) > 0 {
 		withConfig = v[0] == "true" || v[0] == "yes" || v[0] == ""
 	}
@@ -261,17 +272,14 @@ func (m *monitorAgent) selectPlugins(r *http.Request) ([]buffer.Fields, int, str
 		}
 		return "", false
 	}
-	plugins := m.sh.inventory()
-	var keep func(p *fluentdPlugin) bool
+	plugins := s.inv.Plugins()
+	var keep func(i int, p plugin.PluginStatus) bool
 	if tag, ok := first("tag"); ok {
-		var match *config.Section
-		if rt := m.sh.a.p.Router.Route(RootLabel, tag); rt != nil {
-			match = rt.Match
-		}
-		keep = func(p *fluentdPlugin) bool { return match != nil && p.out != nil && p.out.cfg.Section == match }
+		out, routed := s.inv.RouteOutput(tag)
+		keep = func(i int, _ plugin.PluginStatus) bool { return routed && i == out }
 	} else if id, ok := first("@id", "id"); ok {
 		found := false
-		keep = func(p *fluentdPlugin) bool {
+		keep = func(_ int, p plugin.PluginStatus) bool {
 			if !found && p.ID == id {
 				found = true
 				return true
@@ -279,31 +287,13 @@ func (m *monitorAgent) selectPlugins(r *http.Request) ([]buffer.Fields, int, str
 			return false
 		}
 	} else if typ, ok := first("@type", "type"); ok {
-		keep = func(p *fluentdPlugin) bool { return p.Type == typ }
+		keep = func(_ int, p plugin.PluginStatus) bool { return p.Type == typ }
 	}
 	var out []buffer.Fields
-	for _, p := range plugins {
-		if keep == nil || keep(p) {
-			out = append(out, m.info(p, withConfig))
+	for i, p := range plugins {
+		if keep == nil || keep(i, p) {
+			out = append(out, s.info(p, withConfig))
 		}
 	}
-	return out, http.StatusOK, ""
-}
-
-// serveHTTP serves h on ln until ctx is done.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, what string, log *zap.Logger) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("%s server: %w", what, err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn(what+" server shutdown", zap.Error(err))
-	}
-	return nil
+	return out
 }
