@@ -204,6 +204,16 @@ type builder struct {
 	d    *Diagnostics
 }
 
+// required returns the value of key, reporting at s when it is absent or
+// empty.
+func (b *builder) required(s *Section, key string) (string, bool) {
+	v := s.String(key, "")
+	if v == "" {
+		b.d.Errorf(s.Pos, "%s: %s is required", s.Header(), key)
+	}
+	return v, v != ""
+}
+
 // skipped marks everything in s used: it was reported unsupported, and its
 // parameters should not be reported again one by one.
 func skipped(s *Section) {
@@ -271,9 +281,8 @@ func (b *builder) tailSource(s *Section) *TailSource {
 	if tc.ExcludePaths, err = s.Strings("exclude_path", nil); err != nil {
 		b.d.Add(s.Pos, err)
 	}
-	ts.Tag = s.String("tag", "")
-	if ts.Tag == "" {
-		b.d.Errorf(s.Pos, "%s: tag is required", s.Header())
+	var ok bool
+	if ts.Tag, ok = b.required(s, "tag"); !ok {
 		return nil
 	}
 	posFile := s.String("pos_file", "")
@@ -367,12 +376,8 @@ func (b *builder) parse(s *Section) (enrich.ParseConfig, bool) {
 		pc.Type, typeP = ps.Type()
 		pc.Expression = ps.String("expression", "")
 		if strings.HasPrefix(pc.Expression, "/") {
-			if pat, flags, err := ps.Param("expression").Regexp(); err != nil {
+			if err := setRegexp(&pc, ps.Param("expression")); err != nil {
 				b.d.Add(ps.Pos, err)
-			} else {
-				pc.Expression = pat
-				pc.IgnoreCase = strings.Contains(flags, "i")
-				pc.Multiline = strings.Contains(flags, "m")
 			}
 		}
 		var err error
@@ -405,14 +410,11 @@ func (b *builder) parse(s *Section) (enrich.ParseConfig, bool) {
 		}
 		typeP = fp
 		if strings.HasPrefix(fp.Value, "/") {
-			pat, flags, err := fp.Regexp()
-			if err != nil {
+			if err := setRegexp(&pc, fp); err != nil {
 				b.d.Add(fp.Pos, err)
 				return pc, false
 			}
-			pc.Type, pc.Expression = "regexp", pat
-			pc.IgnoreCase = strings.Contains(flags, "i")
-			pc.Multiline = strings.Contains(flags, "m")
+			pc.Type = "regexp"
 		} else {
 			pc.Type = fp.Value
 		}
@@ -454,6 +456,18 @@ func (b *builder) parse(s *Section) (enrich.ParseConfig, bool) {
 		}
 	}
 	return pc, true
+}
+
+// setRegexp sets pc's Expression and its /i and /m flags from p, a value
+// written /pattern/flags.
+func setRegexp(pc *enrich.ParseConfig, p *Param) error {
+	pat, flags, err := p.Regexp()
+	if err != nil {
+		return err
+	}
+	pc.Expression = pat
+	pc.IgnoreCase, pc.Multiline = strings.Contains(flags, "i"), strings.Contains(flags, "m")
+	return nil
 }
 
 func (b *builder) filter(s *Section) *Filter {

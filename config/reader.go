@@ -76,11 +76,7 @@ func (r *Reader) value(key string) *Param {
 // get returns the parameter key decoded by decode, def when it is not set;
 // a decoding error is collected.
 func get[T any](r *Reader, key string, def T, decode func(*Param) (T, error)) T {
-	p := r.value(key)
-	if p == nil {
-		return def
-	}
-	v, err := decode(p)
+	v, err := decoded(r.value(key), def, decode)
 	r.add(err)
 	return v
 }
