@@ -13,10 +13,7 @@ import (
 // param parses "k <value>" and returns the parameter and its config.
 func param(t *testing.T, value string) (*config.Param, *config.Config) {
 	t.Helper()
-	c, err := parse(t, "k "+value+"\n", nil)
-	if err != nil {
-		t.Fatalf("Parse(k %s): %v", value, err)
-	}
+	c := mustParse(t, "k "+value+"\n", nil)
 	p := c.Root.Param("k")
 	if p == nil {
 		t.Fatalf("no parameter k in %q", value)
@@ -108,10 +105,7 @@ func TestParam_Bool(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.src, func(t *testing.T) {
-			c, err := parse(t, tc.src, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := mustParse(t, tc.src, nil)
 			got, err := c.Root.Param("k").Bool()
 			if err != nil || got != tc.want || warned(c) != tc.warn {
 				t.Fatalf("Bool(%q) = %v, %v (warned %v), want %v warned %v", tc.src, got, err, warned(c), tc.want, tc.warn)
@@ -119,10 +113,7 @@ func TestParam_Bool(t *testing.T) {
 		})
 	}
 	// A '#' right after the key is Fluentd's value, and reads as true.
-	c, err := parse(t, "k #comment\n", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, "k #comment\n", nil)
 	if got, _ := c.Root.Param("k").Bool(); !got {
 		t.Fatalf("Bool(k #comment) = false, want true")
 	}
@@ -226,10 +217,7 @@ func TestSection_Getters(t *testing.T) {
 <system>
 </system>
 `
-	c, err := parse(t, src, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, src, nil)
 	m := c.Directives("match")[0]
 	if d, err := m.Duration("flush_interval", time.Minute); err != nil || d != 5*time.Second {
 		t.Fatalf("Duration = %v, %v", d, err)
@@ -306,10 +294,7 @@ func TestDiagnostics_Unsupported(t *testing.T) {
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
 
 func TestParam_UnsetValue(t *testing.T) {
-	c, err := parse(t, "k \"#{use_default}\"\n", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, "k \"#{use_default}\"\n", nil)
 	p := c.Root.Param("k")
 	if p.Set() {
 		t.Fatalf("Set() = true for use_default")
