@@ -1,6 +1,7 @@
 package buffer
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
@@ -275,19 +276,11 @@ func (c Config) Validate() error {
 
 // withDefaults returns c with every zero field replaced by its default.
 func (c Config) withDefaults() Config {
-	if c.Type == "" {
-		c.Type = TypeMemory
-	}
+	c.Type = cmp.Or(c.Type, TypeMemory)
 	file := c.Type == TypeFile
-	if c.ChunkLimitSize == 0 {
-		c.ChunkLimitSize = DefaultChunkLimitSize
-	}
-	if c.ChunkFullThreshold == 0 {
-		c.ChunkFullThreshold = DefaultChunkFullThreshold
-	}
-	if c.RecordOverhead == 0 {
-		c.RecordOverhead = DefaultRecordOverhead
-	}
+	c.ChunkLimitSize = cmp.Or(c.ChunkLimitSize, DefaultChunkLimitSize)
+	c.ChunkFullThreshold = cmp.Or(c.ChunkFullThreshold, DefaultChunkFullThreshold)
+	c.RecordOverhead = cmp.Or(c.RecordOverhead, DefaultRecordOverhead)
 	if c.QueueLimitLength > 0 {
 		c.TotalLimitSize = c.ChunkLimitSize * int64(c.QueueLimitLength)
 	}
@@ -300,51 +293,27 @@ func (c Config) withDefaults() Config {
 	if c.FlushMode == "" || c.FlushMode == FlushModeDefault {
 		c.FlushMode = FlushModeInterval
 	}
-	if c.FlushInterval == 0 {
-		c.FlushInterval = DefaultFlushInterval
-	}
-	if c.FlushThreadCount == 0 {
-		c.FlushThreadCount = DefaultFlushThreadCount
-	}
-	if c.QueuedChunksLimitSize == 0 {
-		c.QueuedChunksLimitSize = c.FlushThreadCount
-	}
-	if c.FlushThreadInterval == 0 {
-		c.FlushThreadInterval = DefaultFlushThreadInterval
-	}
+	c.FlushInterval = cmp.Or(c.FlushInterval, DefaultFlushInterval)
+	c.FlushThreadCount = cmp.Or(c.FlushThreadCount, DefaultFlushThreadCount)
+	c.QueuedChunksLimitSize = cmp.Or(c.QueuedChunksLimitSize, c.FlushThreadCount)
+	c.FlushThreadInterval = cmp.Or(c.FlushThreadInterval, DefaultFlushThreadInterval)
 	if c.FlushAtShutdown == nil {
 		c.FlushAtShutdown = Bool(!file)
 	}
-	if c.OverflowAction == "" {
-		c.OverflowAction = DefaultOverflowAction
-	}
-	if c.RetryType == "" {
-		c.RetryType = DefaultRetryType
-	}
-	if c.RetryWait == 0 {
-		c.RetryWait = DefaultRetryWait
-	}
-	if c.RetryExponentialBackoffBase == 0 {
-		c.RetryExponentialBackoffBase = DefaultRetryExponentialBackoffBase
-	}
-	if c.RetryTimeout == 0 {
-		c.RetryTimeout = DefaultRetryTimeout
-	}
+	c.OverflowAction = cmp.Or(c.OverflowAction, DefaultOverflowAction)
+	c.RetryType = cmp.Or(c.RetryType, DefaultRetryType)
+	c.RetryWait = cmp.Or(c.RetryWait, DefaultRetryWait)
+	c.RetryExponentialBackoffBase = cmp.Or(c.RetryExponentialBackoffBase, DefaultRetryExponentialBackoffBase)
+	c.RetryTimeout = cmp.Or(c.RetryTimeout, DefaultRetryTimeout)
 	if c.RetryRandomize == nil {
 		c.RetryRandomize = Bool(true)
 	}
 	if c.DeadLetterDir == "" && file {
 		c.DeadLetterDir = c.Path + "/" + DefaultDeadLetterSubdir
 	}
-	if c.FsyncInterval == 0 {
-		c.FsyncInterval = DefaultFsyncInterval
-	}
-	if c.SlowFlushLogThreshold == 0 {
-		c.SlowFlushLogThreshold = DefaultSlowFlushLogThreshold
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = DefaultShutdownTimeout
-	}
+	c.FsyncInterval = cmp.Or(c.FsyncInterval, DefaultFsyncInterval)
+	c.SlowFlushLogThreshold = cmp.Or(c.SlowFlushLogThreshold, DefaultSlowFlushLogThreshold)
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
 	return c
 }
 

@@ -1,6 +1,7 @@
 package buffer_test
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -50,5 +51,38 @@ func TestConfig_Defaults(t *testing.T) {
 	f := buffer.Config{Type: buffer.TypeFile, Path: "/p"}.Normalized()
 	if f.TotalLimitSize != buffer.DefaultFileTotalLimitSize || *f.FlushAtShutdown || f.DeadLetterDir != "/p/dead-letter" {
 		t.Errorf("file defaults: %+v", f)
+	}
+}
+
+// TestConfig_NormalizedFields: every zero field gets its default, and every
+// field already set is kept.
+func TestConfig_NormalizedFields(t *testing.T) {
+	want := buffer.Config{
+		Type: buffer.TypeMemory, ChunkLimitSize: buffer.DefaultChunkLimitSize,
+		ChunkFullThreshold: buffer.DefaultChunkFullThreshold, TotalLimitSize: buffer.DefaultMemoryTotalLimitSize,
+		RecordOverhead: buffer.DefaultRecordOverhead, QueuedChunksLimitSize: buffer.DefaultFlushThreadCount,
+		FlushMode: buffer.FlushModeInterval, FlushInterval: buffer.DefaultFlushInterval,
+		FlushThreadCount: buffer.DefaultFlushThreadCount, FlushThreadInterval: buffer.DefaultFlushThreadInterval,
+		FlushAtShutdown: buffer.Bool(true), OverflowAction: buffer.DefaultOverflowAction,
+		RetryType: buffer.DefaultRetryType, RetryWait: buffer.DefaultRetryWait,
+		RetryExponentialBackoffBase: buffer.DefaultRetryExponentialBackoffBase, RetryTimeout: buffer.DefaultRetryTimeout,
+		RetryRandomize: buffer.Bool(true), FsyncInterval: buffer.DefaultFsyncInterval,
+		SlowFlushLogThreshold: buffer.DefaultSlowFlushLogThreshold, ShutdownTimeout: buffer.DefaultShutdownTimeout,
+	}
+	if got := (buffer.Config{}).Normalized(); !reflect.DeepEqual(got, want) {
+		t.Errorf("zero Normalized()=\n%+v\nwant\n%+v", got, want)
+	}
+	set := buffer.Config{
+		Type: buffer.TypeFile, Path: "/p", ChunkLimitSize: 1 << 20, ChunkLimitRecords: 7, ChunkFullThreshold: 0.5,
+		TotalLimitSize: 9 << 20, RecordOverhead: -1, QueuedChunksLimitSize: 3, FlushMode: buffer.FlushModeLazy,
+		FlushInterval: 2 * time.Second, FlushThreadCount: 4, FlushThreadInterval: 3 * time.Second,
+		FlushThreadBurstInterval: time.Millisecond, FlushAtShutdown: buffer.Bool(true),
+		OverflowAction: buffer.OverflowDropOldestChunk, RetryType: buffer.RetryPeriodic, RetryWait: 5 * time.Second,
+		RetryExponentialBackoffBase: 3, RetryMaxInterval: time.Minute, RetryTimeout: time.Hour,
+		RetryMaxTimes: buffer.Int(2), RetryForever: true, RetryRandomize: buffer.Bool(false), DeadLetterDir: "/dl",
+		FsyncInterval: -1, SlowFlushLogThreshold: 6 * time.Second, ShutdownTimeout: 7 * time.Second,
+	}
+	if got := set.Normalized(); !reflect.DeepEqual(got, set) {
+		t.Errorf("set Normalized()=\n%+v\nwant it unchanged\n%+v", got, set)
 	}
 }

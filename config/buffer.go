@@ -1,8 +1,8 @@
 package config
 
 import (
-	"math"
-	"time"
+	"path/filepath"
+	"strings"
 
 	"logship/buffer"
 )
@@ -23,7 +23,7 @@ import (
 
 // bufferV012Names lists the directive-level buffer parameters of a v0.12
 // output that the mapping reads: the keys of bufferCompat that have a v1
-// name, plus retry_wait (read only to warn, see bufferFromOutput) and
+// name, plus retry_wait (read only to warn, see Reader.Buffer) and
 // slow_flush_log_threshold (an output parameter in both versions).
 func bufferV012Names() []string {
 	var out []string
@@ -47,184 +47,106 @@ func v012BufferKey(name string) string {
 	return ""
 }
 
-// bufferFromOutput maps the buffer of the output directive s: its <buffer>
-// section when it has one, else its flat v0.12 parameters renamed as
-// Fluentd's compat helper renames them (buffer_chunk_limit →
+// Buffer implements plugin.Params for the reader of an output directive:
+// its <buffer> section when it has one, else its flat v0.12 parameters
+// renamed as Fluentd's compat helper renames them (buffer_chunk_limit →
 // chunk_limit_size, disable_retry_limit → retry_forever, …; see
-// bufferCompat). It returns the errors of malformed values (each at its
-// value's position) and records warnings in the Diagnostics as the getters
-// do. It does not Validate.
+// bufferCompat). Malformed values are errors at their values' positions;
+// warnings are recorded as the getters record them. A file buffer's path and
+// every dead-letter directory default to the state directory, named after
+// the output's id.
 //
 // In v0.12 form, flush_interval also selects flush_mode interval (Fluentd
 // v1's output.rb does so for a flush_interval outside <buffer>), and
 // retry_wait is not mapped: the compat helper leaves it out, and a native v1
 // plugin (fluent-plugin-cloudwatch-logs ≥ 0.5) ignores it at <match> level,
-// so the <buffer> default of 1 s applies. It is returned in ignored so the
-// caller can warn.
-func bufferFromOutput(s *Section) (c buffer.Config, ignored []*Param, errs []error) {
+// so the <buffer> default of 1 s applies. logship warns about it.
+func (r *Reader) Buffer() (buffer.Config, bool) {
+	s := r.s
+	before := len(r.top().errs)
 	bs := s.Section("buffer")
-	get := func(name string) *Param { return bs.value(name) }
-	if bs == nil {
-		get = func(name string) *Param {
-			if k := v012BufferKey(name); k != "" {
-				return s.value(k)
-			}
-			return nil
-		}
+	br := &Reader{s: s, b: r.b, root: r.top(), v012Buffer: true}
+	if bs != nil {
+		br = r.nested(bs)
 	}
-	r := bufferReader{get: get}
-	r.str("@type", &c.Type)
-	r.str("path", &c.Path)
-	r.size("chunk_limit_size", &c.ChunkLimitSize)
-	r.int("chunk_limit_records", &c.ChunkLimitRecords)
-	r.float("chunk_full_threshold", &c.ChunkFullThreshold)
-	r.size("total_limit_size", &c.TotalLimitSize)
-	r.int("queue_limit_length", &c.QueueLimitLength)
-	r.int("queued_chunks_limit_size", &c.QueuedChunksLimitSize)
-	if v, ok := r.enum("flush_mode", string(buffer.FlushModeDefault), string(buffer.FlushModeLazy),
-		string(buffer.FlushModeInterval), string(buffer.FlushModeImmediate)); ok {
-		c.FlushMode = buffer.FlushMode(v)
-	}
-	if r.dur("flush_interval", &c.FlushInterval) && bs == nil {
+	var c buffer.Config
+	c.Type = br.String("@type", "")
+	c.Path = br.String("path", "")
+	c.ChunkLimitSize = br.size("chunk_limit_size", 0)
+	c.ChunkLimitRecords = br.int32("chunk_limit_records", 0)
+	c.ChunkFullThreshold = br.float("chunk_full_threshold", 0)
+	c.TotalLimitSize = br.size("total_limit_size", 0)
+	c.QueueLimitLength = br.int32("queue_limit_length", 0)
+	c.QueuedChunksLimitSize = br.int32("queued_chunks_limit_size", 0)
+	c.FlushMode = buffer.FlushMode(br.enum("flush_mode", "", string(buffer.FlushModeDefault), string(buffer.FlushModeLazy),
+		string(buffer.FlushModeInterval), string(buffer.FlushModeImmediate)))
+	c.FlushInterval = br.Duration("flush_interval", 0)
+	if bs == nil && br.Set("flush_interval") {
 		c.FlushMode = buffer.FlushModeInterval
 	}
-	r.int("flush_thread_count", &c.FlushThreadCount)
-	r.seconds("flush_thread_interval", &c.FlushThreadInterval)
-	r.seconds("flush_thread_burst_interval", &c.FlushThreadBurstInterval)
-	r.optBool("flush_at_shutdown", &c.FlushAtShutdown)
+	c.FlushThreadCount = br.int32("flush_thread_count", 0)
+	c.FlushThreadInterval = br.seconds("flush_thread_interval", 0)
+	c.FlushThreadBurstInterval = br.seconds("flush_thread_burst_interval", 0)
+	c.FlushAtShutdown = opt(br, "flush_at_shutdown", (*Param).Bool)
 	overflow := []string{string(buffer.OverflowThrowException), string(buffer.OverflowBlock), string(buffer.OverflowDropOldestChunk)}
 	if bs == nil {
 		// The compat helper renames buffer_queue_full_action exception.
 		overflow = append(overflow, "exception")
 	}
-	if v, ok := r.enum("overflow_action", overflow...); ok {
-		if v == "exception" {
-			v = string(buffer.OverflowThrowException)
-		}
+	if v := br.enum("overflow_action", "", overflow...); v == "exception" {
+		c.OverflowAction = buffer.OverflowThrowException
+	} else {
 		c.OverflowAction = buffer.OverflowAction(v)
 	}
-	if v, ok := r.enum("retry_type", string(buffer.RetryExponentialBackoff), string(buffer.RetryPeriodic)); ok {
-		c.RetryType = buffer.RetryType(v)
-	}
-	r.dur("retry_wait", &c.RetryWait)
-	r.float("retry_exponential_backoff_base", &c.RetryExponentialBackoffBase)
-	r.dur("retry_max_interval", &c.RetryMaxInterval)
-	r.dur("retry_timeout", &c.RetryTimeout)
-	r.optInt("retry_max_times", &c.RetryMaxTimes)
-	r.bool("retry_forever", &c.RetryForever)
-	r.optBool("retry_randomize", &c.RetryRandomize)
-	r.str("dead_letter_dir", &c.DeadLetterDir)
-	r.dur("fsync_interval", &c.FsyncInterval)
-	r.dur("shutdown_timeout", &c.ShutdownTimeout)
+	c.RetryType = buffer.RetryType(br.enum("retry_type", "", string(buffer.RetryExponentialBackoff), string(buffer.RetryPeriodic)))
+	c.RetryWait = br.Duration("retry_wait", 0)
+	c.RetryExponentialBackoffBase = br.float("retry_exponential_backoff_base", 0)
+	c.RetryMaxInterval = br.Duration("retry_max_interval", 0)
+	c.RetryTimeout = br.Duration("retry_timeout", 0)
+	c.RetryMaxTimes = opt(br, "retry_max_times", int32Value)
+	c.RetryForever = br.Bool("retry_forever", false)
+	c.RetryRandomize = opt(br, "retry_randomize", (*Param).Bool)
+	c.DeadLetterDir = br.String("dead_letter_dir", "")
+	c.FsyncInterval = br.Duration("fsync_interval", 0)
+	c.ShutdownTimeout = br.Duration("shutdown_timeout", 0)
 	// slow_flush_log_threshold is an output parameter (a float of seconds);
-	// a value inside <buffer> is honoured too, and wins.
-	out := bufferReader{get: s.value}
-	out.seconds("slow_flush_log_threshold", &c.SlowFlushLogThreshold)
+	// a value inside <buffer> is honoured too, and wins. The output's is
+	// read first, its error reported after the buffer's.
+	out := &Reader{s: s, b: r.b}
+	c.SlowFlushLogThreshold = out.seconds("slow_flush_log_threshold", 0)
+	var retryWait *Param
 	if bs != nil {
-		r.seconds("slow_flush_log_threshold", &c.SlowFlushLogThreshold)
-	} else if p := s.value("retry_wait"); p != nil {
-		ignored = append(ignored, p)
+		c.SlowFlushLogThreshold = br.seconds("slow_flush_log_threshold", c.SlowFlushLogThreshold)
+		accept(bs, "chunk_keys", "timekey", "timekey_wait", "timekey_use_utc", "timekey_zone", "compress",
+			"delayed_commit_timeout")
+	} else {
+		retryWait = s.value("retry_wait")
 	}
-	return c, ignored, append(r.errs, out.errs...)
-}
-
-// bufferReader decodes typed parameters into buffer.Config fields, keeping
-// every error.
-type bufferReader struct {
-	// get returns the parameter set to a value of its own under the v1 name,
-	// or nil.
-	get  func(name string) *Param
-	errs []error
-}
-
-func (r *bufferReader) fail(err error) bool {
-	r.errs = append(r.errs, err)
-	return false
-}
-
-func (r *bufferReader) str(name string, dst *string) bool {
-	p := r.get(name)
-	if p == nil {
-		return false
+	for _, err := range out.errs {
+		r.add(err)
 	}
-	*dst = p.String()
-	return true
-}
-
-func (r *bufferReader) enum(name string, allowed ...string) (string, bool) {
-	p := r.get(name)
-	if p == nil {
-		return "", false
+	if len(r.top().errs) > before {
+		return c, false
 	}
-	v, err := p.Enum(allowed...)
-	if err != nil {
-		return "", r.fail(err)
+	if retryWait != nil {
+		r.b.d.Warnf(retryWait.Pos, "%s in %s has no effect in Fluentd v1 either (the <buffer> default retry_wait 1s applies)", retryWait.Key, s.Header())
 	}
-	return v, true
-}
-
-// read decodes the parameter name with decode into *dst; it reports whether
-// the parameter was set and valid, keeping the error otherwise.
-func read[T any](r *bufferReader, name string, decode func(*Param) (T, error), dst *T) bool {
-	p := r.get(name)
-	if p == nil {
-		return false
+	state := r.b.opts.StateDir
+	if c.Type == "file" && c.Path == "" {
+		c.Path = filepath.Join(state, "buffer", sanitize(r.id))
 	}
-	v, err := decode(p)
-	if err != nil {
-		return r.fail(err)
+	if c.Type == "file" && strings.HasPrefix(c.Path, "/var/log/") {
+		// Fluentd's buffer_path usually lies under /var/log, which the
+		// DaemonSet mounts read-only: keep logship's segments in the state
+		// directory, named after it.
+		c.Path = filepath.Join(state, "buffer", strings.Trim(sanitize(c.Path), "_"))
 	}
-	*dst = v
-	return true
-}
-
-func (r *bufferReader) size(name string, dst *int64) bool {
-	return read(r, name, (*Param).Size, dst)
-}
-
-func (r *bufferReader) int(name string, dst *int) bool {
-	return read(r, name, func(p *Param) (int, error) {
-		v, err := p.Int()
-		if err == nil && (v > math.MaxInt32 || v < math.MinInt32) {
-			err = p.errorf("integer %d out of range", v)
-		}
-		return int(v), err
-	}, dst)
-}
-
-func (r *bufferReader) optInt(name string, dst **int) {
-	var n int
-	if r.int(name, &n) {
-		*dst = &n
+	if c.DeadLetterDir == "" {
+		c.DeadLetterDir = filepath.Join(state, "dead-letter", sanitize(r.id))
 	}
-}
-
-func (r *bufferReader) float(name string, dst *float64) bool {
-	return read(r, name, (*Param).Float, dst)
-}
-
-// seconds decodes a :float parameter that counts seconds.
-func (r *bufferReader) seconds(name string, dst *time.Duration) bool {
-	return read(r, name, func(p *Param) (time.Duration, error) {
-		v, err := p.Float()
-		if err == nil && math.Abs(v*float64(time.Second)) > math.MaxInt64 {
-			err = p.errorf("time %q out of range", p.Value)
-		}
-		return time.Duration(math.Round(v * float64(time.Second))), err
-	}, dst)
-}
-
-func (r *bufferReader) dur(name string, dst *time.Duration) bool {
-	return read(r, name, (*Param).Duration, dst)
-}
-
-func (r *bufferReader) bool(name string, dst *bool) bool {
-	return read(r, name, (*Param).Bool, dst)
-}
-
-func (r *bufferReader) optBool(name string, dst **bool) {
-	var b bool
-	if r.bool(name, &b) {
-		*dst = &b
+	if err := c.Validate(); err != nil {
+		r.Errorf("buffer: %v", err)
+		return c, false
 	}
+	return c, true
 }

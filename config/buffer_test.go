@@ -15,10 +15,7 @@ import (
 func buildBuffer(t *testing.T, body string) (*buffer.Config, *config.Config, error) {
 	t.Helper()
 	src := "<match **>\n  @type cloudwatch_logs\n  log_group_name g\n  log_stream_name s\n  region us-east-1\n" + body + "</match>\n"
-	c, err := parse(t, src, nil)
-	if err != nil {
-		t.Fatalf("Parse: %v", err)
-	}
+	c := mustParse(t, src, nil)
 	p, err := config.Build(c, config.BuildOptions{StateDir: "/state", Location: time.UTC})
 	if err != nil {
 		return nil, c, err

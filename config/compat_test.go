@@ -50,10 +50,7 @@ func TestSection_CompatBuffer(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := parse(t, tc.src+"\n", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := mustParse(t, tc.src+"\n", nil)
 			m := c.Directives("match")[0]
 			b, err := m.CompatBuffer(tc.chunkKey)
 			if tc.wantErr != "" {
@@ -82,10 +79,7 @@ func TestSection_CompatBuffer(t *testing.T) {
 }
 
 func TestSection_CompatBufferValues(t *testing.T) {
-	c, err := parse(t, "<match **>\n  buffer_chunk_limit 2M\n  disable_retry_limit\n  max_retry_wait 30x\n  colour red\n</match>\n", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, "<match **>\n  buffer_chunk_limit 2M\n  disable_retry_limit\n  max_retry_wait 30x\n  colour red\n</match>\n", nil)
 	m := c.Directives("match")[0]
 	if _, err := m.CompatBuffer(""); err != nil {
 		t.Fatal(err)
@@ -143,10 +137,7 @@ func TestSection_CompatParse(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := parse(t, tc.src+"\n", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := mustParse(t, tc.src+"\n", nil)
 			s := c.Root.Nested[0]
 			ps, err := s.CompatParse(tc.formatN)
 			if err != nil {
@@ -172,10 +163,7 @@ func TestSection_CompatParse(t *testing.T) {
 }
 
 func TestSection_CompatInject(t *testing.T) {
-	c, err := parse(t, "<match **>\n  include_time_key true\n  include_tag_key\n  localtime false\n</match>\n", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, "<match **>\n  include_time_key true\n  include_tag_key\n  localtime false\n</match>\n", nil)
 	in, err := c.Directives("match")[0].CompatInject()
 	if err != nil {
 		t.Fatal(err)
@@ -183,20 +171,14 @@ func TestSection_CompatInject(t *testing.T) {
 	if got, want := params(in), `time_key="time" time_type="string" localtime="false" tag_key="tag"`; got != want {
 		t.Fatalf("<inject> %s\nwant %s", got, want)
 	}
-	c, err = parse(t, "<match **>\n  localtime\n  utc\n</match>\n", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c = mustParse(t, "<match **>\n  localtime\n  utc\n</match>\n", nil)
 	if _, err := c.Directives("match")[0].CompatInject(); err == nil || !strings.Contains(err.Error(), "test.conf:3:3: both utc and localtime") {
 		t.Fatalf("CompatInject = %v, want a conflict error", err)
 	}
 }
 
 func TestDump_Compat(t *testing.T) {
-	c, err := parse(t, "<match **>\n  buffer_chunk_limit 2M\n  aws_sec_key SECRET\n</match>\n", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, "<match **>\n  buffer_chunk_limit 2M\n  aws_sec_key SECRET\n</match>\n", nil)
 	if _, err := c.Directives("match")[0].CompatBuffer(""); err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,16 @@ func parse(t testing.TB, src string, env map[string]string) (*config.Config, err
 	})
 }
 
+// mustParse is parse that fails the test on an error.
+func mustParse(tb testing.TB, src string, env map[string]string) *config.Config {
+	tb.Helper()
+	c, err := parse(tb, src, env)
+	if err != nil {
+		tb.Fatalf("Parse(%q): %v", src, err)
+	}
+	return c
+}
+
 // mapConfig parses and builds src (state under /state) and returns the
 // pipeline, the warnings and the error text.
 func mapConfig(t *testing.T, src string, opts config.BuildOptions) (*config.Pipeline, []string, string) {
@@ -82,10 +92,7 @@ func wantOutcome(t *testing.T, warns []string, errText, wantErr string) bool {
 // newRouter parses src and builds its router.
 func newRouter(tb testing.TB, src string) (*config.Config, *config.Router) {
 	tb.Helper()
-	c, err := parse(tb, src, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	c := mustParse(tb, src, nil)
 	r, err := config.NewRouter(c)
 	if err != nil {
 		tb.Fatal(err)

@@ -35,26 +35,21 @@ func (b *builder) multiFormat(src, ps *Section, pc *enrich.ParseConfig) bool {
 			continue
 		}
 		q.Type = typeP.Value
-		if strings.HasPrefix(q.Type, "/") {
-			pat, flags, err := typeP.Regexp()
-			if err != nil {
-				b.d.Add(typeP.Pos, err)
+		// The regexp is format's value (format /re/), else expression's.
+		re := typeP
+		if !strings.HasPrefix(q.Type, "/") {
+			if re = s.Param("expression"); re != nil {
+				q.Expression = re.Value
+			}
+		}
+		if re != nil && strings.HasPrefix(re.Value, "/") {
+			if err := setRegexp(&q, re); err != nil {
+				b.d.Add(re.Pos, err)
 				good = false
 				continue
 			}
-			q.Type, q.Expression = "regexp", pat
-			q.IgnoreCase, q.Multiline = strings.Contains(flags, "i"), strings.Contains(flags, "m")
-		} else if p := s.Param("expression"); p != nil {
-			q.Expression = p.Value
-			if strings.HasPrefix(p.Value, "/") {
-				pat, flags, err := p.Regexp()
-				if err != nil {
-					b.d.Add(p.Pos, err)
-					good = false
-					continue
-				}
-				q.Expression = pat
-				q.IgnoreCase, q.Multiline = strings.Contains(flags, "i"), strings.Contains(flags, "m")
+			if re == typeP {
+				q.Type = "regexp"
 			}
 		}
 		switch q.Type {

@@ -63,10 +63,7 @@ func TestParse_Values(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := parse(t, tc.src, map[string]string{"X": "x-value"})
-			if err != nil {
-				t.Fatalf("Parse(%q): %v", tc.src, err)
-			}
+			c := mustParse(t, tc.src, map[string]string{"X": "x-value"})
 			p := c.Root.Param(tc.key)
 			if p == nil {
 				t.Fatalf("Parse(%q): no parameter %q in %+v", tc.src, tc.key, c.Root.Params)
@@ -89,10 +86,7 @@ func TestParse_Warnings(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := parse(t, tc.src, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := mustParse(t, tc.src, nil)
 			var all []string
 			for _, w := range c.Diag.Warnings() {
 				all = append(all, w.Error())
@@ -136,10 +130,7 @@ func TestParse_Sections(t *testing.T) {
 <match>
 </match>
 `
-	c, err := parse(t, src, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, src, nil)
 	top := c.Root.Nested
 	if len(top) != 5 {
 		t.Fatalf("got %d top-level sections, want 5", len(top))
@@ -182,10 +173,7 @@ func TestParse_Sections(t *testing.T) {
 }
 
 func TestParse_SectionArgEmbedded(t *testing.T) {
-	c, err := parse(t, "<match \"app.#{ENV['TAG']} x.*\" >\n</match>\n<match 'a b'>\n</match>\n", map[string]string{"TAG": "dev"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, "<match \"app.#{ENV['TAG']} x.*\" >\n</match>\n<match 'a b'>\n</match>\n", map[string]string{"TAG": "dev"})
 	if got := c.Root.Nested[0].Arg; got != "app.dev x.*" {
 		t.Fatalf("arg = %q, want %q", got, "app.dev x.*")
 	}
@@ -195,10 +183,7 @@ func TestParse_SectionArgEmbedded(t *testing.T) {
 }
 
 func TestParse_LegacyType(t *testing.T) {
-	c, err := parse(t, "<match **>\n  type null\n</match>\n<source>\n  @type tail\n  type other\n</source>\n", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, "<match **>\n  type null\n</match>\n<source>\n  @type tail\n  type other\n</source>\n", nil)
 	if typ, p := c.Root.Nested[0].Type(); typ != "null" || p.Key != "type" {
 		t.Fatalf("v0.12 type = %q (%v)", typ, p)
 	}

@@ -12,7 +12,6 @@ import (
 	"logship/enrich"
 	"logship/plugin"
 	"logship/sink/cloudwatch"
-	"logship/sink/cwlogs"
 	"logship/tail"
 )
 
@@ -205,6 +204,16 @@ type builder struct {
 	d    *Diagnostics
 }
 
+// required returns the value of key, reporting at s when it is absent or
+// empty.
+func (b *builder) required(s *Section, key string) (string, bool) {
+	v := s.String(key, "")
+	if v == "" {
+		b.d.Errorf(s.Pos, "%s: %s is required", s.Header(), key)
+	}
+	return v, v != ""
+}
+
 // skipped marks everything in s used: it was reported unsupported, and its
 // parameters should not be reported again one by one.
 func skipped(s *Section) {
@@ -272,9 +281,8 @@ func (b *builder) tailSource(s *Section) *TailSource {
 	if tc.ExcludePaths, err = s.Strings("exclude_path", nil); err != nil {
 		b.d.Add(s.Pos, err)
 	}
-	ts.Tag = s.String("tag", "")
-	if ts.Tag == "" {
-		b.d.Errorf(s.Pos, "%s: tag is required", s.Header())
+	var ok bool
+	if ts.Tag, ok = b.required(s, "tag"); !ok {
 		return nil
 	}
 	posFile := s.String("pos_file", "")
@@ -368,12 +376,8 @@ func (b *builder) parse(s *Section) (enrich.ParseConfig, bool) {
 		pc.Type, typeP = ps.Type()
 		pc.Expression = ps.String("expression", "")
 		if strings.HasPrefix(pc.Expression, "/") {
-			if pat, flags, err := ps.Param("expression").Regexp(); err != nil {
+			if err := setRegexp(&pc, ps.Param("expression")); err != nil {
 				b.d.Add(ps.Pos, err)
-			} else {
-				pc.Expression = pat
-				pc.IgnoreCase = strings.Contains(flags, "i")
-				pc.Multiline = strings.Contains(flags, "m")
 			}
 		}
 		var err error
@@ -406,14 +410,11 @@ func (b *builder) parse(s *Section) (enrich.ParseConfig, bool) {
 		}
 		typeP = fp
 		if strings.HasPrefix(fp.Value, "/") {
-			pat, flags, err := fp.Regexp()
-			if err != nil {
+			if err := setRegexp(&pc, fp); err != nil {
 				b.d.Add(fp.Pos, err)
 				return pc, false
 			}
-			pc.Type, pc.Expression = "regexp", pat
-			pc.IgnoreCase = strings.Contains(flags, "i")
-			pc.Multiline = strings.Contains(flags, "m")
+			pc.Type = "regexp"
 		} else {
 			pc.Type = fp.Value
 		}
@@ -455,6 +456,18 @@ func (b *builder) parse(s *Section) (enrich.ParseConfig, bool) {
 		}
 	}
 	return pc, true
+}
+
+// setRegexp sets pc's Expression and its /i and /m flags from p, a value
+// written /pattern/flags.
+func setRegexp(pc *enrich.ParseConfig, p *Param) error {
+	pat, flags, err := p.Regexp()
+	if err != nil {
+		return err
+	}
+	pc.Expression = pat
+	pc.IgnoreCase, pc.Multiline = strings.Contains(flags, "i"), strings.Contains(flags, "m")
+	return nil
 }
 
 func (b *builder) filter(s *Section) *Filter {
@@ -549,148 +562,4 @@ func (b *builder) output(s *Section) *Output {
 		return nil // known, but its mapping failed (reported)
 	}
 	return o
-}
-
-// cloudwatchOutput maps cloudwatch_logs: its parameters and its buffer.
-func (b *builder) cloudwatchOutput(s *Section, o *Output) bool {
-	cw := b.cloudwatch(s)
-	if cw == nil {
-		return false
-	}
-	bc := b.buffer(s, o.ID)
-	if bc == nil {
-		return false
-	}
-	c := &cwlogs.Config{CloudWatch: *cw, Buffer: *bc}
-	o.Plugin, o.CloudWatch, o.Buffer = c, &c.CloudWatch, &c.Buffer
-	return true
-}
-
-func (b *builder) cloudwatch(s *Section) *cloudwatch.Config {
-	cw := &cloudwatch.Config{}
-	r := b.reader(s)
-	str := func(key string) string { return r.String(key, "") }
-	boolean := r.Bool
-	integer := func(key string) int {
-		p := s.Param(key)
-		if !p.Set() {
-			return 0
-		}
-		switch strings.TrimSpace(p.Value) {
-		case "", "nil", "0":
-			// RETENTION_IN_DAYS defaults to the literal 'nil' in the
-			// upstream image: treat nil, 0 and empty as unset.
-			return 0
-		}
-		v, err := p.Int()
-		r.add(err)
-		return int(v)
-	}
-	cw.LogGroupName = str("log_group_name")
-	cw.LogStreamName = str("log_stream_name")
-	cw.UseTagAsGroup = boolean("use_tag_as_group", false)
-	cw.UseTagAsStream = boolean("use_tag_as_stream", false)
-	cw.LogGroupNameKey = str("log_group_name_key")
-	cw.LogStreamNameKey = str("log_stream_name_key")
-	cw.RemoveLogGroupNameKey = boolean("remove_log_group_name_key", false)
-	cw.RemoveLogStreamNameKey = boolean("remove_log_stream_name_key", false)
-	cw.AutoCreateStream = boolean("auto_create_stream", false)
-	if keys := str("message_keys"); keys != "" {
-		if strings.HasPrefix(strings.TrimSpace(keys), "[") {
-			cw.MessageKeys = r.Strings("message_keys")
-		} else {
-			// The plugin splits on ',' without trimming.
-			cw.MessageKeys = strings.Split(keys, ",")
-		}
-	}
-	cw.MaxMessageLength = integer("max_message_length")
-	cw.MaxEventsPerBatch = integer("max_events_per_batch")
-	cw.RetentionInDays = integer("retention_in_days")
-	cw.LogGroupAWSTags = r.Hash("log_group_aws_tags")
-	cw.IncludeTimeKey = boolean("include_time_key", false)
-	cw.TimeKey = str("time_key")
-	if b.p.V012 {
-		cw.Localtime = boolean("localtime", false)
-	} else {
-		cw.Localtime = !boolean("utc", false) && boolean("localtime", true)
-	}
-	cw.Location = b.opts.Location
-	cw.IncludeTagKey = boolean("include_tag_key", false)
-	cw.TagKey = str("tag_key")
-	cw.DropEmptyTopLevel = !b.p.V012
-	cw.LogRejectedRequest = boolean("log_rejected_request", b.p.V012)
-	cw.Region = str("region")
-	cw.Endpoint = str("endpoint")
-	cw.AccessKeyID = str("aws_key_id")
-	cw.SecretAccessKey = str("aws_sec_key")
-	if inj := s.Section("inject"); inj != nil {
-		cw.IncludeTimeKey = inj.Has("time_key") || cw.IncludeTimeKey
-		if k := inj.String("time_key", ""); k != "" {
-			cw.TimeKey = k
-		}
-		if k := inj.String("tag_key", ""); k != "" {
-			cw.IncludeTagKey, cw.TagKey = true, k
-		}
-		if utc, err := inj.Bool("utc", false); err == nil && utc {
-			cw.Localtime = false
-		}
-		accept(inj, "time_type", "time_format", "localtime", "timezone")
-	}
-	// Parameters whose work another layer does: JSON encoding is always
-	// Yajl-compatible; retries belong to the buffer; credentials come from
-	// the SDK chain (web identity, ECS and STS included).
-	accept(s, "json_handler", "put_log_events_retry_wait", "put_log_events_retry_limit",
-		"put_log_events_disable_retry_limit", "concurrency", "http_proxy", "ssl_verify_peer",
-		"aws_use_sts", "aws_sts_role_arn", "aws_sts_session_name", "aws_sts_external_id", "aws_sts_policy",
-		"aws_sts_duration_seconds", "aws_sts_endpoint_url", "aws_ecs_authentication",
-		"aws_instance_profile_credentials_retries", "drop_empty_record")
-	if wi := s.Section("web_identity_credentials"); wi != nil {
-		for _, prm := range wi.Params {
-			prm.MarkUsed()
-		}
-	}
-	if !r.done() {
-		return nil
-	}
-	if err := cw.Validate(); err != nil {
-		b.d.Errorf(s.Pos, "%s: %v", s.Header(), err)
-		return nil
-	}
-	return cw
-}
-
-// buffer maps an output's <buffer> section, or its v0.12 flat parameters
-// (bufferFromOutput), and fills logship's state-directory paths.
-func (b *builder) buffer(s *Section, id string) *buffer.Config {
-	bc, ignored, errs := bufferFromOutput(s)
-	if bs := s.Section("buffer"); bs != nil {
-		accept(bs, "chunk_keys", "timekey", "timekey_wait", "timekey_use_utc", "timekey_zone", "compress",
-			"delayed_commit_timeout")
-	}
-	if len(errs) > 0 {
-		for _, err := range errs {
-			b.d.Add(s.Pos, err)
-		}
-		return nil
-	}
-	for _, p := range ignored {
-		b.d.Warnf(p.Pos, "%s in %s has no effect in Fluentd v1 either (the <buffer> default retry_wait 1s applies)", p.Key, s.Header())
-	}
-	if bc.Type == "file" && bc.Path == "" {
-		bc.Path = filepath.Join(b.opts.StateDir, "buffer", sanitize(id))
-	}
-	if bc.Type == "file" && strings.HasPrefix(bc.Path, "/var/log/") {
-		// Fluentd's buffer_path usually lies under /var/log, which the
-		// DaemonSet mounts read-only: keep logship's segments in the state
-		// directory, named after it.
-		bc.Path = filepath.Join(b.opts.StateDir, "buffer", strings.Trim(sanitize(bc.Path), "_"))
-	}
-	if bc.DeadLetterDir == "" {
-		bc.DeadLetterDir = filepath.Join(b.opts.StateDir, "dead-letter", sanitize(id))
-	}
-	if err := bc.Validate(); err != nil {
-		b.d.Errorf(s.Pos, "%s: buffer: %v", s.Header(), err)
-		return nil
-	}
-	return &bc
 }

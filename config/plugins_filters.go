@@ -42,11 +42,7 @@ func (b *builder) pluginFilter(s *Section, typ string) (fc enrich.FilterConfig, 
 		if fail() {
 			return nil, true
 		}
-		if err := c.Validate(); err != nil {
-			b.d.Errorf(s.Pos, "%s: %v", s.Header(), err)
-			return nil, true
-		}
-		return c, true
+		return b.checked(s, c, c.Validate())
 	case "grep":
 		c := &enrich.GrepConfig{}
 		cond := func(sec *Section) (enrich.GrepCondition, bool) {
@@ -114,16 +110,11 @@ func (b *builder) pluginFilter(s *Section, typ string) (fc enrich.FilterConfig, 
 		if !good {
 			return nil, true
 		}
-		if _, err := c.NewFilter(enrich.FilterDeps{}); err != nil {
-			b.d.Errorf(s.Pos, "%s: %v", s.Header(), err)
-			return nil, true
-		}
-		return c, true
+		return b.checked(s, c, buildable(c))
 	case "parser":
 		c := &enrich.ParserFilterConfig{}
-		c.KeyName = s.String("key_name", "")
-		if c.KeyName == "" {
-			b.d.Errorf(s.Pos, "%s: key_name is required", s.Header())
+		var ok bool
+		if c.KeyName, ok = b.required(s, "key_name"); !ok {
 			return nil, true
 		}
 		c.ReserveData = boolean("reserve_data", false)
@@ -144,16 +135,11 @@ func (b *builder) pluginFilter(s *Section, typ string) (fc enrich.FilterConfig, 
 		}
 		c.Parse = pc
 		c.KeepTimeWhenMissing = b.p.V012
-		if _, err := c.NewFilter(enrich.FilterDeps{}); err != nil {
-			b.d.Errorf(s.Pos, "%s: %v", s.Header(), err)
-			return nil, true
-		}
-		return c, true
+		return b.checked(s, c, buildable(c))
 	case "concat":
 		c := &enrich.ConcatConfig{}
-		c.Key = s.String("key", "")
-		if c.Key == "" {
-			b.d.Errorf(s.Pos, "%s: key is required", s.Header())
+		var ok bool
+		if c.Key, ok = b.required(s, "key"); !ok {
 			return nil, true
 		}
 		c.Separator = s.String("separator", "\n")
@@ -210,13 +196,25 @@ func (b *builder) pluginFilter(s *Section, typ string) (fc enrich.FilterConfig, 
 		if partialMeta && c.NLines == 0 && c.MultilineStart == "" && c.MultilineEnd == "" && c.PartialKey == "" {
 			c.PassThrough = true
 		}
-		if err := c.Validate(); err != nil {
-			b.d.Errorf(s.Pos, "%s: %v", s.Header(), err)
-			return nil, true
-		}
-		return c, true
+		return b.checked(s, c, c.Validate())
 	}
 	return nil, false
+}
+
+// checked returns the mapped filter c, or reports err, the last check of c,
+// at s (the mapping failed).
+func (b *builder) checked(s *Section, c enrich.FilterConfig, err error) (enrich.FilterConfig, bool) {
+	if err != nil {
+		b.d.Errorf(s.Pos, "%s: %v", s.Header(), err)
+		return nil, true
+	}
+	return c, true
+}
+
+// buildable checks that c's runtime can be built.
+func buildable(c enrich.FilterConfig) error {
+	_, err := c.NewFilter(enrich.FilterDeps{})
+	return err
 }
 
 // numberedParam is a parameter named prefix followed by a number.

@@ -9,6 +9,7 @@ import (
 
 	"logship/config"
 	"logship/enrich"
+	"logship/sink/rewritetag"
 )
 
 func firstFilter(t *testing.T, p *config.Pipeline) enrich.FilterConfig {
@@ -227,14 +228,14 @@ func TestPluginOutput_RewriteTagFilter(t *testing.T) {
 	tests := []struct {
 		name string
 		conf string
-		want *config.RewriteTagConfig
+		want *rewritetag.Config
 	}{
 		{"v0.12 rules (seed systemd-filter)", `<match systemd>
   @type rewrite_tag_filter
   rewriterule2 SYSTEMD_UNIT   !^(.+).service$ systemd.unmatched
   rewriterule1 SYSTEMD_UNIT   ^(.+).service$  systemd.$1
   rewriterule3 level "!^info$" not.info
-</match>`, &config.RewriteTagConfig{Rules: []config.RewriteRule{
+</match>`, &rewritetag.Config{Rules: []rewritetag.Rule{
 			{Key: "SYSTEMD_UNIT", Pattern: "^(.+).service$", Tag: "systemd.$1"},
 			{Key: "SYSTEMD_UNIT", Pattern: "^(.+).service$", Tag: "systemd.unmatched", Invert: true},
 			{Key: "level", Pattern: "^info$", Tag: "not.info", Invert: true}}}},
@@ -260,7 +261,7 @@ func TestPluginOutput_RewriteTagFilter(t *testing.T) {
     tag noise
     invert true
   </rule>
-</match>`, &config.RewriteTagConfig{Label: "@OUT", RemoveTagPrefix: "app", CapitalizeBackrefs: true, Rules: []config.RewriteRule{
+</match>`, &rewritetag.Config{Label: "@OUT", RemoveTagPrefix: "app", CapitalizeBackrefs: true, Rules: []rewritetag.Rule{
 			{Key: "$.kubernetes.namespace_name", Pattern: "^(kube-.+)$", Tag: "system.$1"},
 			{Key: "level", Pattern: "debug", Flags: "i", Tag: "noise", Invert: true}}}},
 	}

@@ -70,3 +70,39 @@ func TestOutputTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestOutputTypes_Diagnostics pins the text, position and order of the
+// errors of the outputs whose mappers live in their packages (sink/cwlogs,
+// sink/rewritetag), and the warning for what a failed <rule> left unread.
+func TestOutputTypes_Diagnostics(t *testing.T) {
+	_, warns, errText := buildPipeline(t, `<match app.**>
+  @type rewrite_tag_filter
+  rewriterule1 onlykey
+  <rule>
+    key a
+    tag t
+    invert true
+  </rule>
+  <rule>
+    key k
+    pattern /x/q
+    tag t
+  </rule>
+</match>
+<match **>
+  @type cloudwatch_logs
+  region us-east-1
+</match>
+`)
+	wantErr := `fluent.conf:11:3: <match app.**>: rewriterule1 must be "key regexp new_tag"
+fluent.conf:12:3: <match app.**>: <rule> needs key, pattern and tag
+fluent.conf:19:13: pattern: invalid regexp "/x/q": missing closing '/' or unknown flags
+fluent.conf:23:1: <match **>: exactly one of log_group_name, use_tag_as_group and log_group_name_key must be set`
+	if errText != wantErr {
+		t.Errorf("errors:\n%s\nwant:\n%s", errText, wantErr)
+	}
+	wantWarn := `fluent.conf:15:5: parameter "invert" in <match app.**> <rule> is not used`
+	if len(warns) != 1 || warns[0] != wantWarn {
+		t.Errorf("warnings %q, want [%q]", warns, wantWarn)
+	}
+}

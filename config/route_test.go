@@ -138,11 +138,8 @@ func TestRouter_Errors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := parse(t, tc.src, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = config.NewRouter(c)
+			c := mustParse(t, tc.src, nil)
+			_, err := config.NewRouter(c)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("NewRouter = %v, want %q", err, tc.want)
 			}

@@ -66,10 +66,7 @@ func TestParse_Embedded(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			src := "k \"#{" + tc.code + "}\"\n"
-			c, err := parse(t, src, tc.env)
-			if err != nil {
-				t.Fatalf("Parse(%q): %v", src, err)
-			}
+			c := mustParse(t, src, tc.env)
 			p := c.Root.Param("k")
 			if p.Value != tc.want || p.Kind != tc.kind {
 				t.Fatalf("#{%s} = %q kind %d, want %q kind %d", tc.code, p.Value, p.Kind, tc.want, tc.kind)
@@ -79,10 +76,7 @@ func TestParse_Embedded(t *testing.T) {
 }
 
 func TestParse_EmbeddedNilWins(t *testing.T) {
-	c, err := parse(t, `k "#{use_default}-#{use_nil}"`+"\n", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, `k "#{use_default}-#{use_nil}"`+"\n", nil)
 	if p := c.Root.Param("k"); p.Kind != config.KindNil {
 		t.Fatalf("kind = %d, want KindNil (nil takes precedence as in Fluentd)", p.Kind)
 	}

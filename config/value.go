@@ -25,8 +25,10 @@ func (p *Param) name() string {
 	return p.Key
 }
 
-// unset is the error of decoding a use_nil/use_default value.
-func (p *Param) unset() error {
+// literal marks p used (every decoder starts with it) and returns the error
+// of decoding a use_nil/use_default value.
+func (p *Param) literal() error {
+	p.used = true
 	if p.Kind == KindString {
 		return nil
 	}
@@ -48,8 +50,7 @@ func (p *Param) warnf(format string, args ...any) {
 // (a comment Fluentd's parser passes as the value) is true. Anything else is
 // false with a warning (Fluentd yields nil).
 func (p *Param) Bool() (bool, error) {
-	p.used = true
-	if err := p.unset(); err != nil {
+	if err := p.literal(); err != nil {
 		return false, err
 	}
 	switch v := p.Value; {
@@ -146,8 +147,7 @@ func rubyFloat(s string) (float64, bool) {
 // Int decodes an integer with Ruby's lenient to_i ("nil" is 0, "10x" is 10;
 // both with a warning). Overflow is an error.
 func (p *Param) Int() (int64, error) {
-	p.used = true
-	if err := p.unset(); err != nil {
+	if err := p.literal(); err != nil {
 		return 0, err
 	}
 	v, clean, err := rubyInt(p.Value)
@@ -162,8 +162,7 @@ func (p *Param) Int() (int64, error) {
 
 // Float decodes a float with Ruby's lenient to_f.
 func (p *Param) Float() (float64, error) {
-	p.used = true
-	if err := p.unset(); err != nil {
+	if err := p.literal(); err != nil {
 		return 0, err
 	}
 	v, clean := rubyFloat(p.Value)
@@ -203,8 +202,7 @@ func suffixed(s, suffixes string, fold bool) (n int64, which int, whole bool, ok
 // Size decodes a byte size: an integer with an optional k, m, g or t suffix
 // (either case, powers of 1024: "2M" is 2097152), else an integer.
 func (p *Param) Size() (int64, error) {
-	p.used = true
-	if err := p.unset(); err != nil {
+	if err := p.literal(); err != nil {
 		return 0, err
 	}
 	n, w, whole, ok, err := suffixed(p.Value, "kmgt", true)
@@ -235,8 +233,7 @@ func (p *Param) Size() (int64, error) {
 // Duration decodes a time: an integer with an s, m, h or d suffix (lower
 // case only), else float seconds ("0.5", "30").
 func (p *Param) Duration() (time.Duration, error) {
-	p.used = true
-	if err := p.unset(); err != nil {
+	if err := p.literal(); err != nil {
 		return 0, err
 	}
 	n, w, whole, ok, err := suffixed(p.Value, "smhd", false)
@@ -278,8 +275,7 @@ func jsonText(v json.RawMessage) string {
 // (non-string elements become their JSON text), else a comma-separated list
 // with spaces around commas removed and trailing empty elements dropped.
 func (p *Param) Strings() ([]string, error) {
-	p.used = true
-	if err := p.unset(); err != nil {
+	if err := p.literal(); err != nil {
 		return nil, err
 	}
 	v := p.Value
@@ -317,8 +313,7 @@ func splitList(v string, sep byte) []string {
 // (non-string values become their JSON text), else "k1:v1,k2:v2" split at
 // the first ':' of each element.
 func (p *Param) Hash() (map[string]string, error) {
-	p.used = true
-	if err := p.unset(); err != nil {
+	if err := p.literal(); err != nil {
 		return nil, err
 	}
 	v := p.Value
@@ -347,8 +342,7 @@ func (p *Param) Hash() (map[string]string, error) {
 // or as a bare pattern. The pattern is Ruby syntax; translating it is the
 // caller's job.
 func (p *Param) Regexp() (pattern, flags string, err error) {
-	p.used = true
-	if err := p.unset(); err != nil {
+	if err := p.literal(); err != nil {
 		return "", "", err
 	}
 	v := p.Value
@@ -364,8 +358,7 @@ func (p *Param) Regexp() (pattern, flags string, err error) {
 
 // Enum returns the value if it is one of allowed.
 func (p *Param) Enum(allowed ...string) (string, error) {
-	p.used = true
-	if err := p.unset(); err != nil {
+	if err := p.literal(); err != nil {
 		return "", err
 	}
 	for _, a := range allowed {
@@ -395,58 +388,46 @@ func (s *Section) String(key, def string) string {
 	return def
 }
 
+// decoded returns p decoded by decode, or def when p is nil (absent, or
+// not set to a value of its own).
+func decoded[T any](p *Param, def T, decode func(*Param) (T, error)) (T, error) {
+	if p == nil {
+		return def, nil
+	}
+	return decode(p)
+}
+
 // Bool returns key decoded by Param.Bool, or def.
 func (s *Section) Bool(key string, def bool) (bool, error) {
-	if p := s.value(key); p != nil {
-		return p.Bool()
-	}
-	return def, nil
+	return decoded(s.value(key), def, (*Param).Bool)
 }
 
 // Int returns key decoded by Param.Int, or def.
 func (s *Section) Int(key string, def int64) (int64, error) {
-	if p := s.value(key); p != nil {
-		return p.Int()
-	}
-	return def, nil
+	return decoded(s.value(key), def, (*Param).Int)
 }
 
 // Float returns key decoded by Param.Float, or def.
 func (s *Section) Float(key string, def float64) (float64, error) {
-	if p := s.value(key); p != nil {
-		return p.Float()
-	}
-	return def, nil
+	return decoded(s.value(key), def, (*Param).Float)
 }
 
 // Size returns key decoded by Param.Size, or def.
 func (s *Section) Size(key string, def int64) (int64, error) {
-	if p := s.value(key); p != nil {
-		return p.Size()
-	}
-	return def, nil
+	return decoded(s.value(key), def, (*Param).Size)
 }
 
 // Duration returns key decoded by Param.Duration, or def.
 func (s *Section) Duration(key string, def time.Duration) (time.Duration, error) {
-	if p := s.value(key); p != nil {
-		return p.Duration()
-	}
-	return def, nil
+	return decoded(s.value(key), def, (*Param).Duration)
 }
 
 // Strings returns key decoded by Param.Strings, or def.
 func (s *Section) Strings(key string, def []string) ([]string, error) {
-	if p := s.value(key); p != nil {
-		return p.Strings()
-	}
-	return def, nil
+	return decoded(s.value(key), def, (*Param).Strings)
 }
 
 // Hash returns key decoded by Param.Hash, or def.
 func (s *Section) Hash(key string, def map[string]string) (map[string]string, error) {
-	if p := s.value(key); p != nil {
-		return p.Hash()
-	}
-	return def, nil
+	return decoded(s.value(key), def, (*Param).Hash)
 }

@@ -13,10 +13,7 @@ import (
 // param parses "k <value>" and returns the parameter and its config.
 func param(t *testing.T, value string) (*config.Param, *config.Config) {
 	t.Helper()
-	c, err := parse(t, "k "+value+"\n", nil)
-	if err != nil {
-		t.Fatalf("Parse(k %s): %v", value, err)
-	}
+	c := mustParse(t, "k "+value+"\n", nil)
 	p := c.Root.Param("k")
 	if p == nil {
 		t.Fatalf("no parameter k in %q", value)
@@ -26,13 +23,37 @@ func param(t *testing.T, value string) (*config.Param, *config.Config) {
 
 func warned(c *config.Config) bool { return len(c.Diag.Warnings()) > 0 }
 
+// literal is one case of a Param decoder's table test: the value written
+// after the key, the decoded value (also on error), whether decoding warns
+// and whether it fails.
+type literal[T any] struct {
+	in      string
+	want    T
+	warn    bool
+	wantErr bool
+}
+
+// testDecoder decodes each case's "k <in>" with decode (named name in
+// failures) and checks the value, the error (which must carry the value's
+// position) and the warning.
+func testDecoder[T any](t *testing.T, name string, decode func(*config.Param) (T, error), tests []literal[T]) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			p, c := param(t, tc.in)
+			got, err := decode(p)
+			if (err != nil) != tc.wantErr || !reflect.DeepEqual(got, tc.want) || warned(c) != tc.warn {
+				t.Fatalf("%s(%s) = %v, %v (warned %v), want %v error %v warned %v", name, tc.in, got, err, warned(c), tc.want, tc.wantErr, tc.warn)
+			}
+			if err != nil && !strings.HasPrefix(err.Error(), "test.conf:1:3: k: ") {
+				t.Fatalf("%s(%s) error %q lacks the value position", name, tc.in, err)
+			}
+		})
+	}
+}
+
 func TestParam_Size(t *testing.T) {
-	tests := []struct {
-		in     string
-		want   int64
-		warn   bool
-		hasErr bool
-	}{
+	testDecoder(t, "Size", (*config.Param).Size, []literal[int64]{
 		{"1024", 1024, false, false},
 		{"256k", 256 << 10, false, false},
 		{"256K", 256 << 10, false, false},
@@ -47,48 +68,23 @@ func TestParam_Size(t *testing.T) {
 		{"abc", 0, true, false},
 		{"99999999999999999999", 0, false, true},
 		{"9999999999999g", 0, false, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) {
-			p, c := param(t, tc.in)
-			got, err := p.Size()
-			if (err != nil) != tc.hasErr || got != tc.want || warned(c) != tc.warn {
-				t.Fatalf("Size(%q) = %d, %v (warned %v), want %d error %v warned %v", tc.in, got, err, warned(c), tc.want, tc.hasErr, tc.warn)
-			}
-			if err != nil && !strings.HasPrefix(err.Error(), "test.conf:1:3: k: ") {
-				t.Fatalf("Size(%q) error %q lacks the value position", tc.in, err)
-			}
-		})
-	}
+	})
 }
 
 func TestParam_Duration(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Duration
-		warn bool
-	}{
-		{"10s", 10 * time.Second, false},
-		{"1m", time.Minute, false},
-		{"1h", time.Hour, false},
-		{"1d", 24 * time.Hour, false},
-		{"0.5", 500 * time.Millisecond, false},
-		{"30", 30 * time.Second, false},
-		{"0", 0, false},
-		{"1.5s", 5 * time.Second, true}, // /([0-9]+)s/ matches "5s"
-		{"10S", 10 * time.Second, true}, // suffixes are case-sensitive: to_f
-		{"1h30m", 30 * time.Minute, true},
-		{"abc", 0, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) {
-			p, c := param(t, tc.in)
-			got, err := p.Duration()
-			if err != nil || got != tc.want || warned(c) != tc.warn {
-				t.Fatalf("Duration(%q) = %v, %v (warned %v), want %v warned %v", tc.in, got, err, warned(c), tc.want, tc.warn)
-			}
-		})
-	}
+	testDecoder(t, "Duration", (*config.Param).Duration, []literal[time.Duration]{
+		{"10s", 10 * time.Second, false, false},
+		{"1m", time.Minute, false, false},
+		{"1h", time.Hour, false, false},
+		{"1d", 24 * time.Hour, false, false},
+		{"0.5", 500 * time.Millisecond, false, false},
+		{"30", 30 * time.Second, false, false},
+		{"0", 0, false, false},
+		{"1.5s", 5 * time.Second, true, false}, // /([0-9]+)s/ matches "5s"
+		{"10S", 10 * time.Second, true, false}, // suffixes are case-sensitive: to_f
+		{"1h30m", 30 * time.Minute, true, false},
+		{"abc", 0, true, false},
+	})
 }
 
 func TestParam_Bool(t *testing.T) {
@@ -109,10 +105,7 @@ func TestParam_Bool(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.src, func(t *testing.T) {
-			c, err := parse(t, tc.src, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := mustParse(t, tc.src, nil)
 			got, err := c.Root.Param("k").Bool()
 			if err != nil || got != tc.want || warned(c) != tc.warn {
 				t.Fatalf("Bool(%q) = %v, %v (warned %v), want %v warned %v", tc.src, got, err, warned(c), tc.want, tc.warn)
@@ -120,111 +113,56 @@ func TestParam_Bool(t *testing.T) {
 		})
 	}
 	// A '#' right after the key is Fluentd's value, and reads as true.
-	c, err := parse(t, "k #comment\n", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, "k #comment\n", nil)
 	if got, _ := c.Root.Param("k").Bool(); !got {
 		t.Fatalf("Bool(k #comment) = false, want true")
 	}
 }
 
 func TestParam_Int(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int64
-		warn bool
-	}{
-		{"10", 10, false},
-		{"-3", -3, false},
-		{"+7", 7, false},
-		{"1_000", 1000, false},
-		{"nil", 0, true}, // retention_in_days "#{ENV['RETENTION_IN_DAYS'] || 'nil'}"
-		{"10x", 10, true},
-		{"1.9", 1, true},
-		{"\" 5\"", 5, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) {
-			p, c := param(t, tc.in)
-			got, err := p.Int()
-			if err != nil || got != tc.want || warned(c) != tc.warn {
-				t.Fatalf("Int(%q) = %d, %v (warned %v), want %d warned %v", tc.in, got, err, warned(c), tc.want, tc.warn)
-			}
-		})
-	}
+	testDecoder(t, "Int", (*config.Param).Int, []literal[int64]{
+		{"10", 10, false, false},
+		{"-3", -3, false, false},
+		{"+7", 7, false, false},
+		{"1_000", 1000, false, false},
+		{"nil", 0, true, false}, // retention_in_days "#{ENV['RETENTION_IN_DAYS'] || 'nil'}"
+		{"10x", 10, true, false},
+		{"1.9", 1, true, false},
+		{"\" 5\"", 5, true, false},
+	})
 }
 
 func TestParam_Float(t *testing.T) {
-	tests := []struct {
-		in   string
-		want float64
-		warn bool
-	}{
-		{"1.5", 1.5, false},
-		{"2", 2, false},
-		{"1e3", 1000, false},
-		{"-0.25", -0.25, false},
-		{"abc", 0, true},
-		{"1.5x", 1.5, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) {
-			p, c := param(t, tc.in)
-			got, err := p.Float()
-			if err != nil || got != tc.want || warned(c) != tc.warn {
-				t.Fatalf("Float(%q) = %v, %v (warned %v), want %v warned %v", tc.in, got, err, warned(c), tc.want, tc.warn)
-			}
-		})
-	}
+	testDecoder(t, "Float", (*config.Param).Float, []literal[float64]{
+		{"1.5", 1.5, false, false},
+		{"2", 2, false, false},
+		{"1e3", 1000, false, false},
+		{"-0.25", -0.25, false, false},
+		{"abc", 0, true, false},
+		{"1.5x", 1.5, true, false},
+	})
 }
 
 func TestParam_Strings(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    []string
-		wantErr bool
-	}{
-		{"a,b", []string{"a", "b"}, false},
-		{" a , b ,", []string{"a", "b"}, false},
-		{"/var/log/containers/fluentd*.log", []string{"/var/log/containers/fluentd*.log"}, false},
-		{`""`, []string{}, false},
-		{`["a", 1, {"x": true}]`, []string{"a", "1", `{"x":true}`}, false},
-		{`"[\"/var/log/a*\"]"`, []string{"/var/log/a*"}, false},
-		{`"[1,"`, nil, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) {
-			p, _ := param(t, tc.in)
-			got, err := p.Strings()
-			if (err != nil) != tc.wantErr || !tc.wantErr && !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("Strings(%s) = %q, %v, want %q error %v", tc.in, got, err, tc.want, tc.wantErr)
-			}
-		})
-	}
+	testDecoder(t, "Strings", (*config.Param).Strings, []literal[[]string]{
+		{"a,b", []string{"a", "b"}, false, false},
+		{" a , b ,", []string{"a", "b"}, false, false},
+		{"/var/log/containers/fluentd*.log", []string{"/var/log/containers/fluentd*.log"}, false, false},
+		{`""`, []string{}, false, false},
+		{`["a", 1, {"x": true}]`, []string{"a", "1", `{"x":true}`}, false, false},
+		{`"[\"/var/log/a*\"]"`, []string{"/var/log/a*"}, false, false},
+		{`"[1,"`, nil, false, true},
+	})
 }
 
 func TestParam_Hash(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    map[string]string
-		wantErr bool
-	}{
-		{"k1:v1,k2:v2", map[string]string{"k1": "v1", "k2": "v2"}, false},
-		{"team:a:b", map[string]string{"team": "a:b"}, false},
-		{`{"Team": "logs", "n": 1}`, map[string]string{"Team": "logs", "n": "1"}, false},
-		{"novalue", nil, true},
-		{`"{bad"`, nil, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) {
-			p, _ := param(t, tc.in)
-			got, err := p.Hash()
-			if (err != nil) != tc.wantErr || !tc.wantErr && !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("Hash(%s) = %v, %v, want %v error %v", tc.in, got, err, tc.want, tc.wantErr)
-			}
-		})
-	}
+	testDecoder(t, "Hash", (*config.Param).Hash, []literal[map[string]string]{
+		{"k1:v1,k2:v2", map[string]string{"k1": "v1", "k2": "v2"}, false, false},
+		{"team:a:b", map[string]string{"team": "a:b"}, false, false},
+		{`{"Team": "logs", "n": 1}`, map[string]string{"Team": "logs", "n": "1"}, false, false},
+		{"novalue", nil, false, true},
+		{`"{bad"`, nil, false, true},
+	})
 }
 
 func TestParam_Regexp(t *testing.T) {
@@ -279,10 +217,7 @@ func TestSection_Getters(t *testing.T) {
 <system>
 </system>
 `
-	c, err := parse(t, src, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, src, nil)
 	m := c.Directives("match")[0]
 	if d, err := m.Duration("flush_interval", time.Minute); err != nil || d != 5*time.Second {
 		t.Fatalf("Duration = %v, %v", d, err)
@@ -359,10 +294,7 @@ func TestDiagnostics_Unsupported(t *testing.T) {
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
 
 func TestParam_UnsetValue(t *testing.T) {
-	c, err := parse(t, "k \"#{use_default}\"\n", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, "k \"#{use_default}\"\n", nil)
 	p := c.Root.Param("k")
 	if p.Set() {
 		t.Fatalf("Set() = true for use_default")

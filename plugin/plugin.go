@@ -158,6 +158,8 @@ type Differ interface {
 // reported as unused. Errors (a malformed value, Errorf) are reported with
 // the section's position; Failed says whether any was.
 type Params interface {
+	paramsExt // params_ext.go
+
 	// String returns the parameter's value, def when it is not set.
 	String(key, def string) string
 	// Bool returns the parameter as a Fluentd boolean, def when not set.

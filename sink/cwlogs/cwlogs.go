@@ -1,9 +1,9 @@
 // Package cwlogs is the cloudwatch_logs output (fluent-plugin-cloudwatch-logs):
 // sink/cloudwatch's Formatter renders each record's group, stream and
 // message, a buffer.Buffer keeps them in chunks, and sink/cloudwatch's sink
-// flushes the chunks with PutLogEvents. The parameters are mapped in config
-// (config/pipeline.go, cloudwatch and buffer), which keeps the Fluentd
-// buffer dialects in one place.
+// flushes the chunks with PutLogEvents. Map reads the section; the buffer's
+// Fluentd dialects are read by config's parameter reader (plugin.Params
+// Buffer), one place for every buffered output.
 package cwlogs
 
 import (
