@@ -20,8 +20,8 @@ import (
 // Inventory and Metrics of SourceDeps (inventory.go). Its records enter the
 // router with a.router.Emit(ctx, sc.Label, recs), Source 0.
 func (a *Agent) pluginSource(sc *config.Source) (plugin.Source, error) {
-	cfg, ok := sc.Plugin.(plugin.SourceConfig)
-	if !ok {
+	cfg := sc.Plugin
+	if cfg == nil {
 		return nil, fmt.Errorf("source %q has no runtime", sc.Type)
 	}
 	sh := a.sourceShared()

@@ -65,10 +65,8 @@ type Source struct {
 	// Tail is set for @type tail.
 	Tail *TailSource
 	// Plugin is the typed configuration of another source type, made by its
-	// mapper in sourceTypes (plugins_sources.go): a plugin.SourceConfig, or
-	// one of the agent's own sources that report the agent itself
-	// (MonitorAgentSource, PrometheusSource, PrometheusMonitorSource).
-	Plugin any
+	// mapper in sourceTypes (plugins_sources.go); nil for tail.
+	Plugin plugin.SourceConfig
 }
 
 // TailSource is an in_tail source.
