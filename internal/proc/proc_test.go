@@ -1,0 +1,153 @@
+package proc
+
+import (
+	"bufio"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFreePortsDistinct(t *testing.T) {
+	ps, err := FreePorts(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 3 || ps[0] == ps[1] || ps[1] == ps[2] || ps[0] == ps[2] || ps[0] <= 0 {
+		t.Fatalf("ports %v", ps)
+	}
+}
+
+func TestProcFigures(t *testing.T) {
+	rss, err := PeakRSS(os.Getpid())
+	if err != nil || rss <= 0 || rss%1024 != 0 {
+		t.Fatalf("PeakRSS = %d, %v", rss, err)
+	}
+	if n, err := ReadBytes(os.Getpid()); err != nil || n < 0 {
+		t.Fatalf("ReadBytes = %d, %v", n, err)
+	}
+	if _, err := PeakRSS(-1); err == nil {
+		t.Fatal("PeakRSS of no process: no error")
+	}
+	path := filepath.Join(t.TempDir(), "status")
+	if err := os.WriteFile(path, []byte("Name:\tx\nVmPeak:\t   9 kB\nVmHWM:\t  1234 kB\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := field(path, "VmHWM:"); err != nil || v != 1234 {
+		t.Fatalf("field = %d, %v; want 1234", v, err)
+	}
+	if _, err := field(path, "VmRSS:"); err == nil {
+		t.Fatal("missing key: no error")
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	var enc string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		enc = r.Header.Get("Accept-Encoding")
+		w.Write([]byte("# HELP a_total x\n# TYPE a_total counter\na_total{x=\"1\"} 2\na_total{x=\"2\"} 3.5\na_total_more 7\nb 1e3\n"))
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	m, err := Metrics(addr, func(n string) bool { return strings.HasPrefix(n, "a_") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != 2 || m["a_total"] != 5.5 || m["a_total_more"] != 7 {
+		t.Fatalf("metrics %v", m)
+	}
+	if enc != "identity" {
+		t.Fatalf("Accept-Encoding %q, want identity", enc)
+	}
+	if v, err := Metric(addr, "b"); err != nil || v != 1000 {
+		t.Fatalf("Metric b = %v, %v", v, err)
+	}
+	if _, err := Metric(addr, "a"); err == nil {
+		t.Fatal("Metric of an absent name: no error")
+	}
+}
+
+func start(t *testing.T, name string, args ...string) *Proc {
+	t.Helper()
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Start(exec.Command(name, args...), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Kill)
+	return p
+}
+
+func TestProcStopAndKill(t *testing.T) {
+	p := start(t, "sleep", "60")
+	if p.Exited() || p.State() != nil || p.Pid() <= 0 {
+		t.Fatal("running process reported exited")
+	}
+	if !p.Stop(10 * time.Second) {
+		t.Fatal("sleep did not stop on SIGTERM")
+	}
+	if !p.Exited() || p.Err() == nil || p.State() == nil {
+		t.Fatalf("after Stop: exited %v, err %v", p.Exited(), p.Err())
+	}
+	// A process that ignores SIGTERM is killed after the grace. It says
+	// when it ignores it on the pipe that is its output.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	q, err := Start(exec.Command("sh", "-c", "trap '' TERM; echo ready; exec sleep 60"), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(q.Kill)
+	if line, err := bufio.NewReader(r).ReadString('\n'); line != "ready\n" {
+		t.Fatalf("helper said %q, %v", line, err)
+	}
+	if q.Stop(200 * time.Millisecond) {
+		t.Fatal("Stop reported a process that ignores SIGTERM as stopped in time")
+	}
+	if !q.Exited() {
+		t.Fatal("not exited after the kill")
+	}
+}
+
+func TestStartFails(t *testing.T) {
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Start(exec.Command(filepath.Join(t.TempDir(), "missing")), out); err == nil {
+		t.Fatal("Start of a missing binary: no error")
+	}
+	if _, err := out.Write([]byte("x")); err == nil {
+		t.Fatal("output file left open after a failed start")
+	}
+}
+
+func TestWaitHTTP(t *testing.T) {
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer ok.Close()
+	p := start(t, "sleep", "60")
+	if err := WaitHTTP(nil, ok.URL, 10*time.Second, p); err != nil {
+		t.Fatal(err)
+	}
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer bad.Close()
+	if err := WaitHTTP(nil, bad.URL, 300*time.Millisecond, p); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("WaitHTTP of a 503: %v", err)
+	}
+	p.Kill()
+	if err := WaitHTTP(nil, ok.URL, 10*time.Second, p); err == nil || !strings.Contains(err.Error(), "exited") {
+		t.Fatalf("WaitHTTP of an exited process: %v", err)
+	}
+}
