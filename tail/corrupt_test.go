@@ -2,7 +2,6 @@ package tail
 
 import (
 	"bytes"
-	"context"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -116,19 +115,10 @@ func TestPositions_CorruptRun(t *testing.T) {
 	if err := os.WriteFile(pos, []byte("\x00\x01garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	col := &collector{ack: true}
-	w, err := New(Config{Paths: []string{wr.path}, PositionsFile: pos, PollInterval: 10 * time.Millisecond, DisableNotify: true}, col, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	col.w = w
-	defer w.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
+	r := goRun(t, Config{Paths: []string{wr.path}, PositionsFile: pos, PollInterval: 10 * time.Millisecond, DisableNotify: true}, nil)
+	col := r.col
 	waitFor(t, func() bool { return len(col.snapshot()) >= len(want) })
-	cancel()
-	if err := <-done; err != nil {
+	if err := r.halt(); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	check(t, "read from the start", col.take(), want)
