@@ -152,11 +152,8 @@ func TestPositions_RotatedWhileCurrentMissing(t *testing.T) {
 // keep running, move the file aside and deliver every line (duplicates
 // allowed, nothing lost).
 func TestCrash_CorruptPositionsRealProcess(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real-process test")
-	}
-	dir := t.TempDir()
-	c := newChild(t, dir, "TestHelperProcess_AckSave", ackCrashEnv)
+	c := newAckChild(t)
+	dir := c.dir
 	delivered := func(want string) bool {
 		data, _ := os.ReadFile(filepath.Join(dir, "out"))
 		return bytes.Contains(data, []byte("\n"+want+"\n"))

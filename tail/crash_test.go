@@ -121,6 +121,16 @@ func newChild(t *testing.T, dir, test, env string) *child {
 	return c
 }
 
+// newAckChild returns a child of TestHelperProcess_AckSave over a fresh
+// directory (c.dir), not running yet; the test is skipped with -short.
+func newAckChild(t *testing.T) *child {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("real-process test")
+	}
+	return newChild(t, t.TempDir(), "TestHelperProcess_AckSave", ackCrashEnv)
+}
+
 // start starts a new process.
 func (c *child) start() {
 	c.t.Helper()
@@ -210,11 +220,8 @@ func TestCrash_RealProcess(t *testing.T) {
 // quiet kill none at all — with positions saved only every SaveInterval, that
 // kill would re-send everything read since the start.
 func TestCrash_PositionsFollowAcks(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real-process test")
-	}
-	dir := t.TempDir()
-	c := newChild(t, dir, "TestHelperProcess_AckSave", ackCrashEnv)
+	c := newAckChild(t)
+	dir := c.dir
 	delivered := func(n int) bool {
 		want := fmt.Sprintf("line %d", n)
 		for _, l := range c.out() {

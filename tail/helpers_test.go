@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -122,6 +123,21 @@ func newHarness(t *testing.T, dir string, cfg Config) *harness {
 func newTailed(t *testing.T, dir, name, style string, cfg Config) (*writer, *harness) {
 	t.Helper()
 	return newWriter(t, filepath.Join(dir, name), style), newHarness(t, dir, cfg)
+}
+
+// forStyles runs f as a subtest per writer style, each with a writer of that
+// style for 0.log in a fresh directory (h.dir) and a harness over it with cfg
+// (as newHarness).
+func forStyles(t *testing.T, styles []string, cfg Config, f func(t *testing.T, wr *writer, h *harness)) {
+	t.Helper()
+	for _, style := range styles {
+		t.Run(style, func(t *testing.T) {
+			c := cfg
+			c.Paths = slices.Clone(cfg.Paths) // newHarness makes them absolute
+			wr, h := newTailed(t, t.TempDir(), "0.log", style, c)
+			f(t, wr, h)
+		})
+	}
 }
 
 // readNew writes n lines with wr, runs one cycle and checks that exactly they
