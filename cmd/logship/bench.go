@@ -340,6 +340,57 @@ func startBenchEmulator(ctx context.Context) (*emulator.Server, string, func(), 
 	return srv, ln.Addr().String(), func() { cancel(); <-done }, nil
 }
 
+// benchState makes a fresh state directory (named prefix…) below r.dir and
+// writes the configuration template tmpl there as file name, with {{ROOT}},
+// {{STATE}}, {{URL}} (the emulator at addr), {{PORT}} (its port) and
+// {{QUEUE}} filled in, and the further old, new pairs of more.
+func (r benchRun) benchState(prefix, name, tmpl, addr string, more ...string) (state, cfgPath string, err error) {
+	state, err = os.MkdirTemp(r.dir, prefix)
+	if err != nil {
+		return "", "", err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	cfgPath = filepath.Join(state, name)
+	cfg := strings.NewReplacer(append([]string{"{{ROOT}}", r.dir, "{{STATE}}", state, "{{URL}}", "http://" + addr, "{{PORT}}", port,
+		"{{QUEUE}}", strconv.Itoa(r.queue)}, more...)...).Replace(tmpl)
+	return state, cfgPath, os.WriteFile(cfgPath, []byte(cfg), 0o644)
+}
+
+// benchProc is an agent process of one run.
+type benchProc struct {
+	cmd     *exec.Cmd
+	start   time.Time
+	stopped bool
+}
+
+// startBench starts cmd.
+func startBench(cmd *exec.Cmd) (*benchProc, error) {
+	p := &benchProc{cmd: cmd, start: time.Now()}
+	return p, cmd.Start()
+}
+
+// kill kills the process unless stop has ended it (deferred by the run).
+func (p *benchProc) kill() {
+	if !p.stopped {
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+	}
+}
+
+// stop records the process's peak RSS, ends it with SIGTERM and fills the
+// CPU figures of res. It returns apart how the process ended: the error of
+// the signal (the process had exited before) or its exit error.
+func (p *benchProc) stop(res *benchResult) (exitErr, err error) {
+	res.hwm = peakRSS(p.cmd.Process.Pid)
+	sigErr := p.cmd.Process.Signal(syscall.SIGTERM)
+	exitErr = p.cmd.Wait()
+	p.stopped = true
+	if sigErr != nil {
+		exitErr = sigErr
+	}
+	return exitErr, fillUsage(p.cmd, res)
+}
+
 // logship runs the agent once: fresh state, reading every file from the head.
 func (r benchRun) logship(ctx context.Context) (benchResult, error) {
 	res := benchResult{name: "logship", queue: r.queue, lines: r.lines, inputBytes: r.inputBytes, bufHW: -1}
@@ -348,18 +399,12 @@ func (r benchRun) logship(ctx context.Context) (benchResult, error) {
 		return res, err
 	}
 	defer stop()
-	state, err := os.MkdirTemp(r.dir, "state-")
-	if err != nil {
-		return res, err
-	}
-	cfgPath := filepath.Join(state, "bench.conf")
 	meta := ""
 	if r.metadata {
 		meta = "<filter kubernetes.**>\n  @type kubernetes_metadata\n</filter>"
 	}
-	cfg := strings.NewReplacer("{{ROOT}}", r.dir, "{{STATE}}", state, "{{URL}}", "http://"+addr, "{{QUEUE}}", strconv.Itoa(r.queue),
-		"{{METADATA}}", meta).Replace(benchConfig())
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+	state, cfgPath, err := r.benchState("state-", "bench.conf", benchConfig(), addr, "{{METADATA}}", meta)
+	if err != nil {
 		return res, err
 	}
 	opsPort, err := proc.FreePort()
@@ -371,22 +416,16 @@ func (r benchRun) logship(ctx context.Context) (benchResult, error) {
 	if r.cpuProfile != "" {
 		agentArgs = append(agentArgs, "--pprof")
 	}
-	agent := exec.CommandContext(ctx, r.exe, agentArgs...)
-	agent.Stderr = r.stderr
+	cmd := exec.CommandContext(ctx, r.exe, agentArgs...)
+	cmd.Stderr = r.stderr
 	if r.memLimit != "" {
-		agent.Env = append(os.Environ(), "GOMEMLIMIT="+r.memLimit)
+		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+r.memLimit)
 	}
-	start := time.Now()
-	if err := agent.Start(); err != nil {
+	agent, err := startBench(cmd)
+	if err != nil {
 		return res, err
 	}
-	stopped := false
-	defer func() {
-		if !stopped {
-			_ = agent.Process.Kill()
-			_ = agent.Wait()
-		}
-	}()
+	defer agent.kill()
 	profDone := make(chan error, 1)
 	if r.cpuProfile != "" {
 		go func() {
@@ -413,7 +452,7 @@ func (r benchRun) logship(ctx context.Context) (benchResult, error) {
 	if err := waitEvents(ctx, srv, ops, res.lines, 15*time.Minute, hw); err != nil {
 		return res, err
 	}
-	res.wall = time.Since(start)
+	res.wall = time.Since(agent.start)
 	if r.live != nil {
 		liveStart := time.Now()
 		n, err := r.live()
@@ -433,16 +472,11 @@ func (r benchRun) logship(ctx context.Context) (benchResult, error) {
 	res.events, _ = proc.Metric(ops, "logship_cloudwatch_events_total")
 	res.eventBytes, _ = proc.Metric(ops, "logship_cloudwatch_event_bytes_total")
 	res.requests, _ = proc.Metric(ops, "logship_cloudwatch_requests_total")
-	res.hwm = peakRSS(agent.Process.Pid)
-	if err := agent.Process.Signal(syscall.SIGTERM); err != nil {
-		return res, err
-	}
-	werr := agent.Wait()
-	stopped = true
+	werr, err := agent.stop(&res)
 	if werr != nil {
 		return res, fmt.Errorf("agent: %w", werr)
 	}
-	return res, fillUsage(agent, &res)
+	return res, err
 }
 
 // peer runs the peer agent once on the same files, with its own state.
@@ -453,53 +487,38 @@ func (r benchRun) peer(ctx context.Context, kind string) (benchResult, error) {
 		return res, err
 	}
 	defer stop()
-	state, err := os.MkdirTemp(r.dir, "peer-")
-	if err != nil {
-		return res, err
-	}
-	_, port, _ := net.SplitHostPort(addr)
 	var tmpl string
 	var args []string
-	cfgPath := filepath.Join(state, "peer.conf")
 	switch kind {
 	case "fluent-bit":
-		tmpl, args = fluentBitPeerConfig, []string{"-c", cfgPath}
+		tmpl = fluentBitPeerConfig
 	case "fluentd":
-		tmpl, args = fluentdPeerConfig(), []string{"-c", cfgPath, "--no-supervisor"}
+		tmpl, args = fluentdPeerConfig(), []string{"--no-supervisor"}
 	default:
 		return res, fmt.Errorf("unknown peer kind %q", kind)
 	}
-	cfg := strings.NewReplacer("{{ROOT}}", r.dir, "{{STATE}}", state, "{{URL}}", "http://"+addr, "{{PORT}}", port, "{{QUEUE}}", strconv.Itoa(r.queue)).Replace(tmpl)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+	_, cfgPath, err := r.benchState("peer-", "peer.conf", tmpl, addr)
+	if err != nil {
 		return res, err
 	}
-	cmd := exec.CommandContext(ctx, r.exe, args...)
+	cmd := exec.CommandContext(ctx, r.exe, append([]string{"-c", cfgPath}, args...)...)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDBENCH", "AWS_SECRET_ACCESS_KEY=bench-secret", "AWS_REGION=us-east-1",
 		"AWS_EC2_METADATA_DISABLED=true")
 	cmd.Stderr, cmd.Stdout = r.stderr, r.stderr
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	peer, err := startBench(cmd)
+	if err != nil {
 		return res, err
 	}
-	stopped := false
-	defer func() {
-		if !stopped {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
+	defer peer.kill()
 	if err := waitEvents(ctx, srv, "", r.lines, 30*time.Minute, nil); err != nil {
 		return res, err
 	}
-	res.wall = time.Since(start)
+	res.wall = time.Since(peer.start)
 	st := srv.Stats()
 	res.events, res.eventBytes = float64(st.EventsAccepted), float64(st.BytesAccepted)
 	res.requests = float64(st.Requests["PutLogEvents"])
-	res.hwm = peakRSS(cmd.Process.Pid)
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Wait() // a peer's exit status on SIGTERM varies
-	stopped = true
-	return res, fillUsage(cmd, &res)
+	_, err = peer.stop(&res) // a peer's exit status on SIGTERM varies
+	return res, err
 }
 
 // fillUsage fills the CPU figures from the exited process.
