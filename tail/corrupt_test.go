@@ -176,8 +176,8 @@ func TestCrash_CorruptPositionsRealProcess(t *testing.T) {
 	c.start()
 	waitFor(t, func() bool { return delivered(more[len(more)-1].Text) })
 	select {
-	case <-c.exited:
-		t.Fatalf("child exited on a corrupt positions file: %v", c.err)
+	case <-c.p.Done():
+		t.Fatalf("child exited on a corrupt positions file: %v", c.p.Err())
 	case <-time.After(300 * time.Millisecond):
 	}
 	c.kill()

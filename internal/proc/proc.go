@@ -24,20 +24,29 @@ type Proc struct {
 }
 
 // Start starts cmd with its standard output and error on out, which is
-// closed when the process has exited (or at once when it cannot start).
+// closed when the process has exited (or at once when it cannot start). With
+// out nil, cmd's own Stdout and Stderr stay.
 func Start(cmd *exec.Cmd, out *os.File) (*Proc, error) {
-	cmd.Stdout, cmd.Stderr = out, out
+	if out != nil {
+		cmd.Stdout, cmd.Stderr = out, out
+	}
 	if err := cmd.Start(); err != nil {
-		out.Close()
+		closeOut(out)
 		return nil, err
 	}
 	p := &Proc{cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
-		out.Close()
+		closeOut(out)
 		close(p.done)
 	}()
 	return p, nil
+}
+
+func closeOut(out *os.File) {
+	if out != nil {
+		out.Close()
+	}
 }
 
 // Pid is the process id.

@@ -151,3 +151,17 @@ func TestWaitHTTP(t *testing.T) {
 		t.Fatalf("WaitHTTP of an exited process: %v", err)
 	}
 }
+
+func TestStartWithoutOutput(t *testing.T) {
+	var buf strings.Builder
+	cmd := exec.Command("echo", "hi")
+	cmd.Stdout = &buf
+	p, err := Start(cmd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-p.Done()
+	if p.Err() != nil || buf.String() != "hi\n" {
+		t.Fatalf("exit %v, output %q: want nil, \"hi\\n\"", p.Err(), buf.String())
+	}
+}
