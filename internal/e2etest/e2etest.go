@@ -67,3 +67,18 @@ func FreePort(tb testing.TB) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// StaticAWS points the AWS SDK's default chain at the static credentials
+// keyID, secret and at region (empty: none) alone: no session token or
+// profile, no shared config or credentials files, no instance metadata.
+func StaticAWS(tb testing.TB, keyID, secret, region string) {
+	tb.Helper()
+	for _, kv := range [][2]string{
+		{"AWS_ACCESS_KEY_ID", keyID}, {"AWS_SECRET_ACCESS_KEY", secret}, {"AWS_SESSION_TOKEN", ""},
+		{"AWS_REGION", region}, {"AWS_PROFILE", ""},
+		{"AWS_CONFIG_FILE", "/nonexistent"}, {"AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"},
+		{"AWS_EC2_METADATA_DISABLED", "true"},
+	} {
+		tb.Setenv(kv[0], kv[1])
+	}
+}
