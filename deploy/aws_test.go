@@ -94,10 +94,7 @@ func TestCloudFormation_Parse(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			tpl, err := openTemplate(f, cfnParams, map[string]bool{"MakeDomain": true, "CreateGroups": true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			tpl := mustTemplate(t, f, cfnParams, map[string]bool{"MakeDomain": true, "CreateGroups": true})
 			if len(tpl.Resources) == 0 {
 				t.Fatal("no resources")
 			}
@@ -140,15 +137,8 @@ func TestCloudFormation_Parse(t *testing.T) {
 
 func TestCloudFormation_ShipperRole(t *testing.T) {
 	for _, allow := range []string{"true", "false"} {
-		tpl, err := openTemplate("aws/shipper-role.yaml", map[string]any{"AllowCreateLogGroup": allow}, map[string]bool{"CreateGroups": allow == "true"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		roles := tpl.GetAllIAMRoleResources()
-		role := roles["ShipperRole"]
-		if role == nil {
-			t.Fatal("no ShipperRole")
-		}
+		tpl := mustTemplate(t, "aws/shipper-role.yaml", map[string]any{"AllowCreateLogGroup": allow}, map[string]bool{"CreateGroups": allow == "true"})
+		role := cfnResource(t, tpl.GetAllIAMRoleResources(), "ShipperRole")
 		trust, err := policyOf(role.AssumeRolePolicyDocument)
 		if err != nil {
 			t.Fatal(err)
@@ -190,15 +180,8 @@ func TestCloudFormation_CWLToOpenSearch(t *testing.T) {
 	for k, v := range cfnParams {
 		params[k] = v
 	}
-	tpl, err := openTemplate("aws/cwl-to-opensearch.yaml", params, map[string]bool{"MakeDomain": true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fns := tpl.GetAllLambdaFunctionResources()
-	fn := fns["Function"]
-	if fn == nil {
-		t.Fatal("no Function")
-	}
+	tpl := mustTemplate(t, "aws/cwl-to-opensearch.yaml", params, map[string]bool{"MakeDomain": true})
+	fn := cfnResource(t, tpl.GetAllLambdaFunctionResources(), "Function")
 	if fn.Runtime == nil || *fn.Runtime != "provided.al2023" || fn.Handler == nil || *fn.Handler != "bootstrap" {
 		t.Errorf("runtime %v handler %v, want provided.al2023 bootstrap", fn.Runtime, fn.Handler)
 	}
@@ -208,32 +191,21 @@ func TestCloudFormation_CWLToOpenSearch(t *testing.T) {
 	if fn.Environment == nil || fn.Environment.Variables["INDEX_PREFIX"] == "" || fn.Environment.Variables["OPENSEARCH_SIGV4_SERVICE"] != "es" {
 		t.Errorf("environment %+v", fn.Environment)
 	}
-	perms := tpl.GetAllLambdaPermissionResources()
-	perm := perms["InvokePermission"]
-	if perm == nil {
-		t.Fatal("no InvokePermission")
-	}
+	perm := cfnResource(t, tpl.GetAllLambdaPermissionResources(), "InvokePermission")
 	if perm.Principal != "logs.amazonaws.com" || perm.Action != "lambda:InvokeFunction" {
 		t.Errorf("permission %s %s", perm.Principal, perm.Action)
 	}
 	if perm.SourceArn == nil || !strings.Contains(*perm.SourceArn, ":log-group:/k8s/my-cluster/containers:*") || perm.SourceAccount == nil || *perm.SourceAccount == "" {
 		t.Errorf("permission SourceArn %v SourceAccount %v: want the group's ARN and the account (confused deputy)", perm.SourceArn, perm.SourceAccount)
 	}
-	sfs := tpl.GetAllLogsSubscriptionFilterResources()
-	sf := sfs["SubscriptionFilter"]
-	if sf == nil {
-		t.Fatal("no SubscriptionFilter")
-	}
+	sf := cfnResource(t, tpl.GetAllLogsSubscriptionFilterResources(), "SubscriptionFilter")
 	if !slices.Contains(sf.AWSCloudFormationDependsOn, "InvokePermission") {
 		t.Errorf("SubscriptionFilter DependsOn %v, want InvokePermission", sf.AWSCloudFormationDependsOn)
 	}
 	if sf.DestinationArn != "arn:getatt:Function.Arn" {
 		t.Errorf("DestinationArn %q", sf.DestinationArn)
 	}
-	role := tpl.GetAllIAMRoleResources()["FunctionRole"]
-	if role == nil {
-		t.Fatal("no FunctionRole")
-	}
+	role := cfnResource(t, tpl.GetAllIAMRoleResources(), "FunctionRole")
 	for _, pol := range role.Policies {
 		p, err := policyOf(pol.PolicyDocument)
 		if err != nil {
@@ -251,11 +223,7 @@ func TestCloudFormation_CWLToOpenSearch(t *testing.T) {
 			}
 		}
 	}
-	doms := tpl.GetAllOpenSearchServiceDomainResources()
-	d := doms["Domain"]
-	if d == nil {
-		t.Fatal("CreateDomain=true: no Domain")
-	}
+	d := cfnResource(t, tpl.GetAllOpenSearchServiceDomainResources(), "Domain")
 	if d.AWSCloudFormationCondition != "MakeDomain" {
 		t.Errorf("Domain condition %q, want MakeDomain", d.AWSCloudFormationCondition)
 	}
@@ -263,10 +231,7 @@ func TestCloudFormation_CWLToOpenSearch(t *testing.T) {
 		t.Error(err)
 	}
 	// The domain is optional and off by default.
-	tpl, err = openTemplate("aws/cwl-to-opensearch.yaml", nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tpl = mustTemplate(t, "aws/cwl-to-opensearch.yaml", nil, nil)
 	if p, ok := tpl.Parameters["CreateDomain"]; !ok || p.Default != "false" {
 		t.Errorf("parameter CreateDomain %+v, want default \"false\"", p)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"testing"
 
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
@@ -51,6 +52,27 @@ func openTemplate(path string, params map[string]any, conds map[string]bool) (*c
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return t, nil
+}
+
+// mustTemplate is openTemplate failing the test on an error.
+func mustTemplate(t *testing.T, path string, params map[string]any, conds map[string]bool) *cloudformation.Template {
+	t.Helper()
+	tpl, err := openTemplate(path, params, conds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+// cfnResource is the resource name of one type of a template (all, from its
+// GetAll…Resources), failing the test when there is none.
+func cfnResource[T any](t *testing.T, all map[string]*T, name string) *T {
+	t.Helper()
+	r := all[name]
+	if r == nil {
+		t.Fatalf("no %s", name)
+	}
+	return r
 }
 
 // policyOf converts a parsed policy document (interface{}) back to JSON and

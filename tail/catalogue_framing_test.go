@@ -134,31 +134,26 @@ func TestCatalogue_19_UnterminatedPartialFlushed(t *testing.T) {
 }
 
 func TestCatalogue_20_InterleavedStreams(t *testing.T) {
-	for _, style := range append(criStyles, "docker") {
-		t.Run(style, func(t *testing.T) {
-			dir := t.TempDir()
-			wr := newWriter(t, dir+"/0.log", style)
-			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
-			h.col.ack = false
-			wr.raw("stdout", "P", "a")
-			xEnd := wr.raw("stderr", "F", "x")
-			bEnd := wr.raw("stdout", "F", "b")
-			h.cycle()
-			lines := h.expect("streams", []got{{Text: "x", Offset: xEnd}, {Text: "ab", Offset: bEnd}})
-			if lines[0].Stream != StreamStderr || lines[1].Stream != StreamStdout {
-				t.Fatalf("streams %v %v", lines[0].Stream, lines[1].Stream)
-			}
-			// Acking x alone must not move the position past "stdout P a".
-			h.w.Ack(lines[0].Source, lines[0].Offset)
-			if p, _ := h.w.Position(lines[0].Source); p != 0 {
-				t.Fatalf("position after acking x = %d, want 0", p)
-			}
-			h.w.Ack(lines[1].Source, lines[1].Offset)
-			if p, _ := h.w.Position(lines[0].Source); p != bEnd {
-				t.Fatalf("position = %d, want %d", p, bEnd)
-			}
-		})
-	}
+	forStyles(t, append(criStyles, "docker"), Config{Paths: []string{"0.log"}, ReadFromHead: true}, func(t *testing.T, wr *writer, h *harness) {
+		h.col.ack = false
+		wr.raw("stdout", "P", "a")
+		xEnd := wr.raw("stderr", "F", "x")
+		bEnd := wr.raw("stdout", "F", "b")
+		h.cycle()
+		lines := h.expect("streams", []got{{Text: "x", Offset: xEnd}, {Text: "ab", Offset: bEnd}})
+		if lines[0].Stream != StreamStderr || lines[1].Stream != StreamStdout {
+			t.Fatalf("streams %v %v", lines[0].Stream, lines[1].Stream)
+		}
+		// Acking x alone must not move the position past "stdout P a".
+		h.w.Ack(lines[0].Source, lines[0].Offset)
+		if p, _ := h.w.Position(lines[0].Source); p != 0 {
+			t.Fatalf("position after acking x = %d, want 0", p)
+		}
+		h.w.Ack(lines[1].Source, lines[1].Offset)
+		if p, _ := h.w.Position(lines[0].Source); p != bEnd {
+			t.Fatalf("position = %d, want %d", p, bEnd)
+		}
+	})
 }
 
 func TestCatalogue_21_SmallConmonChunks(t *testing.T) {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-	"go.uber.org/zap"
 )
 
 func TestCatalogue_29_SymlinkRetargeted(t *testing.T) {
@@ -136,47 +135,26 @@ func TestCatalogue_41_RollingUpdateLock(t *testing.T) {
 	wr := newWriter(t, dir+"/0.log", "containerd")
 	want := wr.lines(2)
 	cfg := Config{Paths: []string{dir + "/0.log"}, ReadFromHead: true, PositionsFile: dir + "/pos", PollInterval: 10 * time.Millisecond, DisableNotify: true}
-	old := &collector{ack: true}
-	w1, err := New(cfg, old, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	old.w = w1
-	ctx1, cancel1 := context.WithCancel(context.Background())
-	done1 := make(chan error, 1)
-	go func() { done1 <- w1.Run(ctx1) }()
+	r1 := goRun(t, cfg, nil)
+	old := r1.col
 	waitFor(t, func() bool { return len(old.snapshot()) == 2 })
 
-	newer := &collector{ack: true}
-	w2, err := New(cfg, newer, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	newer.w = w2
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	defer cancel2()
-	done2 := make(chan error, 1)
-	go func() { done2 <- w2.Run(ctx2) }()
+	r2 := goRun(t, cfg, nil)
+	newer := r2.col
 	time.Sleep(100 * time.Millisecond)
 	if n := len(newer.snapshot()); n != 0 {
 		t.Fatalf("new agent read %d lines while the old one holds the lock", n)
 	}
 	// The old agent drains: Run returns, positions saved, then Close.
-	cancel1()
-	if err := <-done1; err != nil {
-		t.Fatal(err)
-	}
+	r1.stop(t)
 	more := wr.lines(1)
-	if err := w1.SavePositions(); err != nil {
+	if err := r1.w.SavePositions(); err != nil {
 		t.Fatal(err)
 	}
-	w1.Close()
+	r1.w.Close()
 	waitFor(t, func() bool { return len(newer.snapshot()) == 1 })
 	check(t, "new agent resumes", newer.snapshot(), more)
 	check(t, "old agent", old.snapshot(), want)
-	cancel2()
-	<-done2
-	w2.Close()
 }
 
 func (c *collector) snapshot() []got {
@@ -201,26 +179,8 @@ func waitFor(t *testing.T, cond func() bool) {
 // intervals, so only inotify (or an injected event) can wake it.
 func runWatcher(t *testing.T, cfg Config, setup func(w *Watcher)) (*Watcher, *collector) {
 	t.Helper()
-	col := &collector{ack: true}
-	w, err := New(cfg, col, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	col.w = w
-	if setup != nil {
-		setup(w)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-		w.Close()
-	})
-	return w, col
+	r := goRun(t, cfg, setup)
+	return r.w, r.col
 }
 
 func TestCatalogue_43_NotifyOverflowRescan(t *testing.T) {

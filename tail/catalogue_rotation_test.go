@@ -13,86 +13,72 @@ import (
 var criStyles = []string{"containerd", "conmon"}
 
 func TestCatalogue_01_RenameWhileRunning(t *testing.T) {
-	for _, style := range append(criStyles, "docker") {
-		t.Run(style, func(t *testing.T) {
-			dir := t.TempDir()
-			wr := newWriter(t, dir+"/0.log", style)
-			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
-			h.readNew(wr, 3, "before")
-			more := wr.lines(2) // written before the rename, not yet read
-			wr.rotate("20260102-030405")
-			next := wr.lines(3)
-			h.poll()
-			h.expect("across rename", append(more, next...))
-			h.readNew(wr, 1, "after")
-			if s := h.w.Stats(); s.Rotations != 1 {
-				t.Fatalf("rotations = %d, want 1", s.Rotations)
-			}
-		})
-	}
+	forStyles(t, append(criStyles, "docker"), Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"}, func(t *testing.T, wr *writer, h *harness) {
+		h.readNew(wr, 3, "before")
+		more := wr.lines(2) // written before the rename, not yet read
+		wr.rotate("20260102-030405")
+		next := wr.lines(3)
+		h.poll()
+		h.expect("across rename", append(more, next...))
+		h.readNew(wr, 1, "after")
+		if s := h.w.Stats(); s.Rotations != 1 {
+			t.Fatalf("rotations = %d, want 1", s.Rotations)
+		}
+	})
 }
 
 func TestCatalogue_02_LateWritesIntoRenamed(t *testing.T) {
-	for _, style := range criStyles {
-		t.Run(style, func(t *testing.T) {
-			dir := t.TempDir()
-			wr := newWriter(t, dir+"/0.log", style)
-			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true})
-			want := h.readNew(wr, 2, "before")
-			rotated := wr.rotate("20260102-030405")
-			h.poll() // first EOF of the renamed file
-			h.clk.Advance(time.Second)
-			old := &writer{t: t, path: rotated, style: style, n: 50, size: want[1].Offset, prefix: "late"}
-			late := old.lines(3) // the runtime still writes to the old inode
-			wr.n = 100
-			next := wr.lines(2)
-			h.sync()
-			h.poll()
-			h.expect("late lines then new file", append(late, next...))
-		})
-	}
+	forStyles(t, criStyles, Config{Paths: []string{"0.log"}, ReadFromHead: true}, func(t *testing.T, wr *writer, h *harness) {
+		want := h.readNew(wr, 2, "before")
+		rotated := wr.rotate("20260102-030405")
+		h.poll() // first EOF of the renamed file
+		h.clk.Advance(time.Second)
+		old := &writer{t: t, path: rotated, style: wr.style, n: 50, size: want[1].Offset, prefix: "late"}
+		late := old.lines(3) // the runtime still writes to the old inode
+		wr.n = 100
+		next := wr.lines(2)
+		h.sync()
+		h.poll()
+		h.expect("late lines then new file", append(late, next...))
+	})
 }
 
 func TestCatalogue_03_PartialAcrossRotation(t *testing.T) {
-	for _, style := range append(criStyles, "docker") {
-		t.Run(style, func(t *testing.T) {
-			dir := t.TempDir()
-			wr := newWriter(t, dir+"/0.log", style)
-			h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"})
-			h.col.ack = false
-			first := wr.lines(1)
-			oldEnd := wr.raw("stdout", "P", "abc")
-			rotated := wr.rotate("20260102-030405")
-			newEnd := wr.raw("stdout", "F", "def")
-			h.cycle()
-			lines := h.expect("joined", append(first, got{Text: "abcdef", Offset: newEnd}))
-			oldSrc, newSrc := lines[0].Source, lines[1].Source
-			if oldSrc == newSrc || lines[1].Real != filepath.Join(dir, "0.log") {
-				t.Fatalf("joined line source %d real %q; old source %d", newSrc, lines[1].Real, oldSrc)
-			}
-			// Crash before any ack: both files re-read, the line once again.
-			h.save()
-			h.crash()
-			h.col.ack = false
-			h.cycle()
-			lines = h.col.take()
-			check(t, "after crash", lines, append(first, got{Text: "abcdef", Offset: newEnd}))
-			if lines[0].Real != rotated {
-				t.Fatalf("first line read from %q, want %q", lines[0].Real, rotated)
-			}
-			// Ack the joined line: the old file's position moves past the P.
-			h.col.ackAll(lines)
-			if p, _ := h.w.Position(lines[0].Source); p != oldEnd {
-				t.Fatalf("old file position = %d, want %d", p, oldEnd)
-			}
-			if p, _ := h.w.Position(lines[1].Source); p != newEnd {
-				t.Fatalf("new file position = %d, want %d", p, newEnd)
-			}
-			h.restart()
-			h.cycle()
-			h.expect("after acked restart", nil)
-		})
-	}
+	forStyles(t, append(criStyles, "docker"), Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos"}, func(t *testing.T, wr *writer, h *harness) {
+		dir := h.dir
+		h.col.ack = false
+		first := wr.lines(1)
+		oldEnd := wr.raw("stdout", "P", "abc")
+		rotated := wr.rotate("20260102-030405")
+		newEnd := wr.raw("stdout", "F", "def")
+		h.cycle()
+		lines := h.expect("joined", append(first, got{Text: "abcdef", Offset: newEnd}))
+		oldSrc, newSrc := lines[0].Source, lines[1].Source
+		if oldSrc == newSrc || lines[1].Real != filepath.Join(dir, "0.log") {
+			t.Fatalf("joined line source %d real %q; old source %d", newSrc, lines[1].Real, oldSrc)
+		}
+		// Crash before any ack: both files re-read, the line once again.
+		h.save()
+		h.crash()
+		h.col.ack = false
+		h.cycle()
+		lines = h.col.take()
+		check(t, "after crash", lines, append(first, got{Text: "abcdef", Offset: newEnd}))
+		if lines[0].Real != rotated {
+			t.Fatalf("first line read from %q, want %q", lines[0].Real, rotated)
+		}
+		// Ack the joined line: the old file's position moves past the P.
+		h.col.ackAll(lines)
+		if p, _ := h.w.Position(lines[0].Source); p != oldEnd {
+			t.Fatalf("old file position = %d, want %d", p, oldEnd)
+		}
+		if p, _ := h.w.Position(lines[1].Source); p != newEnd {
+			t.Fatalf("new file position = %d, want %d", p, newEnd)
+		}
+		h.restart()
+		h.cycle()
+		h.expect("after acked restart", nil)
+	})
 }
 
 func TestCatalogue_04_RenameWhileDown(t *testing.T) {

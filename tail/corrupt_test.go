@@ -2,7 +2,6 @@ package tail
 
 import (
 	"bytes"
-	"context"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -116,19 +115,10 @@ func TestPositions_CorruptRun(t *testing.T) {
 	if err := os.WriteFile(pos, []byte("\x00\x01garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	col := &collector{ack: true}
-	w, err := New(Config{Paths: []string{wr.path}, PositionsFile: pos, PollInterval: 10 * time.Millisecond, DisableNotify: true}, col, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	col.w = w
-	defer w.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
+	r := goRun(t, Config{Paths: []string{wr.path}, PositionsFile: pos, PollInterval: 10 * time.Millisecond, DisableNotify: true}, nil)
+	col := r.col
 	waitFor(t, func() bool { return len(col.snapshot()) >= len(want) })
-	cancel()
-	if err := <-done; err != nil {
+	if err := r.halt(); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	check(t, "read from the start", col.take(), want)
@@ -162,11 +152,8 @@ func TestPositions_RotatedWhileCurrentMissing(t *testing.T) {
 // keep running, move the file aside and deliver every line (duplicates
 // allowed, nothing lost).
 func TestCrash_CorruptPositionsRealProcess(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real-process test")
-	}
-	dir := t.TempDir()
-	c := newChild(t, dir, "TestHelperProcess_AckSave", ackCrashEnv)
+	c := newAckChild(t)
+	dir := c.dir
 	delivered := func(want string) bool {
 		data, _ := os.ReadFile(filepath.Join(dir, "out"))
 		return bytes.Contains(data, []byte("\n"+want+"\n"))
@@ -189,8 +176,8 @@ func TestCrash_CorruptPositionsRealProcess(t *testing.T) {
 	c.start()
 	waitFor(t, func() bool { return delivered(more[len(more)-1].Text) })
 	select {
-	case <-c.exited:
-		t.Fatalf("child exited on a corrupt positions file: %v", c.err)
+	case <-c.p.Done():
+		t.Fatalf("child exited on a corrupt positions file: %v", c.p.Err())
 	case <-time.After(300 * time.Millisecond):
 	}
 	c.kill()

@@ -9,11 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
+
+	"logship/internal/proc"
 )
 
 // The real-process crash tests run this test binary again as a tailing child
@@ -99,14 +100,11 @@ func TestHelperProcess_AckSave(t *testing.T) {
 
 // child runs and kills one of the helper processes over dir.
 type child struct {
-	t        *testing.T
-	dir      string
-	test     string // the TestHelperProcess_ function
-	env      string // the variable that names dir
-	cmd      *exec.Cmd
-	exited   chan struct{} // closed when the process has ended
-	err      error         // its Wait error, once exited is closed
-	finished bool          // killed
+	t    *testing.T
+	dir  string
+	test string     // the TestHelperProcess_ function
+	env  string     // the variable that names dir
+	p    *proc.Proc // the last process started
 }
 
 // newChild returns a child that is not running yet; the test's cleanup kills
@@ -114,11 +112,21 @@ type child struct {
 func newChild(t *testing.T, dir, test, env string) *child {
 	c := &child{t: t, dir: dir, test: test, env: env}
 	t.Cleanup(func() {
-		if c.cmd != nil && !c.finished {
-			c.kill()
+		if c.p != nil {
+			c.p.Kill()
 		}
 	})
 	return c
+}
+
+// newAckChild returns a child of TestHelperProcess_AckSave over a fresh
+// directory (c.dir), not running yet; the test is skipped with -short.
+func newAckChild(t *testing.T) *child {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("real-process test")
+	}
+	return newChild(t, t.TempDir(), "TestHelperProcess_AckSave", ackCrashEnv)
 }
 
 // start starts a new process.
@@ -126,21 +134,15 @@ func (c *child) start() {
 	c.t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+c.test+"$")
 	cmd.Env = append(os.Environ(), c.env+"="+c.dir)
-	if err := cmd.Start(); err != nil {
+	p, err := proc.Start(cmd, nil)
+	if err != nil {
 		c.t.Fatal(err)
 	}
-	c.cmd, c.finished = cmd, false
-	exited := make(chan struct{})
-	c.exited = exited
-	go func() { c.err = cmd.Wait(); close(exited) }()
+	c.p = p
 }
 
 // kill SIGKILLs the process and waits for it to end.
-func (c *child) kill() {
-	c.cmd.Process.Signal(syscall.SIGKILL)
-	<-c.exited
-	c.finished = true
-}
+func (c *child) kill() { c.p.Kill() }
 
 // out returns the lines in dir/out so far (none if it does not exist yet).
 func (c *child) out() []string {
@@ -210,11 +212,8 @@ func TestCrash_RealProcess(t *testing.T) {
 // quiet kill none at all — with positions saved only every SaveInterval, that
 // kill would re-send everything read since the start.
 func TestCrash_PositionsFollowAcks(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real-process test")
-	}
-	dir := t.TempDir()
-	c := newChild(t, dir, "TestHelperProcess_AckSave", ackCrashEnv)
+	c := newAckChild(t)
+	dir := c.dir
 	delivered := func(n int) bool {
 		want := fmt.Sprintf("line %d", n)
 		for _, l := range c.out() {

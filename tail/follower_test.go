@@ -7,17 +7,12 @@ import (
 )
 
 func TestFollower_Basic(t *testing.T) {
-	for _, style := range []string{"containerd", "conmon", "docker", "none"} {
-		t.Run(style, func(t *testing.T) {
-			dir := t.TempDir()
-			wr := newWriter(t, dir+"/0.log", style)
-			h := newHarness(t, dir, Config{Paths: []string{"*.log"}, ReadFromHead: true})
-			h.readNew(wr, 3, "first")
-			h.pollNew(wr, 2, "appended")
-			h.poll()
-			h.expect("idle", nil)
-		})
-	}
+	forStyles(t, []string{"containerd", "conmon", "docker", "none"}, Config{Paths: []string{"*.log"}, ReadFromHead: true}, func(t *testing.T, wr *writer, h *harness) {
+		h.readNew(wr, 3, "first")
+		h.pollNew(wr, 2, "appended")
+		h.poll()
+		h.expect("idle", nil)
+	})
 }
 
 func TestFollower_PartialWriteNotEmitted(t *testing.T) {

@@ -5,8 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"go.uber.org/zap"
 )
 
 // FuzzFollower feeds arbitrary bytes (split in two appends) through discovery,
@@ -44,13 +42,8 @@ func FuzzFollower(f *testing.F) {
 			}
 			return nil
 		})
-		var err error
-		w, err = New(Config{Paths: []string{p}, ReadFromHead: true, Format: format, MaxLineSize: 16, OversizeAction: action,
-			ReadBufferSize: 4096, ReadBudget: 7, DisableNotify: true}, h, zap.NewNop())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer w.Close()
+		w = newWatcher(t, Config{Paths: []string{p}, ReadFromHead: true, Format: format, MaxLineSize: 16, OversizeAction: action,
+			ReadBufferSize: 4096, ReadBudget: 7, DisableNotify: true}, h)
 		ctx := context.Background()
 		if err := w.Sync(ctx); err != nil {
 			t.Fatal(err)

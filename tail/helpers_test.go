@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -124,6 +125,21 @@ func newTailed(t *testing.T, dir, name, style string, cfg Config) (*writer, *har
 	return newWriter(t, filepath.Join(dir, name), style), newHarness(t, dir, cfg)
 }
 
+// forStyles runs f as a subtest per writer style, each with a writer of that
+// style for 0.log in a fresh directory (h.dir) and a harness over it with cfg
+// (as newHarness).
+func forStyles(t *testing.T, styles []string, cfg Config, f func(t *testing.T, wr *writer, h *harness)) {
+	t.Helper()
+	for _, style := range styles {
+		t.Run(style, func(t *testing.T) {
+			c := cfg
+			c.Paths = slices.Clone(cfg.Paths) // newHarness makes them absolute
+			wr, h := newTailed(t, t.TempDir(), "0.log", style, c)
+			f(t, wr, h)
+		})
+	}
+}
+
 // readNew writes n lines with wr, runs one cycle and checks that exactly they
 // were read (as what); it returns the lines read.
 func (h *harness) readNew(wr *writer, n int, what string) []got {
@@ -145,17 +161,25 @@ func (h *harness) after(step func(), want []got, what string) []got {
 	return h.expect(what, want)
 }
 
+// newWatcher makes a watcher over cfg with h (logging nothing), closed at
+// the end of the test.
+func newWatcher(tb testing.TB, cfg Config, h Handler) *Watcher {
+	tb.Helper()
+	w, err := New(cfg, h, zap.NewNop())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { w.Close() })
+	return w
+}
+
 // start creates a fresh watcher (a process start) with the same config.
 func (h *harness) start() {
 	h.t.Helper()
-	w, err := New(h.cfg, h.col, zap.NewNop())
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	w := newWatcher(h.t, h.cfg, h.col)
 	w.SetClock(h.clk.Now)
 	h.col.w = w
 	h.w = w
-	h.t.Cleanup(func() { w.Close() })
 }
 
 // restart saves positions, closes the watcher and starts a new one.
@@ -385,13 +409,33 @@ func texts(ls []got) []string {
 	return out
 }
 
-// running is a watcher running (Run) in the background, its handler passing
-// each batch to a function under mu and then acknowledging it in one AckAll.
+// running is a watcher running (Run) in the background: made by goRun, with
+// a collector that acknowledges every line, or by runAcking, its handler
+// passing each batch to a function under mu and then acknowledging it in one
+// AckAll.
 type running struct {
-	mu     sync.Mutex // held while the function runs: hold it to read what it stored
+	mu     sync.Mutex // runAcking: held while the function runs: hold it to read what it stored
 	w      *Watcher
+	col    *collector // goRun's collector
 	cancel context.CancelFunc
 	done   chan error
+	once   sync.Once
+	err    error
+}
+
+// goRun makes a watcher over cfg with a collector that acknowledges every
+// line, calls setup (if not nil) and starts its Run. The end of the test
+// stops it (reporting Run's error) and closes it.
+func goRun(t *testing.T, cfg Config, setup func(w *Watcher)) *running {
+	t.Helper()
+	r := &running{col: &collector{ack: true}}
+	r.run(t, cfg, r.col, func(w *Watcher) {
+		r.col.w = w
+		if setup != nil {
+			setup(w)
+		}
+	})
+	return r
 }
 
 // runAcking starts a watcher over cfg whose handler calls handle (under r.mu)
@@ -399,34 +443,50 @@ type running struct {
 // watcher before Run starts. The watcher is closed at the end of the test.
 func runAcking(t *testing.T, cfg Config, setup func(w *Watcher), handle func(ls []Line)) *running {
 	t.Helper()
-	r := &running{done: make(chan error, 1)}
-	w, err := New(cfg, HandlerFunc(func(_ context.Context, ls []Line) error {
+	r := &running{}
+	r.run(t, cfg, HandlerFunc(func(_ context.Context, ls []Line) error {
 		r.mu.Lock()
 		handle(ls)
 		r.mu.Unlock()
 		ackLines(r.w, ls)
 		return nil
-	}), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	}), setup)
+	return r
+}
+
+// run makes the watcher over cfg with h, calls setup (if not nil) and starts
+// Run; the end of the test stops Run (reporting its error) and closes the
+// watcher.
+func (r *running) run(t *testing.T, cfg Config, h Handler, setup func(w *Watcher)) {
+	t.Helper()
+	w := newWatcher(t, cfg, h)
 	r.w = w
-	t.Cleanup(func() { w.Close() })
 	if setup != nil {
 		setup(w)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	t.Cleanup(cancel)
+	r.cancel, r.done = cancel, make(chan error, 1)
 	go func() { r.done <- w.Run(ctx) }()
-	return r
+	t.Cleanup(func() {
+		if err := r.halt(); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// halt cancels Run and returns its error (the same error when called again).
+func (r *running) halt() error {
+	r.once.Do(func() {
+		r.cancel()
+		r.err = <-r.done
+	})
+	return r.err
 }
 
 // stop stops Run and fails the test if it returned an error.
 func (r *running) stop(t *testing.T) {
 	t.Helper()
-	r.cancel()
-	if err := <-r.done; err != nil {
+	if err := r.halt(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -5,30 +5,24 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
-
-	"go.uber.org/zap"
 )
 
 // blockedRun runs a Watcher over dir/0.log whose Handler blocks on its first
-// call until release is closed, then records line texts and acks.
+// call until release is closed, then records line texts (under mu) and acks.
 type blockedRun struct {
-	w       *Watcher
-	mu      sync.Mutex
+	running
 	texts   []string
 	blocked chan struct{} // closed when the first Handle call blocks
 	release chan struct{}
-	done    chan error
-	cancel  context.CancelFunc
 }
 
 func startBlocked(t *testing.T, cfg Config) *blockedRun {
 	t.Helper()
-	b := &blockedRun{blocked: make(chan struct{}), release: make(chan struct{}), done: make(chan error, 1)}
+	b := &blockedRun{blocked: make(chan struct{}), release: make(chan struct{})}
 	first := true
-	h := HandlerFunc(func(ctx context.Context, ls []Line) error {
+	b.run(t, cfg, HandlerFunc(func(ctx context.Context, ls []Line) error {
 		if first {
 			first = false
 			close(b.blocked)
@@ -43,28 +37,9 @@ func startBlocked(t *testing.T, cfg Config) *blockedRun {
 			b.texts = append(b.texts, string(l.Text))
 		}
 		b.mu.Unlock()
-		b.w.AckAll(func(yield func(uint64, int64) bool) {
-			for _, l := range ls {
-				if !yield(l.Source, l.Offset) {
-					return
-				}
-			}
-		})
+		ackLines(b.w, ls)
 		return nil
-	})
-	w, err := New(cfg, h, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.w = w
-	ctx, cancel := context.WithCancel(context.Background())
-	b.cancel = cancel
-	go func() { b.done <- w.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-b.done
-		w.Close()
-	})
+	}), nil)
 	return b
 }
 

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"go.uber.org/zap"
 )
 
 // TestWatcher_TransientReusesBlocks: with a Transient handler the Watcher
@@ -67,11 +65,7 @@ func TestWatcher_TransientReusesBlocks(t *testing.T) {
 		}
 		return nil
 	})
-	w, err := New(Config{Paths: []string{path}, ReadFromHead: true, DisableNotify: true, ReadBufferSize: 4096}, h, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w = newWatcher(t, Config{Paths: []string{path}, ReadFromHead: true, DisableNotify: true, ReadBufferSize: 4096}, h)
 	ctx := context.Background()
 	if err := w.Sync(ctx); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.uber.org/zap/zaptest"
+
+	"logship/internal/e2etest"
 )
 
 // fakeOpenSearch is an OpenSearch _bulk endpoint on 127.0.0.1 that checks
@@ -211,12 +213,7 @@ func TestHandle_FakeOpenSearchPermanentFailure(t *testing.T) {
 // signed for service "es" with the execution role's credentials.
 func TestSetup_SigV4(t *testing.T) {
 	fake, srv := newFakeOpenSearch(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTESTCWL2ES")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", "eu-west-1")
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	e2etest.StaticAWS(t, "AKIDTESTCWL2ES", "secret", "eu-west-1")
 	h, err := setup(context.Background(), env(map[string]string{"OPENSEARCH_ENDPOINT": srv.URL, "OPENSEARCH_SIGV4_SERVICE": "es"}), zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -18,54 +17,43 @@ import (
 
 	"go.uber.org/zap"
 
+	"logship/internal/confgen"
 	"logship/internal/kubelog"
+	"logship/internal/proc"
 	"logship/sink/emulator"
 )
 
+// benchSource is the tail <source> of both logship's and Fluentd's run: CRI
+// files from the head, positions in {{STATE}}, with the parameters given.
+func benchSource(params ...string) string {
+	return confgen.CRISource(append(params, "pos_file {{STATE}}/fluentd-containers.log.pos")...)
+}
+
+// benchOutput is the cloudwatch_logs output of both logship's and Fluentd's
+// run, into the emulator at {{URL}} (with the parameters emulator adds),
+// with a memory buffer of chunk_limit_size 1m × queue_limit_length {{QUEUE}}
+// (Fluentd's bound: {{QUEUE}} MiB) and the further buffer parameters given.
+func benchOutput(emulator string, buffer ...string) string {
+	buffer = append([]string{"flush_interval 1s", "flush_thread_count 2", "chunk_limit_size 1m", "queue_limit_length {{QUEUE}}"},
+		append(buffer, "retry_forever true", "retry_max_interval 2s")...)
+	return strings.ReplaceAll(confgen.Output("bench", "", buffer...), "{{EMULATOR}}", "region us-east-1\n  endpoint {{URL}}"+emulator)
+}
+
 // benchConfig is the agent configuration of the end-to-end benchmark: CRI
 // files from the head, path metadata ({{METADATA}}: the kubernetes_metadata
-// filter, or nothing with --metadata=false), the cloudwatch_logs output into the
-// emulator (count-only) over loopback, with a memory buffer of
-// chunk_limit_size 1m × queue_limit_length {{QUEUE}} (Fluentd's bound:
-// {{QUEUE}} MiB).
-const benchConfig = `
-<source>
-  @type tail
-  @id bench
-  path {{ROOT}}/var/log/containers/*.log
-  pos_file {{STATE}}/fluentd-containers.log.pos
-  tag kubernetes.*
-  read_from_head true
-  <parse>
-    @type cri
-  </parse>
-</source>
-{{METADATA}}
-<match **>
-  @type cloudwatch_logs
-  log_group_name bench
-  use_tag_as_stream true
-  auto_create_stream true
-  region us-east-1
-  endpoint {{URL}}
-  aws_key_id AKIDBENCH
-  aws_sec_key bench-secret
-  <buffer>
-    flush_interval 1s
-    flush_thread_count 2
-    chunk_limit_size 1m
-    queue_limit_length {{QUEUE}}
-    retry_forever true
-    retry_max_interval 2s
-  </buffer>
-</match>
-`
+// filter, or nothing with --metadata=false), the cloudwatch_logs output into
+// the emulator (count-only) over loopback.
+func benchConfig() string {
+	return benchSource("@id bench") + "{{METADATA}}\n" + benchOutput("\n  aws_key_id AKIDBENCH\n  aws_sec_key bench-secret")
+}
 
 // fluentdPeerConfig is the same pipeline for a real Fluentd (v1 syntax,
-// fluent-plugin-cloudwatch-logs, kubernetes_metadata path only, parser-cri),
-// blocking at the buffer's limit as logship does (Fluentd's default,
-// throw_exception, makes in_tail retry the lines).
-const fluentdPeerConfig = `
+// fluent-plugin-cloudwatch-logs, kubernetes_metadata path only, parser-cri;
+// credentials from the environment), blocking at the buffer's limit as
+// logship does (Fluentd's default, throw_exception, makes in_tail retry the
+// lines).
+func fluentdPeerConfig() string {
+	return `
 <system>
   log_level warn
 </system>
@@ -73,38 +61,11 @@ const fluentdPeerConfig = `
   <match fluent.**>
     @type null
   </match>
-</label>
-<source>
-  @type tail
-  path {{ROOT}}/var/log/containers/*.log
-  pos_file {{STATE}}/fluentd-containers.log.pos
-  tag kubernetes.*
-  read_from_head true
-  <parse>
-    @type cri
-  </parse>
-</source>
-<filter kubernetes.**>
+</label>` + benchSource() + `<filter kubernetes.**>
   @type kubernetes_metadata
 </filter>
-<match **>
-  @type cloudwatch_logs
-  log_group_name bench
-  use_tag_as_stream true
-  auto_create_stream true
-  region us-east-1
-  endpoint {{URL}}
-  <buffer>
-    flush_interval 1s
-    flush_thread_count 2
-    chunk_limit_size 1m
-    queue_limit_length {{QUEUE}}
-    overflow_action block
-    retry_forever true
-    retry_max_interval 2s
-  </buffer>
-</match>
-`
+` + benchOutput("", "overflow_action block")
+}
 
 // fluentBitPeerConfig is the pipeline for Fluent Bit (classic format): tail
 // with the cri multiline parser, no kubernetes filter (it needs an API
@@ -379,6 +340,57 @@ func startBenchEmulator(ctx context.Context) (*emulator.Server, string, func(), 
 	return srv, ln.Addr().String(), func() { cancel(); <-done }, nil
 }
 
+// benchState makes a fresh state directory (named prefix…) below r.dir and
+// writes the configuration template tmpl there as file name, with {{ROOT}},
+// {{STATE}}, {{URL}} (the emulator at addr), {{PORT}} (its port) and
+// {{QUEUE}} filled in, and the further old, new pairs of more.
+func (r benchRun) benchState(prefix, name, tmpl, addr string, more ...string) (state, cfgPath string, err error) {
+	state, err = os.MkdirTemp(r.dir, prefix)
+	if err != nil {
+		return "", "", err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	cfgPath = filepath.Join(state, name)
+	cfg := strings.NewReplacer(append([]string{"{{ROOT}}", r.dir, "{{STATE}}", state, "{{URL}}", "http://" + addr, "{{PORT}}", port,
+		"{{QUEUE}}", strconv.Itoa(r.queue)}, more...)...).Replace(tmpl)
+	return state, cfgPath, os.WriteFile(cfgPath, []byte(cfg), 0o644)
+}
+
+// benchProc is an agent process of one run.
+type benchProc struct {
+	cmd     *exec.Cmd
+	start   time.Time
+	stopped bool
+}
+
+// startBench starts cmd.
+func startBench(cmd *exec.Cmd) (*benchProc, error) {
+	p := &benchProc{cmd: cmd, start: time.Now()}
+	return p, cmd.Start()
+}
+
+// kill kills the process unless stop has ended it (deferred by the run).
+func (p *benchProc) kill() {
+	if !p.stopped {
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+	}
+}
+
+// stop records the process's peak RSS, ends it with SIGTERM and fills the
+// CPU figures of res. It returns apart how the process ended: the error of
+// the signal (the process had exited before) or its exit error.
+func (p *benchProc) stop(res *benchResult) (exitErr, err error) {
+	res.hwm = peakRSS(p.cmd.Process.Pid)
+	sigErr := p.cmd.Process.Signal(syscall.SIGTERM)
+	exitErr = p.cmd.Wait()
+	p.stopped = true
+	if sigErr != nil {
+		exitErr = sigErr
+	}
+	return exitErr, fillUsage(p.cmd, res)
+}
+
 // logship runs the agent once: fresh state, reading every file from the head.
 func (r benchRun) logship(ctx context.Context) (benchResult, error) {
 	res := benchResult{name: "logship", queue: r.queue, lines: r.lines, inputBytes: r.inputBytes, bufHW: -1}
@@ -387,21 +399,15 @@ func (r benchRun) logship(ctx context.Context) (benchResult, error) {
 		return res, err
 	}
 	defer stop()
-	state, err := os.MkdirTemp(r.dir, "state-")
-	if err != nil {
-		return res, err
-	}
-	cfgPath := filepath.Join(state, "bench.conf")
 	meta := ""
 	if r.metadata {
 		meta = "<filter kubernetes.**>\n  @type kubernetes_metadata\n</filter>"
 	}
-	cfg := strings.NewReplacer("{{ROOT}}", r.dir, "{{STATE}}", state, "{{URL}}", "http://"+addr, "{{QUEUE}}", strconv.Itoa(r.queue),
-		"{{METADATA}}", meta).Replace(benchConfig)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+	state, cfgPath, err := r.benchState("state-", "bench.conf", benchConfig(), addr, "{{METADATA}}", meta)
+	if err != nil {
 		return res, err
 	}
-	opsPort, err := freePort()
+	opsPort, err := proc.FreePort()
 	if err != nil {
 		return res, err
 	}
@@ -410,22 +416,16 @@ func (r benchRun) logship(ctx context.Context) (benchResult, error) {
 	if r.cpuProfile != "" {
 		agentArgs = append(agentArgs, "--pprof")
 	}
-	agent := exec.CommandContext(ctx, r.exe, agentArgs...)
-	agent.Stderr = r.stderr
+	cmd := exec.CommandContext(ctx, r.exe, agentArgs...)
+	cmd.Stderr = r.stderr
 	if r.memLimit != "" {
-		agent.Env = append(os.Environ(), "GOMEMLIMIT="+r.memLimit)
+		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+r.memLimit)
 	}
-	start := time.Now()
-	if err := agent.Start(); err != nil {
+	agent, err := startBench(cmd)
+	if err != nil {
 		return res, err
 	}
-	stopped := false
-	defer func() {
-		if !stopped {
-			_ = agent.Process.Kill()
-			_ = agent.Wait()
-		}
-	}()
+	defer agent.kill()
 	profDone := make(chan error, 1)
 	if r.cpuProfile != "" {
 		go func() {
@@ -452,7 +452,7 @@ func (r benchRun) logship(ctx context.Context) (benchResult, error) {
 	if err := waitEvents(ctx, srv, ops, res.lines, 15*time.Minute, hw); err != nil {
 		return res, err
 	}
-	res.wall = time.Since(start)
+	res.wall = time.Since(agent.start)
 	if r.live != nil {
 		liveStart := time.Now()
 		n, err := r.live()
@@ -469,19 +469,14 @@ func (r benchRun) logship(ctx context.Context) (benchResult, error) {
 	if err := <-profDone; err != nil {
 		return res, fmt.Errorf("cpu profile: %w", err)
 	}
-	res.events, _ = scrapeMetric(ops, "logship_cloudwatch_events_total")
-	res.eventBytes, _ = scrapeMetric(ops, "logship_cloudwatch_event_bytes_total")
-	res.requests, _ = scrapeMetric(ops, "logship_cloudwatch_requests_total")
-	res.hwm = vmHWM(agent.Process.Pid)
-	if err := agent.Process.Signal(syscall.SIGTERM); err != nil {
-		return res, err
-	}
-	werr := agent.Wait()
-	stopped = true
+	res.events, _ = proc.Metric(ops, "logship_cloudwatch_events_total")
+	res.eventBytes, _ = proc.Metric(ops, "logship_cloudwatch_event_bytes_total")
+	res.requests, _ = proc.Metric(ops, "logship_cloudwatch_requests_total")
+	werr, err := agent.stop(&res)
 	if werr != nil {
 		return res, fmt.Errorf("agent: %w", werr)
 	}
-	return res, fillUsage(agent, &res)
+	return res, err
 }
 
 // peer runs the peer agent once on the same files, with its own state.
@@ -492,53 +487,38 @@ func (r benchRun) peer(ctx context.Context, kind string) (benchResult, error) {
 		return res, err
 	}
 	defer stop()
-	state, err := os.MkdirTemp(r.dir, "peer-")
-	if err != nil {
-		return res, err
-	}
-	_, port, _ := net.SplitHostPort(addr)
 	var tmpl string
 	var args []string
-	cfgPath := filepath.Join(state, "peer.conf")
 	switch kind {
 	case "fluent-bit":
-		tmpl, args = fluentBitPeerConfig, []string{"-c", cfgPath}
+		tmpl = fluentBitPeerConfig
 	case "fluentd":
-		tmpl, args = fluentdPeerConfig, []string{"-c", cfgPath, "--no-supervisor"}
+		tmpl, args = fluentdPeerConfig(), []string{"--no-supervisor"}
 	default:
 		return res, fmt.Errorf("unknown peer kind %q", kind)
 	}
-	cfg := strings.NewReplacer("{{ROOT}}", r.dir, "{{STATE}}", state, "{{URL}}", "http://"+addr, "{{PORT}}", port, "{{QUEUE}}", strconv.Itoa(r.queue)).Replace(tmpl)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+	_, cfgPath, err := r.benchState("peer-", "peer.conf", tmpl, addr)
+	if err != nil {
 		return res, err
 	}
-	cmd := exec.CommandContext(ctx, r.exe, args...)
+	cmd := exec.CommandContext(ctx, r.exe, append([]string{"-c", cfgPath}, args...)...)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDBENCH", "AWS_SECRET_ACCESS_KEY=bench-secret", "AWS_REGION=us-east-1",
 		"AWS_EC2_METADATA_DISABLED=true")
 	cmd.Stderr, cmd.Stdout = r.stderr, r.stderr
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	peer, err := startBench(cmd)
+	if err != nil {
 		return res, err
 	}
-	stopped := false
-	defer func() {
-		if !stopped {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
+	defer peer.kill()
 	if err := waitEvents(ctx, srv, "", r.lines, 30*time.Minute, nil); err != nil {
 		return res, err
 	}
-	res.wall = time.Since(start)
+	res.wall = time.Since(peer.start)
 	st := srv.Stats()
 	res.events, res.eventBytes = float64(st.EventsAccepted), float64(st.BytesAccepted)
 	res.requests = float64(st.Requests["PutLogEvents"])
-	res.hwm = vmHWM(cmd.Process.Pid)
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Wait() // a peer's exit status on SIGTERM varies
-	stopped = true
-	return res, fillUsage(cmd, &res)
+	_, err = peer.stop(&res) // a peer's exit status on SIGTERM varies
+	return res, err
 }
 
 // fillUsage fills the CPU figures from the exited process.
@@ -555,23 +535,11 @@ func fillUsage(cmd *exec.Cmd, res *benchResult) error {
 	return nil
 }
 
-// vmHWM returns the peak resident set size (VmHWM of /proc/PID/status) of a
-// running process in bytes, 0 if unknown.
-func vmHWM(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				kb, _ := strconv.ParseInt(f[0], 10, 64)
-				return kb * 1024
-			}
-		}
-	}
-	return 0
+// peakRSS is the peak resident set size of a running process in bytes, 0 if
+// unknown.
+func peakRSS(pid int) int64 {
+	v, _ := proc.PeakRSS(pid)
+	return v
 }
 
 // waitEvents waits until the emulator has accepted want events. With ops,
@@ -580,7 +548,7 @@ func waitEvents(ctx context.Context, srv *emulator.Server, ops string, want int6
 	deadline := time.Now().Add(limit)
 	for {
 		if ops != "" && hw != nil {
-			if v, err := scrapeMetric(ops, "logship_buffer_total_bytes"); err == nil && v > *hw {
+			if v, err := proc.Metric(ops, "logship_buffer_total_bytes"); err == nil && v > *hw {
 				*hw = v
 			}
 		}
@@ -661,56 +629,6 @@ func printBench(w io.Writer, rs []benchResult, containers int, peer bool) {
 			break
 		}
 	}
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// scrapeMetric sums the samples of a metric on the agent's /metrics.
-func scrapeMetric(addr, name string) (float64, error) {
-	// Uncompressed: the agent's CPU is what the bench measures, and gzip of
-	// every scrape would be part of it.
-	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Accept-Encoding", "identity")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var sum float64
-	found := false
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<16), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name) {
-			continue
-		}
-		rest := line[len(name):]
-		if rest != "" && rest[0] != ' ' && rest[0] != '{' {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			continue
-		}
-		sum += v
-		found = true
-	}
-	if !found {
-		return 0, fmt.Errorf("metric %s not found", name)
-	}
-	return sum, sc.Err()
 }
 
 // pollInterval is how often the bench scrapes the agent's /metrics while it

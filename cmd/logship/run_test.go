@@ -11,6 +11,7 @@ import (
 
 	"logship/internal/e2etest"
 	"logship/internal/kubelog"
+	"logship/internal/proc"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 )
@@ -75,7 +76,7 @@ func TestRun_SIGTERMDrains(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ops, err := freePort()
+	ops, err := proc.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func TestRun_SIGTERMDrains(t *testing.T) {
 	addr := "127.0.0.1:" + strconv.Itoa(ops)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if v, err := scrapeMetric(addr, "logship_tail_lines_read_total"); err == nil && int(v) == 3*n {
+		if v, err := proc.Metric(addr, "logship_tail_lines_read_total"); err == nil && int(v) == 3*n {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -103,7 +104,7 @@ func TestRun_SIGTERMDrains(t *testing.T) {
 	cmd = startRun(t, cfgPath, state, ops)
 	deadline = time.Now().Add(30 * time.Second)
 	for {
-		if _, err := scrapeMetric(addr, "logship_tail_files_open"); err == nil {
+		if _, err := proc.Metric(addr, "logship_tail_files_open"); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
+	"logship/internal/e2etest"
 	"logship/sink/emulator"
 	"logship/sink/emulator/emulatortest"
 	"logship/sink/subscribe"
@@ -20,14 +21,7 @@ import (
 // only (no shared files, no IMDS).
 func subscribeEnv(t *testing.T) {
 	t.Helper()
-	t.Setenv("AWS_ACCESS_KEY_ID", emulatortest.AccessKeyID)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", emulatortest.SecretAccessKey)
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_REGION", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	e2etest.StaticAWS(t, emulatortest.AccessKeyID, emulatortest.SecretAccessKey, "")
 }
 
 // TestSubscribe_Idempotent runs 'logship subscribe' twice against the

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"logship/config"
+	"logship/internal/confgen"
 	"logship/sink/emulator/emulatortest"
 )
 
@@ -21,37 +22,14 @@ const emulatorParams = `region {{REGION}}
   aws_key_id {{AK}}
   aws_sec_key {{SK}}`
 
-// CRISource is a tail <source> of the CRI container files below
-// {{ROOT}}/var/log/containers, read from their head and tagged
-// kubernetes.*, with the further parameters given (@id, pos_file, …).
-func CRISource(params ...string) string {
-	var b strings.Builder
-	b.WriteString("\n<source>\n  @type tail\n  path {{ROOT}}/var/log/containers/*.log\n")
-	for _, p := range params {
-		b.WriteString("  " + p + "\n")
-	}
-	b.WriteString("  tag kubernetes.*\n  read_from_head true\n  <parse>\n    @type cri\n  </parse>\n</source>\n")
-	return b.String()
-}
+// CRISource is confgen.CRISource: a tail <source> of the CRI container files
+// below {{ROOT}}/var/log/containers, with the further parameters given.
+func CRISource(params ...string) string { return confgen.CRISource(params...) }
 
-// Output is a <match **> of every record into the emulator's log group
-// group: cloudwatch_logs creating its streams, one stream per tag (or the
-// one named stream, when stream is not empty), with a <buffer> of the
-// parameters given.
+// Output is confgen.Output: a <match **> of every record into the
+// emulator's log group group, with a <buffer> of the parameters given.
 func Output(group, stream string, buffer ...string) string {
-	var b strings.Builder
-	b.WriteString("<match **>\n  @type cloudwatch_logs\n  log_group_name " + group + "\n")
-	if stream != "" {
-		b.WriteString("  log_stream_name " + stream + "\n")
-	} else {
-		b.WriteString("  use_tag_as_stream true\n")
-	}
-	b.WriteString("  auto_create_stream true\n  {{EMULATOR}}\n  <buffer>\n")
-	for _, p := range buffer {
-		b.WriteString("    " + p + "\n")
-	}
-	b.WriteString("  </buffer>\n</match>\n")
-	return b.String()
+	return confgen.Output(group, stream, buffer...)
 }
 
 // Config fills a configuration template: {{EMULATOR}} with the parameters
@@ -88,4 +66,19 @@ func FreePort(tb testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// StaticAWS points the AWS SDK's default chain at the static credentials
+// keyID, secret and at region (empty: none) alone: no session token or
+// profile, no shared config or credentials files, no instance metadata.
+func StaticAWS(tb testing.TB, keyID, secret, region string) {
+	tb.Helper()
+	for _, kv := range [][2]string{
+		{"AWS_ACCESS_KEY_ID", keyID}, {"AWS_SECRET_ACCESS_KEY", secret}, {"AWS_SESSION_TOKEN", ""},
+		{"AWS_REGION", region}, {"AWS_PROFILE", ""},
+		{"AWS_CONFIG_FILE", "/nonexistent"}, {"AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"},
+		{"AWS_EC2_METADATA_DISABLED", "true"},
+	} {
+		tb.Setenv(kv[0], kv[1])
+	}
 }

@@ -19,20 +19,19 @@
 package fidelity
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"logship/internal/fixtures"
+	"logship/internal/proc"
 )
 
 // Environment variables of the suite.
@@ -154,11 +153,8 @@ end
 // Proc is an agent process running with its own /var/log.
 type Proc struct {
 	Name string
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-	hwm  int64 // VmHWM in KiB, last sampled
-	log  *os.File
+	p    *proc.Proc
+	hwm  int64 // VmHWM in bytes, last sampled
 }
 
 // StartInNamespace runs argv in a new mount namespace where root is
@@ -176,83 +172,43 @@ func StartInNamespace(name, root, logFile string, argv, env []string) (*Proc, er
 	full := append([]string{"-m", "sh", "-c", script, root}, argv...)
 	cmd := exec.Command("unshare", full...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	if err := cmd.Start(); err != nil {
-		lf.Close()
+	p, err := proc.Start(cmd, lf)
+	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &Proc{Name: name, cmd: cmd, done: make(chan struct{}), log: lf}
-	go func() {
-		p.err = cmd.Wait()
-		lf.Close()
-		close(p.done)
-	}()
-	return p, nil
+	return &Proc{Name: name, p: p}, nil
 }
 
 // Sample records the process's peak RSS so far (VmHWM of /proc/PID/status).
 func (p *Proc) Sample() {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err == nil && kb > p.hwm {
-				p.hwm = kb
-			}
-		}
+	if v, err := proc.PeakRSS(p.p.Pid()); err == nil && v > p.hwm {
+		p.hwm = v
 	}
 }
 
 // ReadBytes returns the bytes the process has read so far (rchar of
 // /proc/PID/io: every read(2), files and sockets alike), or -1.
 func (p *Proc) ReadBytes() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", p.cmd.Process.Pid))
+	n, err := proc.ReadBytes(p.p.Pid())
 	if err != nil {
 		return -1
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "rchar: "); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err == nil {
-				return n
-			}
-		}
-	}
-	return -1
+	return n
 }
 
 // Exited reports whether the process has ended.
-func (p *Proc) Exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+func (p *Proc) Exited() bool { return p.p.Exited() }
 
 // Stop sends SIGTERM (both agents flush their buffers on it) and waits up to
 // grace, then kills.
 func (p *Proc) Stop(grace time.Duration) error {
 	p.Sample()
-	if !p.Exited() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	}
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-		_ = p.cmd.Process.Kill()
-		<-p.done
+	if !p.p.Stop(grace) {
 		return fmt.Errorf("%s did not stop within %v after SIGTERM", p.Name, grace)
 	}
 	var ee *exec.ExitError
-	if p.err != nil && !errors.As(p.err, &ee) {
-		return p.err
+	if err := p.p.Err(); err != nil && !errors.As(err, &ee) {
+		return err
 	}
 	return nil
 }
@@ -265,11 +221,11 @@ type Usage struct {
 
 // Usage returns the process's resource use; valid after Stop.
 func (p *Proc) Usage() Usage {
-	st := p.cmd.ProcessState
+	st := p.p.State()
 	if st == nil {
 		return Usage{}
 	}
-	u := Usage{CPU: st.UserTime() + st.SystemTime(), PeakRSS: p.hwm << 10}
+	u := Usage{CPU: st.UserTime() + st.SystemTime(), PeakRSS: p.hwm}
 	if ru, ok := st.SysUsage().(*syscall.Rusage); ok && ru.Maxrss<<10 > u.PeakRSS {
 		u.PeakRSS = ru.Maxrss << 10 // Linux reports ru_maxrss in KiB
 	}
@@ -289,8 +245,8 @@ func (p *Proc) WaitFor(ctx context.Context, what string, cond func() bool) error
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s: timed out waiting for %s", p.Name, what)
-		case <-p.done:
-			return fmt.Errorf("%s exited (%v) before %s", p.Name, p.err, what)
+		case <-p.p.Done():
+			return fmt.Errorf("%s exited (%v) before %s", p.Name, p.p.Err(), what)
 		case <-tk.C:
 		}
 	}

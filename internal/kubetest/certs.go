@@ -20,25 +20,13 @@ import (
 // writeCredentials writes the CA, the serving certificate, the admin client
 // certificate, the token file and the service-account key pair into c.Dir.
 func (c *Cluster) writeCredentials(opts Options) error {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
 	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
+	ca, caKey, caDER, err := newCert(now, 1, &x509.Certificate{
 		Subject:               pkix.Name{CommonName: "kubetest-ca"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return err
-	}
-	ca, err := x509.ParseCertificate(caDER)
+	}, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -49,14 +37,8 @@ func (c *Cluster) writeCredentials(opts Options) error {
 	}
 
 	issue := func(name string, serial int64, tmpl *x509.Certificate) error {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return err
-		}
-		tmpl.SerialNumber = big.NewInt(serial)
-		tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.Add(24*time.Hour)
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		_, key, der, err := newCert(now, serial, tmpl, ca, caKey)
 		if err != nil {
 			return err
 		}
@@ -111,4 +93,28 @@ func (c *Cluster) writeCredentials(opts Options) error {
 		return fmt.Errorf("service-account key: %w", err)
 	}
 	return nil
+}
+
+// newCert makes a P-256 key and the certificate tmpl for it, with serial,
+// valid from an hour before now for a day, signed by parent (with parentKey;
+// self-signed when parent is nil).
+func newCert(now time.Time, serial int64, tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tmpl.SerialNumber = big.NewInt(serial)
+	tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.Add(24*time.Hour)
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cert, key, der, nil
 }

@@ -17,12 +17,10 @@ package kubetest
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -37,6 +35,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"logship/internal/proc"
 )
 
 // Version is the kube-apiserver version build.sh builds.
@@ -78,8 +78,8 @@ type Cluster struct {
 	caPEM     []byte
 
 	mu   sync.Mutex
-	etcd *process
-	api  *process
+	etcd *proc.Proc
+	api  *proc.Proc
 }
 
 // Start starts etcd and kube-apiserver and waits until the API server is
@@ -106,7 +106,7 @@ func StartWith(tb testing.TB, opts Options) *Cluster {
 	if err := c.writeCredentials(opts); err != nil {
 		tb.Fatalf("kubetest: credentials: %v", err)
 	}
-	ports, err := freePorts(3)
+	ports, err := proc.FreePorts(3)
 	if err != nil {
 		tb.Fatalf("kubetest: %v", err)
 	}
@@ -128,7 +128,7 @@ func StartWith(tb testing.TB, opts Options) *Cluster {
 	if err != nil {
 		tb.Fatalf("kubetest: etcd: %v", err)
 	}
-	if err := waitHTTP(http.DefaultClient, etcdURL+"/health", 30*time.Second, c.etcd); err != nil {
+	if err := proc.WaitHTTP(http.DefaultClient, etcdURL+"/health", 30*time.Second, c.etcd); err != nil {
 		c.dumpLogs()
 		tb.Fatalf("kubetest: etcd not healthy: %v", err)
 	}
@@ -248,7 +248,7 @@ func (c *Cluster) Stop() {
 	c.api = nil
 	c.mu.Unlock()
 	if p != nil {
-		p.stop()
+		p.Stop(stopGrace)
 	}
 }
 
@@ -277,7 +277,7 @@ func (c *Cluster) startAPIServer() error {
 		token: AdminToken,
 		next:  &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
 	}}
-	if err := waitHTTP(hc, c.URL+"/readyz", 120*time.Second, p); err != nil {
+	if err := proc.WaitHTTP(hc, c.URL+"/readyz", 120*time.Second, p); err != nil {
 		return fmt.Errorf("kube-apiserver not ready: %w", err)
 	}
 	return nil
@@ -292,10 +292,10 @@ func (c *Cluster) cleanup() {
 		c.dumpLogs()
 	}
 	if api != nil {
-		api.stop()
+		api.Stop(stopGrace)
 	}
 	if etcd != nil {
-		etcd.stop()
+		etcd.Stop(stopGrace)
 	}
 	os.RemoveAll(c.Dir)
 }
@@ -325,98 +325,17 @@ func (b *bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return b.next.RoundTrip(r)
 }
 
-// process is a started binary whose output goes to a log file.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-}
+// stopGrace is how long a stopped process has after SIGTERM before SIGKILL.
+const stopGrace = 10 * time.Second
 
-func startProcess(bin, logPath string, args []string) (*process, error) {
+// startProcess starts bin with its output appended to logPath.
+func startProcess(bin, logPath string, args []string) (*proc.Proc, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
 	// Killed with the test binary, even when it dies without cleanup.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, err
-	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		logf.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-func (p *process) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func (p *process) exited() error {
-	select {
-	case <-p.done:
-		return fmt.Errorf("exited: %v", p.err)
-	default:
-		return nil
-	}
-}
-
-// waitHTTP polls url until it answers 200, the process exits or the
-// timeout passes.
-func waitHTTP(hc *http.Client, url string, timeout time.Duration, p *process) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	var last error
-	for {
-		if err := p.exited(); err != nil {
-			return err
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := hc.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = errors.New(resp.Status)
-		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s after %v: %w", url, timeout, last)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// freePorts returns n distinct free TCP ports on 127.0.0.1.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("free port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
+	return proc.Start(cmd, logf)
 }

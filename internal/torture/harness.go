@@ -1,22 +1,20 @@
 package torture
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
 
+	"logship/internal/proc"
 	"logship/sink/emulator"
 )
 
@@ -121,9 +119,7 @@ type Agent struct {
 	// Env is added to the process environment.
 	Env []string
 
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error
+	proc *proc.Proc
 	// Starts counts starts.
 	Starts int
 }
@@ -131,7 +127,7 @@ type Agent struct {
 // Start starts the agent process.
 func (a *Agent) Start() error {
 	if a.Listen == "" {
-		p, err := FreePort()
+		p, err := proc.FreePort()
 		if err != nil {
 			return err
 		}
@@ -147,141 +143,62 @@ func (a *Agent) Start() error {
 	}
 	cmd := exec.Command(a.Bin, "run", "--config", a.Config, "--state-dir", a.StateDir, "--listen", a.Listen, "--log-level", level)
 	cmd.Env = append(append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true"), a.Env...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
+	p, err := proc.Start(cmd, logf)
+	if err != nil {
 		return err
 	}
 	a.Starts++
-	a.cmd, a.exited = cmd, make(chan struct{})
-	go func() {
-		a.err = cmd.Wait()
-		logf.Close()
-		close(a.exited)
-	}()
+	a.proc = p
 	return nil
 }
 
 // Alive reports whether the process is still running.
-func (a *Agent) Alive() bool {
-	if a.cmd == nil {
-		return false
-	}
-	select {
-	case <-a.exited:
-		return false
-	default:
-		return true
-	}
-}
+func (a *Agent) Alive() bool { return a.proc != nil && !a.proc.Exited() }
 
 // ExitErr is the process's exit error once it has exited.
-func (a *Agent) ExitErr() error { return a.err }
+func (a *Agent) ExitErr() error {
+	if a.proc == nil {
+		return nil
+	}
+	return a.proc.Err()
+}
 
 // Pid is the process id.
-func (a *Agent) Pid() int { return a.cmd.Process.Pid }
+func (a *Agent) Pid() int { return a.proc.Pid() }
 
 // Kill sends SIGKILL and waits for the process to exit.
 func (a *Agent) Kill() {
-	if !a.Alive() {
-		return
+	if a.proc != nil {
+		a.proc.Kill()
 	}
-	_ = a.cmd.Process.Signal(syscall.SIGKILL)
-	<-a.exited
 }
 
 // Stop sends SIGTERM and waits up to limit, then kills.
 func (a *Agent) Stop(limit time.Duration) error {
-	if !a.Alive() {
-		return a.err
+	if a.proc == nil {
+		return nil
 	}
-	_ = a.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-a.exited:
-		return a.err
-	case <-time.After(limit):
-		a.Kill()
+	if !a.proc.Stop(limit) {
 		return errors.New("agent did not stop in time; killed")
 	}
+	return a.proc.Err()
 }
 
 // WaitReady waits until /metrics answers.
 func (a *Agent) WaitReady(limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if !a.Alive() {
-			return fmt.Errorf("agent exited: %v (log %s)", a.err, a.LogPath)
-		}
-		resp, err := http.Get("http://" + a.Listen + "/metrics")
-		if err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
+	if a.proc == nil {
+		return errors.New("agent not started")
 	}
-	return fmt.Errorf("agent not ready within %s", limit)
+	if err := proc.WaitHTTP(nil, "http://"+a.Listen+"/metrics", limit, a.proc); err != nil {
+		return fmt.Errorf("agent not ready: %w (log %s)", err, a.LogPath)
+	}
+	return nil
 }
 
 // Metrics scrapes /metrics and returns the sum of the samples of every
 // metric whose name matches keep.
 func (a *Agent) Metrics(keep func(name string) bool) (map[string]float64, error) {
-	resp, err := http.Get("http://" + a.Listen + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<16), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name := line
-		if i := strings.IndexAny(line, "{ "); i >= 0 {
-			name = line[:i]
-		}
-		if !keep(name) {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			continue
-		}
-		out[name] += v
-	}
-	return out, sc.Err()
-}
-
-// VmHWM returns the process's peak resident set size in bytes
-// (/proc/<pid>/status, VmHWM; proc(5)).
-func VmHWM(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				kb, err := strconv.ParseInt(f[1], 10, 64)
-				return kb * 1024, err
-			}
-		}
-	}
-	return 0, errors.New("no VmHWM")
-}
-
-// FreePort returns a free loopback TCP port.
-func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return proc.Metrics(a.Listen, keep)
 }
 
 // ConfigSpec describes the fluent.conf a scenario runs with.

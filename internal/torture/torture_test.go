@@ -17,6 +17,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"logship/internal/proc"
 	"logship/sink/emulator"
 )
 
@@ -636,7 +637,7 @@ func TestTorture10FullFilesystem(t *testing.T) {
 	s.start()
 	wait := runWriter(t, s.gen, outage+10*time.Second)
 	time.Sleep(3 * time.Second)
-	baseline, _ := VmHWM(s.agent.Pid())
+	baseline, _ := proc.PeakRSS(s.agent.Pid())
 	f := s.emu.Server.Faults()
 	f.SetDown(true)
 	var hwm int64
@@ -650,7 +651,7 @@ func TestTorture10FullFilesystem(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if v, err := VmHWM(s.agent.Pid()); err == nil {
+		if v, err := proc.PeakRSS(s.agent.Pid()); err == nil {
 			hwm = max(hwm, v)
 		}
 		time.Sleep(500 * time.Millisecond)
@@ -663,7 +664,7 @@ func TestTorture10FullFilesystem(t *testing.T) {
 	f.SetDown(false)
 	n, rate := wait()
 	s.settle(int64(n), 20*time.Second, 4*time.Minute)
-	if v, err := VmHWM(s.agent.Pid()); err == nil {
+	if v, err := proc.PeakRSS(s.agent.Pid()); err == nil {
 		hwm = max(hwm, v)
 	}
 	r := s.verify(VerifyOptions{})

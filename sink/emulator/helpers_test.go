@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,14 +122,4 @@ type (
 	unrecognized  = types.UnrecognizedClientException
 )
 
-func eqStrings(got, want []string) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			return false
-		}
-	}
-	return true
-}
+func eqStrings(got, want []string) bool { return slices.Equal(got, want) }

@@ -61,28 +61,18 @@ func fastDecodePut(body []byte) (putRequest, bool) {
 	var req putRequest
 	s := scanner{b: body}
 	s.space()
-	if !s.eat('{') {
-		return req, false
-	}
-	for first := true; ; first = false {
-		key, done, ok := s.member(first)
-		if !ok {
-			return req, false
-		}
-		if done {
-			return req, s.end()
-		}
+	ok := s.object(func(key []byte) bool {
 		switch string(key) {
 		case "logGroupName", "logStreamName":
 			null, ok := s.null()
 			if !ok {
-				return req, false
+				return false
 			}
 			var v *string
 			if !null {
 				b, ok := s.str()
 				if !ok {
-					return req, false
+					return false
 				}
 				str := string(b)
 				v = &str
@@ -95,7 +85,7 @@ func fastDecodePut(body []byte) (putRequest, bool) {
 		case "logEvents":
 			null, ok := s.null()
 			if !ok {
-				return req, false
+				return false
 			}
 			if null {
 				req.eventsSet, req.events = false, nil
@@ -103,16 +93,18 @@ func fastDecodePut(body []byte) (putRequest, bool) {
 			}
 			evs, ok := s.events()
 			if !ok {
-				return req, false
+				return false
 			}
 			req.eventsSet, req.events = true, evs
 		default:
 			// encoding/json matches member names case-insensitively.
 			if foldsTo(key, "logGroupName", "logStreamName", "logEvents") || !s.skip(0) {
-				return req, false
+				return false
 			}
 		}
-	}
+		return true
+	})
+	return req, ok && s.end()
 }
 
 func (s *scanner) events() ([]putEvent, bool) {
@@ -126,47 +118,41 @@ func (s *scanner) events() ([]putEvent, bool) {
 	}
 	for {
 		var ev putEvent
-		if !s.eat('{') {
-			return nil, false
-		}
-		for first := true; ; first = false {
-			key, done, ok := s.member(first)
-			if !ok {
-				return nil, false
-			}
-			if done {
-				break
-			}
+		ok := s.object(func(key []byte) bool {
 			switch string(key) {
 			case "timestamp":
 				null, ok := s.null()
 				if !ok {
-					return nil, false
+					return false
 				}
 				ev.hasTS = !null
 				if null {
 					break
 				}
 				if ev.ts, ok = s.int(); !ok {
-					return nil, false
+					return false
 				}
 			case "message":
 				null, ok := s.null()
 				if !ok {
-					return nil, false
+					return false
 				}
 				ev.msg, ev.hasMsg = nil, !null
 				if null {
 					break
 				}
 				if ev.msg, ok = s.str(); !ok {
-					return nil, false
+					return false
 				}
 			default:
 				if foldsTo(key, "timestamp", "message") || !s.skip(0) {
-					return nil, false
+					return false
 				}
 			}
+			return true
+		})
+		if !ok {
+			return nil, false
 		}
 		evs = append(evs, ev)
 		s.space()
@@ -178,6 +164,27 @@ func (s *scanner) events() ([]putEvent, bool) {
 			return evs, true
 		}
 		return nil, false
+	}
+}
+
+// object reads a JSON object at the scanner, calling value with each member's
+// key to read the member's value (value reports false on a malformed or
+// refused value). ok is false on malformed JSON or a false from value.
+func (s *scanner) object(value func(key []byte) bool) (ok bool) {
+	if !s.eat('{') {
+		return false
+	}
+	for first := true; ; first = false {
+		key, done, ok := s.member(first)
+		if !ok {
+			return false
+		}
+		if done {
+			return true
+		}
+		if !value(key) {
+			return false
+		}
 	}
 }
 

@@ -161,18 +161,12 @@ func (b *blockingEmit) emit(ctx context.Context, _ []buffer.Record) error {
 func TestHTTPSource_BackPressure(t *testing.T) {
 	be := &blockingEmit{}
 	s := New(Config{Bind: "127.0.0.1", Port: 0, GetEmits: true, Queue: 2}, "http", be.emit, zaptest.NewLogger(t))
-	ln, err := s.listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	addr, stop := serve(t, s)
 	client := &http.Client{Timeout: 2 * time.Second}
 	const probes = 10
 	for i := range probes {
 		start := time.Now()
-		resp, err := client.Get("http://" + ln.Addr().String() + "/fluentd.pod.healthcheck?json=%7B%22log%22%3A%22health+check%22%7D")
+		resp, err := client.Get("http://" + addr + "/fluentd.pod.healthcheck?json=%7B%22log%22%3A%22health+check%22%7D")
 		if err != nil {
 			t.Fatalf("probe %d: %v", i, err)
 		}
@@ -201,9 +195,26 @@ func TestHTTPSource_BackPressure(t *testing.T) {
 	if got, want := s.dropped.Load(), uint64(probes-1-2); got != want {
 		t.Errorf("dropped = %d, want %d", got, want)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("run: %v", err)
+	}
+}
+
+// serve runs s (Run) on its listener in the background until stop, which
+// returns Run's error, or the end of the test.
+func serve(t *testing.T, s *Source) (addr string, stop func() error) {
+	t.Helper()
+	ln, err := s.listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	return ln.Addr().String(), func() error {
+		cancel()
+		return <-done
 	}
 }
 
@@ -217,15 +228,8 @@ func TestHTTPSource_Run(t *testing.T) {
 		return nil
 	}
 	s := New(Config{Bind: "127.0.0.1", GetEmits: true}, "http", emit, zaptest.NewLogger(t))
-	ln, err := s.listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	resp, err := http.Post("http://"+ln.Addr().String()+"/a/b", "application/json", strings.NewReader(`{"m":"x"}`))
+	addr, stop := serve(t, s)
+	resp, err := http.Post("http://"+addr+"/a/b", "application/json", strings.NewReader(`{"m":"x"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,12 +245,11 @@ func TestHTTPSource_Run(t *testing.T) {
 	if s.accepted.Load() != 1 {
 		t.Errorf("accepted = %d, want 1", s.accepted.Load())
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("run: %v", err)
 	}
 	// The port is free again.
-	if l, err := net.Listen("tcp", ln.Addr().String()); err != nil {
+	if l, err := net.Listen("tcp", addr); err != nil {
 		t.Errorf("listener not closed: %v", err)
 	} else {
 		l.Close()

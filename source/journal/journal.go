@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -368,7 +369,7 @@ func (j *Source) mutate(entry buffer.Fields) buffer.Fields {
 	var dsts []string
 	for _, m := range c.FieldMap {
 		for _, d := range m.To {
-			if !containsStr(dsts, d) {
+			if !slices.Contains(dsts, d) {
 				dsts = append(dsts, d)
 			}
 		}
@@ -376,7 +377,7 @@ func (j *Source) mutate(entry buffer.Fields) buffer.Fields {
 	for _, d := range dsts {
 		var vals [][]byte
 		for _, m := range c.FieldMap {
-			if !containsStr(m.To, d) {
+			if !slices.Contains(m.To, d) {
 				continue
 			}
 			if v, ok := entry.Get(m.From); ok {
@@ -417,15 +418,6 @@ func (j *Source) mutate(entry buffer.Fields) buffer.Fields {
 func (j *Source) mapsFrom(field string) bool {
 	for _, m := range j.cfg.FieldMap {
 		if m.From == field {
-			return true
-		}
-	}
-	return false
-}
-
-func containsStr(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
 			return true
 		}
 	}
