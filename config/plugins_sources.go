@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"logship/plugin"
@@ -114,9 +115,9 @@ func (b *builder) forwardSource(s *Section, _ string) (plugin.SourceConfig, bool
 
 func (b *builder) httpSource(s *Section) *HTTPSource {
 	g := b.reader(s)
+	bind, port := g.listen(DefaultHTTPPort)
 	h := &HTTPSource{
-		Bind:                 s.String("bind", "0.0.0.0"),
-		Port:                 g.port("port", DefaultHTTPPort),
+		Bind: bind, Port: port,
 		KeepaliveTimeout:     g.Duration("keepalive_timeout", DefaultHTTPKeepaliveTimeout),
 		AddHTTPHeaders:       g.Bool("add_http_headers", false),
 		AddRemoteAddr:        g.Bool("add_remote_addr", false),
@@ -139,7 +140,7 @@ func (b *builder) httpSource(s *Section) *HTTPSource {
 			h.CORSAllowOrigins = []string{}
 		}
 	}
-	if h.CORSAllowCredentials && (len(h.CORSAllowOrigins) == 0 || containsString(h.CORSAllowOrigins, "*")) {
+	if h.CORSAllowCredentials && (len(h.CORSAllowOrigins) == 0 || slices.Contains(h.CORSAllowOrigins, "*")) {
 		g.add(errorAt(s.Pos, nil, "%s: cors_allow_credentials needs specific cors_allow_origins", s.Header()))
 	}
 	// Server tuning of Fluentd's event loop; Go's server has its own.
@@ -159,26 +160,14 @@ func (b *builder) httpSource(s *Section) *HTTPSource {
 		}
 		accept(ps, "time_key", "keep_time_key", "time_format", "time_type")
 	}
-	if !g.done() {
-		return nil
-	}
-	return h
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
+	return valid(g, h)
 }
 
 func (b *builder) monitorAgentSource(s *Section) *MonitorAgentSource {
 	g := b.reader(s)
+	bind, port := g.listen(DefaultMonitorAgentPort)
 	m := &MonitorAgentSource{
-		Bind:          s.String("bind", "0.0.0.0"),
-		Port:          g.port("port", DefaultMonitorAgentPort),
+		Bind: bind, Port: port,
 		Tag:           s.String("tag", ""),
 		EmitInterval:  g.Duration("emit_interval", DefaultMonitorAgentEmitInterval),
 		IncludeConfig: g.Bool("include_config", true),
@@ -189,17 +178,14 @@ func (b *builder) monitorAgentSource(s *Section) *MonitorAgentSource {
 	if m.EmitInterval <= 0 {
 		g.add(errorAt(s.Pos, nil, "%s: emit_interval must be positive", s.Header()))
 	}
-	if !g.done() {
-		return nil
-	}
-	return m
+	return valid(g, m)
 }
 
 func (b *builder) prometheusSource(s *Section) *PrometheusSource {
 	g := b.reader(s)
+	bind, port := g.listen(DefaultPrometheusPort)
 	p := &PrometheusSource{
-		Bind:                  s.String("bind", "0.0.0.0"),
-		Port:                  g.port("port", DefaultPrometheusPort),
+		Bind: bind, Port: port,
 		MetricsPath:           s.String("metrics_path", DefaultPrometheusMetricsPath),
 		AggregatedMetricsPath: s.String("aggregated_metrics_path", DefaultPrometheusAggregatedPath),
 	}
@@ -226,10 +212,7 @@ func (b *builder) prometheusSource(s *Section) *PrometheusSource {
 			return nil
 		}
 	}
-	if !g.done() {
-		return nil
-	}
-	return p
+	return valid(g, p)
 }
 
 func (b *builder) prometheusMonitorSource(s *Section, kind string) *PrometheusMonitorSource {
@@ -248,10 +231,7 @@ func (b *builder) prometheusMonitorSource(s *Section, kind string) *PrometheusMo
 			p.Labels = append(p.Labels, MetricLabel{Name: prm.Key, Value: prm.Value})
 		}
 	}
-	if !g.done() {
-		return nil
-	}
-	return p
+	return valid(g, p)
 }
 
 func (b *builder) systemdSource(s *Section) *SystemdSource {
@@ -317,10 +297,7 @@ func (b *builder) systemdSource(s *Section) *SystemdSource {
 		key = sd.Tag + " " + fmt.Sprint(sd.Matches)
 	}
 	sd.CursorFile = filepath.Join(b.opts.StateDir, "journal", strings.Trim(sanitize(key), "_")+".json")
-	if !g.done() {
-		return nil
-	}
-	return sd
+	return valid(g, sd)
 }
 
 // parseJournalMatches decodes fluent-plugin-systemd's matches: a JSON array
