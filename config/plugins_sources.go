@@ -15,24 +15,6 @@ import (
 	"logship/source/prometheus"
 )
 
-// Defaults of the non-tail sources, as Fluentd and its plugins define them.
-const (
-	DefaultHTTPPort             = httpsource.DefaultPort
-	DefaultHTTPBodySizeLimit    = httpsource.DefaultBodySizeLimit
-	DefaultHTTPKeepaliveTimeout = httpsource.DefaultKeepaliveTimeout
-	DefaultHTTPQueue            = httpsource.DefaultQueue
-
-	DefaultMonitorAgentPort         = monitor.DefaultPort
-	DefaultMonitorAgentEmitInterval = monitor.DefaultEmitInterval
-
-	DefaultPrometheusPort           = prometheus.DefaultPort
-	DefaultPrometheusMetricsPath    = prometheus.DefaultMetricsPath
-	DefaultPrometheusAggregatedPath = prometheus.DefaultAggregatedPath
-	DefaultPrometheusInterval       = prometheus.DefaultInterval
-
-	DefaultJournalPath = journal.DefaultPath
-)
-
 // HTTPSource is Fluentd's in_http (source/httpsource).
 type HTTPSource = httpsource.Config
 
@@ -115,10 +97,10 @@ func (b *builder) forwardSource(s *Section, _ string) (plugin.SourceConfig, bool
 
 func (b *builder) httpSource(s *Section) *HTTPSource {
 	g := b.reader(s)
-	bind, port := g.listen(DefaultHTTPPort)
+	bind, port := g.listen(httpsource.DefaultPort)
 	h := &HTTPSource{
 		Bind: bind, Port: port,
-		KeepaliveTimeout:     g.Duration("keepalive_timeout", DefaultHTTPKeepaliveTimeout),
+		KeepaliveTimeout:     g.Duration("keepalive_timeout", httpsource.DefaultKeepaliveTimeout),
 		AddHTTPHeaders:       g.Bool("add_http_headers", false),
 		AddRemoteAddr:        g.Bool("add_remote_addr", false),
 		AddQueryParams:       g.Bool("add_query_params", false),
@@ -128,9 +110,9 @@ func (b *builder) httpSource(s *Section) *HTTPSource {
 		GetEmits:             b.p.V012,
 		TimeFromRecord:       !b.p.V012,
 		SecondPrecision:      b.p.V012,
-		Queue:                DefaultHTTPQueue,
+		Queue:                httpsource.DefaultQueue,
 	}
-	size, err := s.Size("body_size_limit", DefaultHTTPBodySizeLimit)
+	size, err := s.Size("body_size_limit", httpsource.DefaultBodySizeLimit)
 	g.add(err)
 	h.BodySizeLimit = size
 	if s.Has("cors_allow_origins") {
@@ -165,11 +147,11 @@ func (b *builder) httpSource(s *Section) *HTTPSource {
 
 func (b *builder) monitorAgentSource(s *Section) *MonitorAgentSource {
 	g := b.reader(s)
-	bind, port := g.listen(DefaultMonitorAgentPort)
+	bind, port := g.listen(monitor.DefaultPort)
 	m := &MonitorAgentSource{
 		Bind: bind, Port: port,
 		Tag:           s.String("tag", ""),
-		EmitInterval:  g.Duration("emit_interval", DefaultMonitorAgentEmitInterval),
+		EmitInterval:  g.Duration("emit_interval", monitor.DefaultEmitInterval),
 		IncludeConfig: g.Bool("include_config", true),
 		EmitConfig:    g.Bool("emit_config", false),
 		IncludeRetry:  g.Bool("include_retry", true),
@@ -183,11 +165,11 @@ func (b *builder) monitorAgentSource(s *Section) *MonitorAgentSource {
 
 func (b *builder) prometheusSource(s *Section) *PrometheusSource {
 	g := b.reader(s)
-	bind, port := g.listen(DefaultPrometheusPort)
+	bind, port := g.listen(prometheus.DefaultPort)
 	p := &PrometheusSource{
 		Bind: bind, Port: port,
-		MetricsPath:           s.String("metrics_path", DefaultPrometheusMetricsPath),
-		AggregatedMetricsPath: s.String("aggregated_metrics_path", DefaultPrometheusAggregatedPath),
+		MetricsPath:           s.String("metrics_path", prometheus.DefaultMetricsPath),
+		AggregatedMetricsPath: s.String("aggregated_metrics_path", prometheus.DefaultAggregatedPath),
 	}
 	for _, path := range []string{p.MetricsPath, p.AggregatedMetricsPath} {
 		if !strings.HasPrefix(path, "/") {
@@ -217,7 +199,7 @@ func (b *builder) prometheusSource(s *Section) *PrometheusSource {
 
 func (b *builder) prometheusMonitorSource(s *Section, kind string) *PrometheusMonitorSource {
 	g := b.reader(s)
-	p := &PrometheusMonitorSource{Kind: kind, Interval: g.Duration("interval", DefaultPrometheusInterval)}
+	p := &PrometheusMonitorSource{Kind: kind, Interval: g.Duration("interval", prometheus.DefaultInterval)}
 	if kind == "prometheus_output_monitor" {
 		accept(s, "gauge_all")
 	}
@@ -237,7 +219,7 @@ func (b *builder) prometheusMonitorSource(s *Section, kind string) *PrometheusMo
 func (b *builder) systemdSource(s *Section) *SystemdSource {
 	g := b.reader(s)
 	sd := &SystemdSource{
-		Path:            s.String("path", DefaultJournalPath),
+		Path:            s.String("path", journal.DefaultPath),
 		ReadFromHead:    g.Bool("read_from_head", false),
 		Tag:             s.String("tag", ""),
 		SecondPrecision: b.p.V012,
