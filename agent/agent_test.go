@@ -25,35 +25,26 @@ import (
 	"logship/sink/emulator/emulatortest"
 )
 
+// nodeSource is a tail <source> with @id id reading from the head the
+// container logs of the node layout under {{ROOT}}/id; rest is the rest of
+// its body.
+func nodeSource(id, rest string) string {
+	return fmt.Sprintf(`<source>
+  @type tail
+  @id %[1]s
+  path {{ROOT}}/%[1]s/var/log/containers/*.log
+  pos_file {{ROOT}}/%[1]s.pos
+  tag kubernetes.*
+  read_from_head true
+%[2]s</source>
+`, id, rest)
+}
+
 // e2eConfig is a v1 configuration with one tail source per node layout (CRI
 // files, docker files), path metadata and the cloudwatch_logs output pointed
 // at the emulator.
-var e2eConfig = `
-<source>
-  @type tail
-  @id cri
-  path {{ROOT}}/cri/var/log/containers/*.log
-  pos_file {{ROOT}}/cri.pos
-  tag kubernetes.*
-  read_from_head true
-  <parse>
-    @type cri
-  </parse>
-</source>
-<source>
-  @type tail
-  @id docker
-  path {{ROOT}}/docker/var/log/containers/*.log
-  pos_file {{ROOT}}/docker.pos
-  tag kubernetes.*
-  read_from_head true
-  refresh_interval 1s
-  <parse>
-    @type json
-    time_format %Y-%m-%dT%H:%M:%S.%NZ
-  </parse>
-</source>
-<filter kubernetes.**>
+var e2eConfig = "\n" + nodeSource("cri", "  <parse>\n    @type cri\n  </parse>\n") +
+	nodeSource("docker", "  refresh_interval 1s\n  <parse>\n    @type json\n    time_format %Y-%m-%dT%H:%M:%S.%NZ\n  </parse>\n") + `<filter kubernetes.**>
   @type kubernetes_metadata
 </filter>
 ` + e2etest.Output("e2e", "", "flush_interval 1s", "flush_thread_count 4",

@@ -113,9 +113,7 @@ func (a *Agent) flushFilters(ctx context.Context, fs []enrich.Flusher, now time.
 		if label == "" {
 			a.log.Warn("held records timed out with no timeout_label; dropped as Fluentd drops error events",
 				zap.Int("records", len(recs)), zap.String("tag", recs[0].Tag))
-			if rt.ack != nil {
-				rt.ack.Ack(recs)
-			}
+			rt.ack.Ack(recs)
 			continue
 		}
 		if err := rt.emitLocked(ctx, label, recs); err != nil && firstErr == nil {

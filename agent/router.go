@@ -81,7 +81,7 @@ const maxRoutes = 65536
 // NewRouter returns a router. ack is told about records the router drops
 // (filtered out or unmatched); nil ignores them.
 func NewRouter(resolve Resolver, ack buffer.Acker) *Router {
-	return &Router{resolve: resolve, routes: make(map[routeKey]*route), ack: ack}
+	return &Router{resolve: resolve, routes: make(map[routeKey]*route), ack: buffer.AckerOrNop(ack)}
 }
 
 // RulesResolver resolves routes from rules per label (RootLabel for the top
@@ -152,9 +152,7 @@ func (rt *Router) emitRun(ctx context.Context, label string, run []buffer.Record
 	r := rt.route(label, run[0].Tag)
 	if r.out == nil {
 		rt.unmatched.Add(uint64(len(run)))
-		if rt.ack != nil {
-			rt.ack.Ack(run)
-		}
+		rt.ack.Ack(run)
 		return nil
 	}
 	if len(r.filters) == 0 {
@@ -180,9 +178,7 @@ func (rt *Router) emitRun(ctx context.Context, label string, run []buffer.Record
 		}
 	}
 	if len(dropped) > 0 {
-		if rt.ack != nil {
-			rt.ack.Ack(dropped)
-		}
+		rt.ack.Ack(dropped)
 		clear(dropped)
 	}
 	rt.dropped = dropped[:0]

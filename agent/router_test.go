@@ -7,6 +7,7 @@ import (
 
 	"logship/agent"
 	"logship/buffer"
+	"logship/plugin/plugintest"
 )
 
 func prefix(p string) agent.Matcher {
@@ -20,10 +21,6 @@ func (c *collect) Emit(_ context.Context, recs []buffer.Record) error {
 		c.got = append(c.got, r.Tag+" "+string(r.Fields.AppendJSON(nil)))
 	}
 	return nil
-}
-
-func rec(tag, msg string, off int64) buffer.Record {
-	return buffer.Record{Tag: tag, Source: 1, Offset: off, Fields: buffer.Fields{{Key: "m", Value: buffer.Str([]byte(msg))}}}
 }
 
 func TestRouter_Emit(t *testing.T) {
@@ -53,11 +50,11 @@ func TestRouter_Emit(t *testing.T) {
 		}
 	}))
 	ctx := context.Background()
-	recs := []buffer.Record{rec("k.a1", "one", 1), rec("k.a1", "secret", 2), rec("k.b", "two", 3), rec("other", "three", 4)}
+	recs := []buffer.Record{plugintest.Rec("k.a1", "one", 1), plugintest.Rec("k.a1", "secret", 2), plugintest.Rec("k.b", "two", 3), plugintest.Rec("other", "three", 4)}
 	if err := rt.Emit(ctx, agent.RootLabel, recs); err != nil {
 		t.Fatal(err)
 	}
-	if err := rt.Emit(ctx, "@L", []buffer.Record{rec("any", "four", 5)}); err != nil {
+	if err := rt.Emit(ctx, "@L", []buffer.Record{plugintest.Rec("any", "four", 5)}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := strings.Join(a.got, "|"), `k.a1 {"m":"one","x":"1"}`; got != want {
@@ -72,7 +69,7 @@ func TestRouter_Emit(t *testing.T) {
 	if len(acked) != 2 || acked[0] != 2 || acked[1] != 4 {
 		t.Errorf("acked offsets %v, want [2 4] (filtered out, unmatched)", acked)
 	}
-	if err := rt.Emit(ctx, "@nope", []buffer.Record{rec("k.a1", "x", 6)}); err != nil {
+	if err := rt.Emit(ctx, "@nope", []buffer.Record{plugintest.Rec("k.a1", "x", 6)}); err != nil {
 		t.Fatal(err)
 	}
 	if rt.Unmatched() != 2 || acked[len(acked)-1] != 6 {

@@ -15,6 +15,7 @@ import (
 	"logship/buffer"
 	"logship/config"
 	"logship/internal/e2etest"
+	"logship/source/httpsource"
 )
 
 // blockedOutput accepts nothing until released (a CloudWatch outage with a
@@ -47,7 +48,7 @@ func TestAgent_LivenessUnderBackPressure(t *testing.T) {
 	stop := StartForTest(t, a)
 	client := &http.Client{Timeout: 2 * time.Second}
 	probe := fmt.Sprintf("http://127.0.0.1:%d/fluentd.pod.healthcheck?json=%%7B%%22log%%22%%3A+%%22health+check%%22%%7D", port)
-	const probes = config.DefaultHTTPQueue + 20
+	const probes = httpsource.DefaultQueue + 20
 	ok := 0
 	for i := 0; i < probes; i++ {
 		start := time.Now()
@@ -84,7 +85,7 @@ func TestAgent_LivenessUnderBackPressure(t *testing.T) {
 		}
 	}
 	if d < 19 {
-		t.Errorf("dropped = %v, want at least %d (queue %d, one record in the blocked emit)", d, 19, config.DefaultHTTPQueue)
+		t.Errorf("dropped = %v, want at least %d (queue %d, one record in the blocked emit)", d, 19, httpsource.DefaultQueue)
 	}
 	if err := stop(); err != nil {
 		t.Errorf("run: %v", err)

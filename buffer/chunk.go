@@ -49,6 +49,19 @@ type Acker interface {
 	Ack(recs []Record)
 }
 
+// AckerOrNop returns ack, or for nil an Acker that does nothing, so that a
+// stage given no acker can call Ack unconditionally.
+func AckerOrNop(ack Acker) Acker {
+	if ack == nil {
+		return nopAcker{}
+	}
+	return ack
+}
+
+type nopAcker struct{}
+
+func (nopAcker) Ack([]Record) {}
+
 // chunk is the buffer's bookkeeping around a Chunk. Fields other than ioMu
 // are guarded by Buffer.mu; the segment file and arena writes-out by ioMu.
 type chunk struct {

@@ -151,20 +151,12 @@ func (d *msgpackReader) time() (int64, error) {
 	}
 	if c[0] == 0xd7 { // fixext 8
 		d.r.ReadByte()
-		typ, err := d.byte1()
+		typ, sec, nsec, err := d.fixext8()
 		if err != nil {
 			return 0, err
 		}
 		if typ != 0 {
 			return 0, d.fail("time is ext type %d, want EventTime (0)", typ)
-		}
-		sec, err := d.uint(4)
-		if err != nil {
-			return 0, err
-		}
-		nsec, err := d.uint(4)
-		if err != nil {
-			return 0, err
 		}
 		return int64(sec)*1e9 + int64(nsec), nil
 	}
@@ -180,6 +172,21 @@ func (d *msgpackReader) time() (int64, error) {
 		return 0, d.fail("time %q is not a number", v.Bytes)
 	}
 	return int64(f * 1e9), nil
+}
+
+// fixext8 reads the rest of a fixext 8 after its 0xd7: the ext type and,
+// as an EventTime (type 0) holds them, seconds and nanoseconds.
+func (d *msgpackReader) fixext8() (typ byte, sec, nsec uint64, err error) {
+	if typ, err = d.byte1(); err != nil {
+		return 0, 0, 0, err
+	}
+	if sec, err = d.uint(4); err != nil {
+		return 0, 0, 0, err
+	}
+	if nsec, err = d.uint(4); err != nil {
+		return 0, 0, 0, err
+	}
+	return typ, sec, nsec, nil
 }
 
 // value reads one msgpack value as a record Value.
@@ -210,10 +217,16 @@ func (d *msgpackReader) value(depth int) (Value, error) {
 		}
 		return Str(b), nil
 	}
-	length := func(size int) (int, error) {
+	// sized reads a length of size bytes, then read that many.
+	sized := func(size int, read func(n int) (Value, error)) (Value, error) {
 		n, err := d.uint(size)
-		return int(n), err
+		if err != nil {
+			return Value{}, err
+		}
+		return read(int(n))
 	}
+	array := func(n int) (Value, error) { return d.array(n, depth) }
+	mapping := func(n int) (Value, error) { return d.mapping(n, depth) }
 	switch {
 	case c <= 0x7f:
 		return raw(strconv.Itoa(int(c)))
@@ -225,6 +238,18 @@ func (d *msgpackReader) value(depth int) (Value, error) {
 		return d.array(int(c&0x0f), depth)
 	case c&0xf0 == 0x80:
 		return d.mapping(int(c&0x0f), depth)
+	case c >= 0xcc && c <= 0xcf: // uint 8, 16, 32, 64
+		return num(1<<(c-0xcc), false)
+	case c >= 0xd0 && c <= 0xd3: // int 8, 16, 32, 64
+		return num(1<<(c-0xd0), true)
+	case c >= 0xd9 && c <= 0xdb: // str 8, 16, 32
+		return sized(1<<(c-0xd9), str)
+	case c >= 0xc4 && c <= 0xc6: // bin 8, 16, 32
+		return sized(1<<(c-0xc4), str)
+	case c == 0xdc || c == 0xdd: // array 16, 32
+		return sized(2<<(c-0xdc), array)
+	case c == 0xde || c == 0xdf: // map 16, 32
+		return sized(2<<(c-0xde), mapping)
 	}
 	switch c {
 	case 0xc0:
@@ -233,22 +258,6 @@ func (d *msgpackReader) value(depth int) (Value, error) {
 		return raw("false")
 	case 0xc3:
 		return raw("true")
-	case 0xcc:
-		return num(1, false)
-	case 0xcd:
-		return num(2, false)
-	case 0xce:
-		return num(4, false)
-	case 0xcf:
-		return num(8, false)
-	case 0xd0:
-		return num(1, true)
-	case 0xd1:
-		return num(2, true)
-	case 0xd2:
-		return num(4, true)
-	case 0xd3:
-		return num(8, true)
 	case 0xca, 0xcb:
 		var f float64
 		if c == 0xca {
@@ -265,45 +274,8 @@ func (d *msgpackReader) value(depth int) (Value, error) {
 			f = math.Float64frombits(u)
 		}
 		return raw(rubyFloat(f))
-	case 0xd9, 0xc4:
-		n, err := length(1)
-		if err != nil {
-			return Value{}, err
-		}
-		return str(n)
-	case 0xda, 0xc5:
-		n, err := length(2)
-		if err != nil {
-			return Value{}, err
-		}
-		return str(n)
-	case 0xdb, 0xc6:
-		n, err := length(4)
-		if err != nil {
-			return Value{}, err
-		}
-		return str(n)
-	case 0xdc, 0xdd:
-		n, err := length(2 << (c - 0xdc))
-		if err != nil {
-			return Value{}, err
-		}
-		return d.array(n, depth)
-	case 0xde, 0xdf:
-		n, err := length(2 << (c - 0xde))
-		if err != nil {
-			return Value{}, err
-		}
-		return d.mapping(n, depth)
 	case 0xd7: // fixext 8: EventTime inside a record
-		if _, err := d.byte1(); err != nil {
-			return Value{}, err
-		}
-		sec, err := d.uint(4)
-		if err != nil {
-			return Value{}, err
-		}
-		nsec, err := d.uint(4)
+		_, sec, nsec, err := d.fixext8()
 		if err != nil {
 			return Value{}, err
 		}

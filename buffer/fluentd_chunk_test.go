@@ -106,3 +106,54 @@ func FuzzReadFluentdChunk(f *testing.F) {
 		}
 	})
 }
+
+// TestReadFluentdChunk_EveryType: a record holding one value of every
+// msgpack type a Fluentd chunk may carry, each width of the sized ones.
+func TestReadFluentdChunk_EveryType(t *testing.T) {
+	var m mp
+	m.arr(3).str("t").u32(1)
+	f32 := make([]byte, 4)
+	binary.BigEndian.PutUint32(f32, math.Float32bits(1.5))
+	fields := []struct {
+		key string
+		val []byte
+	}{
+		{"u8", []byte{0xcc, 200}},
+		{"u16", []byte{0xcd, 0x01, 0x00}},
+		{"u32", []byte{0xce, 0, 1, 0, 0}},
+		{"u64", []byte{0xcf, 0, 0, 0, 1, 0, 0, 0, 0}},
+		{"i8", []byte{0xd0, 0xff}},
+		{"i16", []byte{0xd1, 0xff, 0xfe}},
+		{"i32", []byte{0xd2, 0xff, 0xff, 0xff, 0xfd}},
+		{"i64", []byte{0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc}},
+		{"s8", []byte{0xd9, 1, 'a'}},
+		{"s16", []byte{0xda, 0, 1, 'b'}},
+		{"s32", []byte{0xdb, 0, 0, 0, 1, 'c'}},
+		{"b8", []byte{0xc4, 1, 'd'}},
+		{"b16", []byte{0xc5, 0, 1, 'e'}},
+		{"b32", []byte{0xc6, 0, 0, 0, 1, 'f'}},
+		{"a16", []byte{0xdc, 0, 1, 0x01}},
+		{"a32", []byte{0xdd, 0, 0, 0, 1, 0x02}},
+		{"m16", []byte{0xde, 0, 1, 0xa1, 'k', 0x03}},
+		{"m32", []byte{0xdf, 0, 0, 0, 1, 0xa1, 'k', 0x04}},
+		{"f32", append([]byte{0xca}, f32...)},
+		{"et", []byte{0xd7, 0, 0, 0, 0, 1, 0x1d, 0xcd, 0x65, 0x00}},
+		{"false", []byte{0xc2}},
+		{"neg", []byte{0xe0}},
+	}
+	m.WriteByte(0xde)
+	binary.Write(&m.Buffer, binary.BigEndian, uint16(len(fields)))
+	for _, f := range fields {
+		m.str(f.key).Write(f.val)
+	}
+	recs, err := buffer.ReadFluentdChunk(bytes.NewReader(m.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"u8":200,"u16":256,"u32":65536,"u64":4294967296,"i8":-1,"i16":-2,"i32":-3,"i64":-4,` +
+		`"s8":"a","s16":"b","s32":"c","b8":"d","b16":"e","b32":"f","a16":[1],"a32":[2],"m16":{"k":3},"m32":{"k":4},` +
+		`"f32":1.5,"et":1.5,"false":false,"neg":-32}`
+	if len(recs) != 1 || string(recs[0].Fields.AppendJSON(nil)) != want {
+		t.Fatalf("records %d, first %s\nwant %s", len(recs), recs[0].Fields.AppendJSON(nil), want)
+	}
+}

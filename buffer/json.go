@@ -528,76 +528,77 @@ func rubyNumber(tok []byte) []byte {
 }
 
 func (p *jsonParser) object(depth int) (Value, error) {
-	p.pos++ // '{'
-	var kids Fields
-	p.skipSpace()
-	if p.pos < len(p.data) && p.data[p.pos] == '}' {
-		p.pos++
-		return Value{Kind: Map, Kids: Fields{}}, nil
-	}
-	for {
-		p.skipSpace()
+	kids := Fields{}
+	err := p.members('}', "object", func() error {
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
-			return Value{}, p.errorf("expected object key")
+			return p.errorf("expected object key")
 		}
 		k, err := p.str()
 		if err != nil {
-			return Value{}, err
+			return err
 		}
 		p.skipSpace()
 		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
-			return Value{}, p.errorf("expected ':'")
+			return p.errorf("expected ':'")
 		}
 		p.pos++
 		p.skipSpace()
 		v, err := p.value(depth + 1)
 		if err != nil {
-			return Value{}, err
+			return err
 		}
 		kids = kids.Set(string(k), v)
-		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return Value{}, p.errorf("unterminated object")
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-		case '}':
-			p.pos++
-			return Value{Kind: Map, Kids: kids}, nil
-		default:
-			return Value{}, p.errorf("expected ',' or '}'")
-		}
+		return nil
+	})
+	if err != nil {
+		return Value{}, err
 	}
+	return Value{Kind: Map, Kids: kids}, nil
 }
 
 func (p *jsonParser) array(depth int) (Value, error) {
-	p.pos++ // '['
-	var items Fields
+	items := Fields{}
+	err := p.members(']', "array", func() error {
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return err
+		}
+		items = append(items, Field{Value: v})
+		return nil
+	})
+	if err != nil {
+		return Value{}, err
+	}
+	return Value{Kind: Array, Kids: items}, nil
+}
+
+// members reads the comma-separated members of an object or array from its
+// opening byte through end ('}' or ']'), each with member, called at the
+// member's first byte. what names the container in errors.
+func (p *jsonParser) members(end byte, what string, member func() error) error {
+	p.pos++ // '{' or '['
 	p.skipSpace()
-	if p.pos < len(p.data) && p.data[p.pos] == ']' {
+	if p.pos < len(p.data) && p.data[p.pos] == end {
 		p.pos++
-		return Value{Kind: Array, Kids: Fields{}}, nil
+		return nil
 	}
 	for {
 		p.skipSpace()
-		v, err := p.value(depth + 1)
-		if err != nil {
-			return Value{}, err
+		if err := member(); err != nil {
+			return err
 		}
-		items = append(items, Field{Value: v})
 		p.skipSpace()
 		if p.pos >= len(p.data) {
-			return Value{}, p.errorf("unterminated array")
+			return p.errorf("unterminated %s", what)
 		}
 		switch p.data[p.pos] {
 		case ',':
 			p.pos++
-		case ']':
+		case end:
 			p.pos++
-			return Value{Kind: Array, Kids: items}, nil
+			return nil
 		default:
-			return Value{}, p.errorf("expected ',' or ']'")
+			return p.errorf("expected ',' or '%c'", end)
 		}
 	}
 }

@@ -18,6 +18,34 @@ func parse(t testing.TB, src string, env map[string]string) (*config.Config, err
 	})
 }
 
+// textCase is a table case: src gives a text (an error, the warnings)
+// containing want.
+type textCase struct{ name, src, want string }
+
+// runTextCases runs each case as a subtest: text(t, src) must contain want.
+// what names the text in a failure.
+func runTextCases(t *testing.T, cases []textCase, what string, text func(t *testing.T, src string) string) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.want == "" {
+				t.Fatal("a case needs a want: every text contains \"\"")
+			}
+			if got := text(t, tc.src); !strings.Contains(got, tc.want) {
+				t.Fatalf("%s = %q, want one containing %q", what, got, tc.want)
+			}
+		})
+	}
+}
+
+// errText is err's text, "" for nil.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
 // mustParse is parse that fails the test on an error.
 func mustParse(tb testing.TB, src string, env map[string]string) *config.Config {
 	tb.Helper()

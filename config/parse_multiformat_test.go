@@ -9,18 +9,13 @@ import (
 	"logship/tail"
 )
 
+// buildTail maps a container-log tail source with the <parse> parse and a
+// stdout match; it returns the pipeline and the error text.
 func buildTail(t *testing.T, parse string) (*config.Pipeline, string) {
 	t.Helper()
 	src := "<source>\n  @type tail\n  path /var/log/containers/*.log\n  tag kubernetes.*\n" + parse + "</source>\n<match **>\n  @type stdout\n</match>\n"
-	c, err := config.Parse("fluent.conf", []byte(src), config.Options{})
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	p, err := config.Build(c, config.BuildOptions{StateDir: "/state", Location: time.UTC})
-	if err != nil {
-		return nil, err.Error()
-	}
-	return p, ""
+	p, _, errText := mapConfig(t, src, config.BuildOptions{Location: time.UTC})
+	return p, errText
 }
 
 func TestBuild_MultiFormat(t *testing.T) {

@@ -195,7 +195,7 @@ func TestPluginFilter_Parser(t *testing.T) {
 }
 
 func TestPluginFilter_Errors(t *testing.T) {
-	tests := []struct{ name, conf, want string }{
+	runTextCases(t, []textCase{
 		{"ruby expression", "<filter **>\n  @type record_transformer\n  enable_ruby true\n  <record>\n    a ${record['x'].upcase}\n  </record>\n</filter>", "not supported"},
 		{"grep bad regexp", "<filter **>\n  @type grep\n  <regexp>\n    key a\n    pattern /(x/\n  </regexp>\n</filter>", "grep"},
 		{"grep without pattern", "<filter **>\n  @type grep\n  <regexp>\n    key a\n  </regexp>\n</filter>", "key and pattern are required"},
@@ -210,18 +210,13 @@ func TestPluginFilter_Errors(t *testing.T) {
 		{"rewrite rule without tag", "<match **>\n  @type rewrite_tag_filter\n  <rule>\n    key a\n    pattern /x/\n  </rule>\n</match>", "<rule> needs key, pattern and tag"},
 		{"rewrite bad regexp", "<match **>\n  @type rewrite_tag_filter\n  rewriterule1 a (x b\n</match>", "rule for a"},
 		{"rewrite unknown label", "<match **>\n  @type rewrite_tag_filter\n  @label @NOPE\n  <rule>\n    key a\n    pattern /x/\n    tag b\n  </rule>\n</match>", "@NOPE"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, _, errText := buildPipeline(t, tt.conf)
-			if !strings.Contains(errText, tt.want) {
-				t.Errorf("error %q, want it to contain %q", errText, tt.want)
-			}
-			if strings.Contains(errText, "not supported by logship") {
-				t.Errorf("a known type was reported unsupported: %s", errText)
-			}
-		})
-	}
+	}, "error", func(t *testing.T, conf string) string {
+		_, _, text := buildPipeline(t, conf)
+		if strings.Contains(text, "not supported by logship") {
+			t.Errorf("a known type was reported unsupported: %s", text)
+		}
+		return text
+	})
 }
 
 func TestPluginOutput_RewriteTagFilter(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"logship/plugin"
@@ -12,24 +13,6 @@ import (
 	"logship/source/journal"
 	"logship/source/monitor"
 	"logship/source/prometheus"
-)
-
-// Defaults of the non-tail sources, as Fluentd and its plugins define them.
-const (
-	DefaultHTTPPort             = httpsource.DefaultPort
-	DefaultHTTPBodySizeLimit    = httpsource.DefaultBodySizeLimit
-	DefaultHTTPKeepaliveTimeout = httpsource.DefaultKeepaliveTimeout
-	DefaultHTTPQueue            = httpsource.DefaultQueue
-
-	DefaultMonitorAgentPort         = monitor.DefaultPort
-	DefaultMonitorAgentEmitInterval = monitor.DefaultEmitInterval
-
-	DefaultPrometheusPort           = prometheus.DefaultPort
-	DefaultPrometheusMetricsPath    = prometheus.DefaultMetricsPath
-	DefaultPrometheusAggregatedPath = prometheus.DefaultAggregatedPath
-	DefaultPrometheusInterval       = prometheus.DefaultInterval
-
-	DefaultJournalPath = journal.DefaultPath
 )
 
 // HTTPSource is Fluentd's in_http (source/httpsource).
@@ -114,10 +97,10 @@ func (b *builder) forwardSource(s *Section, _ string) (plugin.SourceConfig, bool
 
 func (b *builder) httpSource(s *Section) *HTTPSource {
 	g := b.reader(s)
+	bind, port := g.listen(httpsource.DefaultPort)
 	h := &HTTPSource{
-		Bind:                 s.String("bind", "0.0.0.0"),
-		Port:                 g.port("port", DefaultHTTPPort),
-		KeepaliveTimeout:     g.Duration("keepalive_timeout", DefaultHTTPKeepaliveTimeout),
+		Bind: bind, Port: port,
+		KeepaliveTimeout:     g.Duration("keepalive_timeout", httpsource.DefaultKeepaliveTimeout),
 		AddHTTPHeaders:       g.Bool("add_http_headers", false),
 		AddRemoteAddr:        g.Bool("add_remote_addr", false),
 		AddQueryParams:       g.Bool("add_query_params", false),
@@ -127,9 +110,9 @@ func (b *builder) httpSource(s *Section) *HTTPSource {
 		GetEmits:             b.p.V012,
 		TimeFromRecord:       !b.p.V012,
 		SecondPrecision:      b.p.V012,
-		Queue:                DefaultHTTPQueue,
+		Queue:                httpsource.DefaultQueue,
 	}
-	size, err := s.Size("body_size_limit", DefaultHTTPBodySizeLimit)
+	size, err := s.Size("body_size_limit", httpsource.DefaultBodySizeLimit)
 	g.add(err)
 	h.BodySizeLimit = size
 	if s.Has("cors_allow_origins") {
@@ -139,7 +122,7 @@ func (b *builder) httpSource(s *Section) *HTTPSource {
 			h.CORSAllowOrigins = []string{}
 		}
 	}
-	if h.CORSAllowCredentials && (len(h.CORSAllowOrigins) == 0 || containsString(h.CORSAllowOrigins, "*")) {
+	if h.CORSAllowCredentials && (len(h.CORSAllowOrigins) == 0 || slices.Contains(h.CORSAllowOrigins, "*")) {
 		g.add(errorAt(s.Pos, nil, "%s: cors_allow_credentials needs specific cors_allow_origins", s.Header()))
 	}
 	// Server tuning of Fluentd's event loop; Go's server has its own.
@@ -159,28 +142,16 @@ func (b *builder) httpSource(s *Section) *HTTPSource {
 		}
 		accept(ps, "time_key", "keep_time_key", "time_format", "time_type")
 	}
-	if !g.done() {
-		return nil
-	}
-	return h
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
+	return valid(g, h)
 }
 
 func (b *builder) monitorAgentSource(s *Section) *MonitorAgentSource {
 	g := b.reader(s)
+	bind, port := g.listen(monitor.DefaultPort)
 	m := &MonitorAgentSource{
-		Bind:          s.String("bind", "0.0.0.0"),
-		Port:          g.port("port", DefaultMonitorAgentPort),
+		Bind: bind, Port: port,
 		Tag:           s.String("tag", ""),
-		EmitInterval:  g.Duration("emit_interval", DefaultMonitorAgentEmitInterval),
+		EmitInterval:  g.Duration("emit_interval", monitor.DefaultEmitInterval),
 		IncludeConfig: g.Bool("include_config", true),
 		EmitConfig:    g.Bool("emit_config", false),
 		IncludeRetry:  g.Bool("include_retry", true),
@@ -189,19 +160,16 @@ func (b *builder) monitorAgentSource(s *Section) *MonitorAgentSource {
 	if m.EmitInterval <= 0 {
 		g.add(errorAt(s.Pos, nil, "%s: emit_interval must be positive", s.Header()))
 	}
-	if !g.done() {
-		return nil
-	}
-	return m
+	return valid(g, m)
 }
 
 func (b *builder) prometheusSource(s *Section) *PrometheusSource {
 	g := b.reader(s)
+	bind, port := g.listen(prometheus.DefaultPort)
 	p := &PrometheusSource{
-		Bind:                  s.String("bind", "0.0.0.0"),
-		Port:                  g.port("port", DefaultPrometheusPort),
-		MetricsPath:           s.String("metrics_path", DefaultPrometheusMetricsPath),
-		AggregatedMetricsPath: s.String("aggregated_metrics_path", DefaultPrometheusAggregatedPath),
+		Bind: bind, Port: port,
+		MetricsPath:           s.String("metrics_path", prometheus.DefaultMetricsPath),
+		AggregatedMetricsPath: s.String("aggregated_metrics_path", prometheus.DefaultAggregatedPath),
 	}
 	for _, path := range []string{p.MetricsPath, p.AggregatedMetricsPath} {
 		if !strings.HasPrefix(path, "/") {
@@ -226,15 +194,12 @@ func (b *builder) prometheusSource(s *Section) *PrometheusSource {
 			return nil
 		}
 	}
-	if !g.done() {
-		return nil
-	}
-	return p
+	return valid(g, p)
 }
 
 func (b *builder) prometheusMonitorSource(s *Section, kind string) *PrometheusMonitorSource {
 	g := b.reader(s)
-	p := &PrometheusMonitorSource{Kind: kind, Interval: g.Duration("interval", DefaultPrometheusInterval)}
+	p := &PrometheusMonitorSource{Kind: kind, Interval: g.Duration("interval", prometheus.DefaultInterval)}
 	if kind == "prometheus_output_monitor" {
 		accept(s, "gauge_all")
 	}
@@ -248,16 +213,13 @@ func (b *builder) prometheusMonitorSource(s *Section, kind string) *PrometheusMo
 			p.Labels = append(p.Labels, MetricLabel{Name: prm.Key, Value: prm.Value})
 		}
 	}
-	if !g.done() {
-		return nil
-	}
-	return p
+	return valid(g, p)
 }
 
 func (b *builder) systemdSource(s *Section) *SystemdSource {
 	g := b.reader(s)
 	sd := &SystemdSource{
-		Path:            s.String("path", DefaultJournalPath),
+		Path:            s.String("path", journal.DefaultPath),
 		ReadFromHead:    g.Bool("read_from_head", false),
 		Tag:             s.String("tag", ""),
 		SecondPrecision: b.p.V012,
@@ -317,10 +279,7 @@ func (b *builder) systemdSource(s *Section) *SystemdSource {
 		key = sd.Tag + " " + fmt.Sprint(sd.Matches)
 	}
 	sd.CursorFile = filepath.Join(b.opts.StateDir, "journal", strings.Trim(sanitize(key), "_")+".json")
-	if !g.done() {
-		return nil
-	}
-	return sd
+	return valid(g, sd)
 }
 
 // parseJournalMatches decodes fluent-plugin-systemd's matches: a JSON array

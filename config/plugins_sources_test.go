@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"logship/config"
+	"logship/source/httpsource"
 )
 
 // sourceCase is one <source> and the plugin config it maps to (a pointer,
@@ -33,7 +34,7 @@ func runSourceCases(t *testing.T, tests []sourceCase) {
 
 func TestPluginSource_HTTP(t *testing.T) {
 	def := config.HTTPSource{Bind: "0.0.0.0", Port: 9880, BodySizeLimit: 32 << 20, KeepaliveTimeout: 10 * time.Second,
-		Queue: config.DefaultHTTPQueue, TimeFromRecord: true}
+		Queue: httpsource.DefaultQueue, TimeFromRecord: true}
 	tests := []struct {
 		name, src string
 		want      func(h *config.HTTPSource)

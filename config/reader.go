@@ -163,6 +163,20 @@ func (r *Reader) port(key string, def int64) int {
 	return int(v)
 }
 
+// listen reads the bind and port of a listening source: Fluentd's sources
+// bind 0.0.0.0 unless told otherwise.
+func (r *Reader) listen(defPort int64) (bind string, port int) {
+	return r.s.String("bind", "0.0.0.0"), r.port("port", defPort)
+}
+
+// valid returns c, or nil when r recorded errors (reported by done).
+func valid[T any](r *Reader, c *T) *T {
+	if !r.done() {
+		return nil
+	}
+	return c
+}
+
 // Has implements plugin.Params.
 func (r *Reader) Has(key string) bool { return r.param(key) != nil }
 

@@ -129,22 +129,16 @@ func TestRouter_Route(t *testing.T) {
 }
 
 func TestRouter_Errors(t *testing.T) {
-	tests := []struct{ name, src, want string }{
+	runTextCases(t, []textCase{
 		{"undefined label on a source", "<source>\n  @label @NOPE\n</source>\n", "test.conf:2:10: @label @NOPE: no <label @NOPE> is defined"},
 		{"undefined label on a match", "<label @A>\n  <match **>\n    @label @B\n  </match>\n</label>\n", "test.conf:3:12: @label @B"},
 		{"duplicate label", "<label @A>\n</label>\n<label @A>\n</label>\n", "test.conf:3:1: <label @A> is defined twice (first at test.conf:1:1)"},
 		{"unnamed label", "<label>\n</label>\n", "test.conf:1:1: <label> needs a name"},
 		{"bad pattern", "<match /abc>\n</match>\n", "test.conf:1:1: <match /abc>: invalid match pattern"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := mustParse(t, tc.src, nil)
-			_, err := config.NewRouter(c)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("NewRouter = %v, want %q", err, tc.want)
-			}
-		})
-	}
+	}, "NewRouter error", func(t *testing.T, src string) string {
+		_, err := config.NewRouter(mustParse(t, src, nil))
+		return errText(err)
+	})
 }
 
 func TestRouter_RouteCachedDoesNotAllocate(t *testing.T) {

@@ -275,19 +275,26 @@ func (p *rubyParser) parseStmt() (rnode, error) {
 		}
 		return rAssign{name: t.text, val: v}, nil
 	}
-	n, err := p.parseExpr()
+	isRescue := func() bool { t := p.peek(); return t.kind == 'i' && t.text == "rescue" }
+	return p.parseLeft(p.parseExpr, isRescue, func(body, alt rnode, _ int) rnode { return rRescue{body: body, alt: alt} })
+}
+
+// parseLeft parses operand (op operand)* and joins the operands from the
+// left: at is true at an op, which join receives with its offset.
+func (p *rubyParser) parseLeft(operand func() (rnode, error), at func() bool, join func(l, r rnode, off int) rnode) (rnode, error) {
+	l, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	for p.peek().kind == 'i' && p.peek().text == "rescue" {
-		p.next()
-		alt, err := p.parseExpr()
+	for at() {
+		off := p.next().off
+		r, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		n = rRescue{body: n, alt: alt}
+		l = join(l, r, off)
 	}
-	return n, nil
+	return l, nil
 }
 
 func (p *rubyParser) parseExpr() (rnode, error) {
@@ -314,35 +321,11 @@ func (p *rubyParser) parseExpr() (rnode, error) {
 }
 
 func (p *rubyParser) parseOr() (rnode, error) {
-	l, err := p.parsePlus()
-	if err != nil {
-		return nil, err
-	}
-	for p.isPunct("||") {
-		p.next()
-		r, err := p.parsePlus()
-		if err != nil {
-			return nil, err
-		}
-		l = rOr{l: l, r: r}
-	}
-	return l, nil
+	return p.parseLeft(p.parsePlus, func() bool { return p.isPunct("||") }, func(l, r rnode, _ int) rnode { return rOr{l: l, r: r} })
 }
 
 func (p *rubyParser) parsePlus() (rnode, error) {
-	l, err := p.parsePostfix()
-	if err != nil {
-		return nil, err
-	}
-	for p.isPunct("+") {
-		off := p.next().off
-		r, err := p.parsePostfix()
-		if err != nil {
-			return nil, err
-		}
-		l = rPlus{l: l, r: r, off: off}
-	}
-	return l, nil
+	return p.parseLeft(p.parsePostfix, func() bool { return p.isPunct("+") }, func(l, r rnode, off int) rnode { return rPlus{l: l, r: r, off: off} })
 }
 
 func (p *rubyParser) parsePostfix() (rnode, error) {

@@ -86,13 +86,7 @@ func (s *Section) Used() bool { return s.used }
 
 // Param returns the parameter key, or nil, and marks it used.
 func (s *Section) Param(key string) *Param {
-	for _, p := range s.Params {
-		if p.Key == key {
-			p.used = true
-			return p
-		}
-	}
-	return nil
+	return firstUsed(s.Params, func(p *Param) bool { return p.Key == key })
 }
 
 // Has reports whether key is present, marking it used.
@@ -113,13 +107,19 @@ func (s *Section) Sections(name string) []*Section {
 // Section returns the first nested section named name, or nil, marking it
 // used.
 func (s *Section) Section(name string) *Section {
-	for _, c := range s.Nested {
-		if c.Name == name {
-			c.used = true
-			return c
+	return firstUsed(s.Nested, func(c *Section) bool { return c.Name == name })
+}
+
+// firstUsed returns the first of list that is, marked used, or nil.
+func firstUsed[T interface{ MarkUsed() }](list []T, is func(T) bool) T {
+	for _, v := range list {
+		if is(v) {
+			v.MarkUsed()
+			return v
 		}
 	}
-	return nil
+	var none T
+	return none
 }
 
 // reserved returns the value of the first of keys present, marking it used.

@@ -150,12 +150,19 @@ func (p *Param) Int() (int64, error) {
 	if err := p.literal(); err != nil {
 		return 0, err
 	}
+	return p.toI("integer", "an integer", "")
+}
+
+// toI decodes p's value with Ruby's to_i: overflow is an error, a value
+// that is not all integer is read as its prefix with a warning. what ("size")
+// and aWhat ("a size") name the value, unit (" bytes") its number.
+func (p *Param) toI(what, aWhat, unit string) (int64, error) {
 	v, clean, err := rubyInt(p.Value)
 	if err != nil {
-		return 0, p.errorf("integer %q out of range", p.Value)
+		return 0, p.errorf("%s %q out of range", what, p.Value)
 	}
 	if !clean {
-		p.warnf("%q is not an integer; Fluentd reads it as %d", p.Value, v)
+		p.warnf("%q is not %s; Fluentd reads it as %d%s", p.Value, aWhat, v, unit)
 	}
 	return v, nil
 }
@@ -210,14 +217,7 @@ func (p *Param) Size() (int64, error) {
 		return 0, p.errorf("size %q out of range", p.Value)
 	}
 	if !ok {
-		v, clean, err := rubyInt(p.Value)
-		if err != nil {
-			return 0, p.errorf("size %q out of range", p.Value)
-		}
-		if !clean {
-			p.warnf("%q is not a size; Fluentd reads it as %d bytes", p.Value, v)
-		}
-		return v, nil
+		return p.toI("size", "a size", " bytes")
 	}
 	shift := uint(10 * (w + 1))
 	if n > math.MaxInt64>>shift {

@@ -303,3 +303,32 @@ func TestParam_UnsetValue(t *testing.T) {
 		t.Fatalf("Bool() error = %v, want an error naming <default>", err)
 	}
 }
+
+// TestParam_IntSizeTexts: the warning and the error of Int and of Size's
+// plain-integer case name the value as what it was read as.
+func TestParam_IntSizeTexts(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, warn, err string
+		decode              func(*config.Param) (int64, error)
+	}{
+		{"Int", "10x", `test.conf:1:3: k: "10x" is not an integer; Fluentd reads it as 10`, "", (*config.Param).Int},
+		{"Int", "99999999999999999999", "", `test.conf:1:3: k: integer "99999999999999999999" out of range`, (*config.Param).Int},
+		{"Size", "10x", `test.conf:1:3: k: "10x" is not a size; Fluentd reads it as 10 bytes`, "", (*config.Param).Size},
+		{"Size", "99999999999999999999", "", `test.conf:1:3: k: size "99999999999999999999" out of range`, (*config.Param).Size},
+	} {
+		t.Run(tc.name+" "+tc.in, func(t *testing.T) {
+			p, c := param(t, tc.in)
+			_, err := tc.decode(p)
+			if got := errText(err); got != tc.err {
+				t.Errorf("error %q, want %q", got, tc.err)
+			}
+			var warns []string
+			for _, w := range c.Diag.Warnings() {
+				warns = append(warns, w.Error())
+			}
+			if got := strings.Join(warns, "\n"); got != tc.warn {
+				t.Errorf("warnings %q, want %q", got, tc.warn)
+			}
+		})
+	}
+}

@@ -38,7 +38,7 @@ type BufferedOutput struct {
 
 // NewBufferedOutput returns an output that formats with f and adds to b.
 func NewBufferedOutput(f Formatter, b Adder, ack buffer.Acker) *BufferedOutput {
-	return &BufferedOutput{format: f, buf: b, ack: ack}
+	return &BufferedOutput{format: f, buf: b, ack: buffer.AckerOrNop(ack)}
 }
 
 // Emit formats recs and adds them to the buffer in one call.
@@ -63,9 +63,7 @@ func (o *BufferedOutput) Emit(ctx context.Context, recs []buffer.Record) error {
 	}
 	if len(skipped) > 0 {
 		o.Skipped.Add(uint64(len(skipped)))
-		if o.ack != nil {
-			o.ack.Ack(skipped)
-		}
+		o.ack.Ack(skipped)
 	}
 	clear(out)
 	clear(skipped)

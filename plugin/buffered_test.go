@@ -6,16 +6,8 @@ import (
 
 	"logship/buffer"
 	"logship/plugin"
+	"logship/plugin/plugintest"
 )
-
-func rec(tag, msg string, off int64) buffer.Record {
-	return buffer.Record{Tag: tag, Source: 1, Offset: off, Fields: buffer.Fields{{Key: "m", Value: buffer.Str([]byte(msg))}}}
-}
-
-// ackFunc adapts a function to buffer.Acker.
-type ackFunc func(recs []buffer.Record)
-
-func (f ackFunc) Ack(recs []buffer.Record) { f(recs) }
 
 type fakeFormatter struct{}
 
@@ -46,12 +38,12 @@ func (a *adder) Add(_ context.Context, recs []buffer.Record) error {
 func TestBufferedOutput_Emit(t *testing.T) {
 	var acked []int64
 	ad := &adder{}
-	o := plugin.NewBufferedOutput(fakeFormatter{}, ad, ackFunc(func(recs []buffer.Record) {
+	o := plugin.NewBufferedOutput(fakeFormatter{}, ad, plugintest.AckFunc(func(recs []buffer.Record) {
 		for _, r := range recs {
 			acked = append(acked, r.Offset)
 		}
 	}))
-	if err := o.Emit(context.Background(), []buffer.Record{rec("t", "a", 1), rec("t", "", 2), rec("t", "b", 3)}); err != nil {
+	if err := o.Emit(context.Background(), []buffer.Record{plugintest.Rec("t", "a", 1), plugintest.Rec("t", "", 2), plugintest.Rec("t", "b", 3)}); err != nil {
 		t.Fatal(err)
 	}
 	if len(ad.got) != 2 || string(ad.got[0].Message) != "a" || string(ad.got[1].Message) != "b" || ad.got[1].Key.Stream != "t" {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"logship/buffer"
 	"logship/plugin"
 )
 
@@ -149,3 +150,15 @@ func Answered(tb testing.TB, req func() (*http.Response, error)) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Rec is a record of tag with one string field m, from source 1 at offset
+// off.
+func Rec(tag, msg string, off int64) buffer.Record {
+	return buffer.Record{Tag: tag, Source: 1, Offset: off, Fields: buffer.Fields{{Key: "m", Value: buffer.Str([]byte(msg))}}}
+}
+
+// AckFunc adapts a function to buffer.Acker.
+type AckFunc func(recs []buffer.Record)
+
+// Ack implements buffer.Acker.
+func (f AckFunc) Ack(recs []buffer.Record) { f(recs) }

@@ -176,6 +176,14 @@ func newTestSink(t *testing.T, cfg Config, api logsAPI) (*CloudWatch, *observer.
 }
 
 // chunkOf returns a chunk for key with messages at testNow plus offsets in ms.
+// mustSend sends ch through c and fails the test on an error.
+func mustSend(t *testing.T, c *CloudWatch, ch *buffer.Chunk) {
+	t.Helper()
+	if err := c.Send(context.Background(), ch); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+}
+
 func chunkOf(msgs ...string) *buffer.Chunk {
 	ch := &buffer.Chunk{ID: "c1", Key: key}
 	for i, m := range msgs {
@@ -204,9 +212,7 @@ func TestCloudWatch_Send(t *testing.T) {
 		// d earliest; b and c share a millisecond and keep their order.
 		ch.Records[3].Time = testNow.Add(-time.Second).UnixNano()
 		ch.Records[2].Time = ch.Records[1].Time + 1000
-		if err := c.Send(context.Background(), ch); err != nil {
-			t.Fatalf("Send: %v", err)
-		}
+		mustSend(t, c, ch)
 		if got, want := strings.Join(f.stored(key), ""), "dabc"; got != want {
 			t.Errorf("stored %q, want %q", got, want)
 		}
@@ -304,9 +310,7 @@ func TestCloudWatch_Send(t *testing.T) {
 		f := newFake()
 		f.groups[key.Group] = nil
 		c, logs := newTestSink(t, Config{AutoCreateStream: true}, f)
-		if err := c.Send(context.Background(), chunkOf("x")); err != nil {
-			t.Fatalf("Send: %v", err)
-		}
+		mustSend(t, c, chunkOf("x"))
 		if got, want := f.callList(), "PutLogEvents,CreateLogStream,PutLogEvents"; got != want {
 			t.Errorf("calls %s, want %s", got, want)
 		}
@@ -322,9 +326,7 @@ func TestCloudWatch_Send(t *testing.T) {
 		f := newFake()
 		tags := map[string]string{"team": "web"}
 		c, _ := newTestSink(t, Config{AutoCreateStream: true, RetentionInDays: 14, LogGroupAWSTags: tags}, f)
-		if err := c.Send(context.Background(), chunkOf("x")); err != nil {
-			t.Fatalf("Send: %v", err)
-		}
+		mustSend(t, c, chunkOf("x"))
 		want := "PutLogEvents,CreateLogStream,CreateLogGroup,PutRetentionPolicy,CreateLogStream,PutLogEvents"
 		if got := f.callList(); got != want {
 			t.Errorf("calls %s, want %s", got, want)
@@ -342,9 +344,7 @@ func TestCloudWatch_Send(t *testing.T) {
 		f.addStream(key)
 		f.putErrs = []error{errStreamNotFound} // a stale not-found
 		c, _ := newTestSink(t, Config{AutoCreateStream: true}, f)
-		if err := c.Send(context.Background(), chunkOf("x")); err != nil {
-			t.Fatalf("Send: %v", err)
-		}
+		mustSend(t, c, chunkOf("x"))
 		if got, want := f.callList(), "PutLogEvents,CreateLogStream,PutLogEvents"; got != want {
 			t.Errorf("calls %s, want %s", got, want)
 		}
@@ -360,9 +360,7 @@ func TestCloudWatch_Send(t *testing.T) {
 		f.putErrs = []error{errStreamNotFound}
 		f.streamErrs = []error{errGroupNotFound}
 		c, _ := newTestSink(t, Config{AutoCreateStream: true, RetentionInDays: 7}, f)
-		if err := c.Send(context.Background(), chunkOf("x")); err != nil {
-			t.Fatalf("Send: %v", err)
-		}
+		mustSend(t, c, chunkOf("x"))
 		want := "PutLogEvents,CreateLogStream,CreateLogGroup,CreateLogStream,PutLogEvents"
 		if got := f.callList(); got != want {
 			t.Errorf("calls %s, want %s (no retention on a group we did not create)", got, want)
@@ -534,9 +532,7 @@ func TestCloudWatch_Rejected(t *testing.T) {
 					return &cloudwatchlogs.PutLogEventsOutput{RejectedLogEventsInfo: tt.info}
 				}
 				c, logs := newTestSink(t, Config{LogRejectedRequest: logRejected}, f)
-				if err := c.Send(context.Background(), chunkOf(msgs(10)...)); err != nil {
-					t.Fatal(err)
-				}
+				mustSend(t, c, chunkOf(msgs(10)...))
 				if got := c.Stats().Rejected; got != tt.want {
 					t.Errorf("Rejected = %+v, want %+v", got, tt.want)
 				}
@@ -564,12 +560,8 @@ func TestCloudWatch_Retention(t *testing.T) {
 		f := newFake()
 		f.retErrs = []error{errInvalid}
 		c, logs := newTestSink(t, Config{AutoCreateStream: true, RetentionInDays: 14}, f)
-		if err := c.Send(context.Background(), chunkOf("x")); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Send(context.Background(), chunkOf("y")); err != nil {
-			t.Fatal(err)
-		}
+		mustSend(t, c, chunkOf("x"))
+		mustSend(t, c, chunkOf("y"))
 		if n := strings.Count(f.callList(), "PutRetentionPolicy"); n != 1 {
 			t.Errorf("PutRetentionPolicy called %d times, want 1: %s", n, f.callList())
 		}
@@ -581,21 +573,15 @@ func TestCloudWatch_Retention(t *testing.T) {
 		f := newFake()
 		f.retErrs = []error{errThrottled}
 		c, _ := newTestSink(t, Config{AutoCreateStream: true, RetentionInDays: 14}, f)
-		if err := c.Send(context.Background(), chunkOf("x")); err != nil {
-			t.Fatal(err)
-		}
+		mustSend(t, c, chunkOf("x"))
 		if f.retention[key.Group] != 0 {
 			t.Fatalf("retention set despite the injected error")
 		}
-		if err := c.Send(context.Background(), chunkOf("y")); err != nil {
-			t.Fatal(err)
-		}
+		mustSend(t, c, chunkOf("y"))
 		if f.retention[key.Group] != 14 {
 			t.Errorf("retention %d after the second Send, want 14", f.retention[key.Group])
 		}
-		if err := c.Send(context.Background(), chunkOf("z")); err != nil {
-			t.Fatal(err)
-		}
+		mustSend(t, c, chunkOf("z"))
 		if n := strings.Count(f.callList(), "PutRetentionPolicy"); n != 2 {
 			t.Errorf("PutRetentionPolicy called %d times, want 2", n)
 		}

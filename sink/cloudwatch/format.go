@@ -1,6 +1,7 @@
 package cloudwatch
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -139,27 +140,13 @@ const (
 
 // withDefaults returns cfg with its zero values filled.
 func (cfg Config) withDefaults() Config {
-	if cfg.TimeKey == "" {
-		cfg.TimeKey = DefaultTimeKey
-	}
-	if cfg.TagKey == "" {
-		cfg.TagKey = DefaultTagKey
-	}
-	if cfg.MaxEventsPerBatch == 0 {
-		cfg.MaxEventsPerBatch = MaxBatchEvents
-	}
-	if cfg.MaxEventSize == 0 {
-		cfg.MaxEventSize = MaxEventSize
-	}
-	if cfg.OversizeAction == "" {
-		cfg.OversizeAction = OversizeSplit
-	}
-	if cfg.RequestTimeout == 0 {
-		cfg.RequestTimeout = DefaultRequestTimeout
-	}
-	if cfg.Location == nil {
-		cfg.Location = time.Local
-	}
+	cfg.TimeKey = cmp.Or(cfg.TimeKey, DefaultTimeKey)
+	cfg.TagKey = cmp.Or(cfg.TagKey, DefaultTagKey)
+	cfg.MaxEventsPerBatch = cmp.Or(cfg.MaxEventsPerBatch, MaxBatchEvents)
+	cfg.MaxEventSize = cmp.Or(cfg.MaxEventSize, MaxEventSize)
+	cfg.OversizeAction = cmp.Or(cfg.OversizeAction, OversizeSplit)
+	cfg.RequestTimeout = cmp.Or(cfg.RequestTimeout, DefaultRequestTimeout)
+	cfg.Location = cmp.Or(cfg.Location, time.Local)
 	return cfg
 }
 
@@ -358,44 +345,22 @@ func (f *Formatter) AppendRecords(dst []byte, out []buffer.Record, r *buffer.Rec
 // the message.
 func (f *Formatter) appendFormat(dst []byte, r *buffer.Record) (_ []byte, removeA, removeB string, _ error) {
 	cfg := &f.cfg
-	var key buffer.StreamKey
 	f.cut = false
 	if cfg.IncludeTimeKey {
 		f.formatTime(r.Time) // before the names: a name key may be the time key
 	}
 
-	switch {
-	case cfg.UseTagAsGroup:
-		key.Group = r.Tag
-	case cfg.LogGroupNameKey != "":
-		name, ok := f.fieldName(r, cfg.LogGroupNameKey, &f.lastGroup)
-		if !ok {
-			f.stats.noGroup.Add(1)
-			return dst, "", "", ErrNoGroup
-		}
-		key.Group = name
-		if cfg.RemoveLogGroupNameKey {
-			removeA = cfg.LogGroupNameKey
-		}
-	default:
-		key.Group = cfg.LogGroupName
+	group, removeA, ok := f.destName(r, cfg.UseTagAsGroup, cfg.LogGroupNameKey, cfg.RemoveLogGroupNameKey, cfg.LogGroupName, &f.lastGroup)
+	if !ok {
+		f.stats.noGroup.Add(1)
+		return dst, "", "", ErrNoGroup
 	}
-	switch {
-	case cfg.UseTagAsStream:
-		key.Stream = r.Tag
-	case cfg.LogStreamNameKey != "":
-		name, ok := f.fieldName(r, cfg.LogStreamNameKey, &f.lastStream)
-		if !ok {
-			f.stats.noStream.Add(1)
-			return dst, "", "", ErrNoStream
-		}
-		key.Stream = name
-		if cfg.RemoveLogStreamNameKey {
-			removeB = cfg.LogStreamNameKey
-		}
-	default:
-		key.Stream = cfg.LogStreamName
+	stream, removeB, ok := f.destName(r, cfg.UseTagAsStream, cfg.LogStreamNameKey, cfg.RemoveLogStreamNameKey, cfg.LogStreamName, &f.lastStream)
+	if !ok {
+		f.stats.noStream.Add(1)
+		return dst, "", "", ErrNoStream
 	}
+	key := buffer.StreamKey{Group: group, Stream: stream}
 
 	start := len(dst)
 	if len(cfg.MessageKeys) > 0 {
@@ -470,6 +435,27 @@ const (
 	injTag
 	injTime
 )
+
+// destName returns one half of a record's destination (its group or its
+// stream): the tag when useTag, else the text of field key when key is set
+// (removed is key when remove asks to leave it out of the message), else
+// fixed. ok is false when the field is missing or null.
+func (f *Formatter) destName(r *buffer.Record, useTag bool, key string, remove bool, fixed string, last *string) (name, removed string, ok bool) {
+	switch {
+	case useTag:
+		return r.Tag, "", true
+	case key != "":
+		if name, ok = f.fieldName(r, key, last); !ok {
+			return "", "", false
+		}
+		if remove {
+			removed = key
+		}
+		return name, removed, true
+	default:
+		return fixed, "", true
+	}
+}
 
 // fieldName returns the text of field key as a destination name, reusing
 // *last when it is the same text. A missing or null field is not a name.

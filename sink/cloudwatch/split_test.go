@@ -3,6 +3,7 @@ package cloudwatch_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -148,7 +149,7 @@ func TestFormatter_AppendRecords_Split(t *testing.T) {
 					}
 				}
 				keys = append(append(keys, "partial_message", "partial_id", "partial_ordinal", "partial_last"), tt.extra...)
-				if got := keyOrder(t, p.Message); !slicesEqual(got, keys) {
+				if got := keyOrder(t, p.Message); !slices.Equal(got, keys) {
 					t.Fatalf("piece %d keys %v, want %v", i, got, keys)
 				}
 				for _, fl := range tt.fields {
@@ -256,18 +257,6 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func slicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func commonPrefix(a, b string) int {

@@ -64,7 +64,7 @@ func Open(path string, loc *time.Location, ack buffer.Acker) (*Output, error) {
 	if loc == nil {
 		loc = time.Local
 	}
-	return &Output{f: f, loc: loc, ack: ack}, nil
+	return &Output{f: f, loc: loc, ack: buffer.AckerOrNop(ack)}, nil
 }
 
 // Emit appends recs and syncs the file.
@@ -85,9 +85,7 @@ func (o *Output) Emit(_ context.Context, recs []buffer.Record) error {
 	if err := o.f.Sync(); err != nil {
 		return fmt.Errorf("file output: %w", err)
 	}
-	if o.ack != nil {
-		o.ack.Ack(recs)
-	}
+	o.ack.Ack(recs)
 	return nil
 }
 

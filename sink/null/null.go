@@ -35,14 +35,12 @@ type Output struct {
 }
 
 // New returns a null output; ack (nil: none) hears about every record.
-func New(ack buffer.Acker) *Output { return &Output{ack: ack} }
+func New(ack buffer.Acker) *Output { return &Output{ack: buffer.AckerOrNop(ack)} }
 
 // Emit discards recs.
 func (o *Output) Emit(_ context.Context, recs []buffer.Record) error {
 	o.Count.Add(uint64(len(recs)))
-	if o.ack != nil {
-		o.ack.Ack(recs)
-	}
+	o.ack.Ack(recs)
 	return nil
 }
 

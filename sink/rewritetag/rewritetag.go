@@ -129,7 +129,7 @@ var reTagPlaceholder = regexp.MustCompile(`\$\d|\$\{tag\}|__TAG__|\$\{tag_parts\
 // New compiles c's rules. emit re-emits records into a label
 // (the router's EmitLocked); ack acknowledges dropped records.
 func New(c *Config, hostname string, emit func(ctx context.Context, label string, recs []buffer.Record) error, ack buffer.Acker) (*Output, error) {
-	o := &Output{cfg: *c, hostname: hostname, emit: emit, ack: ack, lastRule: -1, log: zap.NewNop()}
+	o := &Output{cfg: *c, hostname: hostname, emit: emit, ack: buffer.AckerOrNop(ack), lastRule: -1, log: zap.NewNop()}
 	for _, r := range c.Rules {
 		re, err := enrich.CompileRuby(r.Pattern, r.Flags)
 		if err != nil {
@@ -177,9 +177,7 @@ func (o *Output) Emit(ctx context.Context, recs []buffer.Record) error {
 		if o.log != nil {
 			o.log.Warn("rewrite_tag_filter: routing loop; records dropped", zap.Int("records", len(recs)), zap.String("tag", recs[0].Tag))
 		}
-		if o.ack != nil {
-			o.ack.Ack(recs)
-		}
+		o.ack.Ack(recs)
 		return nil
 	}
 	o.depth++
@@ -198,9 +196,7 @@ func (o *Output) Emit(ctx context.Context, recs []buffer.Record) error {
 	}
 	if len(dropped) > 0 {
 		o.Dropped.Add(uint64(len(dropped)))
-		if o.ack != nil {
-			o.ack.Ack(dropped)
-		}
+		o.ack.Ack(dropped)
 		clear(dropped)
 	}
 	o.dropped = dropped[:0]

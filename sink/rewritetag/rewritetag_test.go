@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"logship/buffer"
+	"logship/plugin/plugintest"
 	"logship/sink/rewritetag"
 )
 
@@ -52,7 +53,7 @@ func TestRewriteTagOutput(t *testing.T) {
 				labels = append(labels, label)
 				emitted = append(emitted, recs...)
 				return nil
-			}, ackFunc(func(recs []buffer.Record) { acked = append(acked, recs...) }))
+			}, plugintest.AckFunc(func(recs []buffer.Record) { acked = append(acked, recs...) }))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +92,7 @@ func TestRewriteTagOutput_Batch(t *testing.T) {
 			got = append(got, fmt.Sprintf("%s:%s@%d", label, r.Tag, r.Offset))
 		}
 		return nil
-	}, ackFunc(func(recs []buffer.Record) { acked += len(recs) }))
+	}, plugintest.AckFunc(func(recs []buffer.Record) { acked += len(recs) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +146,7 @@ func TestRewriteTagOutput_Loop(t *testing.T) {
 	var acked int
 	o, err := rewritetag.New(cfg, "", func(ctx context.Context, _ string, recs []buffer.Record) error {
 		return o.Emit(ctx, recs) // <match **> routes every tag back here
-	}, ackFunc(func(r []buffer.Record) { acked += len(r) }))
+	}, plugintest.AckFunc(func(r []buffer.Record) { acked += len(r) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,8 +158,3 @@ func TestRewriteTagOutput_Loop(t *testing.T) {
 		t.Errorf("acked %d, loops %d; want the record dropped once", acked, o.Loops.Load())
 	}
 }
-
-// ackFunc adapts a function to buffer.Acker.
-type ackFunc func(recs []buffer.Record)
-
-func (f ackFunc) Ack(recs []buffer.Record) { f(recs) }

@@ -51,7 +51,7 @@ func New(w io.Writer, loc *time.Location, ack buffer.Acker) *Output {
 	if loc == nil {
 		loc = time.Local
 	}
-	return &Output{w: bufio.NewWriter(w), loc: loc, ack: ack}
+	return &Output{w: bufio.NewWriter(w), loc: loc, ack: buffer.AckerOrNop(ack)}
 }
 
 // Emit writes recs and flushes.
@@ -71,9 +71,7 @@ func (o *Output) Emit(_ context.Context, recs []buffer.Record) error {
 	if err := o.w.Flush(); err != nil {
 		return fmt.Errorf("stdout: %w", err)
 	}
-	if o.ack != nil {
-		o.ack.Ack(recs)
-	}
+	o.ack.Ack(recs)
 	return nil
 }
 

@@ -6,17 +6,14 @@ import (
 	"testing"
 
 	"logship/buffer"
+	"logship/plugin/plugintest"
 	"logship/sink/stdout"
 )
-
-func rec(tag, msg string, off int64) buffer.Record {
-	return buffer.Record{Tag: tag, Source: 1, Offset: off, Fields: buffer.Fields{{Key: "m", Value: buffer.Str([]byte(msg))}}}
-}
 
 func TestStdoutOutput_Emit(t *testing.T) {
 	var sb strings.Builder
 	o := stdout.New(&sb, nil, nil)
-	r := rec("tag.x", "hi", 1)
+	r := plugintest.Rec("tag.x", "hi", 1)
 	r.Time = 1700000000123456789
 	if err := o.Emit(context.Background(), []buffer.Record{r}); err != nil {
 		t.Fatal(err)
