@@ -151,12 +151,18 @@ func (d *msgpackReader) time() (int64, error) {
 	}
 	if c[0] == 0xd7 { // fixext 8
 		d.r.ReadByte()
-		typ, sec, nsec, err := d.fixext8()
+		// The ext type is checked before its data is read: a time of another
+		// ext type is an error even when the chunk ends inside it.
+		typ, err := d.byte1()
 		if err != nil {
 			return 0, err
 		}
 		if typ != 0 {
 			return 0, d.fail("time is ext type %d, want EventTime (0)", typ)
+		}
+		sec, nsec, err := d.eventTime()
+		if err != nil {
+			return 0, err
 		}
 		return int64(sec)*1e9 + int64(nsec), nil
 	}
@@ -174,19 +180,16 @@ func (d *msgpackReader) time() (int64, error) {
 	return int64(f * 1e9), nil
 }
 
-// fixext8 reads the rest of a fixext 8 after its 0xd7: the ext type and,
-// as an EventTime (type 0) holds them, seconds and nanoseconds.
-func (d *msgpackReader) fixext8() (typ byte, sec, nsec uint64, err error) {
-	if typ, err = d.byte1(); err != nil {
-		return 0, 0, 0, err
-	}
+// eventTime reads the data of a fixext 8 after its ext type, as an
+// EventTime holds it: seconds and nanoseconds.
+func (d *msgpackReader) eventTime() (sec, nsec uint64, err error) {
 	if sec, err = d.uint(4); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, err
 	}
 	if nsec, err = d.uint(4); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, err
 	}
-	return typ, sec, nsec, nil
+	return sec, nsec, nil
 }
 
 // value reads one msgpack value as a record Value.
@@ -275,7 +278,10 @@ func (d *msgpackReader) value(depth int) (Value, error) {
 		}
 		return raw(rubyFloat(f))
 	case 0xd7: // fixext 8: EventTime inside a record
-		_, sec, nsec, err := d.fixext8()
+		if _, err := d.byte1(); err != nil {
+			return Value{}, err
+		}
+		sec, nsec, err := d.eventTime()
 		if err != nil {
 			return Value{}, err
 		}

@@ -85,7 +85,9 @@ func TestReadFluentdChunk(t *testing.T) {
 	if _, err := buffer.ReadFluentdChunk(bytes.NewReader(m.Bytes()[:full])); err != nil {
 		t.Errorf("whole events only: %v", err)
 	}
-	for _, bad := range [][]byte{{0x92, 0xa1, 'a', 0x01}, {0x93, 0x01, 0x01, 0x80}, {0x93, 0xa1, 'a', 0x01, 0xa1, 'x'}, {0x93, 0xa1, 'a', 0x01, 0x81, 0xc1, 0x01}, {'{'}} {
+	for _, bad := range [][]byte{{0x92, 0xa1, 'a', 0x01}, {0x93, 0x01, 0x01, 0x80}, {0x93, 0xa1, 'a', 0x01, 0xa1, 'x'}, {0x93, 0xa1, 'a', 0x01, 0x81, 0xc1, 0x01}, {'{'},
+		// A time of another ext type is an error even when the chunk ends inside it.
+		{0x93, 0xa1, 't', 0x01, 0x80, 0x93, 0xa1, 't', 0xd7, 0x01, 0x00, 0x00}} {
 		if _, err := buffer.ReadFluentdChunk(bytes.NewReader(bad)); !errors.Is(err, buffer.ErrFluentdChunk) {
 			t.Errorf("ReadFluentdChunk(% x) err=%v, want ErrFluentdChunk", bad, err)
 		}
@@ -122,6 +124,10 @@ func TestReadFluentdChunk_EveryType(t *testing.T) {
 		{"u16", []byte{0xcd, 0x01, 0x00}},
 		{"u32", []byte{0xce, 0, 1, 0, 0}},
 		{"u64", []byte{0xcf, 0, 0, 0, 1, 0, 0, 0, 0}},
+		// The high bit set: unsigned, not negative.
+		{"u16h", []byte{0xcd, 0xff, 0xff}},
+		{"u32h", []byte{0xce, 0xff, 0xff, 0xff, 0xff}},
+		{"u64h", []byte{0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
 		{"i8", []byte{0xd0, 0xff}},
 		{"i16", []byte{0xd1, 0xff, 0xfe}},
 		{"i32", []byte{0xd2, 0xff, 0xff, 0xff, 0xfd}},
@@ -137,6 +143,9 @@ func TestReadFluentdChunk_EveryType(t *testing.T) {
 		{"m16", []byte{0xde, 0, 1, 0xa1, 'k', 0x03}},
 		{"m32", []byte{0xdf, 0, 0, 0, 1, 0xa1, 'k', 0x04}},
 		{"f32", append([]byte{0xca}, f32...)},
+		{"f64", []byte{0xcb, 0xc0, 0x04, 0, 0, 0, 0, 0, 0}},
+		{"nil", []byte{0xc0}},
+		{"true", []byte{0xc3}},
 		{"et", []byte{0xd7, 0, 0, 0, 0, 1, 0x1d, 0xcd, 0x65, 0x00}},
 		{"false", []byte{0xc2}},
 		{"neg", []byte{0xe0}},
@@ -150,10 +159,13 @@ func TestReadFluentdChunk_EveryType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"u8":200,"u16":256,"u32":65536,"u64":4294967296,"i8":-1,"i16":-2,"i32":-3,"i64":-4,` +
+	want := `{"u8":200,"u16":256,"u32":65536,"u64":4294967296,"u16h":65535,"u32h":4294967295,"u64h":18446744073709551615,"i8":-1,"i16":-2,"i32":-3,"i64":-4,` +
 		`"s8":"a","s16":"b","s32":"c","b8":"d","b16":"e","b32":"f","a16":[1],"a32":[2],"m16":{"k":3},"m32":{"k":4},` +
-		`"f32":1.5,"et":1.5,"false":false,"neg":-32}`
-	if len(recs) != 1 || string(recs[0].Fields.AppendJSON(nil)) != want {
-		t.Fatalf("records %d, first %s\nwant %s", len(recs), recs[0].Fields.AppendJSON(nil), want)
+		`"f32":1.5,"f64":-2.5,"nil":null,"true":true,"et":1.5,"false":false,"neg":-32}`
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1", len(recs))
+	}
+	if got := string(recs[0].Fields.AppendJSON(nil)); got != want {
+		t.Fatalf("record %s\nwant %s", got, want)
 	}
 }
