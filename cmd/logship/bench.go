@@ -42,9 +42,10 @@ func benchOutput(emulator string, buffer ...string) string {
 // benchConfig is the agent configuration of the end-to-end benchmark: CRI
 // files from the head, path metadata ({{METADATA}}: the kubernetes_metadata
 // filter, or nothing with --metadata=false), the cloudwatch_logs output into
-// the emulator (count-only) over loopback.
+// the emulator (count-only) over loopback, with the message_keys line
+// {{MESSAGE_KEYS}} (empty: the message is the whole record).
 func benchConfig() string {
-	return benchSource("@id bench") + "{{METADATA}}\n" + benchOutput("\n  aws_key_id AKIDBENCH\n  aws_sec_key bench-secret")
+	return benchSource("@id bench") + "{{METADATA}}\n" + benchOutput("\n  aws_key_id AKIDBENCH\n  aws_sec_key bench-secret{{MESSAGE_KEYS}}")
 }
 
 // fluentdPeerConfig is the same pipeline for a real Fluentd (v1 syntax,
@@ -128,6 +129,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	shapes := fs.String("queues", "8,256", "comma-separated queue_limit_length values to run (chunk_limit_size 1m each)")
 	runs := fs.Int("runs", 1, "runs of each configuration (the report gives the range)")
 	metadata := fs.Bool("metadata", true, "add path metadata with the kubernetes_metadata filter (false: the message is the record alone)")
+	messageKeys := fs.String("message-keys", "", "the output's message_keys (e.g. message, the CRI parser's text field: metadata kept out of the message; empty: the message is the whole record)")
 	peer := fs.String("peer", os.Getenv("BENCH_PEER"), "`path` of a peer agent binary (fluent-bit, or fluentd) run on the same files (default $BENCH_PEER)")
 	peerKind := fs.String("peer-kind", os.Getenv("BENCH_PEER_KIND"), "the peer's kind, fluent-bit or fluentd (default: from its file name)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first logship run while it drains to this `file`, and its heap profile right after to FILE.heap; the first steady-state run's to FILE.steady and FILE.steady.heap (go tool pprof FILE)")
@@ -200,7 +202,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for run := 0; run < *runs; run++ {
 		for qi, q := range queues {
 			first := run == 0 && qi == 0
-			r := benchRun{exe: exe, dir: dir, queue: q, lines: total, inputBytes: inputBytes, stderr: stderr, metadata: *metadata, memLimit: *memLimit}
+			r := benchRun{exe: exe, dir: dir, queue: q, lines: total, inputBytes: inputBytes, stderr: stderr, metadata: *metadata, messageKeys: *messageKeys, memLimit: *memLimit}
 			if first {
 				r.cpuProfile, r.profileSecs = *cpuProfile, *profileSecs
 				// Delivery lag, once: lines appended while the agent is
@@ -231,7 +233,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *steadySecs > 0 && *steadyRate > 0 {
 		for _, q := range queues {
-			r := benchRun{exe: exe, queue: q, stderr: stderr, metadata: *metadata, memLimit: *memLimit}
+			r := benchRun{exe: exe, queue: q, stderr: stderr, metadata: *metadata, messageKeys: *messageKeys, memLimit: *memLimit}
 			if *cpuProfile != "" && q == queues[0] {
 				r.cpuProfile, r.profileSecs = *cpuProfile+".steady", min(*profileSecs, *steadySecs)
 			}
@@ -242,7 +244,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			results = append(results, res)
 		}
 	}
-	printBench(stdout, results, *containers, *peer != "")
+	shape := "path metadata"
+	if !*metadata {
+		shape = "no metadata filter"
+	}
+	if *messageKeys != "" {
+		shape += ", message_keys " + *messageKeys
+	} else {
+		shape += ", the whole record as the message"
+	}
+	printBench(stdout, results, *containers, shape, *peer != "")
 	if *steadySecs > 0 && *steadyRate > 0 {
 		fmt.Fprintf(stdout, "steady: live files, %d lines/s across %d containers for %d s (lines/CPU-s at that rate; wall includes the writing)\n", *steadyRate, *containers, *steadySecs)
 	}
@@ -306,7 +317,8 @@ const benchLive = 1000
 type benchRun struct {
 	exe, dir    string
 	queue       int
-	metadata    bool  // the kubernetes_metadata filter
+	metadata    bool   // the kubernetes_metadata filter
+	messageKeys string // the output's message_keys ("": none)
 	lines       int64 // lines in the files when the run starts
 	inputBytes  int64
 	stderr      io.Writer
@@ -403,7 +415,11 @@ func (r benchRun) logship(ctx context.Context) (benchResult, error) {
 	if r.metadata {
 		meta = "<filter kubernetes.**>\n  @type kubernetes_metadata\n</filter>"
 	}
-	state, cfgPath, err := r.benchState("state-", "bench.conf", benchConfig(), addr, "{{METADATA}}", meta)
+	keys := ""
+	if r.messageKeys != "" {
+		keys = "\n  message_keys " + r.messageKeys
+	}
+	state, cfgPath, err := r.benchState("state-", "bench.conf", benchConfig(), addr, "{{METADATA}}", meta, "{{MESSAGE_KEYS}}", keys)
 	if err != nil {
 		return res, err
 	}
@@ -569,9 +585,9 @@ func waitEvents(ctx context.Context, srv *emulator.Server, ops string, want int6
 
 // printBench writes the report: one row per run, and per buffer shape the
 // ratio of logship to the peer.
-func printBench(w io.Writer, rs []benchResult, containers int, peer bool) {
+func printBench(w io.Writer, rs []benchResult, containers int, shape string, peer bool) {
 	fmt.Fprintf(w, "\nend-to-end benchmark: each agent a separate process reading the same %d files from the head\n", containers)
-	fmt.Fprintf(w, "(path metadata, cloudwatch_logs, memory buffer chunk_limit_size 1m × queue_limit_length Q; emulator count-only in the bench process)\n")
+	fmt.Fprintf(w, "(%s; cloudwatch_logs, memory buffer chunk_limit_size 1m × queue_limit_length Q; emulator count-only in the bench process)\n", shape)
 	fmt.Fprintf(w, "CPU is the agent process's user+sys; the machine may be shared, so figures vary from run to run.\n\n")
 	fmt.Fprintf(w, "%-12s %5s %10s %12s %10s %9s %10s %11s %9s %8s\n", "agent", "Q", "lines", "lines/CPU-s", "MB/CPU-s", "CPU-s", "wall", "peak RSS", "buf HW", "lag")
 	for _, r := range rs {
