@@ -2,6 +2,7 @@ package buffer
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -319,7 +320,7 @@ func appendEscapedWord(dst []byte, w, m uint64, e JSONEscapes, rest int) []byte 
 	for j := 0; ; {
 		// Store what is left of the word, then keep the bytes up to the
 		// next that needs an escape.
-		*(*uint64)(unsafe.Add(out, o)) = w >> (8 * j)
+		binary.LittleEndian.PutUint64(unsafe.Slice((*byte)(unsafe.Add(out, o)), 8), w>>(8*j))
 		if m == 0 {
 			o += 8 - j
 			break
