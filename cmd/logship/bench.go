@@ -319,7 +319,7 @@ type benchRun struct {
 	queue       int
 	metadata    bool   // the kubernetes_metadata filter
 	messageKeys string // the output's message_keys ("": none)
-	lines       int64 // lines in the files when the run starts
+	lines       int64  // lines in the files when the run starts
 	inputBytes  int64
 	stderr      io.Writer
 	cpuProfile  string
