@@ -96,7 +96,7 @@ func BenchmarkAppendJSONEscaped(b *testing.B) {
 
 // FuzzAppendJSONEscaped checks every escape set on arbitrary text: valid
 // UTF-8 decodes back to itself and SDKEscapes matches smithy-go byte for
-// byte; any input keeps its bytes ≥ 0x80 and needs no escape left undone.
+// byte; any input keeps dst's contents and its 0xFF bytes, and never shrinks.
 func FuzzAppendJSONEscaped(f *testing.F) {
 	for _, s := range escapeInputs() {
 		f.Add(s)
