@@ -2,10 +2,12 @@ package buffer
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
@@ -110,9 +112,18 @@ func appendJSONText[T string | []byte](dst []byte, s T) []byte {
 			// Eight bytes at a time while none needs a look: jump to the
 			// first that does (the lowest flagged byte is always a true
 			// match).
-			m := specialMask(load64(s[i:]))
+			w := load64(s[i:])
+			m := specialMask(w)
 			if m == 0 {
 				i += 8
+				continue
+			}
+			if w&0x8080808080808080 == 0 {
+				// ASCII with escapes (JSON in the line): the word at once.
+				dst = append(dst, s[start:i]...)
+				dst = appendEscapedWord(dst, w, exactEscapeMask(w), YajlEscapes, len(s)-i)
+				i += 8
+				start = i
 				continue
 			}
 			i += bits.TrailingZeros64(m) >> 3
@@ -263,38 +274,96 @@ const hexDigitsLower = "0123456789abcdef"
 // AppendJSONEscaped appends s escaped as the inside of a JSON string (no
 // quotes) with the escapes e. Bytes ≥ 0x80 are copied as they are: s is
 // valid UTF-8, or its bytes are wanted unchanged (AppendJSONString replaces
-// invalid UTF-8 instead). Runs that need no escape are copied eight bytes at
-// a time, without allocating beyond dst's growth.
+// invalid UTF-8 instead). It works a word at a time: each eight bytes of s
+// are stored into dst's spare capacity whole, the bytes that need an escape
+// found by an exact mask, so text with an escape every few bytes (JSON in
+// the message) costs neither a copy call nor a reload per escape.
 func AppendJSONEscaped(dst []byte, s string, e JSONEscapes) []byte {
 	start, i := 0, 0
-	for i < len(s) {
-		if i+8 <= len(s) {
-			m := escapeMask(load64(s[i:]))
-			if m == 0 {
-				i += 8
-				continue
-			}
-			// The lowest flagged byte is always a true match (borrows only
-			// run upwards), so jump straight to it.
-			i += bits.TrailingZeros64(m) >> 3
-		} else if c := s[i]; c >= 0x20 && c != '"' && c != '\\' {
-			i++
+	for i+8 <= len(s) {
+		w := load64(s[i:])
+		m := exactEscapeMask(w)
+		if m == 0 {
+			i += 8
 			continue
 		}
-		c := s[i]
-		dst = append(dst, s[start:i]...)
-		if c == '\\' && i+1 < len(s) && s[i+1] == '"' {
-			// An escaped quote of JSON in the text, the commonest pair.
-			dst = append(dst, `\\\"`...)
-			i += 2
-			start = i
-			continue
+		if start < i {
+			dst = append(dst, s[start:i]...)
 		}
-		dst = e.appendEscape(dst, c)
-		i++
+		dst = appendEscapedWord(dst, w, m, e, len(s)-i)
+		i += 8
 		start = i
 	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			dst = append(dst, s[start:i]...)
+			dst = e.appendEscape(dst, c)
+			start = i + 1
+		}
+	}
 	return append(dst, s[start:]...)
+}
+
+// appendEscapedWord appends the eight bytes of the little-endian word w
+// with the bytes m flags (exactEscapeMask(w), not zero) escaped with e.
+// When dst must grow it makes room for rest more bytes as well (the caller's
+// text still to come).
+func appendEscapedWord(dst []byte, w, m uint64, e JSONEscapes, rest int) []byte {
+	n := len(dst)
+	if cap(dst)-n < maxWordEscaped {
+		dst = slices.Grow(dst, rest+maxWordEscaped)
+	}
+	// out is dst's spare room, at least maxWordEscaped bytes: each store
+	// below writes eight bytes within it (o ≤ 6·7 before the last).
+	out := unsafe.Pointer(unsafe.SliceData(dst[n:cap(dst)]))
+	o := 0
+	for j := 0; ; {
+		// Store what is left of the word, then keep the bytes up to the
+		// next that needs an escape.
+		binary.LittleEndian.PutUint64(unsafe.Slice((*byte)(unsafe.Add(out, o)), 8), w>>(8*j))
+		if m == 0 {
+			o += 8 - j
+			break
+		}
+		p := bits.TrailingZeros64(m) >> 3
+		o += p - j
+		c := byte(w >> (8 * p))
+		if c == '"' || c == '\\' {
+			*(*[2]byte)(unsafe.Add(out, o)) = [2]byte{'\\', c}
+			o += 2
+		} else {
+			o += len(e.appendEscape(unsafe.Slice((*byte)(unsafe.Add(out, o)), maxEscape)[:0], c))
+		}
+		m &= m - 1
+		j = p + 1
+		if j == 8 {
+			break
+		}
+	}
+	return dst[:n+o]
+}
+
+// maxWordEscaped is the room one word of AppendJSONEscaped needs: eight
+// escapes of six bytes, and the eight bytes stored after the last.
+const maxWordEscaped = 8*maxEscape + 8
+
+// maxEscape is the length of the longest escape, \u00XX.
+const maxEscape = 6
+
+// exactEscapeMask returns, for the little-endian word w, a mask with the
+// high bit set in exactly the bytes that need an escape: control characters,
+// '"' and '\\'. Each byte is tested on its own (no carry crosses bytes), so
+// unlike escapeMask every flagged byte is a true match.
+func exactEscapeMask(w uint64) uint64 {
+	const lsb, low7, msb = 0x0101010101010101, 0x7F7F7F7F7F7F7F7F, 0x8080808080808080
+	// A byte's high bit stays clear in each term only for its match: below
+	// 0x20 (and not ≥ 0x80), equal to '"', equal to '\\'.
+	ctrl := (w&low7 + lsb*(0x80-0x20)) | w
+	q := w ^ lsb*'"'
+	q = (q&low7 + low7) | q
+	b := w ^ lsb*'\\'
+	b = (b&low7 + low7) | b
+	return ^(ctrl & q & b) & msb
 }
 
 // AppendValidUTF8 appends b with invalid UTF-8 replaced by U+FFFD, one per
