@@ -151,6 +151,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		queues = append(queues, q)
 	}
+	if *peer != "" && (!*metadata || *messageKeys != "") {
+		// The peer runs its one configuration (path metadata, the whole
+		// record as the message): a ratio against another shape compares
+		// different work.
+		return usageError{errors.New("--peer compares the default shape only: drop --metadata=false and --message-keys, or the peer")}
+	}
 	kind := *peerKind
 	if *peer != "" && kind == "" {
 		switch base := filepath.Base(*peer); {
@@ -559,18 +565,29 @@ func peakRSS(pid int) int64 {
 }
 
 // waitEvents waits until the emulator has accepted want events. With ops,
-// it samples the agent's buffer bytes on each poll into *hw.
+// it samples the agent's buffer bytes on each poll into *hw, and fails as
+// soon as the records the formatter skipped (logship_cloudwatch_format_skipped_total,
+// e.g. every message empty because message_keys names no field of the
+// record) make up the rest of want: those never arrive.
 func waitEvents(ctx context.Context, srv *emulator.Server, ops string, want int64, limit time.Duration, hw *float64) error {
 	deadline := time.Now().Add(limit)
 	for {
-		if ops != "" && hw != nil {
-			if v, err := proc.Metric(ops, "logship_buffer_total_bytes"); err == nil && v > *hw {
-				*hw = v
+		var skipped int64
+		if ops != "" {
+			m, err := proc.Metrics(ops, func(n string) bool { return n == metricBufferBytes || n == metricFormatSkipped })
+			if err == nil {
+				if hw != nil && m[metricBufferBytes] > *hw {
+					*hw = m[metricBufferBytes]
+				}
+				skipped = int64(m[metricFormatSkipped])
 			}
 		}
 		got := srv.Stats().EventsAccepted
 		if got >= want {
 			return nil
+		}
+		if skipped > 0 && got+skipped >= want {
+			return fmt.Errorf("%d of %d events delivered: the agent's formatter skipped %d records (%s on its /metrics; check message_keys)", got, want, skipped, metricFormatSkipped)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%d of %d events delivered within %s", got, want, limit)
@@ -646,6 +663,12 @@ func printBench(w io.Writer, rs []benchResult, containers int, shape string, pee
 		}
 	}
 }
+
+// The agent's metrics waitEvents reads.
+const (
+	metricBufferBytes   = "logship_buffer_total_bytes"
+	metricFormatSkipped = "logship_cloudwatch_format_skipped_total"
+)
 
 // pollInterval is how often the bench scrapes the agent's /metrics while it
 // waits: each scrape costs the agent CPU (its collectors read /proc), so
