@@ -151,7 +151,21 @@ func (a *Agent) Ack(recs []buffer.Record) {
 	}
 }
 
-var _ buffer.Acker = (*Agent)(nil)
+// Commit implements buffer.Committer: a file buffer has made a round of
+// chunks durable and acknowledged their records, so each tail source saves
+// the positions those acknowledgements moved now, not SaveCoalesce later
+// (until then a kill would re-send the round from the segments and re-read
+// it from the files). Sources whose positions did not move save nothing.
+func (a *Agent) Commit() {
+	for _, s := range a.sources {
+		s.commit()
+	}
+}
+
+var (
+	_ buffer.Acker     = (*Agent)(nil)
+	_ buffer.Committer = (*Agent)(nil)
+)
 
 // build creates the outputs, filters, router and sources.
 func (a *Agent) build(ctx context.Context) error {
@@ -507,6 +521,9 @@ func (s *tailSource) ack(recs []buffer.Record) {
 		}
 	})
 }
+
+// commit saves this source's positions without waiting out SaveCoalesce.
+func (s *tailSource) commit() { s.w.SaveNow() }
 
 // sourcePaths remembers the real path of each record source (a tailer's
 // id), for the kubernetes filter's pod UID (enrich.FileLookup).

@@ -523,8 +523,9 @@ func (b *Buffer) release(ch *chunk) {
 	}
 }
 
-// ackUpTo acknowledges ch's records up to n (-1: all, and the pending ones).
-func (b *Buffer) ackUpTo(ch *chunk, n int) {
+// ackUpTo acknowledges ch's records up to n (-1: all, and the pending ones)
+// and reports whether it gave the acker any.
+func (b *Buffer) ackUpTo(ch *chunk, n int) bool {
 	b.ackMu.Lock()
 	defer b.ackMu.Unlock()
 	b.mu.Lock()
@@ -543,7 +544,7 @@ func (b *Buffer) ackUpTo(ch *chunk, n int) {
 	}
 	b.mu.Unlock()
 	if b.acker == nil {
-		return
+		return false
 	}
 	if len(recs) > 0 {
 		b.acker.Ack(recs)
@@ -551,6 +552,20 @@ func (b *Buffer) ackUpTo(ch *chunk, n int) {
 	if len(pend) > 0 {
 		b.acker.Ack(pend)
 	}
+	return len(recs) > 0 || len(pend) > 0
+}
+
+// commit tells the acker, if it is a Committer, that the acknowledgements
+// made so far are a complete durable round. Under ackMu, so it is ordered
+// after every Ack that began before it.
+func (b *Buffer) commit() {
+	c, ok := b.acker.(Committer)
+	if !ok {
+		return
+	}
+	b.ackMu.Lock()
+	defer b.ackMu.Unlock()
+	c.Commit()
 }
 
 // oldestDroppableLocked returns the oldest chunk drop_oldest_chunk may discard:

@@ -49,6 +49,18 @@ type Acker interface {
 	Ack(recs []Record)
 }
 
+// Committer is an optional interface of an Acker. The file buffer calls
+// Commit after a round of segment writes and fsyncs that acknowledged
+// records (one chunk at a time), once the round's last Ack returned: the
+// acknowledgements so far are a complete durable round, so persist what they
+// allow now rather than coalescing them with later ones. A crash before that
+// leaves segments on disk whose records are re-read from the files as well
+// (sent twice). Commit must not block; it is never called by the memory
+// buffer.
+type Committer interface {
+	Commit()
+}
+
 // AckerOrNop returns ack, or for nil an Acker that does nothing, so that a
 // stage given no acker can call Ack unconditionally.
 func AckerOrNop(ack Acker) Acker {

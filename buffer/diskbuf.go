@@ -92,20 +92,25 @@ func (b *Buffer) drainSync() {
 	}
 	b.syncMu.Lock()
 	defer b.syncMu.Unlock()
-	b.drainSyncLocked()
+	if b.drainSyncLocked() {
+		b.commit()
+	}
 }
 
-func (b *Buffer) drainSyncLocked() {
+// drainSyncLocked fsyncs the enqueued file chunks until none is left and
+// reports whether it acknowledged records; the caller then commits the
+// round (Committer).
+func (b *Buffer) drainSyncLocked() (acked bool) {
 	for {
 		b.mu.Lock()
 		q := b.syncq
 		b.syncq = nil
 		b.mu.Unlock()
 		if len(q) == 0 {
-			return
+			return acked
 		}
 		for _, ch := range q {
-			b.syncChunk(ch)
+			acked = b.syncChunk(ch) || acked
 		}
 	}
 }
@@ -113,14 +118,15 @@ func (b *Buffer) drainSyncLocked() {
 // syncChunk writes ch's unwritten records to its segment, fsyncs, and
 // acknowledges them (the caller holds syncMu); a queued chunk whose records
 // are all durable becomes ready to send. A write error degrades the chunk to
-// memory-only, unless it left the buffer during the write.
-func (b *Buffer) syncChunk(ch *chunk) {
+// memory-only, unless it left the buffer during the write. It reports
+// whether it acknowledged records.
+func (b *Buffer) syncChunk(ch *chunk) (acked bool) {
 	ch.ioMu.Lock()
 	defer ch.ioMu.Unlock()
 	b.mu.Lock()
 	if ch.state == chunkGone || ch.diskFailed {
 		b.mu.Unlock()
-		return
+		return false
 	}
 	n := ch.nrec
 	var bufs [][]byte
@@ -164,7 +170,7 @@ func (b *Buffer) syncChunk(ch *chunk) {
 			} else {
 				b.log.Debug("buffer: segment write failed; chunk kept in memory", zap.String("chunk", ch.c.ID), zap.Error(err))
 			}
-			return
+			return false
 		}
 		if b.diskFull {
 			b.diskFull = false
@@ -174,13 +180,13 @@ func (b *Buffer) syncChunk(ch *chunk) {
 		ch.synced = n
 		b.st.Fsyncs++
 		b.mu.Unlock()
-		b.ackUpTo(ch, n)
+		acked = b.ackUpTo(ch, n)
 	}
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if ch.state != chunkSyncing || ch.synced < ch.nrec {
-		return
+		return acked
 	}
 	ch.state = chunkReady
 	if b.pinned < 2*b.cfg.FlushThreadCount {
@@ -190,6 +196,7 @@ func (b *Buffer) syncChunk(ch *chunk) {
 		b.dropRecordsLocked(ch)
 	}
 	b.notifyLocked()
+	return acked
 }
 
 // dropRecordsLocked frees the in-memory copy of a fsynced file chunk that is
@@ -232,15 +239,15 @@ func (b *Buffer) load(ch *chunk) error {
 }
 
 // Sync writes and fsyncs the records added to the file buffer's open chunks
-// since the last Sync and acknowledges them, then fsyncs the directory if
-// segments were removed. Run calls it every FsyncInterval. No-op for the
-// memory buffer.
+// since the last Sync and acknowledges them, commits the round (Committer),
+// then fsyncs the directory if segments were removed. Run calls it every
+// FsyncInterval. No-op for the memory buffer.
 func (b *Buffer) Sync() error {
 	if b.disk == nil {
 		return nil
 	}
 	b.syncMu.Lock()
-	b.drainSyncLocked()
+	acked := b.drainSyncLocked()
 	b.mu.Lock()
 	var list []*chunk
 	for _, ch := range b.open {
@@ -250,9 +257,11 @@ func (b *Buffer) Sync() error {
 	}
 	b.mu.Unlock()
 	for _, ch := range list {
-		b.syncChunk(ch)
+		acked = b.syncChunk(ch) || acked
 	}
-	b.drainSyncLocked()
+	if b.drainSyncLocked() || acked {
+		b.commit()
+	}
 	b.syncMu.Unlock()
 	if b.disk.dirty.Load() {
 		return b.disk.syncDir()

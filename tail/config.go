@@ -101,10 +101,14 @@ type Config struct {
 	SaveInterval time.Duration
 	// SaveCoalesce is the shortest time between two saves that Run makes
 	// because acknowledgements moved a position: an Ack marks the positions
-	// dirty and a saver goroutine writes them at most this often, so a
-	// kill -9 re-sends about what was acknowledged in the last SaveCoalesce
-	// plus what was in flight. Zero means DefaultSaveCoalesce; negative
-	// turns ack-driven saves off (SaveInterval only).
+	// dirty and a saver goroutine writes them at most this often, or at once
+	// after SaveNow. A kill -9 re-sends what was in flight plus what was
+	// acknowledged but not yet saved: with the memory buffer (acks as chunks
+	// are delivered) about the last SaveCoalesce of acknowledgements; with
+	// the file buffer (acks as segments are fsynced, then SaveNow once per
+	// sync round) only a round still being fsynced or saved. Zero means
+	// DefaultSaveCoalesce; negative turns ack-driven saves off (SaveInterval
+	// only, and SaveNow does nothing).
 	SaveCoalesce time.Duration
 	// ReadBufferSize is the read block size in bytes. Zero means
 	// DefaultReadBufferSize.

@@ -66,8 +66,8 @@ func (w *Watcher) acquireLock(ctx context.Context) error {
 // Run discovers and follows files until ctx is done: Sync every
 // RefreshInterval and on directory events, Poll on write events and every
 // PollInterval; a saver goroutine saves positions when acknowledgements move
-// them (at most every SaveCoalesce), and SavePositions also runs every
-// SaveInterval. The saver stops before Run returns; the caller's final
+// them (at most every SaveCoalesce, at once after SaveNow), and
+// SavePositions also runs every SaveInterval. The saver stops before Run returns; the caller's final
 // SavePositions (after the pipeline drained) writes the last acks. It returns nil when ctx is
 // canceled, the Handler's error if it fails, or a Sync error (for example a
 // corrupt positions file) at start.

@@ -70,3 +70,84 @@ func TestSaver_PositionsFollowAcks(t *testing.T) {
 		t.Fatal("an unknown ack marked the positions dirty")
 	}
 }
+
+// TestSaver_SaveNow: SaveNow ends the saver's coalescing wait at once, with
+// the clock short of SaveCoalesce, and the save holds every acknowledgement
+// made before it; the ack after that saves again only when SaveCoalesce has
+// passed since, and SaveNow with nothing acknowledged since the last save
+// saves nothing.
+func TestSaver_SaveNow(t *testing.T) {
+	dir := t.TempDir()
+	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos",
+		SaveInterval: time.Hour, SaveCoalesce: 200 * time.Millisecond})
+	h.col.ack = false
+	waits := make(chan time.Duration, 4)
+	fire := make(chan time.Time)
+	h.w.after = func(d time.Duration) <-chan time.Time { waits <- d; return fire }
+	saved := make(chan struct{}, 4)
+	h.w.onSaved = func() { saved <- struct{}{} }
+	wr := newWriter(t, h.path("0.log"), "containerd")
+	lines := h.readNew(wr, 10, "read")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.w.runSaver(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	savedPos := func() int64 {
+		t.Helper()
+		entries, _, err := readPositions(h.cfg.PositionsFile)
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("positions: %v %v", entries, err)
+		}
+		return entries[0].pos
+	}
+	noSave := func(why string) {
+		t.Helper()
+		select {
+		case <-saved:
+			t.Fatal(why)
+		default:
+		}
+	}
+	h.col.ackAll(lines[:2])
+	receive(t, saved, "no save after the first ack")
+
+	// Acks within SaveCoalesce wait for the timer …
+	h.clk.Advance(50 * time.Millisecond)
+	h.col.ackAll(lines[2:4])
+	if d := receive(t, waits, "saver did not wait for the coalescing timer"); d != 150*time.Millisecond {
+		t.Fatalf("saver waits %v, want 150ms", d)
+	}
+	h.col.ackAll(lines[4:6])
+	noSave("saved before the coalescing timer fired")
+	// … until SaveNow: saved at once, the clock not moved, the timer not fired.
+	h.w.SaveNow()
+	receive(t, saved, "no save after SaveNow")
+	if p := savedPos(); p != lines[5].Offset {
+		t.Fatalf("saved %d, want %d (every ack before SaveNow)", p, lines[5].Offset)
+	}
+
+	// An ordinary ack after the urgent save waits a whole SaveCoalesce.
+	h.clk.Advance(10 * time.Millisecond)
+	h.col.ackAll(lines[6:8])
+	if d := receive(t, waits, "ack after SaveNow did not wait"); d != 190*time.Millisecond {
+		t.Fatalf("saver waits %v, want 190ms (SaveCoalesce since the urgent save)", d)
+	}
+	noSave("ordinary ack saved before the coalescing timer fired")
+	h.clk.Advance(190 * time.Millisecond)
+	fire <- h.clk.Now()
+	receive(t, saved, "no save after the timer")
+	if p := savedPos(); p != lines[7].Offset {
+		t.Fatalf("saved %d, want %d", p, lines[7].Offset)
+	}
+
+	// Nothing acknowledged since: SaveNow does nothing.
+	h.w.SaveNow()
+	if h.w.saveUrgent.Load() {
+		t.Fatal("SaveNow with clean positions marked a save urgent")
+	}
+	if n := h.w.Stats().PositionsSaved; n != 3 {
+		t.Fatalf("%d saves, want 3", n)
+	}
+}

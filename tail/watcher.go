@@ -100,14 +100,16 @@ type Watcher struct {
 
 	// Ack-driven saves: an Ack that finds its line sets ackDirty and
 	// signals saveCh (1-buffered, never blocks); Run's saver goroutine
-	// writes the positions, at most every SaveCoalesce.
-	ackDirty atomic.Bool
-	saveCh   chan struct{}
-	saveMu   sync.Mutex                           // serialises SavePositions (snapshot and write)
-	after    func(time.Duration) <-chan time.Time // the saver's timer (tests inject one)
-	onSaved  func()                               // tests only: called after each successful save
-	onRead   func(f *file)                        // tests only: called after each file's read in a poll
-	capHit   bool                                 // a capped file had data past its cap (pollLineage)
+	// writes the positions, at most every SaveCoalesce unless SaveNow set
+	// saveUrgent.
+	ackDirty   atomic.Bool
+	saveUrgent atomic.Bool
+	saveCh     chan struct{}
+	saveMu     sync.Mutex                           // serialises SavePositions (snapshot and write)
+	after      func(time.Duration) <-chan time.Time // the saver's timer (tests inject one)
+	onSaved    func()                               // tests only: called after each successful save
+	onRead     func(f *file)                        // tests only: called after each file's read in a poll
+	capHit     bool                                 // a capped file had data past its cap (pollLineage)
 
 	stats counters
 
@@ -205,6 +207,23 @@ func (w *Watcher) markDirty() {
 	}
 }
 
+// SaveNow makes Run's saver save the positions without waiting out
+// SaveCoalesce, if acknowledgements moved them since its last save began.
+// The agent calls it when a file buffer has made a round of chunks durable
+// and acknowledged them (buffer.Committer): the positions then catch up with
+// the segments at once instead of up to SaveCoalesce later. It never blocks;
+// without a saver (no PositionsFile, SaveCoalesce negative) it does nothing.
+func (w *Watcher) SaveNow() {
+	if !w.ackDirty.Load() {
+		return // every acknowledgement so far is in a save done or under way
+	}
+	w.saveUrgent.Store(true)
+	select {
+	case w.saveCh <- struct{}{}:
+	default:
+	}
+}
+
 func (w *Watcher) ackLocked(source uint64, offset int64) bool {
 	f := w.files[source]
 	if f == nil {
@@ -218,8 +237,9 @@ func (w *Watcher) ackLocked(source uint64, offset int64) bool {
 }
 
 // runSaver saves positions after acknowledgements, at most every
-// SaveCoalesce, until ctx is done. Errors are logged once per run of
-// failures (a full disk must not flood the log at five lines a second).
+// SaveCoalesce (at once after SaveNow), until ctx is done. Errors are logged
+// once per run of failures (a full disk must not flood the log at five lines
+// a second).
 func (w *Watcher) runSaver(ctx context.Context) {
 	var last time.Time
 	failing := false
@@ -230,16 +250,13 @@ func (w *Watcher) runSaver(ctx context.Context) {
 		case <-w.saveCh:
 		}
 		if !last.IsZero() {
-			if wait := w.cfg.SaveCoalesce - w.now().Sub(last); wait > 0 {
-				select {
-				case <-ctx.Done():
-					return
-				case <-w.after(wait):
-				}
+			if wait := w.cfg.SaveCoalesce - w.now().Sub(last); wait > 0 && !w.coalesce(ctx, wait) {
+				return
 			}
 		}
-		w.ackDirty.Store(false) // acks from now on signal the next save
-		last = w.now()          // saves start at most every SaveCoalesce
+		w.ackDirty.Store(false)   // acks from now on signal the next save
+		w.saveUrgent.Store(false) // as does a SaveNow from now on
+		last = w.now()            // saves start at most every SaveCoalesce
 		err := w.SavePositions()
 		switch {
 		case err != nil && !failing:
@@ -248,6 +265,27 @@ func (w *Watcher) runSaver(ctx context.Context) {
 		case err == nil && failing:
 			w.log.Info("positions saved again", zap.String("file", w.cfg.PositionsFile))
 			failing = false
+		}
+	}
+}
+
+// coalesce waits up to wait for more acknowledgements to join the next
+// save, ending early on SaveNow. It returns false if ctx is done.
+func (w *Watcher) coalesce(ctx context.Context, wait time.Duration) bool {
+	if w.saveUrgent.Load() {
+		return true
+	}
+	timer := w.after(wait)
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer:
+			return true
+		case <-w.saveCh:
+			if w.saveUrgent.Load() {
+				return true
+			}
 		}
 	}
 }
