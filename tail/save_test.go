@@ -6,36 +6,55 @@ import (
 	"time"
 )
 
+// saverRig is a watcher with 10 lines read and not acknowledged, its saver
+// running with an injected timer (each wait is sent on waits, the timer
+// fires when a time is sent on fire) and each save signalled on saved.
+type saverRig struct {
+	h     *harness
+	lines []got
+	waits chan time.Duration
+	fire  chan time.Time
+	saved chan struct{}
+}
+
+// newSaverRig starts the rig's saver with SaveCoalesce 200 ms; it stops at
+// the test's end.
+func newSaverRig(t *testing.T) *saverRig {
+	t.Helper()
+	h := newHarness(t, t.TempDir(), Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos",
+		SaveInterval: time.Hour, SaveCoalesce: 200 * time.Millisecond})
+	h.col.ack = false
+	r := &saverRig{h: h, waits: make(chan time.Duration, 4), fire: make(chan time.Time), saved: make(chan struct{}, 4)}
+	h.w.after = func(d time.Duration) <-chan time.Time { r.waits <- d; return r.fire }
+	h.w.onSaved = func() { r.saved <- struct{}{} }
+	wr := newWriter(t, h.path("0.log"), "containerd")
+	r.lines = h.readNew(wr, 10, "read")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.w.runSaver(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return r
+}
+
+// savedPos is the position the positions file holds for the one file.
+func (r *saverRig) savedPos(t *testing.T) int64 {
+	t.Helper()
+	entries, _, err := readPositions(r.h.cfg.PositionsFile)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("positions: %v %v", entries, err)
+	}
+	return entries[0].pos
+}
+
 // TestSaver_PositionsFollowAcks drives the ack-driven saver with an injected
 // clock and timer: an ack saves at once, the next ones within SaveCoalesce
 // wait for the timer and are coalesced into one save, and each save holds the
 // position the acks reached.
 func TestSaver_PositionsFollowAcks(t *testing.T) {
-	dir := t.TempDir()
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos",
-		SaveInterval: time.Hour, SaveCoalesce: 200 * time.Millisecond})
-	h.col.ack = false
-	waits := make(chan time.Duration, 4)
-	fire := make(chan time.Time)
-	h.w.after = func(d time.Duration) <-chan time.Time { waits <- d; return fire }
-	saved := make(chan struct{}, 4)
-	h.w.onSaved = func() { saved <- struct{}{} }
-	wr := newWriter(t, h.path("0.log"), "containerd")
-	lines := h.readNew(wr, 10, "read")
-
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); h.w.runSaver(ctx) }()
-	defer func() { cancel(); <-done }()
-
-	savedPos := func() int64 {
-		t.Helper()
-		entries, _, err := readPositions(h.cfg.PositionsFile)
-		if err != nil || len(entries) != 1 {
-			t.Fatalf("positions: %v %v", entries, err)
-		}
-		return entries[0].pos
-	}
+	r := newSaverRig(t)
+	h, lines, waits, fire, saved := r.h, r.lines, r.waits, r.fire, r.saved
+	savedPos := func() int64 { t.Helper(); return r.savedPos(t) }
 	// First ack: saved without waiting.
 	h.col.ackAll(lines[:3])
 	receive(t, saved, "no save after the first ack")
@@ -77,31 +96,9 @@ func TestSaver_PositionsFollowAcks(t *testing.T) {
 // passed since, and SaveNow with nothing acknowledged since the last save
 // saves nothing.
 func TestSaver_SaveNow(t *testing.T) {
-	dir := t.TempDir()
-	h := newHarness(t, dir, Config{Paths: []string{"0.log"}, ReadFromHead: true, PositionsFile: "pos",
-		SaveInterval: time.Hour, SaveCoalesce: 200 * time.Millisecond})
-	h.col.ack = false
-	waits := make(chan time.Duration, 4)
-	fire := make(chan time.Time)
-	h.w.after = func(d time.Duration) <-chan time.Time { waits <- d; return fire }
-	saved := make(chan struct{}, 4)
-	h.w.onSaved = func() { saved <- struct{}{} }
-	wr := newWriter(t, h.path("0.log"), "containerd")
-	lines := h.readNew(wr, 10, "read")
-
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); h.w.runSaver(ctx) }()
-	defer func() { cancel(); <-done }()
-
-	savedPos := func() int64 {
-		t.Helper()
-		entries, _, err := readPositions(h.cfg.PositionsFile)
-		if err != nil || len(entries) != 1 {
-			t.Fatalf("positions: %v %v", entries, err)
-		}
-		return entries[0].pos
-	}
+	r := newSaverRig(t)
+	h, lines, waits, fire, saved := r.h, r.lines, r.waits, r.fire, r.saved
+	savedPos := func() int64 { t.Helper(); return r.savedPos(t) }
 	noSave := func(why string) {
 		t.Helper()
 		select {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"logship/sink/emulator"
 )
 
 // metricsServer serves a /metrics page with the given skipped count and
@@ -33,18 +35,26 @@ func metricsServer(t *testing.T, skipped, buffered int) string {
 	return ln.Addr().String()
 }
 
-func TestWaitEventsFailsFastWhenRecordsAreSkipped(t *testing.T) {
-	ctx := context.Background()
-	emu, _, stop, err := startBenchEmulator(ctx)
+// benchEmulator is the bench's count-only emulator, stopped at the test's
+// end.
+func benchEmulator(t *testing.T) *emulator.Server {
+	t.Helper()
+	emu, _, stop, err := startBenchEmulator(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stop()
+	t.Cleanup(stop)
+	return emu
+}
+
+func TestWaitEventsFailsFastWhenRecordsAreSkipped(t *testing.T) {
+	ctx := context.Background()
+	emu := benchEmulator(t)
 	const want = 1000
 	ops := metricsServer(t, want, 4096)
 	var hw float64
 	// An hour's limit: only the skipped records can end the wait early.
-	err = waitEvents(ctx, emu, ops, want, time.Hour, &hw)
+	err := waitEvents(ctx, emu, ops, want, time.Hour, &hw)
 	if err == nil {
 		t.Fatal("waitEvents returned nil although no event can arrive")
 	}
@@ -58,13 +68,9 @@ func TestWaitEventsFailsFastWhenRecordsAreSkipped(t *testing.T) {
 
 func TestWaitEventsTimesOutWhenSkippedDoNotAccountForTheRest(t *testing.T) {
 	ctx := context.Background()
-	emu, _, stop, err := startBenchEmulator(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	emu := benchEmulator(t)
 	ops := metricsServer(t, 10, 0) // 10 skipped of 1000: 990 still due
-	err = waitEvents(ctx, emu, ops, 1000, 3*pollInterval, nil)
+	err := waitEvents(ctx, emu, ops, 1000, 3*pollInterval, nil)
 	if err == nil || !strings.Contains(err.Error(), "delivered within") {
 		t.Fatalf("waitEvents = %v, want the deadline error", err)
 	}
